@@ -1,0 +1,487 @@
+"""The lab process: handshake, control loop, and the runner that drives strategies.
+
+Threads: ``serve`` runs on the main thread and reads control lines from stdin;
+each run executes on one runner thread; the recorder's flusher, the output
+capture and the parent watch each have a thread of their own. Frames are written
+to the private channel under one lock, from any of them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import sysconfig
+import threading
+import time
+import traceback
+
+from . import workloads
+from .protocol import (
+    FRAME_EVENTS,
+    FRAME_JSON,
+    FRAME_OUTPUT,
+    PROTOCOL_VERSION,
+    WORKER_SERIAL,
+    EV_END,
+    EV_START,
+    frame,
+)
+from .recorder import Recorder, cpu_ns, perf_ns
+from .strategies import REGISTRY, RunContext, TaskFeed, WorkerDied
+from .workloads import BadWorkload
+
+MAX_WORKERS = 1024
+
+
+class Channel:
+    """The private frame channel (a duplicate of the lab's original stdout)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def write(self, kind: int, payload: bytes) -> None:
+        data = frame(kind, payload)
+        with self._lock:
+            if self.broken:
+                return
+            try:
+                view = memoryview(data)
+                while view:
+                    n = os.write(self.fd, view)
+                    view = view[n:]
+            except OSError:
+                self.broken = True
+
+    def json(self, obj: dict) -> None:
+        self.write(FRAME_JSON, json.dumps(obj, separators=(",", ":")).encode())
+
+    def events(self, payload: bytes) -> None:
+        self.write(FRAME_EVENTS, payload)
+
+
+def interpreter_info() -> dict:
+    free_threaded = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    gil_check = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "version": ".".join(map(str, sys.version_info[:3])),
+        "implementation": sys.implementation.name,
+        "executable": sys.executable,
+        "free_threaded": free_threaded,
+        "gil_enabled": bool(gil_check()) if gil_check else True,
+    }
+
+
+def strategies_info() -> list[dict]:
+    out = []
+    for s in REGISTRY.values():
+        try:
+            reason = s.available()
+        except Exception as exc:  # a probe that breaks means the strategy is unusable
+            reason = f"availability probe failed: {exc}"
+        out.append(
+            {
+                "name": s.name,
+                "description": s.description,
+                "available": reason is None,
+                "reason": reason,
+                "processes": s.processes,
+            }
+        )
+    return out
+
+
+class BadRequest(Exception):
+    """A control message that cannot be carried out (the text goes back to the user)."""
+
+
+def _int(params: dict, key: str, default: int, low: int, high: int | None = None) -> int:
+    value = params.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{key} must be a whole number, not {value!r}")
+    if value < low or (high is not None and value > high):
+        upper = f" and at most {high}" if high is not None else ""
+        raise BadRequest(f"{key} must be at least {low}{upper}, not {value}")
+    return value
+
+
+def _num(params: dict, key: str, default: float, low: float, high: float) -> float:
+    value = params.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{key} must be a number, not {value!r}")
+    if not (low <= value <= high):
+        raise BadRequest(f"{key} must be between {low} and {high}, not {value}")
+    return float(value)
+
+
+def _strategy_name(name: object) -> str:
+    if name not in REGISTRY:
+        raise BadRequest(f"unknown strategy {name!r}; choose one of: {', '.join(REGISTRY)}")
+    reason = REGISTRY[name].available()
+    if reason:
+        raise BadRequest(f"strategy {name} is not available here: {reason}")
+    return name  # type: ignore[return-value]
+
+
+class Run:
+    """One run: its parameters, its feed, and what the control thread may change."""
+
+    def __init__(self, lab: Lab, params: dict) -> None:
+        self.lab = lab
+        self.mode = params.get("mode", "batch")
+        if self.mode not in ("batch", "continuous"):
+            raise BadRequest(f"mode must be batch or continuous, not {self.mode!r}")
+        self.strategy = _strategy_name(params.get("strategy"))
+        self.workers = _int(params, "workers", 1, 1, MAX_WORKERS)
+        self.tasks = _int(params, "tasks", 8, 1) if self.mode == "batch" else None
+        self.serial_fraction = _num(params, "serial_fraction", 0.0, 0.0, 0.95)
+        options = params.get("options") or {}
+        if not isinstance(options, dict):
+            raise BadRequest("options must be an object")
+        method = options.get("start_method")
+        if method is not None:
+            from .strategies.processes import START_METHODS
+
+            if method not in START_METHODS:
+                raise BadRequest(
+                    f"start method {method!r} is not available here; "
+                    f"choose one of: {', '.join(START_METHODS)}"
+                )
+        self.options = dict(options)
+        self.options["channel_fd"] = lab.channel.fd
+        try:
+            self.spec = workloads.make_spec(
+                str(params.get("workload")),
+                params.get("task_ms", 10.0),
+                seed=params.get("seed", 0) if isinstance(params.get("seed", 0), int) else 0,
+                cpu_fraction=_num(params, "cpu_fraction", 0.5, 0.0, 1.0),
+                jitter=_num(params, "jitter", 0.0, 0.0, 0.99),
+                user=params.get("user"),
+            )
+            if REGISTRY[self.strategy].processes and self.spec["name"] == "user":
+                workloads.check_picklable(self.spec["user"])
+        except BadWorkload as exc:
+            raise BadRequest(str(exc)) from None
+        self.stop_event = threading.Event()
+        self.feed = TaskFeed(self.tasks, lab.recorder)
+        self.pending_switch: dict | None = None
+        self.ctx: RunContext | None = None
+        self._lock = threading.Lock()
+
+    # -- control thread
+    def stop(self) -> None:
+        self.stop_event.set()
+        workloads.request_stop()
+        self.feed.stop()
+        with self._lock:
+            ctx = self.ctx
+        if ctx is not None:
+            ctx.fire_stop_hooks()
+
+    def switch(self, params: dict) -> None:
+        strategy = _strategy_name(params.get("strategy", self.strategy))
+        workers = _int(params, "workers", self.workers, 1, MAX_WORKERS)
+        if (
+            strategy != self.strategy
+            and REGISTRY[strategy].processes
+            and self.spec["name"] == "user"
+        ):
+            try:
+                workloads.check_picklable(self.spec["user"])
+            except BadWorkload as exc:
+                raise BadRequest(str(exc)) from None
+        with self._lock:
+            self.pending_switch = {"strategy": strategy, "workers": workers}
+        self.feed.pause()  # the next task boundary ends the current segment
+
+    # -- runner thread
+    def execute(self) -> None:
+        lab = self.lab
+        t_run0 = perf_ns()
+        resources = workloads.Resources(self.spec)
+        failure: str | None = None
+        segments = 0
+        try:
+            lab.channel.json(
+                {
+                    "type": "run_started",
+                    "t_ns": t_run0,
+                    "strategy": self.strategy,
+                    "workers": self.workers,
+                    "workload": self.spec["name"],
+                    "tasks": self.tasks,
+                    "task_ms": self.spec["task_ms"],
+                    "mode": self.mode,
+                    "serial_fraction": self.serial_fraction,
+                    "calibration": self.spec["cal"],
+                }
+            )
+            if self.serial_fraction > 0 and self.tasks:
+                self._serial_step()
+            while not self.stop_event.is_set():
+                ctx = RunContext(
+                    spec=self.spec,
+                    workers=self.workers,
+                    feed=self.feed,
+                    recorder=lab.recorder,
+                    emit=lab.channel.json,
+                    send_events=lab.channel.events,
+                    options=self.options,
+                    stop_event=self.stop_event,
+                    sys_path=lab.sys_path,
+                )
+                with self._lock:
+                    self.ctx = ctx
+                if self.stop_event.is_set():
+                    break
+                lab.channel.json(
+                    {
+                        "type": "segment",
+                        "t_ns": perf_ns(),
+                        "strategy": self.strategy,
+                        "workers": self.workers,
+                        "index": segments,
+                    }
+                )
+                segments += 1
+                REGISTRY[self.strategy].run(ctx)
+                with self._lock:
+                    switch, self.pending_switch = self.pending_switch, None
+                if switch is None or self.stop_event.is_set():
+                    if self.feed.exhausted or self.stop_event.is_set():
+                        break
+                    continue
+                lab.recorder.flush()
+                lab.channel.json(
+                    {
+                        "type": "marker",
+                        "kind": "switch",
+                        "t_ns": perf_ns(),
+                        "from": {"strategy": self.strategy, "workers": self.workers},
+                        "to": switch,
+                    }
+                )
+                self.strategy, self.workers = switch["strategy"], switch["workers"]
+                self.feed.resume()
+        except WorkerDied as exc:
+            failure = str(exc)
+        except BadWorkload as exc:
+            failure = str(exc)
+        except Exception as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            resources.close()
+            lab.recorder.flush()
+            lab.channel.json(
+                {
+                    "type": "run_finished",
+                    "t0_ns": t_run0,
+                    "t_ns": perf_ns(),
+                    "wall_ns": perf_ns() - t_run0,
+                    "tasks_handed_out": self.feed.handed_out,
+                    "stopped": self.stop_event.is_set(),
+                    "ok": failure is None,
+                    "error": failure,
+                    "strategy": self.strategy,
+                    "workers": self.workers,
+                }
+            )
+            workloads.clear_stop()
+
+    def _serial_step(self) -> None:
+        f = self.serial_fraction
+        ms = f / (1.0 - f) * self.spec["task_ms"] * (self.tasks or 0)
+        buf = self.lab.recorder.buffer()
+        t0 = perf_ns()
+        c0 = cpu_ns()
+        buf.add(EV_START, WORKER_SERIAL, -1, t0, 0, 0)
+        workloads.serial_step(self.spec, ms)
+        c1 = cpu_ns()
+        buf.add(EV_END, WORKER_SERIAL, -1, perf_ns(), c1 - c0, t0)
+
+
+class Lab:
+    """The lab: owns the channel, the recorder, and at most one run at a time."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.recorder = Recorder(channel.events)
+        self.run: Run | None = None
+        self.runner: threading.Thread | None = None
+        self.sys_path = [p for p in sys.path if p]
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        if here not in self.sys_path:
+            self.sys_path.insert(0, here)
+
+    def hello(self) -> None:
+        perf, wall = time.perf_counter_ns(), time.time_ns()
+        self.channel.json(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "pid": os.getpid(),
+                "interpreter": interpreter_info(),
+                "cores": os.cpu_count(),
+                "clock": {"perf_ns": perf, "time_ns": wall},
+                "switch_interval": sys.getswitchinterval(),
+            }
+        )
+
+    def handle(self, line: bytes) -> bool:
+        """Carry out one control line; False when the lab should exit."""
+        try:
+            msg = json.loads(line)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self._error("bad_message", f"control line is not a JSON object: {line[:80]!r}")
+            return True
+        cmd = msg.get("cmd")
+        try:
+            if cmd == "start":
+                self._start(msg)
+            elif cmd == "stop":
+                if self.run is not None:
+                    self.run.stop()
+            elif cmd == "switch":
+                if self.run is None or not self._running():
+                    raise BadRequest("switch needs a run in progress")
+                self.run.switch(msg)
+            elif cmd == "set":
+                self._set(msg)
+            elif cmd == "strategies":
+                self.channel.json({"type": "strategies", "items": strategies_info()})
+            elif cmd == "workloads":
+                self.channel.json({"type": "workloads", "items": workloads.WORKLOADS})
+            elif cmd == "ping":
+                self.channel.json({"type": "pong", "t_ns": perf_ns()})
+            elif cmd == "quit":
+                return False
+            else:
+                raise BadRequest(f"unknown command {cmd!r}")
+        except BadRequest as exc:
+            self._error("bad_request", str(exc), cmd)
+        return True
+
+    def _error(self, code: str, message: str, cmd: object = None) -> None:
+        self.channel.json({"type": "error", "code": code, "message": message, "cmd": cmd})
+
+    def _running(self) -> bool:
+        return self.runner is not None and self.runner.is_alive()
+
+    def _start(self, msg: dict) -> None:
+        if self._running():
+            raise BadRequest("a run is already in progress; stop it first")
+        run = Run(self, msg)
+        self.run = run
+        self.runner = threading.Thread(target=run.execute, name="concviz-runner", daemon=True)
+        self.runner.start()
+
+    def _set(self, msg: dict) -> None:
+        if "switch_interval" in msg:
+            value = msg["switch_interval"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise BadRequest(f"switch_interval must be a positive number, not {value!r}")
+            sys.setswitchinterval(float(value))
+            self.channel.json(
+                {"type": "set", "switch_interval": sys.getswitchinterval(), "t_ns": perf_ns()}
+            )
+        else:
+            raise BadRequest("set needs a knob: switch_interval")
+
+    def shutdown(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+        if self.runner is not None:
+            self.runner.join(timeout=3)
+        self.recorder.close()
+
+
+def _capture_stdout(channel: Channel) -> None:
+    """Point descriptor 1 at a pipe whose text is forwarded as output frames."""
+    r, w = os.pipe()
+    os.dup2(w, 1)
+    os.close(w)
+    sys.stdout = io.TextIOWrapper(
+        io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True
+    )
+
+    def pump() -> None:
+        while True:
+            try:
+                data = os.read(r, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            channel.write(FRAME_OUTPUT, data)
+
+    threading.Thread(target=pump, name="concviz-output", daemon=True).start()
+
+
+def _watch_parent(on_gone) -> None:
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            if os.getppid() != parent:
+                on_gone()
+                return
+
+    threading.Thread(target=watch, name="concviz-parent", daemon=True).start()
+
+
+def _detach_stdin() -> int:
+    """Take the control pipe off descriptor 0 and leave the user's code an empty stdin.
+
+    Reading ``sys.stdin`` would hold its buffer's lock while waiting; a worker forked
+    meanwhile inherits the held lock and hangs when multiprocessing closes stdin.
+    """
+    control = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - lives as long as the process
+    return control
+
+
+def _control_lines(fd: int):
+    pending = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        yield from lines
+
+
+def main() -> int:
+    channel = Channel(os.dup(1))
+    _capture_stdout(channel)
+    lab = Lab(channel)
+    lab.recorder.start()
+    lab.hello()
+
+    def parent_gone() -> None:
+        lab.shutdown()
+        os._exit(0)
+
+    _watch_parent(parent_gone)
+    try:
+        for line in _control_lines(_detach_stdin()):
+            if line.strip() and not lab.handle(line):
+                break
+    except KeyboardInterrupt:
+        pass
+    lab.shutdown()
+    sys.stdout.flush()
+    return 0

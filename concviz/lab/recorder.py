@@ -1,0 +1,129 @@
+"""Per-thread event buffers and the flusher that ships them in packed batches.
+
+A worker appends a small tuple per event to its own buffer (no system call, no
+packing); one flusher thread per process packs everything buffered every few
+milliseconds and hands one payload to a sink (the lab's frame writer, or the pipe
+from a worker process to the lab). Never a system call per event.
+
+Threads: ``buffer()``, ``Buffer.add`` and ``execute`` run on any worker thread;
+``flush`` runs on the flusher thread (and on whoever closes the recorder).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from .protocol import EV_END, EV_ERROR, EV_START, pack_records
+
+perf_ns = time.perf_counter_ns
+cpu_ns = time.thread_time_ns
+
+MAX_BATCH = 4096
+FLUSH_INTERVAL_S = 0.01
+
+
+class Buffer:
+    """Events recorded by one thread, waiting for the flusher."""
+
+    __slots__ = ("pid", "tid", "items", "lock", "owner")
+
+    def __init__(self, owner: Recorder) -> None:
+        self.pid = os.getpid()
+        self.tid = threading.get_native_id()
+        self.items: list[tuple] = []
+        self.lock = threading.Lock()
+        self.owner = owner
+
+    def add(self, kind: int, worker: int, task: int, t: int, cpu: int, t0: int) -> None:
+        with self.lock:
+            self.items.append((kind, 0, worker, task, self.pid, self.tid, t, cpu, t0))
+            full = len(self.items) >= MAX_BATCH
+        if full:
+            self.owner.flush()
+
+
+class Recorder:
+    """Collects events from every thread of one process and ships them in batches."""
+
+    def __init__(
+        self, sink: Callable[[bytes], None], interval: float = FLUSH_INTERVAL_S
+    ) -> None:
+        self._sink = sink
+        self._interval = interval
+        self._local = threading.local()
+        self._buffers: list[Buffer] = []
+        self._reg_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.tick: Callable[[], None] | None = None  # extra work each flush interval
+
+    def buffer(self) -> Buffer:
+        """The calling thread's buffer (created on first use)."""
+        buf = getattr(self._local, "buf", None)
+        if buf is None:
+            buf = Buffer(self)
+            self._local.buf = buf
+            with self._reg_lock:
+                self._buffers.append(buf)
+        return buf
+
+    def flush(self) -> None:
+        """Pack everything buffered so far and hand it to the sink."""
+        with self._flush_lock:
+            with self._reg_lock:
+                buffers = list(self._buffers)
+            batch: list[tuple] = []
+            for buf in buffers:
+                with buf.lock:
+                    if buf.items:
+                        batch.extend(buf.items)
+                        buf.items = []
+            for start in range(0, len(batch), MAX_BATCH):
+                self._sink(pack_records(batch[start : start + MAX_BATCH]))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="concviz-flusher", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+                if self.tick is not None:
+                    self.tick()
+            except OSError:
+                return  # the reader is gone; the process is ending
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+        self.flush()
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) -> str | None:
+    """Run one task, recording start and end (or error) with wall and CPU time.
+
+    Returns the error text when the task raised, else None.
+    """
+    t0 = perf_ns()
+    c0 = cpu_ns()
+    buf.add(EV_START, worker, task, t0, 0, 0)
+    err = None
+    try:
+        fn(task)
+    except Exception as exc:  # a failing task is data, not a crash
+        err = describe_error(exc)
+    c1 = cpu_ns()
+    t1 = perf_ns()
+    buf.add(EV_ERROR if err else EV_END, worker, task, t1, c1 - c0, t0)
+    return err

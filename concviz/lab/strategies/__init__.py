@@ -1,0 +1,9 @@
+"""How tasks are run: one module per family, each registering its strategies.
+
+``REGISTRY`` maps a strategy's name to its ``Strategy`` (run, availability probe).
+"""
+
+from . import asyncio_, interpreters, local, processes  # noqa: F401  (they register)
+from .base import REGISTRY, RunContext, Strategy, TaskFeed, WorkerDied
+
+__all__ = ["REGISTRY", "RunContext", "Strategy", "TaskFeed", "WorkerDied"]

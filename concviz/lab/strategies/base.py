@@ -1,0 +1,137 @@
+"""What every strategy gets: the task feed, the recorder, the run's context, the registry.
+
+A strategy is one module under ``lab/strategies/`` that registers itself with
+``@strategy(name, description)`` on its ``run(ctx)``; its availability probe
+``available() -> str | None`` returns None or the reason it cannot run here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..protocol import EV_QUEUED, WORKER_DISPATCH
+from ..recorder import Recorder, perf_ns
+
+
+class WorkerDied(Exception):
+    """A worker process died; the message names it."""
+
+
+@dataclass
+class Strategy:
+    name: str
+    description: str
+    run: Callable[[RunContext], None]
+    available: Callable[[], str | None]
+    family: str
+    processes: bool = False  # ships the workload to other processes (pickling matters)
+
+
+REGISTRY: dict[str, Strategy] = {}
+
+
+def strategy(
+    name: str,
+    description: str,
+    available: Callable[[], str | None] = lambda: None,
+    processes: bool = False,
+):
+    """Register ``run(ctx)`` as a strategy (decorator)."""
+
+    def register(run: Callable[[RunContext], None]) -> Callable[[RunContext], None]:
+        REGISTRY[name] = Strategy(
+            name, description, run, available, run.__module__.rsplit(".", 1)[-1], processes
+        )
+        return run
+
+    return register
+
+
+class TaskFeed:
+    """Hands out task indices until the batch is done, the run stops, or a switch waits.
+
+    Threads: ``next`` from any dispatching or worker thread; ``pause``/``resume``/
+    ``stop`` from the lab's control thread.
+    """
+
+    def __init__(self, total: int | None, recorder: Recorder) -> None:
+        self.total = total
+        self._next = 0
+        self._lock = threading.Lock()
+        self._paused = False
+        self._stopped = False
+        self._recorder = recorder
+
+    def next(self) -> int | None:
+        with self._lock:
+            if self._stopped or self._paused:
+                return None
+            if self.total is not None and self._next >= self.total:
+                return None
+            index = self._next
+            self._next += 1
+        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        return index
+
+    def __iter__(self):
+        while (index := self.next()) is not None:
+            yield index
+
+    @property
+    def handed_out(self) -> int:
+        return self._next
+
+    @property
+    def exhausted(self) -> bool:
+        return self._stopped or (self.total is not None and self._next >= self.total)
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+
+
+@dataclass
+class RunContext:
+    """Everything one strategy segment needs; built by the lab for each segment."""
+
+    spec: dict
+    workers: int
+    feed: TaskFeed
+    recorder: Recorder
+    emit: Callable[[dict], None]
+    send_events: Callable[[bytes], None]
+    options: dict
+    stop_event: threading.Event
+    sys_path: list[str]
+    _stop_hooks: list[Callable[[], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_stop(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` when the run is stopped (at once if it already is)."""
+        with self._lock:
+            self._stop_hooks.append(hook)
+            stopped = self.stop_event.is_set()
+        if stopped:
+            hook()
+
+    def fire_stop_hooks(self) -> None:
+        with self._lock:
+            hooks = list(self._stop_hooks)
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:
+                pass  # stopping must go on whatever one hook does
+
+    def task_error(self, task: int, worker: int, text: str) -> None:
+        self.emit({"type": "task_error", "task": task, "worker": worker, "error": text})

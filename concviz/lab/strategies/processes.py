@@ -1,0 +1,225 @@
+"""Strategies that run tasks in worker processes: multiprocessing.Pool and ProcessPoolExecutor.
+
+Each worker process records into its own buffers and a flusher thread ships packed
+batches every few milliseconds through one ``SimpleQueue`` to the lab, which relays
+them unchanged; the lab never decodes or re-packs a worker's events.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..recorder import Recorder, execute
+from ..workloads import check_picklable, task_fn
+from .base import RunContext, WorkerDied, strategy
+from .dispatch import result_or_none, submit_windowed
+
+START_METHODS = tuple(mp.get_all_start_methods())
+
+# ------------------------------------------------------------------ worker side
+_worker: dict = {}
+
+
+def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
+    for fd in close_fds:  # a forked worker must not hold the lab's private channel open
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    for p in reversed(sys_path):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    pid = os.getpid()
+    with slots.get_lock():
+        index = next((i for i in range(len(slots)) if slots[i] == 0), len(slots))
+        if index < len(slots):
+            slots[index] = pid
+    rec = Recorder(events.put)
+    # The parent is the lab, or under forkserver the fork server, which ends with the lab.
+    parent_pid = os.getppid()
+
+    def tick() -> None:
+        if os.getppid() != parent_pid:  # the lab is gone: do not linger
+            os._exit(1)
+
+    rec.tick = tick
+    rec.start()
+    mp.util.Finalize(None, rec.close, exitpriority=100)  # ship the rest at a clean exit
+    _worker.update(index=index, fn=task_fn(spec), buf=rec.buffer())
+
+
+def _worker_task(index: int):
+    return index, _worker["index"], execute(_worker["buf"], _worker["index"], index, _worker["fn"])
+
+
+# ------------------------------------------------------------------ lab side
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class _Relay:
+    """Moves packed batches from the workers' queue to the lab's channel (own thread)."""
+
+    def __init__(self, events, send) -> None:
+        self._events = events
+        self._send = send
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="concviz-relay", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        reader = self._events._reader
+        while True:
+            if reader.poll(0.02):
+                try:
+                    self._send(self._events.get())
+                except (EOFError, OSError):
+                    return
+            elif self._done.is_set():
+                return
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join(timeout=5)
+
+
+def _pickling_check(ctx: RunContext) -> None:
+    if ctx.spec["name"] == "user":
+        check_picklable(ctx.spec["user"])
+
+
+class _Workers:
+    """What both process strategies share: the queue, the slots, the death check."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        method = ctx.options.get("start_method") or mp.get_start_method(allow_none=False)
+        self.mp = mp.get_context(method)
+        self.ctx = ctx
+        self.events = self.mp.SimpleQueue()
+        self.slots = self.mp.Array("i", ctx.workers)
+        close = [ctx.options["channel_fd"]] if method == "fork" and "channel_fd" in ctx.options else []
+        self.initargs = (ctx.spec, self.events, self.slots, ctx.sys_path, close)
+        self.relay = _Relay(self.events, ctx.send_events)
+        self.seen: dict[int, object] = {}
+
+    def watch(self, processes) -> None:
+        for p in list(processes):
+            self.seen.setdefault(id(p), p)
+
+    def dead(self) -> str | None:
+        for p in self.seen.values():
+            code = p.exitcode
+            if code is not None and code != 0 and code != -signal.SIGTERM:
+                index = next((i for i, pid in enumerate(self.slots) if pid == p.pid), None)
+                who = f"worker process {index}" if index is not None else "a worker process"
+                return f"{who} (pid {p.pid}) {_describe_exit(code)}"
+        return None
+
+    def result(self, fut: Future) -> None:
+        res = result_or_none(fut)
+        if res is not None and res[2]:
+            self.ctx.task_error(res[0], res[1], res[2])
+
+    def close(self) -> None:
+        self.relay.close()
+
+
+@strategy(
+    "processes",
+    "multiprocessing.Pool with N worker processes (apply_async)",
+    processes=True,
+)
+def run_processes(ctx: RunContext) -> None:
+    _pickling_check(ctx)
+    w = _Workers(ctx)
+    pool = w.mp.Pool(ctx.workers, initializer=_worker_init, initargs=w.initargs)
+    ctx.on_stop(pool.terminate)
+    try:
+
+        def check() -> None:
+            w.watch(pool._pool)
+            why = w.dead()
+            if why:
+                raise WorkerDied(why)
+
+        def submit(index: int) -> Future:
+            fut: Future = Future()
+            pool.apply_async(
+                _worker_task,
+                (index,),
+                callback=fut.set_result,
+                error_callback=fut.set_exception,
+            )
+            return fut
+
+        submit_windowed(ctx, submit, w.result, check)
+        if ctx.stop_event.is_set():
+            pool.terminate()
+        else:
+            pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        w.close()
+
+
+@strategy(
+    "process-pool",
+    "concurrent.futures.ProcessPoolExecutor with N processes (start method selectable)",
+    processes=True,
+)
+def run_process_pool(ctx: RunContext) -> None:
+    _pickling_check(ctx)
+    w = _Workers(ctx)
+    ex = ProcessPoolExecutor(
+        max_workers=ctx.workers, mp_context=w.mp, initializer=_worker_init, initargs=w.initargs
+    )
+    broken: list[BaseException] = []
+
+    def kill() -> None:
+        for p in list((ex._processes or {}).values()):
+            p.terminate()
+        ex.shutdown(wait=False, cancel_futures=True)
+
+    ctx.on_stop(kill)
+    try:
+
+        def on_result(fut: Future) -> None:
+            exc = fut.exception() if not fut.cancelled() else None
+            if isinstance(exc, BrokenProcessPool):
+                broken.append(exc)
+                return
+            w.result(fut)
+
+        def check() -> None:
+            w.watch((ex._processes or {}).values())
+            if broken or w.dead():
+                why = w.dead()
+                raise WorkerDied(why or f"the process pool broke: {broken[0]}")
+
+        def submit(index: int) -> Future:
+            fut = ex.submit(_worker_task, index)
+            w.watch((ex._processes or {}).values())
+            return fut
+
+        submit_windowed(ctx, submit, on_result, check)
+        check()
+        ex.shutdown(wait=not ctx.stop_event.is_set(), cancel_futures=ctx.stop_event.is_set())
+    except BaseException:
+        kill()
+        raise
+    finally:
+        w.close()

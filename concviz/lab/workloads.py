@@ -1,0 +1,458 @@
+"""What a task does: the built-in workloads, user workloads, and their calibration.
+
+A workload is described by a JSON-able *spec* (so it can cross into worker processes
+and subinterpreters); ``task_fn(spec)`` turns it into ``fn(index)`` in whatever
+process or interpreter runs it. Task size is milliseconds of work on this machine:
+CPU workloads do a fixed amount of work calibrated once per machine and interpreter,
+so contention shows as a longer wall time, never as less work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import inspect
+import json
+import os
+import pickle
+import platform
+import random
+import select
+import socket
+import socketserver
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+WORKLOADS: dict[str, str] = {
+    "cpu-python": "pure-Python arithmetic; holds the GIL",
+    "cpu-native": "hashlib/zlib on large buffers; releases the GIL",
+    "io-sleep": "time.sleep; waits without CPU",
+    "io-file": "writes, syncs and reads back real files in a temporary folder",
+    "io-socket": "a round trip to a TCP echo server on 127.0.0.1 that answers after the task size",
+    "mixed": "cpu-python for cpu_fraction of the task, then io-sleep",
+    "user": "your function: path/to/file.py:function, called with each task's index",
+}
+
+
+class BadWorkload(Exception):
+    """A workload spec that cannot run (the message is shown to the user as is)."""
+
+
+class Stopped(Exception):
+    """Raised inside a task when the run is stopped."""
+
+
+# ---------------------------------------------------------------- stop signal
+_STOP = threading.Event()
+_stop_fd: int | None = None  # set inside subinterpreters, which cannot share the Event
+
+
+def request_stop() -> None:
+    _STOP.set()
+
+
+def clear_stop() -> None:
+    _STOP.clear()
+
+
+def set_stop_fd(fd: int) -> None:
+    global _stop_fd
+    _stop_fd = fd
+
+
+def _stopping() -> bool:
+    if _STOP.is_set():
+        return True
+    if _stop_fd is not None:
+        return bool(select.select([_stop_fd], [], [], 0)[0])
+    return False
+
+
+# ---------------------------------------------------------------- calibration
+_PY_PROBE = 200_000
+_NATIVE_CHUNK = 1 << 18  # 256 KiB: hashlib releases the GIL for buffers > 2 KiB
+_FILE_BLOCK = 1 << 16
+
+
+def _spin(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return x
+
+
+_native_buf: bytes | None = None
+
+
+def _native_chunk() -> None:
+    global _native_buf
+    if _native_buf is None:
+        _native_buf = random.Random(1).randbytes(_NATIVE_CHUNK)
+    hashlib.sha256(_native_buf).digest()
+
+
+def _best_ms(fn, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best * 1000.0
+
+
+def _calibrate_now() -> dict:
+    py_ms = _best_ms(lambda: _spin(_PY_PROBE))
+    native_ms = _best_ms(lambda: [_native_chunk() for _ in range(16)])
+    with tempfile.TemporaryDirectory(prefix="concviz-cal-") as d:
+        blocks = 32
+        file_ms = _best_ms(lambda: _file_round(d, "cal", blocks), repeats=2)
+    return {
+        "py_iters_per_ms": _PY_PROBE / max(py_ms, 1e-6),
+        "native_chunks_per_ms": 16 / max(native_ms, 1e-6),
+        "file_blocks_per_ms": blocks / max(file_ms, 1e-6),
+    }
+
+
+def _calibration_path() -> str:
+    base = os.environ.get("CONCVIZ_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "concviz"
+    )
+    key = hashlib.sha1(
+        f"{sys.executable}|{sys.version}|{platform.node()}|{platform.machine()}".encode()
+    ).hexdigest()[:16]
+    return os.path.join(base, f"calibration-{key}.json")
+
+
+def calibration() -> dict:
+    """Work units per millisecond on this machine and interpreter (cached on disk)."""
+    path = _calibration_path()
+    try:
+        with open(path) as f:
+            cal = json.load(f)
+        if {"py_iters_per_ms", "native_chunks_per_ms", "file_blocks_per_ms"} <= cal.keys():
+            return cal
+    except (OSError, ValueError):
+        pass
+    cal = _calibrate_now()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + f".{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(cal, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home still runs, it only calibrates again next time
+    return cal
+
+
+# ---------------------------------------------------------------- building blocks
+def _cpu_python(ms: float, cal: dict) -> None:
+    total = int(ms * cal["py_iters_per_ms"])
+    step = max(1, int(cal["py_iters_per_ms"]))  # about 1 ms between stop checks
+    while total > 0:
+        n = min(step, total)
+        _spin(n)
+        total -= n
+        if _stopping():
+            raise Stopped("stopped")
+
+
+def _cpu_native(ms: float, cal: dict) -> None:
+    chunks = max(1, round(ms * cal["native_chunks_per_ms"]))
+    for i in range(chunks):
+        if i % 4 == 0 and _stopping():
+            raise Stopped("stopped")
+        if i % 8 == 7:
+            zlib.compress(_native_buf or b"", 1)
+        else:
+            _native_chunk()
+
+
+def _sleep(ms: float) -> None:
+    end = time.perf_counter() + ms / 1000.0
+    while True:
+        left = end - time.perf_counter()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.05))
+        if _stopping():
+            raise Stopped("stopped")
+
+
+def _file_round(folder: str, name: str, blocks: int) -> None:
+    path = os.path.join(folder, f"{name}.bin")
+    block = b"\x5a" * _FILE_BLOCK
+    with open(path, "wb") as f:
+        for _ in range(blocks):
+            f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
+    with open(path, "rb") as f:
+        while f.read(1 << 20):
+            pass
+    os.remove(path)
+
+
+def _socket_round(port: int, ms: float, index: int) -> None:
+    payload = b"x" * 512
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(f"{ms:.3f} {len(payload)}\n".encode() + payload)
+        got = 0
+        while got < len(payload):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"echo server closed the connection (task {index})")
+            got += len(chunk)
+
+
+# ---------------------------------------------------------------- echo server
+class _EchoHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        line = self.rfile.readline()
+        try:
+            ms_text, size_text = line.split()
+            ms, size = float(ms_text), int(size_text)
+        except ValueError:
+            return
+        data = self.rfile.read(size)
+        time.sleep(ms / 1000.0)  # the "remote service" takes its time
+        self.wfile.write(data)
+
+
+class _EchoServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+
+class EchoServer:
+    """A TCP echo server on 127.0.0.1 (ephemeral port), in a thread of the lab."""
+
+    def __init__(self) -> None:
+        self._server = _EchoServer(("127.0.0.1", 0), _EchoHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="concviz-echo", daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+# ---------------------------------------------------------------- user workloads
+def parse_user_ref(ref: str) -> tuple[str, str]:
+    path, sep, func = ref.rpartition(":")
+    if not sep or not path or not func:
+        raise BadWorkload(
+            f"user workload {ref!r} must be written as path/to/file.py:function"
+        )
+    return path, func
+
+
+def load_user_function(ref: str):
+    path, func = parse_user_ref(ref)
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise BadWorkload(f"user workload file {path} does not exist")
+    name = "concviz_user_" + hashlib.sha1(path.encode()).hexdigest()[:10]
+    mod = sys.modules.get(name)
+    if mod is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise BadWorkload(f"user workload file {path} is not a Python file")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        try:
+            spec.loader.exec_module(mod)
+        except SyntaxError as exc:
+            del sys.modules[name]
+            raise BadWorkload(
+                f"user workload file {path} has a syntax error on line {exc.lineno}: {exc.msg}"
+            ) from None
+        except Exception as exc:
+            del sys.modules[name]
+            raise BadWorkload(
+                f"user workload file {path} failed to import: {type(exc).__name__}: {exc}"
+            ) from None
+    fn = getattr(mod, func, None)
+    if fn is None:
+        raise BadWorkload(f"user workload file {path} has no function named {func!r}")
+    if not callable(fn):
+        raise BadWorkload(f"{func!r} in {path} is not a function")
+    return fn
+
+
+def check_picklable(ref: str) -> None:
+    """A process strategy ships the function to workers: refuse one pickle cannot name."""
+    fn = load_user_function(ref)
+    try:
+        pickle.dumps(fn)
+    except Exception as exc:
+        _, func = parse_user_ref(ref)
+        raise BadWorkload(
+            f"user function {func!r} cannot be pickled for a process strategy "
+            f"({type(exc).__name__}); define it with def at the top level of its file"
+        ) from None
+
+
+# ---------------------------------------------------------------- specs
+def make_spec(
+    name: str,
+    task_ms: float,
+    seed: int = 0,
+    cpu_fraction: float = 0.5,
+    jitter: float = 0.0,
+    user: str | None = None,
+) -> dict:
+    """Validate workload parameters and return the spec (raises BadWorkload)."""
+    if name not in WORKLOADS:
+        raise BadWorkload(
+            f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}"
+        )
+    if not (isinstance(task_ms, (int, float)) and task_ms >= 0):
+        raise BadWorkload(f"task size must be zero or more milliseconds, not {task_ms!r}")
+    if not (0.0 <= cpu_fraction <= 1.0):
+        raise BadWorkload(f"cpu fraction must be between 0 and 1, not {cpu_fraction!r}")
+    if not (0.0 <= jitter < 1.0):
+        raise BadWorkload(f"jitter must be at least 0 and below 1, not {jitter!r}")
+    spec = {
+        "name": name,
+        "task_ms": float(task_ms),
+        "seed": int(seed),
+        "cpu_fraction": float(cpu_fraction),
+        "jitter": float(jitter),
+        "user": None,
+        "cal": None,
+        "port": None,
+        "folder": None,
+    }
+    if name == "user":
+        if not user:
+            raise BadWorkload("the user workload needs a function: path/to/file.py:function")
+        load_user_function(user)
+        spec["user"] = os.path.abspath(parse_user_ref(user)[0]) + ":" + parse_user_ref(user)[1]
+    if name in ("cpu-python", "cpu-native", "io-file", "mixed"):
+        spec["cal"] = calibration()
+    return spec
+
+
+class Resources:
+    """What a run's workload needs while it runs (echo server, temporary folder)."""
+
+    def __init__(self, spec: dict) -> None:
+        self._server: EchoServer | None = None
+        self._folder: tempfile.TemporaryDirectory | None = None
+        if spec["name"] == "io-socket":
+            self._server = EchoServer()
+            spec["port"] = self._server.port
+        if spec["name"] == "io-file":
+            self._folder = tempfile.TemporaryDirectory(prefix="concviz-io-")
+            spec["folder"] = self._folder.name
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._folder is not None:
+            self._folder.cleanup()
+
+
+def task_ms_for(spec: dict, index: int) -> float:
+    if spec["jitter"] <= 0:
+        return spec["task_ms"]
+    r = random.Random(spec["seed"] * 1_000_003 + index).uniform(-1.0, 1.0)
+    return spec["task_ms"] * (1.0 + spec["jitter"] * r)
+
+
+def task_fn(spec: dict):
+    """``fn(index)`` running one task of this workload in the calling interpreter."""
+    name = spec["name"]
+    cal = spec["cal"]
+    if name == "cpu-python":
+        return lambda i: _cpu_python(task_ms_for(spec, i), cal)
+    if name == "cpu-native":
+        _native_chunk()
+        return lambda i: _cpu_native(task_ms_for(spec, i), cal)
+    if name == "io-sleep":
+        return lambda i: _sleep(task_ms_for(spec, i))
+    if name == "io-file":
+        folder = spec["folder"]
+
+        def file_task(i: int) -> None:
+            blocks = max(1, round(task_ms_for(spec, i) * cal["file_blocks_per_ms"]))
+            _file_round(folder, f"task-{os.getpid()}-{i}", blocks)
+
+        return file_task
+    if name == "io-socket":
+        port = spec["port"]
+        return lambda i: _socket_round(port, task_ms_for(spec, i), i)
+    if name == "mixed":
+        f = spec["cpu_fraction"]
+
+        def mixed_task(i: int) -> None:
+            ms = task_ms_for(spec, i)
+            _cpu_python(ms * f, cal)
+            _sleep(ms * (1.0 - f))
+
+        return mixed_task
+    if name == "user":
+        fn = load_user_function(spec["user"])
+        if inspect.iscoroutinefunction(fn):
+            return lambda i: asyncio.run(fn(i))
+        return fn
+    raise BadWorkload(f"unknown workload {name!r}")
+
+
+def async_task_fn(spec: dict):
+    """``async fn(index)`` for the asyncio strategy: I/O awaits, CPU work blocks the loop."""
+    name = spec["name"]
+    if name == "io-sleep":
+
+        async def sleep_task(i: int) -> None:
+            await asyncio.sleep(task_ms_for(spec, i) / 1000.0)
+
+        return sleep_task
+    if name == "io-socket":
+        port = spec["port"]
+
+        async def socket_task(i: int) -> None:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            payload = b"x" * 512
+            writer.write(f"{task_ms_for(spec, i):.3f} {len(payload)}\n".encode() + payload)
+            await writer.drain()
+            await reader.readexactly(len(payload))
+            writer.close()
+            await writer.wait_closed()
+
+        return socket_task
+    if name == "mixed":
+        f = spec["cpu_fraction"]
+        cal = spec["cal"]
+
+        async def mixed_task(i: int) -> None:
+            ms = task_ms_for(spec, i)
+            _cpu_python(ms * f, cal)
+            await asyncio.sleep(ms * (1.0 - f) / 1000.0)
+
+        return mixed_task
+    if name == "user":
+        fn = load_user_function(spec["user"])
+        if inspect.iscoroutinefunction(fn):
+            return fn
+    sync = task_fn(spec)
+
+    async def blocking_task(i: int) -> None:
+        sync(i)  # runs on the loop's thread: nothing else can run meanwhile
+
+    return blocking_task
+
+
+def serial_step(spec: dict, ms: float) -> None:
+    """The serial part of an Amdahl run: pure-Python work nothing can share."""
+    cal = spec["cal"] or calibration()
+    _cpu_python(ms, cal)
