@@ -1,0 +1,279 @@
+"""The ``concviz`` command: no sub-command opens the window; the rest run headless.
+
+run, compare, strategies, bench and screenshot use the same lab and model as the
+window. Bad input gets one sentence on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: one sentence, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not the whole usage block
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
+    p.add_argument(
+        "-w",
+        "--workload",
+        default="cpu-python",
+        help="cpu-python, cpu-native, io-sleep, io-file, io-socket, mixed, "
+        "or your own function as path/to/file.py:function",
+    )
+    if strategy:
+        p.add_argument("-s", "--strategy", default="threads", help="see `concviz strategies`")
+    p.add_argument("-n", "--workers", type=int, default=2, help="number of workers (default 2)")
+    p.add_argument("--tasks", type=int, default=16, help="number of tasks (default 16)")
+    p.add_argument(
+        "--task-ms", type=float, default=50.0, help="milliseconds of work per task (default 50)"
+    )
+    p.add_argument(
+        "--serial-fraction",
+        type=float,
+        default=0.0,
+        help="share of the work done serially before the tasks (Amdahl), 0 to 0.95",
+    )
+    p.add_argument(
+        "--cpu-fraction", type=float, default=0.5, help="CPU share of a mixed task (0 to 1)"
+    )
+    p.add_argument("--jitter", type=float, default=0.0, help="uneven tasks: ±share of task size")
+    p.add_argument("--seed", type=int, default=0, help="seed for uneven task sizes")
+    p.add_argument(
+        "--start-method",
+        choices=("fork", "spawn", "forkserver"),
+        help="how process strategies start their workers",
+    )
+    p.add_argument("--interpreter", metavar="PATH", help="run the lab under this Python (>= 3.10)")
+
+
+def _params(args: argparse.Namespace, strategy: str | None = None) -> dict:
+    workload = args.workload
+    params: dict = {
+        "workload": workload,
+        "strategy": strategy or args.strategy,
+        "workers": args.workers,
+        "tasks": args.tasks,
+        "task_ms": args.task_ms,
+        "serial_fraction": args.serial_fraction,
+        "cpu_fraction": args.cpu_fraction,
+        "jitter": args.jitter,
+        "seed": args.seed,
+        "mode": "batch",
+        "options": {},
+    }
+    if ":" in workload and workload not in ("user",):
+        params["workload"] = "user"
+        params["user"] = workload
+    if args.start_method:
+        params["options"]["start_method"] = args.start_method
+    return params
+
+
+def _describe_interp(interp: dict) -> str:
+    gil = "GIL" if interp.get("gil_enabled", True) else "no GIL"
+    ft = ", free-threaded build" if interp.get("free_threaded") else ""
+    return f"Python {interp.get('version')} ({gil}{ft})"
+
+
+def _print_run(run: dict, out=sys.stdout) -> None:
+    n_ok = sum(1 for t in run["tasks"] if t["ok"])
+    print(
+        f"{run['workload']} × {run['strategy']}, {run['workers']} workers, "
+        f"{len(run['tasks'])} tasks of {run['task_ms']:g} ms — {_describe_interp(run['interpreter'])}",
+        file=out,
+    )
+    print(
+        f"  wall {run['wall_s']:.3f} s   CPU {run['cpu_s']:.3f} s   "
+        f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{len(run['tasks'])}",
+        file=out,
+    )
+    for t in run["tasks"]:
+        if not t["ok"]:
+            print(f"  task {t['id']} failed: {t['error']}", file=out)
+            break
+    if run.get("error"):
+        print(f"  run failed: {run['error']}", file=out)
+    elif run.get("stopped"):
+        print("  run stopped before the end", file=out)
+
+
+def _write_json(obj, dest: str) -> None:
+    text = json.dumps(obj, indent=2)
+    if dest == "-":
+        print(text)
+        return
+    path = Path(dest)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"concviz: cannot write {dest}: {exc.strerror or exc}") from None
+
+
+def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
+    from concviz.model import run_object
+    from concviz.runtime import run_batch
+
+    store = run_batch(_params(args, strategy), interpreter=args.interpreter)
+    return run_object(store), store
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run, store = _one_run(args)
+    out = sys.stderr if args.json == "-" else sys.stdout
+    _print_run(run, out)
+    if args.json:
+        _write_json(run, args.json)
+    if args.trace:
+        from concviz.interop.chrome_trace import write_trace
+
+        write_trace(store, args.trace)
+        print(f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out)
+    return 0 if run["ok"] else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from concviz.model.metrics import efficiency, speedup
+
+    names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    if not names:
+        raise UsageError("concviz compare: give at least one strategy with -s, e.g. -s threads,process-pool")
+    out = sys.stderr if args.json == "-" else sys.stdout
+    runs = []
+    base, _ = _one_run(args, "sequential")
+    for name in ["sequential"] + [n for n in names if n != "sequential"]:
+        run = base if name == "sequential" else _one_run(args, name)[0]
+        run["speedup"] = speedup(base["wall_s"], run["wall_s"])
+        run["efficiency"] = efficiency(run["speedup"], run["workers"] if name != "sequential" else 1)
+        runs.append(run)
+    print(
+        f"{args.workload}: {args.tasks} tasks of {args.task_ms:g} ms, {args.workers} workers — "
+        f"{_describe_interp(base['interpreter'])}",
+        file=out,
+    )
+    print(f"  {'strategy':<20}{'wall s':>9}{'CPU s':>9}{'par.':>7}{'speedup':>9}{'effic.':>8}", file=out)
+    for run in runs:
+        flag = "" if run["ok"] else f"   failed: {run['error']}"
+        print(
+            f"  {run['strategy']:<20}{run['wall_s']:>9.3f}{run['cpu_s']:>9.3f}"
+            f"{run['parallelism']:>7.2f}{run['speedup']:>9.2f}{run['efficiency']:>8.2f}{flag}",
+            file=out,
+        )
+    if args.json:
+        _write_json(runs, args.json)
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from concviz.runtime import LabProcess, query
+
+    lab = LabProcess(args.interpreter)
+    hello = lab.start()
+    try:
+        items = query(lab, "strategies")["items"]
+    finally:
+        lab.close()
+    if args.json:
+        print(json.dumps({"interpreter": hello["interpreter"], "strategies": items}, indent=2))
+        return 0
+    print(f"strategies under {_describe_interp(hello['interpreter'])} ({hello['interpreter']['executable']}):")
+    for s in items:
+        mark = "yes" if s["available"] else "no "
+        why = "" if s["available"] else f"  — {s['reason']}"
+        print(f"  {mark}  {s['name']:<20}{s['description']}{why}")
+    return 0
+
+
+def cmd_bench(argv: list[str]) -> int:
+    try:
+        from concviz.bench import main as bench_main
+    except ImportError:
+        raise UsageError("concviz bench: the benchmarks are not built yet") from None
+    return bench_main(argv)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from concviz.ui.screenshot import render
+
+    render(args.out, _params(args), args.interpreter)
+    print(f"screenshot written to {args.out}")
+    return 0
+
+
+def cmd_window(argv: list[str]) -> int:
+    from concviz.ui.app import main as window_main
+
+    return window_main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="concviz",
+        description="See concurrency and parallelism in Python: run a workload under a "
+        "strategy and watch every task. With no command, opens the window.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    p = sub.add_parser("run", help="run one workload under one strategy, headless")
+    _add_run_options(p)
+    p.add_argument("--json", metavar="FILE", help="write the run as JSON (- for stdout)")
+    p.add_argument("--trace", metavar="FILE", help="write a Chrome Trace Event file")
+    p = sub.add_parser("compare", help="run sequential and several strategies, side by side")
+    _add_run_options(p, strategy=False)
+    p.add_argument(
+        "-s", "--strategies", default="threads,process-pool", help="comma-separated strategies"
+    )
+    p.add_argument("--json", metavar="FILE", help="write the runs as JSON (- for stdout)")
+    p = sub.add_parser("strategies", help="list every strategy, available or not, and why")
+    p.add_argument("--interpreter", metavar="PATH", help="ask the lab under this Python")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    sub.add_parser("bench", help="benchmarks (concviz bench --list)", add_help=False)
+    p = sub.add_parser("screenshot", help="render the window offscreen after a short run")
+    p.add_argument("out", help="PNG file to write")
+    _add_run_options(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--lab"]:  # the frozen app runs its own lab this way
+        from concviz.lab.lab import main as lab_main
+
+        return lab_main()
+    from concviz.runtime import BadInput, LabError
+    from concviz.runtime.lab_process import BadInterpreter
+
+    try:
+        if argv[:1] == ["bench"]:
+            return cmd_bench(argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return cmd_window(argv)
+        handler = {
+            "run": cmd_run,
+            "compare": cmd_compare,
+            "strategies": cmd_strategies,
+            "screenshot": cmd_screenshot,
+        }[args.command]
+        return handler(args)
+    except (UsageError, BadInput, BadInterpreter) as exc:
+        print(f"concviz: {exc}" if not str(exc).startswith("concviz") else str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except LabError as exc:
+        print(f"concviz: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,277 @@
+"""The columnar store of one lab session's events: bars, lanes, markers, errors.
+
+Decoded batches are appended as numpy columns (no Python object per event). A *bar*
+is a finished interval: a task (start -> end or error) or, for asyncio, one
+resume -> suspend slice of a coroutine. A *lane* is one worker: a (pid, native
+thread id, worker index) triple, so rows can be grouped process -> thread -> worker.
+
+Threads: ``add_frame`` and the ``add_*`` methods run on the reader thread; readers
+(``bars``, ``lanes``, ``open_bars``...) run on any thread and get consistent copies
+or read-only views taken under the store's lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from concviz.lab import protocol as P
+
+RECORD_DTYPE = np.dtype(list(P.RECORD_FIELDS))
+assert RECORD_DTYPE.itemsize == P.RECORD_SIZE
+
+BAR_TASK = 0
+BAR_ERROR = 1
+BAR_SLICE = 2
+
+BAR_FIELDS = (
+    ("lane", np.int32),
+    ("task", np.int64),
+    ("start", np.int64),
+    ("end", np.int64),
+    ("cpu", np.int64),
+    ("kind", np.uint8),
+)
+
+
+class _Columns:
+    """Growable numpy columns (amortised doubling)."""
+
+    def __init__(self, fields, capacity: int = 1024) -> None:
+        self.fields = fields
+        self.n = 0
+        self.cols = {name: np.empty(capacity, dtype) for name, dtype in fields}
+
+    def append(self, **values: np.ndarray) -> None:
+        k = len(next(iter(values.values())))
+        if k == 0:
+            return
+        need = self.n + k
+        cap = len(next(iter(self.cols.values())))
+        if need > cap:
+            new_cap = max(need, cap * 2)
+            for name, col in self.cols.items():
+                grown = np.empty(new_cap, col.dtype)
+                grown[: self.n] = col[: self.n]
+                self.cols[name] = grown
+        for name, v in values.items():
+            self.cols[name][self.n : need] = v
+        self.n = need
+
+    def view(self) -> dict[str, np.ndarray]:
+        out = {}
+        for name, col in self.cols.items():
+            v = col[: self.n]
+            v.flags.writeable = False
+            out[name] = v
+        return out
+
+
+@dataclass
+class Lane:
+    """One worker row of the timeline."""
+
+    index: int
+    pid: int
+    tid: int
+    worker: int
+    has_slices: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.worker == P.WORKER_SERIAL:
+            return "serial step"
+        return f"worker {self.worker}"
+
+
+@dataclass
+class RunInfo:
+    """What the lab said about one run (``run_started`` .. ``run_finished``)."""
+
+    started: dict
+    finished: dict | None = None
+    segments: list[dict] = field(default_factory=list)
+
+
+class EventStore:
+    """Everything one lab session reported, in numpy columns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bars = _Columns(BAR_FIELDS)
+        self._queued = _Columns((("task", np.int64), ("t", np.int64)))
+        self._lanes: list[Lane] = []
+        self._lane_of: dict[tuple[int, int, int], int] = {}
+        # open task per lane: start time (or -1) and task id
+        self._open_start = np.full(0, -1, np.int64)
+        self._open_task = np.full(0, -1, np.int64)
+        self._last_end = np.full(0, -1, np.int64)
+        self.hello: dict | None = None
+        self.runs: list[RunInfo] = []
+        self.markers: list[dict] = []
+        self.task_errors: dict[int, str] = {}
+        self.errors: list[dict] = []
+        self.output: list[str] = []
+        self.other: list[dict] = []
+        self.version = 0  # bumped on every change, so a view can skip redrawing
+        self.t_min: int | None = None
+        self.t_max: int | None = None
+
+    # ------------------------------------------------------------ writing
+    def add_frame(self, kind: int, payload: bytes) -> dict | None:
+        """Take one frame from the lab; returns the JSON object for JSON frames."""
+        if kind == P.FRAME_EVENTS:
+            self.add_events(np.frombuffer(payload, dtype=RECORD_DTYPE))
+            return None
+        if kind == P.FRAME_OUTPUT:
+            with self._lock:
+                self.output.append(payload.decode("utf-8", "replace"))
+                self.version += 1
+            return None
+        import json
+
+        obj = json.loads(payload)
+        self.add_json(obj)
+        return obj
+
+    def add_json(self, obj: dict) -> None:
+        kind = obj.get("type")
+        with self._lock:
+            if kind == "hello":
+                self.hello = obj
+            elif kind == "run_started":
+                self.runs.append(RunInfo(started=obj))
+                self._extend_time(obj["t_ns"], obj["t_ns"])
+            elif kind == "segment" and self.runs:
+                self.runs[-1].segments.append(obj)
+            elif kind == "run_finished" and self.runs:
+                self.runs[-1].finished = obj
+                self._extend_time(obj["t_ns"], obj["t_ns"])
+            elif kind == "marker":
+                self.markers.append(obj)
+            elif kind == "task_error":
+                self.task_errors[int(obj["task"])] = str(obj["error"])
+            elif kind == "error":
+                self.errors.append(obj)
+            else:
+                self.other.append(obj)
+            self.version += 1
+
+    def add_events(self, rec: np.ndarray) -> None:
+        if len(rec) == 0:
+            return
+        with self._lock:
+            lanes = self._lanes_for(rec)
+            kind = rec["kind"]
+            done = (kind == P.EV_END) | (kind == P.EV_ERROR) | (kind == P.EV_SLICE_END)
+            if done.any():
+                bk = np.where(
+                    kind[done] == P.EV_SLICE_END,
+                    BAR_SLICE,
+                    np.where(kind[done] == P.EV_ERROR, BAR_ERROR, BAR_TASK),
+                ).astype(np.uint8)
+                self._bars.append(
+                    lane=lanes[done],
+                    task=rec["task"][done],
+                    start=rec["t0_ns"][done],
+                    end=rec["t_ns"][done],
+                    cpu=rec["cpu_ns"][done],
+                    kind=bk,
+                )
+            queued = kind == P.EV_QUEUED
+            if queued.any():
+                self._queued.append(task=rec["task"][queued], t=rec["t_ns"][queued])
+            self._update_open(rec, lanes, kind)
+            self._extend_time(int(rec["t_ns"].min()), int(rec["t_ns"].max()))
+            self.version += 1
+
+    def _lanes_for(self, rec: np.ndarray) -> np.ndarray:
+        out = np.full(len(rec), -1, np.int32)
+        is_work = rec["worker"] != P.WORKER_DISPATCH
+        if not is_work.any():
+            return out
+        keys = np.stack(
+            [rec["pid"].astype(np.int64), rec["tid"].astype(np.int64), rec["worker"].astype(np.int64)],
+            axis=1,
+        )[is_work]
+        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+        ids = np.empty(len(uniq), np.int32)
+        for i, (pid, tid, worker) in enumerate(uniq.tolist()):
+            lane = self._lane_of.get((pid, tid, worker))
+            if lane is None:
+                lane = len(self._lanes)
+                self._lanes.append(Lane(lane, pid, tid, worker))
+                self._lane_of[(pid, tid, worker)] = lane
+            ids[i] = lane
+        out[is_work] = ids[inverse.reshape(-1)]
+        slices = is_work & ((rec["kind"] == P.EV_SLICE_START) | (rec["kind"] == P.EV_SLICE_END))
+        for lane in np.unique(out[slices]).tolist():
+            self._lanes[lane].has_slices = True
+        n = len(self._lanes)
+        if len(self._open_start) < n:
+            grow = n - len(self._open_start)
+            self._open_start = np.concatenate([self._open_start, np.full(grow, -1, np.int64)])
+            self._open_task = np.concatenate([self._open_task, np.full(grow, -1, np.int64)])
+            self._last_end = np.concatenate([self._last_end, np.full(grow, -1, np.int64)])
+        return out
+
+    def _update_open(self, rec: np.ndarray, lanes: np.ndarray, kind: np.ndarray) -> None:
+        starts = kind == P.EV_START
+        ends = (kind == P.EV_END) | (kind == P.EV_ERROR)
+        if starts.any():
+            # the latest start per lane wins (records of one lane arrive in order)
+            lane_s, t_s, task_s = lanes[starts], rec["t_ns"][starts], rec["task"][starts]
+            order = np.lexsort((t_s, lane_s))
+            lane_s, t_s, task_s = lane_s[order], t_s[order], task_s[order]
+            last = np.r_[lane_s[1:] != lane_s[:-1], True]
+            later = t_s[last] > self._open_start[lane_s[last]]
+            self._open_start[lane_s[last][later]] = t_s[last][later]
+            self._open_task[lane_s[last][later]] = task_s[last][later]
+        if ends.any():
+            np.maximum.at(self._last_end, lanes[ends], rec["t_ns"][ends])
+        closed = self._last_end >= self._open_start
+        self._open_start[closed] = -1
+        self._open_task[closed] = -1
+
+    def _extend_time(self, lo: int, hi: int) -> None:
+        self.t_min = lo if self.t_min is None else min(self.t_min, lo)
+        self.t_max = hi if self.t_max is None else max(self.t_max, hi)
+
+    # ------------------------------------------------------------ reading
+    def bars(self) -> dict[str, np.ndarray]:
+        """Read-only views of every finished bar (arrival order)."""
+        with self._lock:
+            return self._bars.view()
+
+    def queued(self) -> dict[str, np.ndarray]:
+        with self._lock:
+            return self._queued.view()
+
+    def lanes(self) -> list[Lane]:
+        with self._lock:
+            return list(self._lanes)
+
+    def open_bars(self) -> list[tuple[int, int, int]]:
+        """(lane, task, start_ns) for each task running now."""
+        with self._lock:
+            idx = np.nonzero(self._open_start >= 0)[0]
+            return [
+                (int(i), int(self._open_task[i]), int(self._open_start[i])) for i in idx.tolist()
+            ]
+
+    @property
+    def bar_count(self) -> int:
+        return self._bars.n
+
+    def task_bars(self, run: int = -1) -> dict[str, np.ndarray]:
+        """Finished task bars (not slices) of one run, within its time span."""
+        b = self.bars()
+        keep = b["kind"] != BAR_SLICE
+        if self.runs:
+            info = self.runs[run]
+            lo = info.started["t_ns"]
+            hi = info.finished["t_ns"] if info.finished else np.iinfo(np.int64).max
+            keep &= (b["start"] >= lo) & (b["end"] <= hi)
+        return {k: v[keep] for k, v in b.items()}

@@ -1,0 +1,23 @@
+"""The numbers of a run: parallelism, speedup, efficiency. Pure functions, no Qt."""
+
+from __future__ import annotations
+
+
+def parallelism(cpu_s: float, wall_s: float) -> float:
+    """Average number of cores kept busy: ``P = cpu_s / wall_s`` (0 when wall is 0)."""
+    return cpu_s / wall_s if wall_s > 0 else 0.0
+
+
+def speedup(baseline_wall_s: float, wall_s: float) -> float:
+    """How many times faster than the baseline: ``S = T_baseline / T``."""
+    return baseline_wall_s / wall_s if wall_s > 0 else 0.0
+
+
+def efficiency(speedup_value: float, workers: int) -> float:
+    """Speedup per worker: ``E = S / N`` (1.0 is perfect scaling)."""
+    return speedup_value / workers if workers > 0 else 0.0
+
+
+def cpu_efficiency(cpu_ns: float, wall_ns: float) -> float:
+    """Share of a task's wall time spent on a CPU: ``cpu / wall`` (pale bars wait)."""
+    return cpu_ns / wall_ns if wall_ns > 0 else 0.0

@@ -1,0 +1,69 @@
+"""One finished run as the object ``concviz run --json`` writes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from concviz.lab import protocol as P
+
+from .event_store import BAR_ERROR, EventStore
+from .metrics import parallelism
+
+
+def run_object(store: EventStore, run: int = -1) -> dict:
+    """``strategy, workload, workers, interpreter, wall_s, cpu_s, parallelism, tasks[...]``."""
+    info = store.runs[run]
+    started, finished = info.started, info.finished or {}
+    bars = store.task_bars(run)
+    lanes = store.lanes()
+    lane_idx = bars["lane"]
+    pid = np.array([lanes[i].pid for i in lane_idx.tolist()], dtype=np.int64)
+    tid = np.array([lanes[i].tid for i in lane_idx.tolist()], dtype=np.int64)
+    worker = np.array([lanes[i].worker for i in lane_idx.tolist()], dtype=np.int64)
+    order = np.lexsort((bars["start"], bars["task"]))
+    tasks = []
+    serial_cpu = 0
+    for i in order.tolist():
+        if worker[i] == P.WORKER_SERIAL:
+            serial_cpu += int(bars["cpu"][i])
+            continue
+        task = int(bars["task"][i])
+        ok = bool(bars["kind"][i] != BAR_ERROR)
+        tasks.append(
+            {
+                "id": task,
+                "worker": int(worker[i]),
+                "pid": int(pid[i]),
+                "tid": int(tid[i]),
+                "start_ns": int(bars["start"][i]),
+                "end_ns": int(bars["end"][i]),
+                "cpu_ns": int(bars["cpu"][i]),
+                "ok": ok,
+                "error": None if ok else store.task_errors.get(task, "failed"),
+            }
+        )
+    wall_s = finished.get("wall_ns", 0) / 1e9
+    cpu_s = float(bars["cpu"].sum()) / 1e9 if len(bars["cpu"]) else 0.0
+    interp = (store.hello or {}).get("interpreter", {})
+    return {
+        "strategy": started["strategy"],
+        "workload": started["workload"],
+        "workers": started["workers"],
+        "task_ms": started["task_ms"],
+        "serial_fraction": started.get("serial_fraction", 0.0),
+        "interpreter": {
+            "version": interp.get("version"),
+            "executable": interp.get("executable"),
+            "free_threaded": interp.get("free_threaded"),
+            "gil_enabled": interp.get("gil_enabled"),
+        },
+        "wall_s": wall_s,
+        "cpu_s": cpu_s,
+        "serial_cpu_s": serial_cpu / 1e9,
+        "parallelism": parallelism(cpu_s, wall_s),
+        "ok": bool(finished.get("ok", False)),
+        "error": finished.get("error"),
+        "stopped": bool(finished.get("stopped", False)),
+        "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
+        "tasks": tasks,
+    }

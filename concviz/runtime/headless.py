@@ -1,0 +1,72 @@
+"""Running the lab without a window: one batch run into an EventStore (CLI, tests, benches)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from concviz.model.event_store import EventStore
+
+from .lab_process import LabError, LabProcess
+
+
+class BadInput(Exception):
+    """The lab refused the request (a bad parameter); the text is one sentence for the user."""
+
+
+def run_batch(
+    params: dict,
+    interpreter: str | None = None,
+    lab: LabProcess | None = None,
+    store: EventStore | None = None,
+    on_json: Callable[[dict], None] | None = None,
+) -> EventStore:
+    """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
+
+    Uses ``lab`` when given (left running), else starts and closes a lab of its own.
+    Raises BadInput when the lab refuses the parameters, LabError when it dies.
+    """
+    own = lab is None
+    if lab is None:
+        lab = LabProcess(interpreter)
+        lab.start()
+    store = store if store is not None else EventStore()
+    if store.hello is None and lab.hello is not None:
+        store.add_json(lab.hello)
+    try:
+        lab.send({"cmd": "start", **params})
+        while True:
+            frame = lab.read_frame()
+            if frame is None:
+                raise LabError(lab.died_reason())
+            obj = store.add_frame(*frame)
+            if obj is None:
+                continue
+            if on_json is not None:
+                on_json(obj)
+            if obj.get("type") == "error" and obj.get("cmd") == "start":
+                raise BadInput(obj["message"])
+            if obj.get("type") == "run_finished":
+                return store
+    except KeyboardInterrupt:
+        lab.send({"cmd": "stop"})
+        while (frame := lab.read_frame()) is not None:
+            obj = store.add_frame(*frame)
+            if obj is not None and obj.get("type") == "run_finished":
+                break
+        return store
+    finally:
+        if own:
+            lab.close()
+
+
+def query(lab: LabProcess, cmd: str) -> dict:
+    """Ask the lab one question (``strategies``, ``workloads``) and return its answer."""
+    lab.send({"cmd": cmd})
+    while True:
+        frame = lab.read_frame()
+        if frame is None:
+            raise LabError(lab.died_reason())
+        store = EventStore()
+        obj = store.add_frame(*frame)
+        if obj is not None and obj.get("type") == cmd:
+            return obj

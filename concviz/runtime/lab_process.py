@@ -1,0 +1,170 @@
+"""Starting the lab process and talking to it, without Qt (the CLI and LabClient use it).
+
+Threads: ``start``, ``send``, ``close`` run on the owning thread; ``read_frame`` runs
+on exactly one reader thread (the caller's own in the CLI, a QThread in the window).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+
+from concviz.lab import protocol as P
+
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class LabError(Exception):
+    """The lab could not start or stopped talking (the text is for the user)."""
+
+
+class BadInterpreter(LabError):
+    """The interpreter the user named cannot run the lab."""
+
+
+def lab_command(interpreter: str | None = None) -> list[str]:
+    """The command line that starts the lab under ``interpreter`` (default: this one)."""
+    if interpreter is None and getattr(sys, "frozen", False):
+        return [sys.executable, "--lab"]
+    return [interpreter or sys.executable, "-m", "concviz.lab"]
+
+
+class LabProcess:
+    """One lab process: its pipes, its handshake, and a clean end."""
+
+    def __init__(self, interpreter: str | None = None) -> None:
+        if interpreter is not None:
+            path = Path(interpreter).expanduser()
+            if not path.exists():
+                raise BadInterpreter(f"interpreter {interpreter} does not exist")
+            if not os.access(path, os.X_OK) or path.is_dir():
+                raise BadInterpreter(f"interpreter {interpreter} is not an executable file")
+            interpreter = str(path)
+        self.interpreter = interpreter
+        self.proc: subprocess.Popen | None = None
+        self.hello: dict | None = None
+        self._stderr: deque[str] = deque(maxlen=40)
+        self._stderr_thread: threading.Thread | None = None
+        self._send_lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> dict:
+        """Start the lab and return its handshake (raises LabError)."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [PACKAGE_ROOT] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        )
+        env.pop("PYTHONSTARTUP", None)
+        env["PYTHONUNBUFFERED"] = "1"
+        try:
+            self.proc = subprocess.Popen(
+                lab_command(self.interpreter),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=(os.name == "posix"),  # its workers die with it
+            )
+        except OSError as exc:
+            raise LabError(f"could not start the lab: {exc.strerror or exc}") from None
+        self._stderr_thread = threading.Thread(
+            target=self._drain_stderr, name="concviz-lab-stderr", daemon=True
+        )
+        self._stderr_thread.start()
+        frame = self.read_frame()
+        if frame is None or frame[0] != P.FRAME_JSON:
+            self.proc.wait(timeout=5)
+            raise BadInterpreter(
+                self._why_dead(f"the lab could not start under {lab_command(self.interpreter)[0]}")
+            )
+        hello = json.loads(frame[1])
+        if hello.get("type") != "hello" or hello.get("protocol") != P.PROTOCOL_VERSION:
+            raise LabError(f"the lab speaks another protocol: {hello.get('protocol')!r}")
+        self.hello = hello
+        return hello
+
+    def _drain_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self._stderr.append(raw.decode("utf-8", "replace").rstrip())
+
+    def stderr_tail(self) -> list[str]:
+        return list(self._stderr)
+
+    def _why_dead(self, lead: str) -> str:
+        if self._stderr_thread is not None:
+            self._stderr_thread.join(timeout=1)
+        tail = [line for line in self._stderr if line.strip()]
+        detail = f": {tail[-1]}" if tail else ""
+        code = self.proc.returncode if self.proc else None
+        return f"{lead} (exit code {code}){detail}"
+
+    def send(self, msg: dict) -> None:
+        if self.proc is None or self.proc.stdin is None:
+            raise LabError("the lab is not running")
+        with self._send_lock:
+            try:
+                self.proc.stdin.write(P.control_line(msg))
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                raise LabError("the lab is not running any more") from None
+
+    def read_frame(self) -> tuple[int, bytes] | None:
+        assert self.proc is not None and self.proc.stdout is not None
+        return P.read_frame(self.proc.stdout.read)
+
+    def died_reason(self) -> str:
+        """Why the stream ended (call after ``read_frame`` returned None)."""
+        if self.proc is None:
+            return "the lab was never started"
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the lab closed its channel but is still running"
+        return self._why_dead("the lab stopped unexpectedly")
+
+    def close(self, timeout: float = 2.0) -> None:
+        """End the lab and everything it started; safe to call twice."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                self.send({"cmd": "quit"})
+                proc.stdin.close()
+            except (LabError, OSError):
+                pass
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill_group(proc)
+        for stream in (proc.stdout, proc.stderr, proc.stdin):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen) -> None:
+        if os.name == "posix":
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        elif proc.poll() is None:
+            proc.kill()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
