@@ -197,6 +197,22 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_interpreters(args: argparse.Namespace) -> int:
+    from concviz.runtime.interpreters import discover
+
+    infos = discover(args.add or [])
+    if args.json:
+        print(json.dumps(infos, indent=2))
+        return 0
+    for i in infos:
+        kind = "free-threaded" if i.get("free_threaded") else "GIL build"
+        gil = "" if "gil_enabled" not in i else (", GIL on" if i["gil_enabled"] else ", GIL off")
+        head = f"{i.get('version', '?'):<9}{kind}{gil}"
+        state = "" if i.get("supported") else f"  — not usable: {i['reason']}"
+        print(f"  {head:<32}{i['path']}  ({', '.join(i['sources'])}){state}")
+    return 0
+
+
 def cmd_bench(argv: list[str]) -> int:
     try:
         from concviz.bench import main as bench_main
@@ -239,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("strategies", help="list every strategy, available or not, and why")
     p.add_argument("--interpreter", metavar="PATH", help="ask the lab under this Python")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("interpreters", help="the Pythons found here and what each really is")
+    p.add_argument("--add", action="append", metavar="PATH", help="also probe this interpreter")
+    p.add_argument("--json", action="store_true", help="print JSON")
     sub.add_parser("bench", help="benchmarks (concviz bench --list)", add_help=False)
     p = sub.add_parser("screenshot", help="render the window offscreen after a short run")
     p.add_argument("out", help="PNG file to write")
@@ -266,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "compare": cmd_compare,
             "strategies": cmd_strategies,
+            "interpreters": cmd_interpreters,
             "screenshot": cmd_screenshot,
         }[args.command]
         return handler(args)
