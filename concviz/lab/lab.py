@@ -18,6 +18,7 @@ import time
 import traceback
 
 from . import workloads
+from .gil_probe import GilProbe
 from .protocol import (
     FRAME_EVENTS,
     FRAME_JSON,
@@ -204,7 +205,10 @@ class Run:
         resources = workloads.Resources(self.spec)
         failure: str | None = None
         segments = 0
+        probe = GilProbe(lab.recorder) if self.options.get("gil_probe", True) else None
         try:
+            if probe is not None:
+                probe.start()
             lab.channel.json(
                 {
                     "type": "run_started",
@@ -274,6 +278,8 @@ class Run:
             failure = f"{type(exc).__name__}: {exc}"
             traceback.print_exc(file=sys.stderr)
         finally:
+            if probe is not None:
+                probe.stop()
             resources.close()
             lab.recorder.flush()
             lab.channel.json(
@@ -288,6 +294,10 @@ class Run:
                     "error": failure,
                     "strategy": self.strategy,
                     "workers": self.workers,
+                    "switch_interval": sys.getswitchinterval(),
+                    "probe": None
+                    if probe is None
+                    else {"samples": probe.samples, "cpu_ns": probe.cpu_ns},
                 }
             )
             workloads.clear_stop()

@@ -32,6 +32,8 @@ EV_END = 3
 EV_ERROR = 4
 EV_SLICE_START = 5
 EV_SLICE_END = 6
+# A GIL probe sample: a lab thread asked to sleep t0_ns and woke cpu_ns late.
+EV_PROBE = 7
 
 EVENT_NAMES = {
     EV_QUEUED: "queued",
@@ -40,11 +42,13 @@ EVENT_NAMES = {
     EV_ERROR: "error",
     EV_SLICE_START: "slice_start",
     EV_SLICE_END: "slice_end",
+    EV_PROBE: "probe",
 }
 
 # Worker index reserved for the serial (Amdahl) step and for the dispatcher.
 WORKER_SERIAL = 65535
 WORKER_DISPATCH = 65534
+WORKER_PROBE = 65533
 
 # kind, flags, worker, task, pid, tid, t_ns, cpu_ns, t0_ns
 RECORD_FIELDS = (

@@ -102,6 +102,7 @@ class EventStore:
         self._lock = threading.Lock()
         self._bars = _Columns(BAR_FIELDS)
         self._queued = _Columns((("task", np.int64), ("t", np.int64)))
+        self._probes = _Columns((("t", np.int64), ("late", np.int64)))
         self._lanes: list[Lane] = []
         self._lane_of: dict[tuple[int, int, int], int] = {}
         # open task per lane: start time (or -1) and task id
@@ -183,13 +184,16 @@ class EventStore:
             queued = kind == P.EV_QUEUED
             if queued.any():
                 self._queued.append(task=rec["task"][queued], t=rec["t_ns"][queued])
+            probes = kind == P.EV_PROBE
+            if probes.any():
+                self._probes.append(t=rec["t_ns"][probes], late=rec["cpu_ns"][probes])
             self._update_open(rec, lanes, kind)
             self._extend_time(int(rec["t_ns"].min()), int(rec["t_ns"].max()))
             self.version += 1
 
     def _lanes_for(self, rec: np.ndarray) -> np.ndarray:
         out = np.full(len(rec), -1, np.int32)
-        is_work = rec["worker"] != P.WORKER_DISPATCH
+        is_work = (rec["worker"] != P.WORKER_DISPATCH) & (rec["worker"] != P.WORKER_PROBE)
         if not is_work.any():
             return out
         keys = np.stack(
@@ -248,6 +252,11 @@ class EventStore:
     def queued(self) -> dict[str, np.ndarray]:
         with self._lock:
             return self._queued.view()
+
+    def probes(self) -> dict[str, np.ndarray]:
+        """GIL sleep-probe samples: wake-up time and how late it was (ns)."""
+        with self._lock:
+            return self._probes.view()
 
     def lanes(self) -> list[Lane]:
         with self._lock:

@@ -6,6 +6,7 @@ import numpy as np
 
 from concviz.lab import protocol as P
 
+from . import gil
 from .event_store import BAR_ERROR, EventStore
 from .metrics import parallelism
 
@@ -45,6 +46,16 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     wall_s = finished.get("wall_ns", 0) / 1e9
     cpu_s = float(bars["cpu"].sum()) / 1e9 if len(bars["cpu"]) else 0.0
     interp = (store.hello or {}).get("interpreter", {})
+    probes = store.probes()
+    in_run = (probes["t"] >= started["t_ns"]) & (probes["t"] <= finished.get("t_ns", 2**62))
+    contention = gil.gil_contention(
+        probes["late"][in_run], finished.get("switch_interval") or 0.005
+    )
+    wall_ns = finished.get("wall_ns", 0)
+    task_wall = float((bars["end"] - bars["start"]).sum()) if len(bars["end"]) else 0.0
+    effective = gil.effective_parallelism(cpu_s * 1e9, wall_ns)
+    busy = gil.busy_workers(task_wall, wall_ns)
+    probe_cost = finished.get("probe") or {}
     return {
         "strategy": started["strategy"],
         "workload": started["workload"],
@@ -64,6 +75,21 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "ok": bool(finished.get("ok", False)),
         "error": finished.get("error"),
         "stopped": bool(finished.get("stopped", False)),
+        "gil_contention": {
+            "value": contention,
+            "level": gil.contention_level(contention),
+            "effective_parallelism": effective,
+            "busy_workers": busy,
+            "meter": gil.gil_meter(
+                started["strategy"],
+                effective,
+                busy,
+                bool(interp.get("free_threaded")),
+                bool(interp.get("gil_enabled", True)),
+            ),
+            "probe_samples": int(in_run.sum()),
+            "probe_cpu_s": probe_cost.get("cpu_ns", 0) / 1e9,
+        },
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
         "tasks": tasks,
     }
