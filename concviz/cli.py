@@ -213,6 +213,20 @@ def cmd_interpreters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_self_test(args: argparse.Namespace) -> int:
+    from concviz.selftest import run_self_test
+
+    items = run_self_test(window=not args.no_window)
+    ok = all(i.ok for i in items)
+    if args.json:
+        print(json.dumps({"ok": ok, "items": [i.as_dict() for i in items]}, indent=2))
+    else:
+        for i in items:
+            print(f"  {'pass' if i.ok else 'FAIL'}  {i.name:<36} {i.reason}")
+        print("self-test passed" if ok else "self-test FAILED")
+    return 0 if ok else 1
+
+
 def cmd_bench(argv: list[str]) -> int:
     try:
         from concviz.bench import main as bench_main
@@ -258,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("interpreters", help="the Pythons found here and what each really is")
     p.add_argument("--add", action="append", metavar="PATH", help="also probe this interpreter")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("self-test", help="check every strategy and the window work here")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-window", action="store_true", help="skip the offscreen window frame")
     sub.add_parser("bench", help="benchmarks (concviz bench --list)", add_help=False)
     p = sub.add_parser("screenshot", help="render the window offscreen after a short run")
     p.add_argument("out", help="PNG file to write")
@@ -266,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # First, so that a frozen app's spawn and forkserver workers start as workers.
+    multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--lab"]:  # the frozen app runs its own lab this way
         from concviz.lab.lab import main as lab_main
@@ -286,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
             "compare": cmd_compare,
             "strategies": cmd_strategies,
             "interpreters": cmd_interpreters,
+            "self-test": cmd_self_test,
             "screenshot": cmd_screenshot,
         }[args.command]
         return handler(args)

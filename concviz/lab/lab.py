@@ -170,6 +170,7 @@ class Run:
         self.feed = TaskFeed(self.tasks, lab.recorder)
         self.pending_switch: dict | None = None
         self.ctx: RunContext | None = None
+        self.finished = threading.Event()  # set just before run_finished is sent
         self._lock = threading.Lock()
 
     # -- control thread
@@ -282,6 +283,7 @@ class Run:
                 probe.stop()
             resources.close()
             lab.recorder.flush()
+            self.finished.set()
             lab.channel.json(
                 {
                     "type": "run_finished",
@@ -381,11 +383,17 @@ class Lab:
         self.channel.json({"type": "error", "code": code, "message": message, "cmd": cmd})
 
     def _running(self) -> bool:
-        return self.runner is not None and self.runner.is_alive()
+        return (
+            self.runner is not None
+            and self.runner.is_alive()
+            and not (self.run is not None and self.run.finished.is_set())
+        )
 
     def _start(self, msg: dict) -> None:
         if self._running():
             raise BadRequest("a run is already in progress; stop it first")
+        if self.runner is not None:
+            self.runner.join(timeout=5)  # it has reported; let it finish tidying up
         run = Run(self, msg)
         self.run = run
         self.runner = threading.Thread(target=run.execute, name="concviz-runner", daemon=True)

@@ -16,8 +16,10 @@ from collections import deque
 from pathlib import Path
 
 from concviz.lab import protocol as P
+from concviz.resources import lab_source_root
 
-PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+# Where another interpreter imports the lab from (the project, or the bundle's copy).
+PACKAGE_ROOT = str(lab_source_root())
 
 
 class LabError(Exception):
