@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import struct
+from itertools import chain
 
 PROTOCOL_VERSION = 1
 
@@ -77,8 +78,7 @@ def pack_records(records: list[tuple]) -> bytes:
         s = struct.Struct("<" + _RECORD_BODY * n)
         if len(_many_cache) < 64:
             _many_cache[n] = s
-    flat = [v for rec in records for v in rec]
-    return s.pack(*flat)
+    return s.pack(*chain.from_iterable(records))
 
 
 def unpack_records(payload: bytes) -> list[tuple]:

@@ -196,20 +196,28 @@ class EventStore:
         is_work = (rec["worker"] != P.WORKER_DISPATCH) & (rec["worker"] != P.WORKER_PROBE)
         if not is_work.any():
             return out
-        keys = np.stack(
-            [rec["pid"].astype(np.int64), rec["tid"].astype(np.int64), rec["worker"].astype(np.int64)],
-            axis=1,
-        )[is_work]
-        uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-        ids = np.empty(len(uniq), np.int32)
-        for i, (pid, tid, worker) in enumerate(uniq.tolist()):
-            lane = self._lane_of.get((pid, tid, worker))
-            if lane is None:
-                lane = len(self._lanes)
-                self._lanes.append(Lane(lane, pid, tid, worker))
-                self._lane_of[(pid, tid, worker)] = lane
-            ids[i] = lane
-        out[is_work] = ids[inverse.reshape(-1)]
+        work = rec[is_work]
+        pid, tid, worker = work["pid"], work["tid"], work["worker"]
+        # A batch holds each thread's events contiguously, so its keys come in a few
+        # runs: look up one lane per run (np.unique over rows sorted every batch and
+        # cost more than the rest of decoding).
+        change = np.flatnonzero(
+            (pid[1:] != pid[:-1]) | (tid[1:] != tid[:-1]) | (worker[1:] != worker[:-1])
+        )
+        starts = np.r_[0, change + 1]
+        if len(starts) <= 256:
+            keys = zip(
+                pid[starts].tolist(), tid[starts].tolist(), worker[starts].tolist(), strict=True
+            )
+            ids = np.fromiter((self._lane(*key) for key in keys), np.int32, len(starts))
+            out[is_work] = np.repeat(ids, np.diff(np.r_[starts, len(work)]))
+        else:
+            keys3 = np.stack(
+                [pid.astype(np.int64), tid.astype(np.int64), worker.astype(np.int64)], axis=1
+            )
+            uniq, inverse = np.unique(keys3, axis=0, return_inverse=True)
+            ids = np.fromiter((self._lane(*key) for key in uniq.tolist()), np.int32, len(uniq))
+            out[is_work] = ids[inverse.reshape(-1)]
         slices = is_work & ((rec["kind"] == P.EV_SLICE_START) | (rec["kind"] == P.EV_SLICE_END))
         for lane in np.unique(out[slices]).tolist():
             self._lanes[lane].has_slices = True
@@ -220,6 +228,14 @@ class EventStore:
             self._open_task = np.concatenate([self._open_task, np.full(grow, -1, np.int64)])
             self._last_end = np.concatenate([self._last_end, np.full(grow, -1, np.int64)])
         return out
+
+    def _lane(self, pid: int, tid: int, worker: int) -> int:
+        lane = self._lane_of.get((pid, tid, worker))
+        if lane is None:
+            lane = len(self._lanes)
+            self._lanes.append(Lane(lane, pid, tid, worker))
+            self._lane_of[(pid, tid, worker)] = lane
+        return lane
 
     def _update_open(self, rec: np.ndarray, lanes: np.ndarray, kind: np.ndarray) -> None:
         starts = kind == P.EV_START

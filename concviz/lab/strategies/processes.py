@@ -69,28 +69,41 @@ def _describe_exit(code: int) -> str:
 
 
 class _Relay:
-    """Moves packed batches from the workers' queue to the lab's channel (own thread)."""
+    """Moves packed batches from the workers' queue to the lab's channel (own thread).
+
+    ``close`` puts a sentinel behind the workers' last batches, so the relay ends as
+    soon as it has forwarded them (a polling loop made every process run wait up to
+    one poll period at its end).
+    """
+
+    _END = None
 
     def __init__(self, events, send) -> None:
         self._events = events
         self._send = send
-        self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="concviz-relay", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        reader = self._events._reader
+        get, send = self._events.get, self._send
         while True:
-            if reader.poll(0.02):
-                try:
-                    self._send(self._events.get())
-                except (EOFError, OSError):
-                    return
-            elif self._done.is_set():
+            try:
+                payload = get()
+            except Exception:  # EOF, or a batch cut short by a killed worker
+                return
+            if payload is self._END:
+                return
+            try:
+                send(payload)
+            except OSError:
                 return
 
     def close(self) -> None:
-        self._done.set()
+        """Call after the workers are gone: forwards what they sent, then ends."""
+        try:
+            self._events.put(self._END)
+        except OSError:
+            return
         self._thread.join(timeout=5)
 
 
@@ -108,7 +121,9 @@ class _Workers:
         self.ctx = ctx
         self.events = self.mp.SimpleQueue()
         self.slots = self.mp.Array("i", ctx.workers)
-        close = [ctx.options["channel_fd"]] if method == "fork" and "channel_fd" in ctx.options else []
+        close = (
+            [ctx.options["channel_fd"]] if method == "fork" and "channel_fd" in ctx.options else []
+        )
         self.initargs = (ctx.spec, self.events, self.slots, ctx.sys_path, close)
         self.relay = _Relay(self.events, ctx.send_events)
         self.seen: dict[int, object] = {}

@@ -1,0 +1,58 @@
+"""The bench front end: JSON figures, the registry, and clear refusals (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from concviz.bench import REGISTRY, main
+
+
+def test_overhead_quick_json_has_the_figures(capsys):
+    assert main(["overhead", "--json", "--quick"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    figures = out["figures"]
+    for name in (
+        "overhead_ratio_thread_pool",
+        "overhead_ratio_process_pool",
+        "record_ns_per_event",
+    ):
+        assert isinstance(figures[name], (int, float)) and figures[name] > 0
+    assert {"cpu_count", "python", "platform"} <= out["machine"].keys()
+
+
+def test_transport_quick_json_has_the_figures(capsys):
+    assert main(["transport", "--json", "--quick"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    assert figures["events_per_s"] > 0
+    assert figures["baseline_mp_queue_events_per_s"] > 0
+
+
+def test_unknown_benchmark_is_one_sentence_and_exit_2(capsys):
+    assert main(["no-such-bench"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown benchmark 'no-such-bench'" in err and "\n" not in err
+    assert "Traceback" not in err
+
+
+def test_registered_but_missing_module_says_not_built(capsys, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "ghost", "concviz.bench.ghost_not_here")
+    assert main(["ghost"]) == 2
+    assert "benchmark ghost is not built yet" in capsys.readouterr().err
+
+
+def test_list_names_every_benchmark_without_importing_them(capsys):
+    import sys
+
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name in REGISTRY:
+        assert name in out
+    assert "concviz.bench.gantt" not in sys.modules or "PySide6" in sys.modules
+
+
+def test_bad_flag_exits_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["overhead", "--frobnicate"])
+    assert exc.value.code == 2
