@@ -1,0 +1,61 @@
+"""A ring buffer of CPU samples: per-core busy fraction, machine total, the lab's own CPU.
+
+Pure numpy, no Qt. One sampler thread appends; any thread reads a consistent copy.
+Times are ``time.perf_counter_ns()``, the clock every lab event uses, so samples and
+task bars share one time axis.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+
+class CpuSeries:
+    """Fixed-capacity history of CPU samples (oldest dropped first).
+
+    ``cores``: per-core busy fraction 0..1; ``lab``: the lab's process tree CPU in
+    cores (1.0 = one core fully busy); the machine total in cores is the row sum.
+    """
+
+    def __init__(self, n_cores: int, capacity: int = 20 * 60 * 30) -> None:
+        self.n_cores = n_cores
+        self.capacity = capacity
+        self._t = np.zeros(capacity, np.int64)
+        self._cores = np.zeros((capacity, n_cores), np.float32)
+        self._lab = np.zeros(capacity, np.float32)
+        self._n = 0  # samples ever appended
+        self._lock = threading.Lock()
+        self.version = 0
+
+    def append(self, t_ns: int, per_core: np.ndarray, lab_cores: float) -> None:
+        with self._lock:
+            i = self._n % self.capacity
+            self._t[i] = t_ns
+            self._cores[i] = per_core
+            self._lab[i] = lab_cores
+            self._n += 1
+            self.version += 1
+
+    def __len__(self) -> int:
+        return min(self._n, self.capacity)
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies in time order: ``(t_ns, per_core[n, cores], lab_cores)``."""
+        with self._lock:
+            n = min(self._n, self.capacity)
+            if self._n <= self.capacity:
+                sl = slice(0, n)
+                return self._t[sl].copy(), self._cores[sl].copy(), self._lab[sl].copy()
+            k = self._n % self.capacity
+            order = np.r_[k : self.capacity, 0:k]
+            return self._t[order], self._cores[order], self._lab[order]
+
+    def mean_between(self, t0_ns: int, t1_ns: int) -> tuple[float, float] | None:
+        """Average machine and lab CPU (in cores) over samples in ``[t0, t1]``."""
+        t, cores, lab = self.snapshot()
+        keep = (t >= t0_ns) & (t <= t1_ns)
+        if not keep.any():
+            return None
+        return float(cores[keep].sum(axis=1).mean()), float(lab[keep].mean())

@@ -1,0 +1,145 @@
+"""Per-core CPU of the whole machine and of the lab's process tree, sampled with psutil.
+
+The sampler has a plain thread of its own (no Qt needed): it reads
+``psutil.cpu_times(percpu=True)`` and the CPU times of the lab and its children at
+10-20 Hz and appends busy fractions to a ``CpuSeries``. A fraction is the difference
+of two readings, so the first reading only sets the baseline and is never shown
+(psutil's own first ``cpu_percent`` is meaningless for the same reason).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import psutil
+
+from concviz.model.cpu_series import CpuSeries
+
+
+def _busy_total(times) -> tuple[float, float]:
+    total = sum(times)
+    idle = getattr(times, "idle", 0.0) + getattr(times, "iowait", 0.0)
+    return total - idle, total
+
+
+class CpuSampler:
+    """Samples CPU into ``series`` until stopped.
+
+    Threads: ``start``, ``stop``, ``set_lab_pid`` run on the owner's thread (the GUI
+    thread in the window); ``_loop`` runs on the sampler's own thread, the only
+    writer of ``series``. ``series`` may be read from any thread.
+    """
+
+    def __init__(self, hz: float = 15.0, capacity_s: float = 30 * 60) -> None:
+        self.hz = hz
+        self.n_cores = psutil.cpu_count(logical=True) or 1
+        self.series = CpuSeries(self.n_cores, capacity=int(hz * capacity_s))
+        self._lab_pid: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def set_lab_pid(self, pid: int | None) -> None:
+        self._lab_pid = pid  # a plain attribute write; the sampler picks it up next tick
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="concviz-cpu-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+
+    # -- sampler thread
+    def _loop(self) -> None:
+        period = 1.0 / self.hz
+        prev = self._read_cores()
+        prev_t = time.perf_counter_ns()
+        tree = _ProcessTree()
+        tree.set_root(self._lab_pid)
+        prev_lab = tree.cpu_seconds()
+        next_tick = time.perf_counter() + period
+        while not self._stop.wait(max(0.0, next_tick - time.perf_counter())):
+            next_tick += period
+            if next_tick < time.perf_counter():  # fell behind (suspended): do not burst
+                next_tick = time.perf_counter() + period
+            now = self._read_cores()
+            t = time.perf_counter_ns()
+            busy = np.zeros(self.n_cores, np.float32)
+            for i, (a, b) in enumerate(zip(prev, now, strict=False)):
+                d_total = b[1] - a[1]
+                if d_total > 0:
+                    busy[i] = min(1.0, max(0.0, (b[0] - a[0]) / d_total))
+            if tree.root != self._lab_pid:
+                tree.set_root(self._lab_pid)
+                prev_lab = tree.cpu_seconds()
+            lab_s = tree.cpu_seconds()
+            dt = (t - prev_t) / 1e9
+            lab_cores = max(0.0, (lab_s - prev_lab) / dt) if dt > 0 else 0.0
+            # stamp the middle of the interval the fractions describe
+            self.series.append((t + prev_t) // 2, busy, min(lab_cores, float(self.n_cores)))
+            prev, prev_t, prev_lab = now, t, lab_s
+
+    def _read_cores(self) -> list[tuple[float, float]]:
+        return [_busy_total(c) for c in psutil.cpu_times(percpu=True)][: self.n_cores]
+
+
+class _ProcessTree:
+    """CPU seconds of a process and its descendants, with the child list refreshed ~4 Hz."""
+
+    def __init__(self) -> None:
+        self.root: int | None = None
+        self._procs: dict[int, psutil.Process] = {}
+        self._last: dict[int, float] = {}
+        # CPU of children that exited (so the sum never drops), minus what newcomers
+        # had used before we saw them
+        self._gone = 0.0
+        self._refreshed = 0.0
+
+    def set_root(self, pid: int | None) -> None:
+        self.root = pid
+        self._procs.clear()
+        self._last.clear()
+        self._gone = 0.0
+        self._refreshed = 0.0
+
+    def cpu_seconds(self) -> float:
+        if self.root is None:
+            return 0.0
+        now = time.monotonic()
+        if now - self._refreshed > 0.25:
+            self._refreshed = now
+            self._refresh()
+        for pid, proc in list(self._procs.items()):
+            try:
+                c = proc.cpu_times()
+                self._last[pid] = c.user + c.system
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                self._procs.pop(pid, None)
+                self._gone += self._last.pop(pid, 0.0)
+        return self._gone + sum(self._last.values())
+
+    def _refresh(self) -> None:
+        try:
+            root = self._procs.get(self.root) or psutil.Process(self.root)
+            kids = root.children(recursive=True)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            return
+        self._procs[root.pid] = root
+        for k in kids:
+            if k.pid in self._procs:
+                continue
+            self._procs[k.pid] = k
+            # count a newcomer from now on: its earlier CPU would land in one sample
+            # as a spike; at most one refresh period (0.25 s) of it goes uncounted
+            try:
+                c = k.cpu_times()
+                self._gone -= c.user + c.system
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                self._procs.pop(k.pid, None)

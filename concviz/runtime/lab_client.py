@@ -1,0 +1,188 @@
+"""The window's connection to the lab: a reader ``QThread`` feeding an ``EventStore``.
+
+The reader starts the lab (so the GUI never waits for its handshake), decodes every
+frame into the current store, and reports with a few coarse, past-tense signals.
+The window redraws from the store on its own timer; it never gets a signal per event.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from concviz.lab import protocol as P
+from concviz.model.event_store import EventStore
+
+from .lab_process import LabError, LabProcess
+
+# the reader tells the GUI about new events at most this often (the GUI polls anyway)
+_EVENTS_SIGNAL_PERIOD_S = 0.05
+
+
+class _Reader(QThread):
+    """Starts the lab and reads its frames until the stream ends.
+
+    Threads: ``run`` runs on this QThread; everything else on the GUI thread.
+    """
+
+    def __init__(self, client: LabClient) -> None:
+        super().__init__()
+        self.setObjectName("concviz-lab-reader")
+        self._client = client
+
+    def run(self) -> None:
+        c = self._client
+        lab = c._lab
+        try:
+            hello = lab.start()
+        except LabError as exc:
+            if not c._closing.is_set():
+                c.labFailed.emit(str(exc))
+            return
+        except Exception as exc:  # a broken interpreter path etc.: tell the user, not stderr
+            if not c._closing.is_set():
+                c.labFailed.emit(f"could not start the lab: {exc}")
+            return
+        if c._closing.is_set():
+            lab.close(timeout=0.5)
+            return
+        c._store.add_json(hello)
+        c.labStarted.emit(hello)
+        lab.send({"cmd": "strategies"})
+        lab.send({"cmd": "workloads"})
+        last_emit = 0.0
+        pending = False
+        while True:
+            try:
+                frame = lab.read_frame()
+            except (P.ProtocolError, OSError, ValueError) as exc:
+                if not c._closing.is_set():
+                    c.labFailed.emit(f"the lab's stream broke: {exc}")
+                return
+            if frame is None:
+                if not c._closing.is_set():
+                    c.labFailed.emit(lab.died_reason())
+                return
+            obj = c._store.add_frame(*frame)
+            if obj is None:
+                pending = True
+                now = time.monotonic()
+                if now - last_emit >= _EVENTS_SIGNAL_PERIOD_S:
+                    last_emit, pending = now, False
+                    c.eventsArrived.emit()
+                continue
+            if pending:
+                pending = False
+                c.eventsArrived.emit()
+            kind = obj.get("type")
+            if kind == "strategies":
+                c.strategiesReceived.emit(obj.get("items", []))
+            elif kind == "workloads":
+                c.workloadsReceived.emit(obj.get("items", {}))
+            elif kind == "run_started":
+                c.runStarted.emit(obj)
+            elif kind == "run_finished":
+                c.runFinished.emit(obj)
+            elif kind == "marker":
+                c.markerArrived.emit(obj)
+            elif kind == "error":
+                c.requestRejected.emit(str(obj.get("message", "the lab refused a request")))
+
+
+class LabClient(QObject):
+    """Starts one lab process, sends it control messages, and exposes what it reports.
+
+    Threads: every public method runs on the GUI thread (the thread that created the
+    client). Signals are emitted from the reader QThread and delivered queued.
+    ``store`` is written by the reader thread and read by anyone (it locks).
+    """
+
+    labStarted = Signal(object)  # the handshake dict
+    strategiesReceived = Signal(object)  # list of {name, description, available, reason}
+    workloadsReceived = Signal(object)  # {name: description}
+    runStarted = Signal(object)
+    eventsArrived = Signal()
+    markerArrived = Signal(object)
+    runFinished = Signal(object)
+    requestRejected = Signal(str)
+    labFailed = Signal(str)
+
+    def __init__(self, interpreter: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.interpreter = interpreter
+        self._lab: LabProcess | None = None
+        self._reader: _Reader | None = None
+        self._closing = threading.Event()
+        self._store = EventStore()
+
+    @property
+    def store(self) -> EventStore:
+        return self._store
+
+    @property
+    def hello(self) -> dict | None:
+        return self._lab.hello if self._lab else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._lab.pid if self._lab else None
+
+    def start(self) -> None:
+        """Start the lab in the background; ``labStarted`` or ``labFailed`` follows."""
+        if self._reader is not None and self._reader.isRunning():
+            return
+        self._closing.clear()
+        try:
+            self._lab = LabProcess(self.interpreter)
+        except LabError as exc:
+            self.labFailed.emit(str(exc))
+            return
+        self._reader = _Reader(self)
+        self._reader.start()
+
+    def restart(self) -> None:
+        """Close the lab (if any) and start a fresh one; the current store is kept."""
+        self.close()
+        self.start()
+
+    def is_alive(self) -> bool:
+        return (
+            self._reader is not None
+            and self._reader.isRunning()
+            and self._lab is not None
+            and self._lab.hello is not None
+        )
+
+    def begin_run(self, params: dict) -> EventStore:
+        """Send ``start`` with ``params`` into a fresh store (returned); raises LabError."""
+        if not self.is_alive():
+            raise LabError("the lab is not running")
+        store = EventStore()
+        if self._lab is not None and self._lab.hello is not None:
+            store.add_json(self._lab.hello)
+        self._store = store  # the reader picks up the new store with its next frame
+        self._lab.send({"cmd": "start", **params})
+        return store
+
+    def send(self, msg: dict) -> None:
+        """Send one control message; raises LabError when the lab is gone."""
+        if self._lab is None:
+            raise LabError("the lab is not running")
+        self._lab.send(msg)
+
+    def stop_run(self) -> None:
+        try:
+            self.send({"cmd": "stop"})
+        except LabError:
+            pass
+
+    def close(self) -> None:
+        """Stop the lab and every process it started, then let the reader end."""
+        self._closing.set()
+        if self._lab is not None:
+            self._lab.close(timeout=0.5)
+        if self._reader is not None:
+            self._reader.wait(3000)
+            self._reader = None

@@ -1,0 +1,231 @@
+"""The control bar: workload, strategy toggles, workers, tasks, task size, mode, Run/Stop.
+
+It holds no logic beyond its widgets: it reports what the user chose with past-tense
+signals, and the window decides what to send to the lab. Values set from code are
+written with signals blocked, so they never echo back as user choices.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledSlider
+from superqt.utils import qdebounced
+
+# workloads that need more than the bar offers (a file path) are left to the CLI
+_HIDDEN_WORKLOADS = {"user"}
+_DEFAULT_WORKLOADS = {
+    "cpu-python": "pure-Python arithmetic; holds the GIL",
+    "cpu-native": "hashlib/zlib on large buffers; releases the GIL",
+    "io-sleep": "time.sleep; waits without CPU",
+}
+
+
+class ControlBar(QWidget):
+    """Choices for the next run, and live switches during a continuous one."""
+
+    runClicked = Signal()
+    stopClicked = Signal()
+    strategyChosen = Signal(str)
+    workersChosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cores = os.cpu_count() or 1
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 6, 8, 6)
+        outer.setSpacing(6)
+
+        row1 = QHBoxLayout()
+        row1.addWidget(QLabel("Strategy"))
+        self.strategy_row = QHBoxLayout()
+        self.strategy_row.setSpacing(4)
+        row1.addLayout(self.strategy_row, 1)
+        outer.addLayout(row1)
+        self.strategy_group = QButtonGroup(self)
+        self.strategy_group.setExclusive(True)
+        self.strategy_buttons: dict[str, QPushButton] = {}
+        self.strategy_group.buttonClicked.connect(self._on_strategy_clicked)
+        self._wanted_strategy = "threads"
+
+        row2 = QHBoxLayout()
+        row2.addWidget(QLabel("Workload"))
+        self.workload = QComboBox()
+        self.workload.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.set_workloads(_DEFAULT_WORKLOADS)
+        row2.addWidget(self.workload)
+
+        row2.addSpacing(12)
+        row2.addWidget(QLabel("Workers"))
+        self.workers = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.workers.setRange(1, 2 * self.cores)
+        self.workers.setValue(min(2, 2 * self.cores))
+        self.workers.setMinimumWidth(160)
+        self.workers.setToolTip(f"1 to {2 * self.cores} (this machine has {self.cores} cores)")
+        self.workers.valueChanged.connect(self._workers_debounced)
+        row2.addWidget(self.workers, 1)
+
+        row2.addSpacing(12)
+        row2.addWidget(QLabel("Tasks"))
+        self.tasks = QSpinBox()
+        self.tasks.setRange(1, 1_000_000)
+        self.tasks.setValue(40)
+        self.tasks.setToolTip("how many tasks a batch run has")
+        row2.addWidget(self.tasks)
+
+        row2.addWidget(QLabel("Task size"))
+        self.task_ms = QSpinBox()
+        self.task_ms.setRange(1, 10_000)
+        self.task_ms.setValue(50)
+        self.task_ms.setSuffix(" ms")
+        self.task_ms.setToolTip("the time one task takes when it runs alone")
+        row2.addWidget(self.task_ms)
+
+        row2.addSpacing(12)
+        self.mode_group = QButtonGroup(self)
+        self.batch_button = QPushButton("Batch")
+        self.batch_button.setToolTip("run the given number of tasks, then stop")
+        self.continuous_button = QPushButton("Continuous")
+        self.continuous_button.setToolTip(
+            "keep running until Stop; change strategy or workers while it runs"
+        )
+        for b in (self.batch_button, self.continuous_button):
+            b.setCheckable(True)
+            self.mode_group.addButton(b)
+            row2.addWidget(b)
+        self.batch_button.setChecked(True)
+        self.mode_group.buttonToggled.connect(lambda *_: self._sync_mode())
+
+        row2.addSpacing(12)
+        self.run_button = QPushButton("▶ Run")
+        self.run_button.setObjectName("runButton")
+        self.run_button.setToolTip("Run (Return or Space)")
+        self.run_button.clicked.connect(self.runClicked)
+        self.stop_button = QPushButton("■ Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop (Esc)")
+        self.stop_button.clicked.connect(self.stopClicked)
+        self.stop_button.setEnabled(False)
+        row2.addWidget(self.run_button)
+        row2.addWidget(self.stop_button)
+        outer.addLayout(row2)
+        for b in (self.run_button, self.stop_button, self.batch_button, self.continuous_button):
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # Space belongs to the Run shortcut
+        self.running = False
+        self._sync_mode()
+
+    # -- filled from the lab
+    def set_strategies(self, items: list[dict]) -> None:
+        for b in list(self.strategy_buttons.values()):
+            self.strategy_group.removeButton(b)
+            b.deleteLater()
+        self.strategy_buttons.clear()
+        for item in items:
+            b = QPushButton(item["name"])
+            b.setCheckable(True)
+            b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            b.setProperty("strategy", item["name"])
+            if item.get("available", True):
+                b.setToolTip(item.get("description", ""))
+            else:
+                b.setEnabled(False)
+                b.setToolTip(f"Not available: {item.get('reason')}")
+            self.strategy_group.addButton(b)
+            self.strategy_row.addWidget(b)
+            self.strategy_buttons[item["name"]] = b
+        self.set_strategy(self._wanted_strategy)
+
+    def set_workloads(self, items: dict[str, str]) -> None:
+        current = self.workload.currentText()
+        self.workload.blockSignals(True)
+        self.workload.clear()
+        for name, desc in items.items():
+            if name in _HIDDEN_WORKLOADS:
+                continue
+            self.workload.addItem(name)
+            self.workload.setItemData(self.workload.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
+        if current:
+            self.set_workload(current)
+        self.workload.blockSignals(False)
+
+    # -- values
+    def set_strategy(self, name: str) -> None:
+        self._wanted_strategy = name
+        b = self.strategy_buttons.get(name)
+        if b is None or not b.isEnabled():
+            b = next((x for x in self.strategy_buttons.values() if x.isEnabled()), None)
+        if b is not None:
+            self.strategy_group.blockSignals(True)
+            b.setChecked(True)
+            self.strategy_group.blockSignals(False)
+
+    def strategy(self) -> str:
+        b = self.strategy_group.checkedButton()
+        return b.property("strategy") if b is not None else self._wanted_strategy
+
+    def set_workload(self, name: str) -> None:
+        i = self.workload.findText(name)
+        if i >= 0:
+            self.workload.setCurrentIndex(i)
+
+    def set_workers(self, n: int) -> None:
+        self.workers.blockSignals(True)
+        self.workers.setValue(max(1, min(n, self.workers.maximum())))
+        self.workers.blockSignals(False)
+
+    def continuous(self) -> bool:
+        return self.continuous_button.isChecked()
+
+    def set_continuous(self, on: bool) -> None:
+        (self.continuous_button if on else self.batch_button).setChecked(True)
+
+    def params(self) -> dict:
+        """The lab's ``start`` message (without ``cmd``) for the current choices."""
+        return {
+            "workload": self.workload.currentText(),
+            "strategy": self.strategy(),
+            "workers": int(self.workers.value()),
+            "tasks": int(self.tasks.value()),
+            "task_ms": float(self.task_ms.value()),
+            "mode": "continuous" if self.continuous() else "batch",
+        }
+
+    def set_running(self, running: bool) -> None:
+        self.running = running
+        self.run_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        for w in (
+            self.workload,
+            self.tasks,
+            self.task_ms,
+            self.batch_button,
+            self.continuous_button,
+        ):
+            w.setEnabled(not running)
+
+    def _sync_mode(self) -> None:
+        self.tasks.setEnabled(not self.continuous() and not self.running)
+
+    # -- user actions
+    def _on_strategy_clicked(self, button: QPushButton) -> None:
+        self._wanted_strategy = button.property("strategy")
+        self.strategyChosen.emit(self._wanted_strategy)
+
+    @qdebounced(timeout=300)
+    def _workers_debounced(self) -> None:
+        self.workersChosen.emit(int(self.workers.value()))

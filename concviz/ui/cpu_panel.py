@@ -1,0 +1,104 @@
+"""Per-core CPU on the Gantt's time axis: a cores × time heatmap and a total line.
+
+The total plot shows the whole machine and the lab's own process tree side by side
+(in cores), so load from other programs is visible rather than mistaken for the run.
+
+Threads: every method runs on the GUI thread; it reads the sampler's ``CpuSeries``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+from concviz.model.cpu_series import CpuSeries
+
+from . import theme as T
+
+
+class CpuPanel:
+    """Two plots (heatmap, totals) that the timeline stacks under the Gantt."""
+
+    def __init__(self, series: CpuSeries, theme: T.Theme = T.LIGHT) -> None:
+        self.series = series
+        self.t0_ns = 0
+        self._version = -1
+        self.theme = theme
+        n = series.n_cores
+
+        self.heat = pg.PlotItem()
+        self.heat.setMenuEnabled(False)
+        self.heat.hideButtons()
+        self.heat.setMouseEnabled(x=True, y=False)
+        self.heat.invertY(True)
+        self.heat.setYRange(0, n, padding=0)
+        self.heat.setLabel("left", "per core")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLevels((0.0, 1.0))
+        self.heat.addItem(self.image)
+        ticks = (
+            [(i + 0.5, str(i)) for i in range(n)]
+            if n <= 16
+            else [(i + 0.5, str(i)) for i in range(0, n, max(1, n // 8))]
+        )
+        self.heat.getAxis("left").setTicks([ticks, []])
+
+        self.total = pg.PlotItem()
+        self.total.setMenuEnabled(False)
+        self.total.hideButtons()
+        self.total.setMouseEnabled(x=True, y=False)
+        self.total.setYRange(0, n * 1.08, padding=0)
+        self.total.setLabel("left", "busy cores")
+        self.total.getAxis("left").setTicks([[(float(v), str(v)) for v in _nice_ticks(n)], []])
+        # named in the window's legend bar
+        self.machine_curve = self.total.plot()
+        self.lab_curve = self.total.plot()
+        self.set_theme(theme)
+        self.set_line_width(2.0)
+
+    def set_theme(self, theme: T.Theme) -> None:
+        self.theme = theme
+        self.image.setColorMap(pg.colormap.get(theme.heatmap))
+        self.machine_curve.setPen(pg.mkPen(theme.machine, width=self._width()))
+        self.lab_curve.setPen(pg.mkPen(theme.lab, width=self._width() + 1))
+        self._version = -1
+
+    def _width(self) -> float:
+        return getattr(self, "_line_width", 2.0)
+
+    def set_line_width(self, w: float) -> None:
+        self._line_width = w
+        self.machine_curve.setPen(pg.mkPen(self.theme.machine, width=w))
+        self.lab_curve.setPen(pg.mkPen(self.theme.lab, width=w + 1))
+
+    def set_origin(self, t0_ns: int) -> None:
+        self.t0_ns = t0_ns
+        self._version = -1
+
+    def refresh(self) -> bool:
+        """Redraw if new samples arrived; True when something changed."""
+        v = self.series.version
+        if v == self._version:
+            return False
+        self._version = v
+        t, cores, lab = self.series.snapshot()
+        if len(t) < 2:
+            return True
+        x = (t - self.t0_ns) / 1e9
+        # the image is uniform in time: one column per sample, spaced by the mean period
+        dt = float(np.median(np.diff(x))) if len(x) > 1 else 0.066
+        self.image.setImage(cores.T, autoLevels=False, levels=(0.0, 1.0))
+        self.image.setRect(QRectF(x[0] - dt / 2, 0, x[-1] - x[0] + dt, self.series.n_cores))
+        self.machine_curve.setData(x, cores.sum(axis=1))
+        self.lab_curve.setData(x, lab)
+        return True
+
+
+def _nice_ticks(n: int) -> list[int]:
+    """A few whole-core ticks from 0 to ``n``."""
+    step = max(1, int(np.ceil(n / 4)))
+    ticks = list(range(0, n + 1, step))
+    if ticks[-1] != n:
+        ticks.append(n)
+    return ticks

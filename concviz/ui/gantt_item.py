@@ -1,0 +1,464 @@
+"""The Gantt timeline as one pyqtgraph item: a row per worker, a bar per task.
+
+It draws only the visible time range, merges bars narrower than a pixel (level of
+detail) and paints with one ``drawRects`` call per colour, so 1 M tasks pan as
+smoothly as 1 k. Coordinates: x is seconds since ``t0`` (the run's start), y is the
+row (row 0 at the top once the view inverts y).
+
+Threads: every method runs on the GUI thread; the store it reads locks itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+
+from concviz.lab import protocol as P
+from concviz.model.event_store import BAR_ERROR, BAR_SLICE, EventStore
+
+from . import theme as T
+
+try:  # pyqtgraph's packed-array path for drawRects (no Python object per rect)
+    from pyqtgraph.Qt.internals import PrimitiveArray as _PrimitiveArray
+except ImportError:  # pragma: no cover - older/newer pyqtgraph
+    _PrimitiveArray = None
+
+# Level of detail: level k merges bars whose gap is below GAP0 * 4**k seconds.
+_GAP0 = 1e-6
+_LEVELS = 16
+_ROW_OFFSET = 1e7  # seconds; keeps rows apart in one cumulative max
+
+
+@dataclass
+class Row:
+    """One timeline row: which lane of the store it shows and its label."""
+
+    lane: int
+    label: str
+    pid: int
+    group: int  # index of its process group (for the alternating bands)
+
+
+class _Level:
+    """Bars of every row at one level of detail, sorted by (row, start)."""
+
+    __slots__ = ("s", "e", "emax", "wall", "cpu", "wmax", "offsets")
+
+    def __init__(self, s, e, wall, cpu, wmax, rows_of, n_rows):
+        # wall: summed busy time; wmax: the widest member bar (a group of tiny bars
+        # stays "tiny", so it keeps merging with its neighbours at coarser levels)
+        self.s, self.e, self.wall, self.cpu, self.wmax = s, e, wall, cpu, wmax
+        self.emax = _row_cummax(e, rows_of)
+        self.offsets = np.searchsorted(rows_of, np.arange(n_rows + 1), side="left")
+
+
+def _row_cummax(e: np.ndarray, rows_of: np.ndarray) -> np.ndarray:
+    if len(e) == 0:
+        return e.copy()
+    return np.maximum.accumulate(e + rows_of * _ROW_OFFSET) - rows_of * _ROW_OFFSET
+
+
+def _group_starts(s, emax, wmax, gap: float, rows_of=None) -> np.ndarray:
+    """Where groups begin when neighbours narrower than ``2*gap`` and closer than ``gap``
+    merge. Wide bars never merge, so task boundaries stay visible when zoomed in."""
+    new = np.empty(len(s), bool)
+    new[0] = True
+    small = wmax < 2 * gap
+    new[1:] = (s[1:] - emax[:-1] > gap) | ~small[1:] | ~small[:-1]
+    if rows_of is not None:
+        new[1:] |= rows_of[1:] != rows_of[:-1]
+    return np.flatnonzero(new)
+
+
+def _merge(level: _Level, rows_of: np.ndarray, gap: float, n_rows: int):
+    """Level of detail: merge tiny neighbouring bars of one row (see ``_group_starts``)."""
+    s = level.s
+    if len(s) == 0:
+        return level, rows_of
+    idx = _group_starts(s, level.emax, level.wmax, gap, rows_of)
+    merged = _Level(
+        s[idx],
+        np.maximum.reduceat(level.e, idx),
+        np.add.reduceat(level.wall, idx),
+        np.add.reduceat(level.cpu, idx),
+        np.maximum.reduceat(level.wmax, idx),
+        rows_of[idx],
+        n_rows,
+    )
+    return merged, rows_of[idx]
+
+
+class GanttData:
+    """A snapshot of the store's bars arranged for drawing (pure numpy)."""
+
+    def __init__(self, store: EventStore, t0_ns: int) -> None:
+        self.t0_ns = t0_ns
+        b = store.bars()
+        lanes = store.lanes()
+        lab_pid = (store.hello or {}).get("pid")
+        self.rows = _arrange_rows(store, lanes, b, lab_pid)
+        self.row_of_lane = np.full(max(len(lanes), 1), -1, np.int64)
+        for r, row in enumerate(self.rows):
+            self.row_of_lane[row.lane] = r
+        n_rows = len(self.rows)
+        self.n_rows = n_rows
+        lane = b["lane"]
+        row = self.row_of_lane[lane] if len(lane) else np.zeros(0, np.int64)
+        ok = row >= 0
+        kind = b["kind"][ok]
+        row = row[ok]
+        start = (b["start"][ok] - t0_ns) / 1e9
+        end = (b["end"][ok] - t0_ns) / 1e9
+        order = np.lexsort((start, row))
+        self.row = row[order]
+        self.s = start[order]
+        self.e = end[order]
+        self.cpu = b["cpu"][ok][order] / 1e9
+        self.task = b["task"][ok][order]
+        self.kind = kind[order]
+        self.is_error = self.kind == BAR_ERROR
+        self.serial_rows = np.array(
+            [r for r, rw in enumerate(self.rows) if rw.label == "serial step"], np.int64
+        )
+        good = ~self.is_error
+        self._rows_good = self.row[good]
+        self.raw = _Level(
+            self.s[good],
+            self.e[good],
+            (self.e - self.s)[good],
+            self.cpu[good],
+            (self.e - self.s)[good],
+            self._rows_good,
+            n_rows,
+        )
+        self.raw_rows = self._rows_good
+        self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
+        self.offsets_all = np.searchsorted(self.row, np.arange(n_rows + 1), side="left")
+        self.emax_all = _row_cummax(self.e, self.row)
+        self.err_s = self.s[self.is_error]
+        self.err_e = self.e[self.is_error]
+        self.err_row = self.row[self.is_error]
+        if len(self.s):
+            self.x_min, self.x_max = float(self.s.min()), float(self.e.max())
+        else:
+            self.x_min = self.x_max = 0.0
+
+    def level(self, k: int) -> _Level:
+        """Bars merged across gaps below ``GAP0 * 4**k`` (built lazily, from the level below)."""
+        if k < 0:
+            return self.raw
+        if k not in self._levels:
+            below, rows = (
+                (self.raw, self.raw_rows) if k == 0 else (self.level(k - 1), self._levels[k - 1][1])
+            )
+            self._levels[k] = _merge(below, rows, _GAP0 * 4**k, self.n_rows)
+        return self._levels[k][0]
+
+    def find(self, x: float, row: int, tol: float) -> int | None:
+        """Index of the bar under ``x`` in ``row`` (nearest within ``tol``), or None."""
+        if not (0 <= row < self.n_rows):
+            return None
+        lo, hi = self.offsets_all[row], self.offsets_all[row + 1]
+        if lo == hi:
+            return None
+        s, e = self.s[lo:hi], self.e[lo:hi]
+        i1 = int(np.searchsorted(s, x + tol, side="right"))
+        i0 = int(np.searchsorted(self.emax_all[lo:hi], x - tol, side="left"))
+        if i0 >= i1:
+            return None
+        cand = np.arange(i0, i1)
+        dist = np.maximum(0.0, np.maximum(s[cand] - x, x - e[cand]))
+        j = int(cand[np.argmin(dist)])
+        return lo + j if dist.min() <= tol else None
+
+
+def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
+    """Rows grouped process -> thread: serial step first, then each process in order of
+    appearance, its lanes ordered by run segment then worker index."""
+    if not lanes:
+        return []
+    first = np.full(len(lanes), np.iinfo(np.int64).max, np.int64)
+    if len(bars["lane"]):
+        np.minimum.at(first, bars["lane"], bars["start"])
+    for lane, _task, start in store.open_bars():
+        first[lane] = min(first[lane], start)
+    seg_t = []
+    if store.runs:
+        seg_t = [s["t_ns"] for s in store.runs[-1].segments]
+    seg_t_arr = np.array(seg_t or [0], np.int64)
+    pid_order: dict[int, int] = {}
+    keyed = []
+    for ln in lanes:
+        if first[ln.index] == np.iinfo(np.int64).max:
+            continue  # a lane with nothing to draw yet (queued only)
+        seg = int(np.searchsorted(seg_t_arr, first[ln.index], side="right")) - 1
+        if ln.worker == P.WORKER_SERIAL:
+            keyed.append(((-1, 0, 0, 0), ln))
+            continue
+        pid_order.setdefault(ln.pid, len(pid_order))
+        keyed.append(((seg, pid_order[ln.pid], ln.worker, ln.index), ln))
+    keyed.sort(key=lambda kv: kv[0])
+    rows: list[Row] = []
+    groups: dict[tuple[int, int], int] = {}
+    for key, ln in keyed:
+        if ln.worker == P.WORKER_SERIAL:
+            label = "serial step"
+        elif ln.has_slices:
+            label = f"coroutine {ln.worker}"
+        elif lab_pid is not None and ln.pid == lab_pid:
+            label = f"thread {ln.worker}"
+        else:
+            label = f"process {ln.worker}"
+        g = groups.setdefault((key[0], ln.pid), len(groups))
+        rows.append(Row(ln.index, label, ln.pid, g))
+    return rows
+
+
+class _RectBatch:
+    """Rectangles of one colour, filled from numpy and drawn with one call."""
+
+    def __init__(self) -> None:
+        self._arr = _PrimitiveArray(QRectF, 4) if _PrimitiveArray is not None else None
+
+    def draw(self, p: QPainter, x, y, w, h) -> None:
+        n = len(x)
+        if n == 0:
+            return
+        if self._arr is not None:
+            self._arr.resize(n)
+            mem = self._arr.ndarray()
+            mem[:, 0] = x
+            mem[:, 1] = y
+            mem[:, 2] = w
+            mem[:, 3] = h
+            p.drawRects(*self._arr.drawargs())
+        else:
+            p.drawRects([QRectF(*r) for r in zip(x.tolist(), y.tolist(), w.tolist(), h.tolist(), strict=True)])
+
+
+class GanttItem(pg.GraphicsObject):
+    """Draws a ``GanttData`` plus the tasks still running; ask ``hit`` for tooltips."""
+
+    def __init__(self, theme: T.Theme = T.LIGHT) -> None:
+        super().__init__()
+        self.theme = theme
+        self.data: GanttData | None = None
+        self.open: list[tuple[int, int, float]] = []  # (row, task, start_s)
+        self.now_s: float | None = None
+        self.bar_height = 0.7
+        self.pen_scale = 1.0
+        self._batches = [_RectBatch() for _ in range(6)]
+        self._bounds = QRectF()
+        self.last_paint_s = 0.0  # for benchmarks
+        self.rects_drawn = 0
+
+    # -- data
+    def set_data(self, data: GanttData | None, open_bars=(), now_s: float | None = None) -> None:
+        self.data = data
+        self.open = list(open_bars)
+        self.now_s = now_s
+        self._update_bounds()
+        self.update()
+
+    def set_live(self, open_bars, now_s: float | None) -> None:
+        """Only the running bars and the clock changed."""
+        self.open = list(open_bars)
+        self.now_s = now_s
+        self._update_bounds()
+        self.update()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        self.theme = theme
+        self.update()
+
+    def set_presentation(self, on: bool) -> None:
+        self.bar_height = 0.82 if on else 0.7
+        self.pen_scale = 2.0 if on else 1.0
+        self.update()
+
+    def _update_bounds(self) -> None:
+        d = self.data
+        x0, x1 = (d.x_min, d.x_max) if d is not None and len(d.s) else (0.0, 0.0)
+        for _row, _task, start in self.open:
+            x0, x1 = min(x0, start), max(x1, start)
+        if self.now_s is not None and self.open:
+            x1 = max(x1, self.now_s)
+        n = d.n_rows if d is not None else 0
+        r = QRectF(x0, -0.5, max(x1 - x0, 1e-9), max(n, 1))
+        if r != self._bounds:
+            self.prepareGeometryChange()
+            self._bounds = r
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(self._bounds)
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        r = self._bounds
+        if ax == 0:
+            return (r.left(), r.right())
+        return (r.top(), r.bottom())
+
+    # -- lookup
+    def hit(self, x: float, y: float, tol_px: float = 3.0) -> dict | None:
+        """What is under the point (data coordinates): a finished or a running task."""
+        d = self.data
+        row = int(math.floor(y + 0.5))
+        pw = self.pixelWidth() or 0.0
+        for r, task, start in self.open:
+            if r == row and self.now_s is not None and start - tol_px * pw <= x <= self.now_s:
+                return {
+                    "task": task,
+                    "row": r,
+                    "start": start,
+                    "running": True,
+                    "wall": self.now_s - start,
+                    "cpu": None,
+                    "label": d.rows[r].label if d and r < d.n_rows else "",
+                }
+        if d is None or abs(y - row) > self.bar_height / 2 + 0.05:
+            return None
+        i = d.find(x, row, tol_px * pw)
+        if i is None:
+            return None
+        wall = float(d.e[i] - d.s[i])
+        return {
+            "task": int(d.task[i]),
+            "row": row,
+            "label": d.rows[row].label,
+            "start": float(d.s[i]),
+            "wall": wall,
+            "cpu": float(d.cpu[i]),
+            "running": False,
+            "error": bool(d.is_error[i]),
+            "slice": bool(d.kind[i] == BAR_SLICE),
+        }
+
+    # -- drawing
+    def paint(self, p: QPainter, *args) -> None:
+        try:
+            self._paint(p)
+        except Exception:  # an exception escaping paint() takes the whole app down
+            import traceback
+
+            traceback.print_exc()
+
+    def _paint(self, p: QPainter) -> None:
+        t_start = time.perf_counter()
+        vb = self.getViewBox()
+        d = self.data
+        if vb is None:
+            return
+        view = vb.viewRect()
+        x0, x1 = view.left(), view.right()
+        pw = self.pixelWidth()
+        if not pw or not math.isfinite(pw) or pw <= 0:
+            return
+        h = self.bar_height
+        p.setPen(Qt.PenStyle.NoPen)
+        n_rows = d.n_rows if d is not None else 0
+        r0 = max(0, int(math.floor(min(view.top(), view.bottom()))))
+        r1 = min(n_rows - 1, int(math.ceil(max(view.top(), view.bottom()))))
+        drawn = 0
+        if d is not None and n_rows:
+            self._paint_bands(p, d, r0, r1, x0, x1)
+            drawn += self._paint_bars(p, d, r0, r1, x0, x1, pw, h)
+            drawn += self._paint_errors(p, d, r0, r1, x0, x1, pw, h)
+        self._paint_open(p, x0, x1, pw, h)
+        self.rects_drawn = drawn
+        self.last_paint_s = time.perf_counter() - t_start
+
+    def _paint_bands(self, p, d: GanttData, r0, r1, x0, x1) -> None:
+        band = QColor(self.theme.band)
+        p.setBrush(QBrush(band))
+        xs = []
+        for r in range(r0, r1 + 1):
+            if d.rows[r].group % 2 == 1:
+                xs.append(r)
+        if xs:
+            rows = np.array(xs, float)
+            n = len(rows)
+            self._batches[5].draw(p, np.full(n, x0), rows - 0.5, np.full(n, x1 - x0), np.ones(n))
+
+    def _paint_bars(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+        # the coarsest level whose merges stay below a pixel
+        k = int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4)))
+        lvl = d.level(min(k, _LEVELS - 1)) if k >= 0 else d.raw
+        per_step: list[list[np.ndarray]] = [[], [], [], []]
+        serial = set(d.serial_rows.tolist())
+        for r in range(r0, r1 + 1):
+            lo, hi = lvl.offsets[r], lvl.offsets[r + 1]
+            if lo == hi:
+                continue
+            i0 = lo + int(np.searchsorted(lvl.emax[lo:hi], x0, side="left"))
+            i1 = lo + int(np.searchsorted(lvl.s[lo:hi], x1, side="right"))
+            if i0 >= i1:
+                continue
+            s, e, em = lvl.s[i0:i1], lvl.e[i0:i1], lvl.emax[i0:i1]
+            wall, cpu, wmax = lvl.wall[i0:i1], lvl.cpu[i0:i1], lvl.wmax[i0:i1]
+            if len(s) > 1:  # pixel merge: join sub-pixel bars closer than one pixel
+                idx = _group_starts(s, em, wmax, pw)
+                if len(idx) < len(s):
+                    s = s[idx]
+                    e = np.maximum.reduceat(e, idx)
+                    wall = np.add.reduceat(wall, idx)
+                    cpu = np.add.reduceat(cpu, idx)
+                    wmax = np.maximum.reduceat(wmax, idx)
+            # a one-pixel gap after each bar that is wide enough shows where tasks meet
+            e = np.where(wmax >= 4 * pw, e - pw, e)
+            s = np.maximum(s, x0 - pw)
+            e = np.minimum(e, x1 + pw)
+            w = np.maximum(e - s, pw)
+            if r in serial:
+                step = np.full(len(s), 3)
+            else:
+                eff = np.divide(cpu, wall, out=np.zeros_like(cpu), where=wall > 0)
+                step = T.efficiency_step(eff)
+            ys = np.full(len(s), r - h / 2)
+            for k_step in range(4):
+                m = step == k_step
+                if m.any():
+                    per_step[k_step].append(np.stack([s[m], ys[m], w[m]]))
+        drawn = 0
+        colours = [*self.theme.bars, self.theme.serial]
+        for k_step, chunks in enumerate(per_step):
+            if not chunks:
+                continue
+            arr = np.concatenate(chunks, axis=1)
+            p.setBrush(QBrush(QColor(colours[k_step])))
+            self._batches[k_step].draw(p, arr[0], arr[1], arr[2], np.full(arr.shape[1], h))
+            drawn += arr.shape[1]
+        return drawn
+
+    def _paint_errors(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+        if not len(d.err_s):
+            return 0
+        m = (d.err_row >= r0) & (d.err_row <= r1) & (d.err_e >= x0) & (d.err_s <= x1)
+        if not m.any():
+            return 0
+        s, e, row = d.err_s[m], d.err_e[m], d.err_row[m]
+        w = np.maximum(e - s, 3 * pw)  # errors stay visible at any zoom
+        hh = min(0.95, h + 0.15)  # taller than ordinary bars: not told by hue alone
+        p.setBrush(QBrush(QColor(self.theme.error)))
+        self._batches[4].draw(p, s, row - hh / 2, w, np.full(len(s), hh))
+        return int(m.sum())
+
+    def _paint_open(self, p, x0, x1, pw, h) -> None:
+        if not self.open or self.now_s is None:
+            return
+        pen = QPen(QColor(self.theme.running))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0 * self.pen_scale)
+        p.setPen(pen)
+        p.setBrush(QBrush(QColor(self.theme.bars[1])))
+        for row, _task, start in self.open:
+            if self.now_s < x0 or start > x1:
+                continue
+            w = max(self.now_s - start, pw)
+            p.drawRect(QRectF(QPointF(start, row - h / 2), QPointF(start + w, row + h / 2)))
+        p.setPen(Qt.PenStyle.NoPen)

@@ -1,0 +1,93 @@
+"""The Gantt's legend as a row of colour swatches, in widget text (crisp, large).
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from . import theme as T
+
+
+class LegendBar(QWidget):
+    """What a bar's colour means."""
+
+    def __init__(self, theme: T.Theme = T.LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(8, 0, 8, 0)
+        outer.setSpacing(2)
+        self._swatches: list[tuple[QLabel, str]] = []
+        rows = [
+            (
+                "Bars",
+                [
+                    ("bars2", "computing (≥70% of wall on a CPU)"),
+                    ("bars1", "partly waiting (GIL, I/O)"),
+                    ("bars0", "mostly waiting (<30%)"),
+                    ("running", "running now"),
+                    ("error", "failed"),
+                    ("marker", "strategy switch"),
+                ],
+            ),
+            (
+                "CPU",
+                [
+                    ("heat", "per core: idle → busy"),
+                    ("machine", "whole machine (cores busy)"),
+                    ("lab", "this lab and its workers"),
+                ],
+            ),
+        ]
+        for title, entries in rows:
+            lay = QHBoxLayout()
+            lay.setSpacing(6)
+            head = QLabel(title)
+            head.setObjectName("legendHead")
+            head.setMinimumWidth(40)
+            lay.addWidget(head)
+            for key, text in entries:
+                sw = QLabel()
+                sw.setFixedSize(22, 16)
+                lay.addWidget(sw)
+                lay.addWidget(QLabel(text))
+                lay.addSpacing(12)
+                self._swatches.append((sw, key))
+            lay.addStretch(1)
+            outer.addLayout(lay)
+        self.set_theme(theme)
+
+    def set_theme(self, theme: T.Theme) -> None:
+        for sw, key in self._swatches:
+            if key.startswith("bars"):
+                colour = theme.bars[int(key[-1])]
+                sw.setStyleSheet(f"background:{colour}; border:none;")
+            elif key == "running":
+                sw.setStyleSheet(f"background:{theme.bars[1]}; border:3px solid {theme.running};")
+            elif key == "heat":
+                import pyqtgraph as pg
+
+                cmap = pg.colormap.get(theme.heatmap)
+                stops = ", ".join(
+                    f"stop:{t:.2f} {cmap.map(t, mode='qcolor').name()}" for t in (0, 0.5, 1)
+                )
+                sw.setStyleSheet(
+                    f"background: qlineargradient(x1:0, y1:0, x2:1, y2:0, {stops}); border:none;"
+                )
+                sw.setFixedWidth(44)
+            elif key in ("machine", "lab"):
+                sw.setStyleSheet(
+                    f"background:transparent; border:none; "
+                    f"border-bottom:4px solid {getattr(theme, key)}; margin-bottom:6px;"
+                )
+            elif key == "marker":
+                sw.setStyleSheet(
+                    f"background:transparent; border-left:4px dashed {theme.marker}; margin-left:9px;"
+                )
+            else:
+                sw.setStyleSheet(f"background:{getattr(theme, key)}; border:none;")
+
+    def set_scale(self, scale: float) -> None:
+        for sw, key in self._swatches:
+            sw.setFixedSize(int((44 if key == "heat" else 22) * scale), int(16 * scale))

@@ -1,0 +1,407 @@
+"""The main window: controls, legend, live timeline with CPU, summary, banner, status.
+
+The window never runs a workload: it sends control messages to the lab through a
+``LabClient`` and draws what the store holds, on a timer of at most 60 Hz that only
+redraws when the store or the CPU samples changed (or a task is growing).
+
+Threads: every method runs on the GUI thread. The lab reader and the CPU sampler
+have threads of their own and reach the window only through queued signals and the
+stores they fill.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPalette
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from concviz.model.run_result import run_object
+from concviz.runtime.cpu_sampler import CpuSampler
+from concviz.runtime.lab_client import LabClient
+from concviz.runtime.lab_process import LabError
+
+from . import theme as T
+from .banner import Banner
+from .control_bar import ControlBar
+from .legend import LegendBar
+from .summary import SummaryPanel
+from .timeline import TimelineView
+
+FRAME_MS = 16  # at most ~60 redraws per second
+
+
+class MainWindow(QMainWindow):
+    """concviz's window; ``start_lab()`` is called by ``__init__`` unless told not to."""
+
+    def __init__(
+        self,
+        interpreter: str | None = None,
+        settings: QSettings | None = None,
+        start_lab: bool = True,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("concviz — see concurrency")
+        self.settings = settings if settings is not None else QSettings("concviz", "concviz")
+        self.theme_choice = str(self.settings.value("theme", "system"))
+        self.theme = T.resolve(self.theme_choice)
+        self.presentation = False
+        self.running = False
+        self._run_params: dict | None = None
+        self._run_started = False
+        self._closed = False
+        self.frame_times: list[float] = []  # perf_counter of each redraw tick (benchmarks)
+        self.record_frames = False
+
+        self.sampler = CpuSampler(hz=15.0)
+        self.client = LabClient(interpreter, self)
+
+        self.controls = ControlBar()
+        self.legend = LegendBar(self.theme)
+        self.banner = Banner()
+        self.timeline = TimelineView(self.sampler.series, self.theme)
+        self.summary = SummaryPanel()
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        lay.addWidget(self.banner)
+        lay.addWidget(self.controls)
+        lay.addWidget(self.legend)
+        lay.addWidget(self.timeline, 1)
+        lay.addWidget(self.summary)
+        self.setCentralWidget(central)
+
+        self.lab_label = QLabel("Lab: starting…")
+        self.statusBar().addPermanentWidget(self.lab_label)
+
+        self._build_menus()
+        self._restore_settings()
+
+        self.controls.runClicked.connect(lambda: self.run())
+        self.controls.stopClicked.connect(self.stop)
+        self.controls.strategyChosen.connect(self._strategy_chosen)
+        self.controls.workersChosen.connect(self._workers_chosen)
+        self.banner.actionClicked.connect(self.restart_lab)
+        c = self.client
+        c.labStarted.connect(self._lab_started)
+        c.strategiesReceived.connect(self.controls.set_strategies)
+        c.workloadsReceived.connect(self._workloads_received)
+        c.runStarted.connect(self._run_started_cb)
+        c.runFinished.connect(self._run_finished)
+        c.requestRejected.connect(self._request_rejected)
+        c.labFailed.connect(self._lab_failed)
+
+        self.apply_theme(self.theme)
+        self.set_presentation(False)
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(FRAME_MS)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        self.sampler.start()
+        if start_lab:
+            self.start_lab()
+
+    # ------------------------------------------------------------------ menus
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        run_menu = mb.addMenu("&Run")
+        self.run_action = QAction("&Run", self)
+        self.run_action.setShortcuts(
+            [
+                QKeySequence(Qt.Key.Key_Return),
+                QKeySequence(Qt.Key.Key_Enter),
+                QKeySequence(Qt.Key.Key_Space),
+                QKeySequence("Ctrl+R"),
+            ]
+        )
+        self.run_action.triggered.connect(lambda: self.run())
+        self.stop_action = QAction("&Stop", self)
+        self.stop_action.setShortcuts([QKeySequence(Qt.Key.Key_Escape), QKeySequence("Ctrl+.")])
+        self.stop_action.triggered.connect(self.stop)
+        self.restart_action = QAction("Restart the &lab", self)
+        self.restart_action.triggered.connect(self.restart_lab)
+        for a in (self.run_action, self.stop_action, self.restart_action):
+            run_menu.addAction(a)
+
+        view = mb.addMenu("&View")
+        self.fit_action = QAction("&Zoom to fit", self)
+        self.fit_action.setShortcuts([QKeySequence("Ctrl+0"), QKeySequence(Qt.Key.Key_Home)])
+        self.fit_action.triggered.connect(self.timeline.zoom_to_fit)
+        self.presentation_action = QAction("&Presentation mode", self)
+        self.presentation_action.setCheckable(True)
+        self.presentation_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.presentation_action.toggled.connect(self.set_presentation)
+        view.addAction(self.fit_action)
+        view.addAction(self.presentation_action)
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for key, text in (("system", "Follow the &system"), ("light", "&Light"), ("dark", "&Dark")):
+            a = QAction(text, self)
+            a.setCheckable(True)
+            a.setChecked(key == self.theme_choice)
+            a.triggered.connect(lambda _=False, k=key: self.set_theme_choice(k))
+            group.addAction(a)
+            theme_menu.addAction(a)
+            self.theme_actions[key] = a
+        for a in (self.run_action, self.stop_action, self.fit_action, self.presentation_action):
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(a)  # shortcuts work in full screen too, where the menu bar hides
+
+    # ------------------------------------------------------------------ lab
+    def start_lab(self) -> None:
+        self.lab_label.setText("Lab: starting…")
+        self.client.start()
+
+    def restart_lab(self) -> None:
+        self.banner.hide()
+        self._set_running(False)
+        self.client.restart()
+
+    def _lab_started(self, hello: dict) -> None:
+        interp = hello.get("interpreter", {})
+        gil = "free-threaded" if interp.get("free_threaded") else "GIL"
+        if interp.get("free_threaded"):
+            gil += ", GIL " + ("on" if interp.get("gil_enabled") else "off")
+        self.lab_label.setText(
+            f"Lab: Python {interp.get('version')} ({gil}) · {interp.get('executable')} · "
+            f"pid {hello.get('pid')} · {hello.get('cores')} cores"
+        )
+        self.sampler.set_lab_pid(hello.get("pid"))
+
+    def _workloads_received(self, items: dict) -> None:
+        self.controls.set_workloads(items)
+        self.controls.set_workload(str(self.settings.value("workload", "cpu-python")))
+
+    def _lab_failed(self, message: str) -> None:
+        self._set_running(False)
+        self.sampler.set_lab_pid(None)
+        self.lab_label.setText("Lab: stopped")
+        kept = self.timeline.store.bar_count if self.timeline.store is not None else 0
+        self.banner.show_message(
+            f"The lab stopped: {message}. The {kept} bars recorded before stay on screen.",
+            "error",
+            "Restart the lab",
+        )
+        if self.summary.last is None or self._run_params is not None:
+            self.summary.clear("Run interrupted: the lab stopped. What it recorded stays above.")
+
+    def _request_rejected(self, message: str) -> None:
+        if self.running and not self._run_started:
+            self._set_running(False)  # the start itself was refused
+        self.banner.show_message(f"The lab refused: {message}", "warning")
+
+    # ------------------------------------------------------------------ runs
+    def run(self, extra: dict | None = None) -> None:
+        """Start a run with the control bar's choices (``extra`` adds lab start keys)."""
+        if self.running:
+            return
+        params = self.controls.params()
+        if extra:
+            params.update(extra)
+        try:
+            store = self.client.begin_run(params)
+        except LabError as exc:
+            self.banner.show_message(f"Cannot run: {exc}.", "error", "Restart the lab")
+            return
+        self.banner.hide()
+        self._run_params = params
+        self._run_started = False
+        self.timeline.set_store(store, time.perf_counter_ns())
+        self._set_running(True)
+        self.summary.clear(
+            f"Running {params['workload']} with {params['strategy']} × {params['workers']}…"
+        )
+        self.statusBar().showMessage("Running…")
+
+    def stop(self) -> None:
+        if self.running:
+            self.client.stop_run()
+            self.statusBar().showMessage("Stopping…", 3000)
+
+    def _run_started_cb(self, obj: dict) -> None:
+        self._run_started = True
+        self.timeline.set_origin(int(obj["t_ns"]))
+
+    def _run_finished(self, obj: dict) -> None:
+        self._set_running(False)
+        store = self.timeline.store
+        self.timeline.refresh()
+        self.timeline.zoom_to_fit()
+        if store is None or not store.runs:
+            return
+        run = run_object(store)
+        params = self._run_params or {}
+        tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
+        self.summary.show_run(run, tasks)
+        if obj.get("error"):
+            self.banner.show_message(f"The run failed: {obj['error']}", "error")
+        self.statusBar().showMessage(
+            f"Run {'stopped' if obj.get('stopped') else 'finished'}: "
+            f"{len(run['tasks'])} tasks in {run['wall_s']:.2f} s",
+            8000,
+        )
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        self.timeline.running = running
+        self.controls.set_running(running)
+        self.run_action.setEnabled(not running)
+        self.stop_action.setEnabled(running)
+
+    def _switch(self, **change) -> None:
+        params = self._run_params or {}
+        if params.get("mode") != "continuous":
+            self.statusBar().showMessage(
+                "Live switching works in continuous runs; the next run uses the new choice.", 5000
+            )
+            return
+        msg = {
+            "cmd": "switch",
+            "strategy": self.controls.strategy(),
+            "workers": int(self.controls.workers.value()),
+        }
+        msg.update(change)
+        try:
+            self.client.send(msg)
+        except LabError as exc:
+            self._lab_failed(str(exc))
+            return
+        self.statusBar().showMessage(
+            f"Switching to {msg['strategy']} × {msg['workers']} at the next task boundary…", 4000
+        )
+
+    def _strategy_chosen(self, name: str) -> None:
+        if self.running:
+            self._switch(strategy=name)
+
+    def _workers_chosen(self, n: int) -> None:
+        if self.running:
+            self._switch(workers=n)
+
+    # ------------------------------------------------------------------ drawing
+    def _tick(self) -> None:
+        if self.record_frames:
+            self.frame_times.append(time.perf_counter())
+        self.timeline.refresh()
+
+    # ------------------------------------------------------------------ looks
+    def set_theme_choice(self, choice: str) -> None:
+        self.theme_choice = choice
+        self.settings.setValue("theme", choice)
+        self.apply_theme(T.resolve(choice))
+
+    def apply_theme(self, theme: T.Theme) -> None:
+        self.theme = theme
+        pal = QPalette(self.palette())
+        bg, fg = QColor(theme.background), QColor(theme.foreground)
+        dark = theme.name == "dark"
+        pal.setColor(QPalette.ColorRole.Window, bg)
+        pal.setColor(QPalette.ColorRole.WindowText, fg)
+        pal.setColor(QPalette.ColorRole.Base, QColor("#1F2328" if dark else "#FFFFFF"))
+        pal.setColor(QPalette.ColorRole.AlternateBase, QColor(theme.band))
+        pal.setColor(QPalette.ColorRole.Text, fg)
+        pal.setColor(QPalette.ColorRole.Button, QColor("#2A3038" if dark else "#EEF0F3"))
+        pal.setColor(QPalette.ColorRole.ButtonText, fg)
+        pal.setColor(QPalette.ColorRole.Highlight, QColor(theme.bars[2] if not dark else "#3D95CC"))
+        pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#FFFFFF"))
+        pal.setColor(QPalette.ColorRole.ToolTipBase, bg)
+        pal.setColor(QPalette.ColorRole.ToolTipText, fg)
+        self.setPalette(pal)
+        self.timeline.set_theme(theme)
+        self.legend.set_theme(theme)
+        self._apply_stylesheet()
+
+    def _apply_stylesheet(self) -> None:
+        s = T.PRESENTATION_SCALE if self.presentation else 1.0
+        th = self.theme
+        pt = T.BASE_POINT_SIZE * s
+        checked = th.bars[2] if th.name == "light" else "#3D95CC"
+        self.setStyleSheet(
+            f"""
+            QWidget {{ font-size: {pt:.1f}pt; }}
+            QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
+            QPushButton:checked {{ background: {checked}; color: white; font-weight: bold;
+                                   border: 1px solid {checked}; border-radius: 4px; }}
+            QPushButton:disabled {{ color: #888888; }}
+            #runButton {{ font-weight: bold; }}
+            #legendHead {{ font-weight: bold; }}
+            #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
+            #summaryValue {{ font-size: {pt * 1.9:.1f}pt; font-weight: bold; }}
+            #summaryHead, #summaryNote {{ font-size: {pt:.1f}pt; }}
+            #banner[level="error"] {{ background: #F9D5C2; border: 2px solid {T.OKABE_ITO["vermillion"]}; }}
+            #banner[level="warning"] {{ background: #FFF3C4; border: 2px solid {T.OKABE_ITO["orange"]}; }}
+            #banner QLabel {{ color: #1A1A1A; font-weight: bold; }}
+            """
+        )
+
+    def set_presentation(self, on: bool) -> None:
+        """F11: full screen, text × 1.6, thicker bars and lines."""
+        self.presentation = on
+        scale = T.PRESENTATION_SCALE if on else 1.0
+        f = QFont(self.font())
+        f.setPointSizeF(T.BASE_POINT_SIZE * scale)
+        self.setFont(f)
+        self._apply_stylesheet()
+        self.timeline.set_scale(scale)
+        self.legend.set_scale(scale)
+        if self.presentation_action.isChecked() != on:
+            self.presentation_action.blockSignals(True)
+            self.presentation_action.setChecked(on)
+            self.presentation_action.blockSignals(False)
+        if on and not self.isFullScreen():
+            self.showFullScreen()
+        elif not on and self.isFullScreen():
+            self.showNormal()
+
+    # ------------------------------------------------------------------ settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geo = s.value("geometry")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1280, 820)
+        self.controls.set_workload(str(s.value("workload", "cpu-python")))
+        self.controls.set_strategy(str(s.value("strategy", "threads")))
+        try:
+            self.controls.set_workers(int(s.value("workers", 2)))
+            self.controls.tasks.setValue(int(s.value("tasks", 40)))
+            self.controls.task_ms.setValue(int(float(s.value("task_ms", 50))))
+        except (TypeError, ValueError):
+            pass  # a hand-edited settings file: keep the defaults
+        self.controls.set_continuous(str(s.value("mode", "batch")) == "continuous")
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        p = self.controls.params()
+        s.setValue("geometry", self.saveGeometry())
+        for key in ("workload", "strategy", "workers", "tasks", "task_ms", "mode"):
+            s.setValue(key, p[key])
+        s.setValue("theme", self.theme_choice)
+        s.sync()
+
+    # ------------------------------------------------------------------ closing
+    def shutdown(self) -> None:
+        """Stop the timer, the sampler and the lab (with every process it started)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.timer.stop()
+        self.sampler.stop()
+        self.client.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not self._closed:
+            self._save_settings()
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,92 @@
+"""``concviz screenshot OUT.png``: the window rendered offscreen after a short batch run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+_CONTROL_KEYS = ("workload", "strategy", "workers", "tasks", "task_ms", "mode")
+
+
+def _wait(app, done, timeout_s: float) -> bool:
+    """Spin the event loop until ``done()`` or the timeout; True when done."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        app.processEvents()
+        if done():
+            return True
+        time.sleep(0.01)  # this is the screenshot command's own loop, not a live window
+    return done()
+
+
+def render(
+    out_path: str,
+    params: dict,
+    interpreter: str | None = None,
+    *,
+    presentation: bool = False,
+    theme: str = "light",
+    size: tuple[int, int] = (1400, 900),
+    timeout_s: float = 120.0,
+) -> None:
+    """Run ``params`` (the lab's start message minus ``cmd``) in a window and save a PNG.
+
+    Raises RuntimeError with a sentence for the user when the lab fails or times out.
+    """
+    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from . import theme as T
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(["concviz-screenshot"])
+    app.setStyle("Fusion")
+    font = QFont(app.font())
+    font.setPointSizeF(T.BASE_POINT_SIZE)
+    app.setFont(font)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(os.path.join(tmp, "concviz.ini"), QSettings.Format.IniFormat)
+        settings.setValue("theme", theme)
+        win = MainWindow(interpreter=interpreter, settings=settings)
+        try:
+            failures: list[str] = []
+            win.client.labFailed.connect(failures.append)
+            win.resize(*size)
+            win.show()
+            if not _wait(app, lambda: bool(win.controls.strategy_buttons) or failures, 30):
+                raise RuntimeError("the lab did not answer within 30 s")
+            if failures:
+                raise RuntimeError(f"the lab failed: {failures[0]}")
+            c = win.controls
+            p = {"mode": "batch", **params}
+            c.set_workload(str(p.get("workload", "cpu-python")))
+            c.set_strategy(str(p.get("strategy", "threads")))
+            c.set_workers(int(p.get("workers", 2)))
+            c.tasks.setValue(int(p.get("tasks", 20)))
+            c.task_ms.setValue(int(round(float(p.get("task_ms", 50)))))
+            c.set_continuous(p.get("mode") == "continuous")
+            extra = {k: v for k, v in p.items() if k not in _CONTROL_KEYS}
+            finished: list[dict] = []
+            win.client.runFinished.connect(finished.append)
+            win.run(extra)
+            if not win.running:
+                raise RuntimeError(win.banner.text() or "the run did not start")
+            if not _wait(app, lambda: bool(finished) or failures, timeout_s):
+                win.stop()
+                _wait(app, lambda: bool(finished), 5)
+            if failures:
+                raise RuntimeError(f"the lab failed: {failures[0]}")
+            if presentation:
+                win.set_presentation(True)
+                win.showNormal()  # offscreen "full screen" is the virtual screen's size
+                win.resize(*size)
+            _wait(app, lambda: False, 0.3)  # a few frames so every panel is drawn
+            if not win.grab().save(out_path):
+                raise RuntimeError(f"could not write {out_path}")
+        finally:
+            win.close()
+            win.shutdown()

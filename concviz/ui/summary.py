@@ -1,0 +1,102 @@
+"""The run summary: wall, CPU-seconds, parallelism, speedup and efficiency, large.
+
+Speedup compares with the last *sequential* run of the same workload, task count and
+task size in this window (the baseline is named, so the number is never a mystery).
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+
+from concviz.model import metrics
+
+
+class SummaryPanel(QFrame):
+    """A row of figure tiles, filled when a run finishes."""
+
+    FIELDS = (
+        ("wall", "Wall time"),
+        ("cpu", "CPU time"),
+        ("parallelism", "Parallelism"),
+        ("speedup", "Speedup"),
+        ("efficiency", "Efficiency"),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("summary")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(8, 4, 8, 4)
+        grid.setHorizontalSpacing(24)
+        grid.setVerticalSpacing(0)
+        self.values: dict[str, QLabel] = {}
+        self.notes: dict[str, QLabel] = {}
+        self.title = QLabel("No run yet: choose a strategy and press Run.")
+        self.title.setObjectName("summaryTitle")
+        grid.addWidget(self.title, 0, 0, 1, len(self.FIELDS))
+        for col, (key, name) in enumerate(self.FIELDS):
+            head = QLabel(name)
+            head.setObjectName("summaryHead")
+            value = QLabel("—")
+            value.setObjectName("summaryValue")
+            note = QLabel("")
+            note.setObjectName("summaryNote")
+            for w in (head, value, note):
+                w.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(head, 1, col)
+            grid.addWidget(value, 2, col)
+            grid.addWidget(note, 3, col)
+            self.values[key] = value
+            self.notes[key] = note
+        self._baselines: dict[tuple, float] = {}
+        self.last: dict | None = None
+
+    def clear(self, text: str) -> None:
+        self.title.setText(text)
+        for key in self.values:
+            self.values[key].setText("—")
+            self.notes[key].setText("")
+
+    def show_run(self, run: dict, tasks: int | None) -> None:
+        """Fill the tiles from ``run_object`` output; remember sequential baselines."""
+        self.last = run
+        wall, cpu = run["wall_s"], run["cpu_s"]
+        n_done = len(run["tasks"])
+        mode = "stopped" if run.get("stopped") else ("failed" if not run.get("ok") else "finished")
+        self.title.setText(
+            f"{run['workload']} · {run['strategy']} · {run['workers']} workers · "
+            f"{n_done} tasks of {run['task_ms']:g} ms · {mode}"
+        )
+        self.values["wall"].setText(f"{wall:.2f} s")
+        self.notes["wall"].setText("start to finish")
+        self.values["cpu"].setText(f"{cpu:.2f} s")
+        self.notes["cpu"].setText("summed over workers")
+        par = run["parallelism"]
+        self.values["parallelism"].setText(f"{par:.2f}×")
+        self.notes["parallelism"].setText("cores busy on average")
+        key = (run["workload"], tasks, run["task_ms"])
+        complete = run.get("ok") and not run.get("stopped") and tasks is not None
+        if complete and run["strategy"] == "sequential":
+            self._baselines[key] = wall
+        base = self._baselines.get(key) if complete else None
+        if base is None:
+            self.values["speedup"].setText("—")
+            self.notes["speedup"].setText(
+                "run sequential first" if complete else "needs a finished batch"
+            )
+            self.values["efficiency"].setText("—")
+            self.notes["efficiency"].setText("speedup ÷ workers")
+            return
+        s = metrics.speedup(base, wall)
+        eff = metrics.efficiency(s, int(run["workers"]))
+        self.values["speedup"].setText(f"{s:.2f}×")
+        self.notes["speedup"].setText(f"vs sequential {base:.2f} s")
+        self.values["efficiency"].setText(f"{eff * 100:.0f} %")
+        self.notes["efficiency"].setText(f"speedup ÷ {run['workers']} workers")
+
+    def text(self, key: str) -> str:
+        return self.values[key].text()

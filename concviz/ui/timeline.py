@@ -1,0 +1,300 @@
+"""The time-aligned stack: the Gantt on top, per-core heatmap and CPU totals below.
+
+All three plots share one x axis in seconds since the run started. While a run is
+going the view follows the newest data; once it is finished (or the user pans) the
+view is left alone.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QToolTip
+
+from concviz.model.cpu_series import CpuSeries
+from concviz.model.event_store import EventStore
+from concviz.model.metrics import cpu_efficiency
+
+from . import theme as T
+from .cpu_panel import CpuPanel
+from .gantt_item import GanttData, GanttItem
+
+# follow the newest data with this much history visible (seconds)
+FOLLOW_WINDOW_S = 20.0
+# rebuilding the Gantt's arrays may not take more than this share of the time
+_REBUILD_BUDGET = 0.25
+
+
+class TimelineView(pg.GraphicsLayoutWidget):
+    """Gantt + CPU heatmap + CPU totals, x-linked."""
+
+    def __init__(self, cpu: CpuSeries, theme: T.Theme = T.LIGHT, parent=None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+        self.store: EventStore | None = None
+        self.t0_ns = time.perf_counter_ns()
+        self.follow = True
+        self.running = False
+        self.scale = 1.0
+        self._store_version = -1
+        self._rows_key: tuple = ()
+        self._next_rebuild = 0.0
+        self._marker_lines: list[pg.InfiniteLine] = []
+        self._n_markers = 0
+        self._auto_ranging = False
+
+        self.gantt_plot = pg.PlotItem()
+        self.gantt_plot.setMenuEnabled(False)
+        self.gantt_plot.hideButtons()
+        self.gantt_plot.invertY(True)
+        self.gantt_plot.setMouseEnabled(x=True, y=False)
+        self.gantt_plot.showGrid(x=True, y=False, alpha=0.12)
+        self.gantt = GanttItem(theme)
+        self.gantt_plot.addItem(self.gantt)
+        self.gantt_plot.setLabel("left", "workers")
+        self.cpu = CpuPanel(cpu, theme)
+        self.addItem(self.gantt_plot, row=0, col=0)
+        self.addItem(self.cpu.heat, row=1, col=0)
+        self.addItem(self.cpu.total, row=2, col=0)
+        self.cpu.heat.setXLink(self.gantt_plot)
+        self.cpu.total.setXLink(self.gantt_plot)
+        self.cpu.total.setLabel("bottom", "time since the run started (s)")
+        self.gantt_plot.getAxis("bottom").setStyle(showValues=False)
+        self.cpu.heat.getAxis("bottom").setStyle(showValues=False)
+        lay = self.ci.layout
+        lay.setRowStretchFactor(0, 6)
+        lay.setRowStretchFactor(1, 2)
+        lay.setRowStretchFactor(2, 2)
+        self._fit_left_axes([])
+        self.gantt_plot.vb.sigRangeChangedManually.connect(self._user_moved)
+        self.cpu.heat.vb.sigRangeChangedManually.connect(self._user_moved)
+        self.cpu.total.vb.sigRangeChangedManually.connect(self._user_moved)
+        self.gantt_plot.vb.sigResized.connect(self._update_row_ticks)
+        self.scene().sigMouseMoved.connect(self._hover)
+        self.set_theme(theme)
+        self.set_scale(1.0)
+        self.gantt_plot.setXRange(0, 10, padding=0)
+
+    # -- data
+    def set_store(self, store: EventStore, t0_ns: int) -> None:
+        self.store = store
+        self.t0_ns = t0_ns
+        self._store_version = -1
+        self._next_rebuild = 0.0
+        self.cpu.set_origin(t0_ns)
+        for line in self._marker_lines:
+            self.gantt_plot.removeItem(line)
+        self._marker_lines.clear()
+        self._n_markers = 0
+        self.gantt.set_data(None)
+        self.follow = True
+
+    def set_origin(self, t0_ns: int) -> None:
+        if t0_ns != self.t0_ns:
+            self.t0_ns = t0_ns
+            self.cpu.set_origin(t0_ns)
+            self._store_version = -1
+            self._next_rebuild = 0.0
+
+    def now_s(self) -> float:
+        return (time.perf_counter_ns() - self.t0_ns) / 1e9
+
+    def refresh(self) -> bool:
+        """Bring the plots up to date; returns True when anything was redrawn."""
+        changed = self.cpu.refresh()
+        store = self.store
+        now = self.now_s()
+        if store is not None:
+            open_rows = self._open_rows(store)
+            if store.version != self._store_version and time.perf_counter() >= self._next_rebuild:
+                t = time.perf_counter()
+                self._store_version = store.version
+                data = GanttData(store, self.t0_ns)
+                self.gantt.set_data(data, open_rows, now if self.running else None)
+                self._sync_rows(data)
+                self._sync_markers(store)
+                cost = time.perf_counter() - t
+                # big stores rebuild less often so the GUI keeps its frame rate
+                self._next_rebuild = time.perf_counter() + cost / _REBUILD_BUDGET - cost
+                changed = True
+            elif self.running:
+                self.gantt.set_live(open_rows, now)
+                changed = True
+        if self.running and self.follow:
+            self._follow(now)
+        return changed
+
+    def _open_rows(self, store: EventStore) -> list[tuple[int, int, float]]:
+        d = self.gantt.data
+        if d is None or not self.running:
+            return []
+        out = []
+        for lane, task, start in store.open_bars():
+            if lane < len(d.row_of_lane) and d.row_of_lane[lane] >= 0:
+                out.append((int(d.row_of_lane[lane]), task, (start - self.t0_ns) / 1e9))
+        return out
+
+    def _sync_rows(self, data: GanttData) -> None:
+        key = tuple(r.label for r in data.rows)
+        if key != self._rows_key:
+            self._rows_key = key
+            n = max(data.n_rows, 1)
+            self.gantt_plot.setYRange(-0.6, n - 0.4, padding=0)
+            self._update_row_ticks()
+
+    def _update_row_ticks(self, *_args) -> None:
+        d = self.gantt.data
+        axis = self.gantt_plot.getAxis("left")
+        if d is None or not d.rows:
+            axis.setTicks([[], []])
+            return
+        px_per_row = self.gantt_plot.vb.height() / max(d.n_rows, 1)
+        line_px = QFontMetricsCache.height(axis)
+        step = max(1, math.ceil(line_px / max(px_per_row, 1e-6)))
+        axis.setTicks([[(r, row.label) for r, row in enumerate(d.rows) if r % step == 0], []])
+        self._fit_left_axes([row.label for row in d.rows])
+
+    def _fit_left_axes(self, labels: list[str]) -> None:
+        """One width for the three left axes, enough for the longest row label."""
+        from PySide6.QtGui import QFontMetricsF
+
+        fm = QFontMetricsF(self._font(1.0))
+        widest = max([fm.horizontalAdvance(t) for t in labels] + [fm.horizontalAdvance("10.0")])
+        width = int(widest + fm.height() * 1.6 + 16 * self.scale)
+        for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
+            plot.getAxis("left").setWidth(width)
+
+    def _sync_markers(self, store: EventStore) -> None:
+        markers = store.markers
+        for m in markers[self._n_markers :]:
+            x = (m["t_ns"] - self.t0_ns) / 1e9
+            to = m.get("to", {})
+            text = f"→ {to.get('strategy', '?')} × {to.get('workers', '?')}"
+            line = pg.InfiniteLine(
+                pos=x,
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(self.theme.marker, width=2.5 * self.scale, style=Qt.PenStyle.DashLine),
+                label=text,
+                labelOpts={
+                    "position": 0.04,
+                    "color": self.theme.foreground,
+                    "fill": QColor(self.theme.background),
+                    "anchors": [(0, 0), (0, 0)],
+                },
+            )
+            line.label.setFont(self._font(1.0))
+            self.gantt_plot.addItem(line)
+            self._marker_lines.append(line)
+        self._n_markers = len(markers)
+
+    # -- view
+    def _follow(self, now: float) -> None:
+        lo = max(0.0, now - FOLLOW_WINDOW_S)
+        hi = max(now * 1.03 + 0.2, lo + 1.0)
+        self._auto_ranging = True
+        self.gantt_plot.setXRange(lo, hi, padding=0)
+        self._auto_ranging = False
+
+    def _user_moved(self, *_args) -> None:
+        if not self._auto_ranging:
+            self.follow = False
+
+    def zoom_to_fit(self) -> None:
+        """Show the whole run (and keep following it if it is still running)."""
+        self.follow = True
+        d = self.gantt.data
+        if self.running:
+            self._follow(self.now_s())
+            return
+        if d is None or not len(d.s):
+            return
+        x0, x1 = min(0.0, d.x_min), d.x_max
+        self.gantt_plot.setXRange(x0, x1 + 0.02 * (x1 - x0 + 1e-3), padding=0)
+        self.gantt_plot.setYRange(-0.6, max(d.n_rows, 1) - 0.4, padding=0)
+
+    # -- hover
+    def _hover(self, pos: QPointF) -> None:
+        vb = self.gantt_plot.vb
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        info = self.gantt.hit(p.x(), p.y())
+        if info is None:
+            QToolTip.hideText()
+            return
+        QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), describe(info), self)
+
+    # -- looks
+    def set_theme(self, theme: T.Theme) -> None:
+        self.theme = theme
+        self.setBackground(theme.background)
+        self.gantt.set_theme(theme)
+        self.cpu.set_theme(theme)
+        for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
+            for name in ("left", "bottom"):
+                ax = plot.getAxis(name)
+                ax.enableAutoSIPrefix(False)
+                ax.setPen(pg.mkPen(theme.foreground))
+                ax.setTextPen(pg.mkPen(theme.foreground))
+        for line in self._marker_lines:
+            line.setPen(pg.mkPen(theme.marker, width=2.5 * self.scale, style=Qt.PenStyle.DashLine))
+        self.set_scale(self.scale)
+
+    def _font(self, factor: float) -> QFont:
+        f = QFont(self.font())
+        f.setPointSizeF(T.BASE_POINT_SIZE * self.scale * factor)
+        return f
+
+    def set_scale(self, scale: float) -> None:
+        """Text and line scale (1.0 normal, 1.6 in presentation mode)."""
+        self.scale = scale
+        tick = self._font(1.0)
+        size = f"{T.BASE_POINT_SIZE * scale:.0f}pt"
+        for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
+            for name in ("left", "bottom"):
+                ax = plot.getAxis(name)
+                ax.setStyle(tickFont=tick, tickTextOffset=int(6 * scale))
+                ax.label.setFont(tick)
+                if ax.labelText:
+                    ax.setLabel(ax.labelText, **{"color": self.theme.foreground, "font-size": size})
+        self.cpu.total.getAxis("bottom").setHeight(int(50 * scale))
+        self.gantt.set_presentation(scale > 1.0)
+        self.cpu.set_line_width(2.0 * scale)
+        for line in self._marker_lines:
+            line.label.setFont(tick)
+        self._update_row_ticks()
+
+
+class QFontMetricsCache:
+    """Height of an axis's tick text in pixels."""
+
+    @staticmethod
+    def height(axis: pg.AxisItem) -> float:
+        from PySide6.QtGui import QFontMetricsF
+
+        font = axis.style.get("tickFont") or axis.font()
+        return QFontMetricsF(font).height() * 1.1
+
+
+def describe(info: dict) -> str:
+    """The hover tooltip of one bar."""
+    kind = (
+        "running task"
+        if info.get("running")
+        else ("coroutine slice" if info.get("slice") else "task")
+    )
+    if info.get("error"):
+        kind = "failed task"
+    lines = [f"<b>{kind} {info['task']}</b> on {info['label']}"]
+    lines.append(f"started {info['start']:.3f} s, wall {info['wall'] * 1000:.1f} ms")
+    if info.get("cpu") is not None:
+        eff = cpu_efficiency(info["cpu"], info["wall"])
+        lines.append(f"CPU {info['cpu'] * 1000:.1f} ms ({eff * 100:.0f}% of wall on a CPU)")
+    return "<br>".join(lines)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import psutil
+
+from concviz.model.event_store import BAR_SLICE
+
+from .conftest import configure
+
+
+def _task_bars(win):
+    win.timeline.refresh()
+    d = win.timeline.gantt.data
+    assert d is not None
+    serial = np.isin(d.row, d.serial_rows)
+    keep = (d.kind != BAR_SLICE) & ~serial
+    return d.task[keep]
+
+
+def test_batch_run_has_one_bar_per_task_and_a_summary(window, qtbot):
+    configure(window, strategy="sequential", workers=1, tasks=6, task_ms=20)
+    window.run()
+    assert window.running
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    assert window.summary.text("speedup") == "1.00×"  # the sequential run is its own baseline
+    configure(window, strategy="threads", workers=2, tasks=6, task_ms=20)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    tasks = _task_bars(window)
+    assert sorted(tasks.tolist()) == list(range(6))  # exactly one bar per task
+    for key in ("wall", "cpu", "parallelism", "speedup", "efficiency"):
+        assert window.summary.text(key) not in ("", "—"), key
+    assert "vs sequential" in window.summary.notes["speedup"].text()
+    assert not window.banner.isVisible()
+
+
+def test_switch_in_continuous_run_adds_marker_and_rows_and_stop_leaves_no_children(window, qtbot):
+    configure(window, strategy="threads", workers=1, task_ms=20, mode="continuous")
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count >= 3, timeout=20000)
+    window.timeline.refresh()
+    rows_before = window.timeline.gantt.data.n_rows
+    window.controls.strategy_buttons["process-pool"].click()  # a live switch
+    qtbot.waitUntil(lambda: len(window.timeline.store.markers) >= 1, timeout=20000)
+    lab_pid = window.client.pid
+
+    def more_rows() -> bool:
+        window.timeline._next_rebuild = 0.0
+        window.timeline.refresh()
+        return window.timeline.gantt.data.n_rows > rows_before
+
+    qtbot.waitUntil(more_rows, timeout=20000)
+    labels = [r.label for r in window.timeline.gantt.data.rows]
+    assert any(lbl.startswith("process") for lbl in labels), labels
+    assert len(window.timeline._marker_lines) == 1
+    assert psutil.Process(lab_pid).children(recursive=True)  # the pool is there...
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=10000)
+    qtbot.waitUntil(lambda: not psutil.Process(lab_pid).children(recursive=True), timeout=10000)
+    window.close()
+    assert not psutil.pid_exists(lab_pid) or psutil.Process(lab_pid).status() == "zombie"
+
+
+def test_lab_crash_shows_banner_and_keeps_data(window, qtbot):
+    configure(window, strategy="threads", workers=2, task_ms=10, mode="continuous")
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count >= 6, timeout=20000)
+    os.kill(window.client.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    assert "lab stopped" in window.banner.text()
+    assert not window.running
+    assert len(_task_bars(window)) >= 6  # what was recorded stays on screen
+    window.restart_lab()  # and the window recovers
+    qtbot.waitUntil(window.client.is_alive, timeout=20000)
+
+
+def test_closing_the_window_leaves_no_process(window, qtbot):
+    configure(window, strategy="processes", workers=2, task_ms=50, mode="continuous")
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count >= 2, timeout=30000)
+    lab = psutil.Process(window.client.pid)
+    family = [lab, *lab.children(recursive=True)]
+    assert len(family) >= 3
+    window.close()
+    gone, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive
+
+
+def test_presentation_mode_scales_text(window):
+    base = window.font().pointSizeF()
+    window.set_presentation(True)
+    assert window.presentation_action.isChecked()
+    assert window.font().pointSizeF() >= base * 1.5
+    assert window.timeline.gantt.bar_height > 0.7
+    window.set_presentation(False)
+    assert window.font().pointSizeF() == base >= 12
