@@ -78,11 +78,14 @@ class Lane:
     tid: int
     worker: int
     has_slices: bool = False
+    name: str | None = None  # what the strategy calls it: an asyncio task, an interpreter
 
     @property
     def label(self) -> str:
         if self.worker == P.WORKER_SERIAL:
             return "serial step"
+        if self.name:
+            return self.name
         return f"worker {self.worker}"
 
 
@@ -105,6 +108,7 @@ class EventStore:
         self._probes = _Columns((("t", np.int64), ("late", np.int64)))
         self._lanes: list[Lane] = []
         self._lane_of: dict[tuple[int, int, int], int] = {}
+        self._names: dict[tuple[int, int, int], str] = {}
         # open task per lane: start time (or -1) and task id
         self._open_start = np.full(0, -1, np.int64)
         self._open_task = np.full(0, -1, np.int64)
@@ -156,6 +160,12 @@ class EventStore:
                 self.task_errors[int(obj["task"])] = str(obj["error"])
             elif kind == "error":
                 self.errors.append(obj)
+            elif kind == "workers":
+                for worker, name in obj.get("names", {}).items():
+                    key = (int(obj["pid"]), int(obj["tid"]), int(worker))
+                    self._names[key] = str(name)
+                    if key in self._lane_of:
+                        self._lanes[self._lane_of[key]].name = str(name)
             else:
                 self.other.append(obj)
             self.version += 1
@@ -233,7 +243,7 @@ class EventStore:
         lane = self._lane_of.get((pid, tid, worker))
         if lane is None:
             lane = len(self._lanes)
-            self._lanes.append(Lane(lane, pid, tid, worker))
+            self._lanes.append(Lane(lane, pid, tid, worker, name=self._names.get((pid, tid, worker))))
             self._lane_of[(pid, tid, worker)] = lane
         return lane
 

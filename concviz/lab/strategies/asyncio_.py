@@ -8,6 +8,7 @@ suspends, so it blocks every other coroutine, and the timeline shows exactly tha
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,6 +81,14 @@ def run_asyncio(ctx: RunContext) -> None:
                     ctx.task_error(index, w, err)
 
         tasks = [asyncio.create_task(worker(w), name=f"worker-{w}") for w in range(ctx.workers)]
+        ctx.emit(
+            {
+                "type": "workers",
+                "pid": os.getpid(),
+                "tid": threading.get_native_id(),
+                "names": {w: f"asyncio task {t.get_name()}" for w, t in enumerate(tasks)},
+            }
+        )
         ctx.on_stop(lambda: loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks]))
         await asyncio.gather(*tasks, return_exceptions=True)
 

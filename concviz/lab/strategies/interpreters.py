@@ -85,6 +85,14 @@ def run_interpreter_pool(ctx: RunContext) -> None:
 
     def drive(worker: int) -> None:
         iid = create()
+        ctx.emit(
+            {
+                "type": "workers",
+                "pid": os.getpid(),
+                "tid": threading.get_native_id(),
+                "names": {worker: f"interpreter {int(iid)}"},
+            }
+        )
         try:
             err = run(iid, _setup_code(ctx, stop_r))
             if err:
