@@ -13,6 +13,7 @@ their own pool, and are interleaved over several repeats; ratios are of medians.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -175,6 +176,11 @@ def record_cost(tasks: int, rounds: int) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ the benchmark
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def run(args: argparse.Namespace) -> dict:
     quick = bool(getattr(args, "quick", False))
     n = 600 if quick else 10_000
@@ -196,9 +202,12 @@ def run(args: argparse.Namespace) -> dict:
         "pp_rec": lambda: recorded("process-pool", spec, n),
     }
     times: dict[str, list[float]] = {k: [] for k in cases}
+    cpu: dict[str, list[float]] = {k: [] for k in cases}
     for r in range(repeats):
         for key in rotated(list(cases), r):
+            c0 = _cpu_seconds()
             seconds, records = cases[key]()
+            cpu[key].append(_cpu_seconds() - c0)
             times[key].append(seconds)
             if records is not None and records != 3 * n:
                 # queued + start + end per task: anything else is a recording bug
@@ -215,6 +224,10 @@ def run(args: argparse.Namespace) -> dict:
         "process_pool_recorded_s": round(med["pp_rec"], 4),
         "thread_pool_ratio_min": round(min(times["tp_rec"]) / min(times["tp_bare"]), 4),
         "process_pool_ratio_min": round(min(times["pp_rec"]) / min(times["pp_bare"]), 4),
+        # CPU seconds (this process and its reaped workers): what recording adds in
+        # work, less disturbed than wall time when other programs load the machine
+        "cpu_ratio_thread_pool": round(median(cpu["tp_rec"]) / median(cpu["tp_bare"]), 4),
+        "cpu_ratio_process_pool": round(median(cpu["pp_rec"]) / median(cpu["pp_bare"]), 4),
         "tasks": n,
         "repeats": repeats,
         "task_ms_measured": round(task_ms, 4),

@@ -1,0 +1,54 @@
+"""``concviz bench startup``: from launch to the first painted window, source and frozen."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DESCRIPTION = (
+    "time from launch to the first painted window, from source and from the frozen "
+    "bundle (figures first_window_s_source, first_window_s_frozen; goal <= 1.5 s each)"
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _once(cmd: list[str]) -> float:
+    env = dict(os.environ, CONCVIZ_STARTUP_PROBE="1")
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    t0 = time.perf_counter_ns()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    for line in r.stdout.splitlines():
+        if line.startswith("first-paint-ns "):
+            return (int(line.split()[1]) - t0) / 1e9
+    raise RuntimeError(f"{cmd[0]} never painted a window: {r.stderr.strip()[-300:]}")
+
+
+def run(args) -> dict:
+    repeats = 2 if args.quick else 5
+    source = [sys.executable, "-m", "concviz"]
+    frozen_exe = ROOT / "dist" / "concviz" / ("concviz.exe" if os.name == "nt" else "concviz")
+    _once(source)  # warm the file cache and the bytecode, as a second launch would be
+    src = [_once(source) for _ in range(repeats)]
+    figures = {"first_window_s_source": statistics.median(src)}
+    notes = [f"median of {repeats} launches after one warm-up; offscreen unless a display is set"]
+    if frozen_exe.exists():
+        _once([str(frozen_exe)])
+        frz = [_once([str(frozen_exe)]) for _ in range(repeats)]
+        figures["first_window_s_frozen"] = statistics.median(frz)
+    else:
+        notes.append(
+            "no bundle at dist/concviz: build it with "
+            "`uv run --group build pyinstaller build.spec --noconfirm` to measure the frozen start"
+        )
+    return {
+        "compared": "python -m concviz (source) vs dist/concviz/concviz (frozen)",
+        "figures": figures,
+        "baselines": {"first_window_s_frozen": "first_window_s_source"},
+        "goals": {"first_window_s_source": "<= 1.5 s", "first_window_s_frozen": "<= 1.5 s"},
+        "notes": notes,
+    }
