@@ -298,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["bench"]:
             return cmd_bench(argv[1:])
+        if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+            return cmd_window(argv)  # window options such as --interpreter, --presentation
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

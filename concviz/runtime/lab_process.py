@@ -117,7 +117,7 @@ class LabProcess:
             try:
                 self.proc.stdin.write(P.control_line(msg))
                 self.proc.stdin.flush()
-            except (BrokenPipeError, OSError):
+            except (OSError, ValueError):  # ValueError: the pipe was already closed
                 raise LabError("the lab is not running any more") from None
 
     def read_frame(self) -> tuple[int, bytes] | None:
