@@ -7,6 +7,7 @@ The window redraws from the store on its own timer; it never gets a signal per e
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -19,6 +20,22 @@ from .lab_process import LabError, LabProcess
 
 # the reader tells the GUI about new events at most this often (the GUI polls anyway)
 _EVENTS_SIGNAL_PERIOD_S = 0.05
+
+
+def _lower_priority(pid: int | None, nice: int) -> None:
+    """Make the lab (and the workers it will start, which inherit it) yield to the window."""
+    if pid is None:
+        return
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        if os.name == "posix":
+            proc.nice(max(proc.nice(), nice))
+        else:
+            proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
+    except Exception:  # a platform or permission that refuses: the window just works harder
+        pass
 
 
 class _Reader(QThread):
@@ -48,6 +65,8 @@ class _Reader(QThread):
         if c._closing.is_set():
             lab.close(timeout=0.5)
             return
+        if c.lab_nice:
+            _lower_priority(lab.pid, c.lab_nice)
         c._store.add_json(hello)
         c.labStarted.emit(hello)
         lab.send({"cmd": "strategies"})
@@ -109,9 +128,13 @@ class LabClient(QObject):
     requestRejected = Signal(str)
     labFailed = Signal(str)
 
-    def __init__(self, interpreter: str | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self, interpreter: str | None = None, parent: QObject | None = None, lab_nice: int = 0
+    ) -> None:
         super().__init__(parent)
         self.interpreter = interpreter
+        # > 0: the lab runs at a lower priority so a saturated machine still redraws
+        self.lab_nice = lab_nice
         self._lab: LabProcess | None = None
         self._reader: _Reader | None = None
         self._closing = threading.Event()

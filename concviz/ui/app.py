@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setFont(font)
     pg.setConfigOptions(antialias=False)
     window = MainWindow(interpreter=args.interpreter)
+    from . import startup_probe
+
+    startup_probe.install(window)
     window.show()
     if args.presentation:
         window.set_presentation(True)

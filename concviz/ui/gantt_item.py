@@ -82,6 +82,8 @@ def _merge(level: _Level, rows_of: np.ndarray, gap: float, n_rows: int):
     if len(s) == 0:
         return level, rows_of
     idx = _group_starts(s, level.emax, level.wmax, gap, rows_of)
+    if len(idx) == len(s):
+        return level, rows_of  # nothing merges at this gap: share the arrays
     merged = _Level(
         s[idx],
         np.maximum.reduceat(level.e, idx),
@@ -108,39 +110,48 @@ class GanttData:
             self.row_of_lane[row.lane] = r
         n_rows = len(self.rows)
         self.n_rows = n_rows
+        # memory matters at 1 M bars: int32 rows, float32 CPU, arrays shared when
+        # nothing is filtered out, task ids and kinds looked up in the store on demand
+        self._bars = b
         lane = b["lane"]
-        row = self.row_of_lane[lane] if len(lane) else np.zeros(0, np.int64)
-        ok = row >= 0
-        kind = b["kind"][ok]
-        row = row[ok]
-        start = (b["start"][ok] - t0_ns) / 1e9
-        end = (b["end"][ok] - t0_ns) / 1e9
-        order = np.lexsort((start, row))
-        self.row = row[order]
-        self.s = start[order]
-        self.e = end[order]
-        self.cpu = b["cpu"][ok][order] / 1e9
-        self.task = b["task"][ok][order]
-        self.kind = kind[order]
-        self.is_error = self.kind == BAR_ERROR
+        row = self.row_of_lane[lane].astype(np.int32) if len(lane) else np.zeros(0, np.int32)
+        keep = np.flatnonzero(row >= 0)
+        if len(keep) == len(row):
+            keep = None
+        start = (b["start"] if keep is None else b["start"][keep]) - t0_ns
+        row_k = row if keep is None else row[keep]
+        order = np.lexsort((start, row_k))
+        self.idx = order if keep is None else keep[order]
+        self.row = row_k[order]
+        self.s = start[order] / 1e9
+        del start
+        self.e = (b["end"][self.idx] - t0_ns) / 1e9
+        self.cpu = (b["cpu"][self.idx] / 1e9).astype(np.float32)
+        self.is_error = b["kind"][self.idx] == BAR_ERROR
         self.serial_rows = np.array(
             [r for r, rw in enumerate(self.rows) if rw.label == "serial step"], np.int64
         )
-        good = ~self.is_error
-        self._rows_good = self.row[good]
-        self.raw = _Level(
-            self.s[good],
-            self.e[good],
-            (self.e - self.s)[good],
-            self.cpu[good],
-            (self.e - self.s)[good],
-            self._rows_good,
-            n_rows,
-        )
-        self.raw_rows = self._rows_good
-        self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
         self.offsets_all = np.searchsorted(self.row, np.arange(n_rows + 1), side="left")
-        self.emax_all = _row_cummax(self.e, self.row)
+        wall = self.e - self.s
+        if self.is_error.any():
+            good = ~self.is_error
+            rows_good = self.row[good]
+            self.raw = _Level(
+                self.s[good],
+                self.e[good],
+                wall[good],
+                self.cpu[good],
+                wall[good],
+                rows_good,
+                n_rows,
+            )
+            self.emax_all = _row_cummax(self.e, self.row)
+        else:
+            rows_good = self.row
+            self.raw = _Level(self.s, self.e, wall, self.cpu, wall, rows_good, n_rows)
+            self.emax_all = self.raw.emax
+        self.raw_rows = rows_good
+        self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
         self.err_s = self.s[self.is_error]
         self.err_e = self.e[self.is_error]
         self.err_row = self.row[self.is_error]
@@ -148,6 +159,15 @@ class GanttData:
             self.x_min, self.x_max = float(self.s.min()), float(self.e.max())
         else:
             self.x_min = self.x_max = 0.0
+
+    @property
+    def task(self) -> np.ndarray:
+        """Task id of every bar, in drawing order."""
+        return self._bars["task"][self.idx]
+
+    @property
+    def kind(self) -> np.ndarray:
+        return self._bars["kind"][self.idx]
 
     def level(self, k: int) -> _Level:
         """Bars merged across gaps below ``GAP0 * 4**k`` (built lazily, from the level below)."""
@@ -239,7 +259,12 @@ class _RectBatch:
             mem[:, 3] = h
             p.drawRects(*self._arr.drawargs())
         else:
-            p.drawRects([QRectF(*r) for r in zip(x.tolist(), y.tolist(), w.tolist(), h.tolist(), strict=True)])
+            p.drawRects(
+                [
+                    QRectF(*r)
+                    for r in zip(x.tolist(), y.tolist(), w.tolist(), h.tolist(), strict=True)
+                ]
+            )
 
 
 class GanttItem(pg.GraphicsObject):
@@ -328,7 +353,7 @@ class GanttItem(pg.GraphicsObject):
             return None
         wall = float(d.e[i] - d.s[i])
         return {
-            "task": int(d.task[i]),
+            "task": int(d._bars["task"][d.idx[i]]),
             "row": row,
             "label": d.rows[row].label,
             "start": float(d.s[i]),
@@ -336,7 +361,7 @@ class GanttItem(pg.GraphicsObject):
             "cpu": float(d.cpu[i]),
             "running": False,
             "error": bool(d.is_error[i]),
-            "slice": bool(d.kind[i] == BAR_SLICE),
+            "slice": bool(d._bars["kind"][d.idx[i]] == BAR_SLICE),
         }
 
     # -- drawing

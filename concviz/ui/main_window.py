@@ -11,6 +11,7 @@ stores they fill.
 
 from __future__ import annotations
 
+import os
 import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -55,7 +56,9 @@ class MainWindow(QMainWindow):
         self.record_frames = False
 
         self.sampler = CpuSampler(hz=15.0)
-        self.client = LabClient(interpreter, self)
+        self.client = LabClient(
+            interpreter, self, lab_nice=int(os.environ.get("CONCVIZ_LAB_NICE", "5"))
+        )
 
         self.controls = ControlBar()
         self.legend = LegendBar(self.theme)

@@ -15,7 +15,7 @@ import time
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QToolTip
+from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
@@ -54,7 +54,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.gantt_plot.hideButtons()
         self.gantt_plot.invertY(True)
         self.gantt_plot.setMouseEnabled(x=True, y=False)
-        self.gantt_plot.showGrid(x=True, y=False, alpha=0.12)
         self.gantt = GanttItem(theme)
         self.gantt_plot.addItem(self.gantt)
         self.gantt_plot.setLabel("left", "workers")
@@ -65,8 +64,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.heat.setXLink(self.gantt_plot)
         self.cpu.total.setXLink(self.gantt_plot)
         self.cpu.total.setLabel("bottom", "time since the run started (s)")
-        self.gantt_plot.getAxis("bottom").setStyle(showValues=False)
-        self.cpu.heat.getAxis("bottom").setStyle(showValues=False)
+        # one time axis, at the bottom: fewer axes to repaint while the view follows
+        self.gantt_plot.hideAxis("bottom")
+        self.cpu.heat.hideAxis("bottom")
+        for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
+            # the row labels only change with the rows: replay them from a pixmap
+            plot.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         lay = self.ci.layout
         lay.setRowStretchFactor(0, 6)
         lay.setRowStretchFactor(1, 2)
