@@ -8,6 +8,7 @@ them unchanged; the lab never decodes or re-packs a worker's events.
 from __future__ import annotations
 
 import multiprocessing as mp
+from multiprocessing.reduction import ForkingPickler
 import os
 import signal
 import sys
@@ -81,13 +82,18 @@ class _Relay:
     def __init__(self, events, send) -> None:
         self._events = events
         self._send = send
+        self._abandon = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="concviz-relay", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        get, send = self._events.get, self._send
+        get, send, ready = self._events.get, self._send, self._events._reader.poll
         while True:
             try:
+                if not ready(0.05):
+                    if self._abandon.is_set():
+                        return
+                    continue
                 payload = get()
             except Exception:  # EOF, or a batch cut short by a killed worker
                 return
@@ -99,11 +105,22 @@ class _Relay:
                 return
 
     def close(self) -> None:
-        """Call after the workers are gone: forwards what they sent, then ends."""
-        try:
-            self._events.put(self._END)
-        except OSError:
-            return
+        """Call after the workers are gone: forwards what they sent, then ends.
+
+        A worker killed while writing may have left the queue's write lock taken
+        forever; then the relay is told to stop once the pipe is drained instead.
+        """
+        lock = self._events._wlock
+        if lock is None or lock.acquire(timeout=0.5):
+            try:
+                self._events._writer.send_bytes(ForkingPickler.dumps(self._END))
+            except OSError:
+                self._abandon.set()
+            finally:
+                if lock is not None:
+                    lock.release()
+        else:
+            self._abandon.set()
         self._thread.join(timeout=5)
 
 
@@ -159,6 +176,10 @@ def run_processes(ctx: RunContext) -> None:
     _pickling_check(ctx)
     w = _Workers(ctx)
     pool = w.mp.Pool(ctx.workers, initializer=_worker_init, initargs=w.initargs)
+    # Watch the workers from birth: the pool reaps and replaces a dead worker within
+    # 0.1 s, so one that dies before the first check would otherwise go unseen and
+    # its task would never finish.
+    w.watch(pool._pool)
     ctx.on_stop(pool.terminate)
     try:
 
