@@ -20,13 +20,13 @@ import traceback
 from . import workloads
 from .gil_probe import GilProbe
 from .protocol import (
+    EV_END,
+    EV_START,
     FRAME_EVENTS,
     FRAME_JSON,
     FRAME_OUTPUT,
     PROTOCOL_VERSION,
     WORKER_SERIAL,
-    EV_END,
-    EV_START,
     frame,
 )
 from .recorder import Recorder, cpu_ns, perf_ns
@@ -206,7 +206,11 @@ class Run:
         resources = workloads.Resources(self.spec)
         failure: str | None = None
         segments = 0
-        probe = GilProbe(lab.recorder) if self.options.get("gil_probe", True) else None
+        probe = (
+            GilProbe(lab.recorder, lab.channel.json)
+            if self.options.get("gil_probe", True)
+            else None
+        )
         try:
             if probe is not None:
                 probe.start()

@@ -56,3 +56,43 @@ def gil_meter(
     if strategy in ("processes", "process-pool"):
         return f"one GIL per process: {effective:.1f} of {busy:.1f} busy processes running"
     return f"Python is running on {effective:.1f} of {busy:.1f} busy threads"
+
+
+def parallelism_over_time(
+    start: np.ndarray, end: np.ndarray, cpu: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Busy workers and effective parallelism in each time bin, from finished bars.
+
+    A bar ``i`` covers ``[s_i, e_i)`` and used ``c_i`` of CPU, spread evenly (rate
+    ``r_i = c_i / (e_i - s_i)``). With ``F(x) = Σ_i clip(x - s_i, 0, e_i - s_i)`` (time
+    covered by bars up to ``x``) and ``G(x)`` the same weighted by ``r_i``, bin
+    ``[a, b)`` has ``busy = (F(b) - F(a)) / (b - a)`` and
+    ``effective = (G(b) - G(a)) / (b - a)``. ``F(x) = Σ_{s_i<x}(x - s_i) -
+    Σ_{e_i<x}(x - e_i)``, evaluated with sorted starts/ends and cumulative sums, so
+    the cost is O((n + m) log n) for n bars and m edges.
+    """
+    edges = np.asarray(edges, dtype=float)
+    s = np.asarray(start, dtype=float)
+    e = np.asarray(end, dtype=float)
+    w = e - s
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(w > 0, np.asarray(cpu, dtype=float) / w, 0.0)
+
+    def covered(weight: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(edges))
+        for points, sign in ((s, 1.0), (e, -1.0)):
+            order = np.argsort(points, kind="stable")
+            p, wt = points[order], weight[order]
+            cw = np.r_[0.0, np.cumsum(wt)]
+            cwp = np.r_[0.0, np.cumsum(wt * p)]
+            k = np.searchsorted(p, edges, side="left")
+            out += sign * (edges * cw[k] - cwp[k])
+        return out
+
+    width = np.diff(edges)
+    if len(s) == 0 or len(width) == 0:
+        return np.zeros(max(len(edges) - 1, 0)), np.zeros(max(len(edges) - 1, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        busy = np.where(width > 0, np.diff(covered(np.ones_like(s))) / width, 0.0)
+        eff = np.where(width > 0, np.diff(covered(r)) / width, 0.0)
+    return busy, eff

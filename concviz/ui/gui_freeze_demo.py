@@ -121,10 +121,11 @@ class FreezeDemo(QWidget):
         p.setMenuEnabled(False)
         p.hideButtons()
         p.showGrid(x=True, y=True, alpha=0.15)
-        p.setLabel("left", "ms between the window's frames")
-        p.setLabel("bottom", "seconds since the phase started")
+        size = {"font-size": f"{T.BASE_POINT_SIZE * 1.1:.0f}pt", "color": theme.foreground}
+        p.setLabel("left", "ms between the window's frames", **size)
+        p.setLabel("bottom", "seconds since the phase started", **size)
         p.addLegend(
-            offset=(10, 10),
+            offset=(-10, 10),
             labelTextSize=f"{T.BASE_POINT_SIZE * 1.2:.0f}pt",
             labelTextColor=theme.foreground,
             brush=pg.mkBrush(theme.background),
@@ -138,7 +139,9 @@ class FreezeDemo(QWidget):
             ax.setTextPen(pg.mkPen(theme.foreground))
         p.addItem(
             pg.InfiniteLine(
-                pos=1000 / 60, angle=0, pen=pg.mkPen(theme.grid, width=2, style=pg.QtCore.Qt.DashLine)
+                pos=1000 / 60,
+                angle=0,
+                pen=pg.mkPen(theme.grid, width=2, style=pg.QtCore.Qt.DashLine),
             )
         )
         self.curves = {
@@ -150,12 +153,16 @@ class FreezeDemo(QWidget):
                 symbolPen=None,
                 name=self.PHASE_NAMES["window"],
             ),
-            "lab": p.plot(pen=pg.mkPen(T.OKABE_ITO["blue"], width=2.5), name=self.PHASE_NAMES["lab"]),
+            "lab": p.plot(
+                pen=pg.mkPen(T.OKABE_ITO["blue"], width=2.5), name=self.PHASE_NAMES["lab"]
+            ),
         }
         p.setYRange(0, 60)
         self._y_top = 60.0
         lay.addWidget(self.plot, 1)
-        self.numbers = QLabel("Press a button: the line shows how long each frame of this window took.")
+        self.numbers = QLabel(
+            "Press a button: the line shows how long each frame of this window took."
+        )
         nf = QFont()
         nf.setPointSizeF(T.BASE_POINT_SIZE * 1.2)
         self.numbers.setFont(nf)
@@ -169,7 +176,9 @@ class FreezeDemo(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.runner.jobStarted.connect(self._lab_started)
         self.runner.allFinished.connect(self._end_phase)
-        self.runner.jobFailed.connect(lambda _i, msg: self.numbers.setText(f"The lab failed: {msg}"))
+        self.runner.jobFailed.connect(
+            lambda _i, msg: self.numbers.setText(f"The lab failed: {msg}")
+        )
 
         self.timer = QTimer(self)
         self.timer.setTimerType(pg.QtCore.Qt.TimerType.PreciseTimer)

@@ -33,3 +33,19 @@ def test_meter_words():
     assert gil.gil_meter("threads", 1.0, 4.0) == "Python is running on 1.0 of 4.0 busy threads"
     assert gil.gil_meter("threads", 1.9, 2.0, True, False).startswith("no GIL")
     assert gil.gil_meter("interpreter-pool", 1.8, 2.0).startswith("one GIL per interpreter")
+
+
+def test_parallelism_over_time_by_hand():
+    # two bars: [0, 2) with 1 s of CPU (rate 0.5) and [1, 3) with 2 s of CPU (rate 1)
+    start = np.array([0.0, 1.0])
+    end = np.array([2.0, 3.0])
+    cpu = np.array([1.0, 2.0])
+    busy, eff = gil.parallelism_over_time(start, end, cpu, np.array([0.0, 1.0, 2.0, 3.0, 4.0]))
+    assert busy == pytest.approx([1.0, 2.0, 1.0, 0.0])
+    assert eff == pytest.approx([0.5, 1.5, 1.0, 0.0])
+    # a bin that cuts bars in half
+    busy, eff = gil.parallelism_over_time(start, end, cpu, np.array([0.5, 1.5]))
+    assert busy == pytest.approx([1.5])  # 1 s of bar 0 + 0.5 s of bar 1
+    assert eff == pytest.approx([1.0])  # 0.5 + 0.5
+    empty = gil.parallelism_over_time(np.array([]), np.array([]), np.array([]), np.arange(3.0))
+    assert empty[0].tolist() == [0.0, 0.0]
