@@ -41,8 +41,6 @@ from concviz.runtime.interpreter_scan import InterpreterScan
 from . import theme as T
 from .gantt_item import GanttData, GanttItem
 
-STRIP_BIN_S = 0.05
-
 
 @dataclass
 class Case:
@@ -123,15 +121,16 @@ class CasePane(QFrame):
         self.title = QLabel(f"{case.key}  ·  {case.title}  ·  Python {case.version}")
         self.title.setFont(_font(T.BASE_POINT_SIZE * 1.35 * scale, bold=True))
         self.numbers = QLabel("waiting to run…")
-        self.numbers.setFont(_font(T.BASE_POINT_SIZE * 1.2 * scale))
+        self.numbers.setFont(_font(T.BASE_POINT_SIZE * 1.1 * scale))
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
         head.addWidget(self.title)
         head.addStretch(1)
         lay.addLayout(head)
-        lay.addWidget(self.numbers)
         self.meter = QLabel("")
-        self.meter.setFont(_font(T.BASE_POINT_SIZE * 1.45 * scale, bold=True))
+        self.meter.setFont(_font(T.BASE_POINT_SIZE * 1.7 * scale, bold=True))
+        self.meter.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.meter)
+        lay.addWidget(self.numbers)
 
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground(theme.background)
@@ -209,7 +208,8 @@ class CasePane(QFrame):
         )
         bars = store.task_bars()
         wall = run["wall_s"]
-        edges = np.arange(0.0, wall + STRIP_BIN_S, STRIP_BIN_S)
+        step = min(max(wall / 120, 0.01), 0.25)  # ~120 steps across the run
+        edges = np.arange(0.0, wall + step, step)
         if len(edges) >= 2:
             busy, eff = gil.parallelism_over_time(
                 (bars["start"] - t0) / 1e9, (bars["end"] - t0) / 1e9, bars["cpu"] / 1e9, edges
@@ -217,7 +217,7 @@ class CasePane(QFrame):
             self.busy_curve.setData(edges, busy)
             self.python_curve.setData(edges, eff)
         top = max(int(run["workers"]), 2)
-        self.strip.setYRange(0, top * 1.15, padding=0)
+        self.strip.setYRange(-0.08 * top, top * 1.15, padding=0)
         self.strip.getAxis("left").setTicks([[(float(v), str(v)) for v in range(top + 1)], []])
         for line in self._marker_lines:
             self.gantt_plot.removeItem(line)
@@ -238,10 +238,13 @@ class CasePane(QFrame):
         g = run["gil_contention"]
         ok = "" if run["ok"] else f" · <b>failed:</b> {run['error']}"
         self.numbers.setText(
-            f"wall <b>{wall:.2f} s</b> · CPU {run['cpu_s']:.2f} s · "
+            f"wall {wall:.2f} s · CPU {run['cpu_s']:.2f} s · "
             f"{len(run['tasks'])} tasks · GIL contention <b>{g['level']}</b>{ok}"
         )
-        self.meter.setText(_meter_sentence(run))
+        colour = self.theme.error if g["level"] == "high" else self.theme.bars[2]
+        self.meter.setText(
+            f"<span style='color:{colour}'>{_meter_sentence(run)}</span> · done in {wall:.2f} s"
+        )
 
     def wall_s(self) -> float:
         return float(self.run["wall_s"]) if self.run else 0.0
@@ -307,7 +310,9 @@ class GilABView(QWidget):
             ("tasks", self.tasks),
             ("task size", self.task_ms),
         ):
-            bar.addWidget(QLabel(text))
+            name = QLabel(text)
+            name.setObjectName("control")
+            bar.addWidget(name)
             bar.addWidget(w)
             bar.addSpacing(10)
         bar.addWidget(self.run_button)
@@ -317,15 +322,20 @@ class GilABView(QWidget):
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setFont(_font(T.BASE_POINT_SIZE * 1.1 * scale))
+        self.legend.setWordWrap(True)
         outer.addWidget(self.legend)
         self.status = QLabel("")
         self.status.setWordWrap(True)
-        self.status.setFont(_font(T.BASE_POINT_SIZE * scale))
+        self.status.setFont(_font(T.BASE_POINT_SIZE * 1.3 * scale, bold=True))
         self.panes_box = QVBoxLayout()
         outer.addLayout(self.panes_box, 1)
         outer.addWidget(self.status)
         self._set_legend()
-        self.setStyleSheet(f"QWidget {{ font-size: {T.BASE_POINT_SIZE * scale:.0f}pt; }}")
+        # a stylesheet font would override the labels' own (larger) fonts: controls only
+        self.setStyleSheet(
+            "QPushButton, QComboBox, QSpinBox, QLabel#control "
+            f"{{ font-size: {T.BASE_POINT_SIZE * 1.1 * scale:.0f}pt; }}"
+        )
 
         self.run_button.clicked.connect(self.run_ab)
         self.stop_button.clicked.connect(self.stop)
@@ -348,7 +358,8 @@ class GilABView(QWidget):
         sw = "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
         self.legend.setText(
             f"<span style='background:{th.bars[2]}'>{sw}</span> running Python "
-            f"&nbsp;&nbsp; <span style='background:{th.bars[1]}'>{sw}</span> partly waiting "
+            f"&nbsp;&nbsp; <span style='background:{th.bars[1]}'>{sw}</span> "
+            f"partly waiting (half the time: the GIL) "
             f"&nbsp;&nbsp; <span style='background:{th.bars[0]}'>{sw}</span> "
             f"mostly waiting (for the GIL) &nbsp;&nbsp;&nbsp; strip: "
             f"<b>- - -</b> busy workers, <span style='background:{th.bars[2]}'>{sw}</span> "
@@ -429,7 +440,9 @@ class GilABView(QWidget):
         if len(walls) >= 2 and min(walls) > 0:
             a = self.panes[0].wall_s()
             others = ", ".join(
-                f"{p.case.key} took {p.wall_s() / a:.2f}× A's time" for p in self.panes[1:] if p.run
+                f"{p.case.key} took {p.wall_s() / a:.2f}× as long as A"
+                for p in self.panes[1:]
+                if p.run
             )
             text = f"Same work, same time scale: {others}."
         if self.missing:
