@@ -1,0 +1,50 @@
+"""The interpreter picker lists pyenv's Pythons and remembers an added path."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+import pytest
+
+PYENV = os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+
+
+def test_picker_lists_pyenv_pythons_and_remembers_a_path(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from concviz.ui.interpreter_picker import SETTINGS_KEY, InterpreterPicker
+
+    pyenv = sorted(glob.glob(os.path.join(PYENV, "versions", "3.*", "bin", "python3.[0-9]*")))
+    pyenv = [p for p in pyenv if os.path.basename(p).replace("python3.", "").rstrip("t").isdigit()]
+    if not pyenv:
+        pytest.skip(f"no pyenv Pythons under {PYENV}/versions")
+    settings = QSettings(str(tmp_path / "concviz.ini"), QSettings.Format.IniFormat)
+    picker = InterpreterPicker(settings=settings)
+    qtbot.addWidget(picker)
+    qtbot.waitUntil(lambda: bool(picker.infos), timeout=60000)
+    paths = {picker.table.item(r, 5).text() for r in range(picker.table.rowCount())}
+    for exe in pyenv:
+        assert str(Path(exe).resolve()) in paths, exe
+    # versions are read by running each one, and 3.12+ offers interpreter-pool
+    by_path = {i["path"]: i for i in picker.infos}
+    for exe in pyenv:
+        info = by_path[str(Path(exe).resolve())]
+        minor = os.path.basename(exe).replace("python", "")
+        assert info["version"].startswith(minor + ".")
+        if info.get("supported") and tuple(map(int, minor.split("."))) >= (3, 12):
+            assert (
+                "interpreter-pool" in picker.table.item(list(by_path).index(info["path"]), 3).text()
+            )
+    # choosing one emits its path
+    row = next(r for r, i in enumerate(picker.infos) if i.get("supported"))
+    picker.table.selectRow(row)
+    with qtbot.waitSignal(picker.interpreterChosen, timeout=1000) as sig:
+        picker.use_button.click()
+    assert sig.args == [picker.infos[row]["path"]]
+    # an added path is remembered
+    with qtbot.waitSignal(picker.scan.scanned, timeout=60000):
+        picker.add_path(pyenv[0])
+    assert pyenv[0] in settings.value(SETTINGS_KEY)
+    picker.scan.wait()
