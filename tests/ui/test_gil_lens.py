@@ -1,0 +1,40 @@
+"""GIL lens and cores view on the main window's live lab."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import configure
+
+
+def test_lens_reads_one_gil_for_python_threads_and_cores_view_counts_moves(window, qtbot):
+    from concviz.ui.cores_view import CoresView
+    from concviz.ui.gil_lens import GilLens
+
+    def source():
+        return window.timeline.store, window.client.pid
+
+    lens = GilLens(source)
+    cores = CoresView(source, lens.watch)
+    qtbot.addWidget(lens)
+    qtbot.addWidget(cores)
+    configure(window, workload="cpu-python", strategy="threads", workers=2, tasks=10, task_ms=100)
+    with qtbot.waitSignal(window.client.runFinished, timeout=60000):
+        window.run()
+    qtbot.wait(300)
+    lens.refresh()
+    cores.refresh()
+    print(lens.meter.text(), "|", lens.details.text(), "|", cores.migrations)
+    assert lens.meter.text().startswith("Python is running on")
+    # two busy threads under one GIL: about one core of Python (wide margins: noisy CI)
+    assert 1.5 <= lens.busy <= 2.2, lens.busy
+    assert 0.4 <= lens.effective <= 1.3, lens.effective
+    assert "GIL contention" in lens.details.text()
+    if sys.platform.startswith("linux"):
+        assert len(cores.migrations) == 2, cores.migrations
+        assert all(v >= 0 for v in cores.migrations.values())
+        assert cores.blocks.blocks  # something was drawn, coloured by core
+    else:
+        pytest.skip("the cores view is Linux only")
