@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -52,8 +53,9 @@ class ControlBar(QWidget):
 
         row1 = QHBoxLayout()
         row1.addWidget(QLabel("Strategy"))
-        self.strategy_row = QHBoxLayout()
+        self.strategy_row = QGridLayout()
         self.strategy_row.setSpacing(4)
+        self._columns = 8
         row1.addLayout(self.strategy_row, 1)
         outer.addLayout(row1)
         self.strategy_group = QButtonGroup(self)
@@ -137,7 +139,9 @@ class ControlBar(QWidget):
         for item in items:
             b = QPushButton(item["name"])
             b.setCheckable(True)
-            b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            # may shrink below the text's width on a narrow screen (the tooltip has it all)
+            b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            b.setMinimumWidth(40)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             b.setProperty("strategy", item["name"])
             if item.get("available", True):
@@ -146,9 +150,20 @@ class ControlBar(QWidget):
                 b.setEnabled(False)
                 b.setToolTip(f"Not available: {item.get('reason')}")
             self.strategy_group.addButton(b)
-            self.strategy_row.addWidget(b)
             self.strategy_buttons[item["name"]] = b
+        self._place_strategies()
         self.set_strategy(self._wanted_strategy)
+
+    def set_columns(self, n: int) -> None:
+        """Strategy buttons per row (fewer in presentation mode, where text is large)."""
+        self._columns = max(1, n)
+        self._place_strategies()
+
+    def _place_strategies(self) -> None:
+        for b in self.strategy_buttons.values():
+            self.strategy_row.removeWidget(b)
+        for i, b in enumerate(self.strategy_buttons.values()):
+            self.strategy_row.addWidget(b, i // self._columns, i % self._columns)
 
     def set_workloads(self, items: dict[str, str]) -> None:
         current = self.workload.currentText()

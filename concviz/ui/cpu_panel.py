@@ -33,7 +33,7 @@ class CpuPanel:
         self.heat.setMouseEnabled(x=True, y=False)
         self.heat.invertY(True)
         self.heat.setYRange(0, n, padding=0)
-        self.heat.setLabel("left", "per core")
+        self.heat.setLabel("left", "cores")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLevels((0.0, 1.0))
         self.heat.addItem(self.image)
@@ -49,7 +49,7 @@ class CpuPanel:
         self.total.hideButtons()
         self.total.setMouseEnabled(x=True, y=False)
         self.total.setYRange(0, n * 1.08, padding=0)
-        self.total.setLabel("left", "busy cores")
+        self.total.setLabel("left", "busy")
         self.total.getAxis("left").setTicks([[(float(v), str(v)) for v in _nice_ticks(n)], []])
         # named in the window's legend bar
         self.machine_curve = self.total.plot()

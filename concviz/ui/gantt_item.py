@@ -96,6 +96,29 @@ def _merge(level: _Level, rows_of: np.ndarray, gap: float, n_rows: int):
     return merged, rows_of[idx]
 
 
+class _Layer:
+    """Non-overlapping bars of each row, with their levels of detail built on demand."""
+
+    def __init__(self, s, e, wall, cpu, rows_of, n_rows) -> None:
+        self.n_rows = n_rows
+        self.raw = _Level(s, e, wall, cpu, wall, rows_of, n_rows)
+        self.raw_rows = rows_of
+        self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
+
+    def level(self, k: int) -> _Level:
+        """Tiny bars merged across gaps below ``GAP0 * 4**k`` (from the level below)."""
+        if k < 0:
+            return self.raw
+        k = min(k, _LEVELS - 1)
+        if k not in self._levels:
+            if k == 0:
+                below, rows = self.raw, self.raw_rows
+            else:
+                below, rows = self.level(k - 1), self._levels[k - 1][1]
+            self._levels[k] = _merge(below, rows, _GAP0 * 4**k, self.n_rows)
+        return self._levels[k][0]
+
+
 class GanttData:
     """A snapshot of the store's bars arranged for drawing (pure numpy)."""
 
@@ -133,25 +156,33 @@ class GanttData:
         )
         self.offsets_all = np.searchsorted(self.row, np.arange(n_rows + 1), side="left")
         wall = self.e - self.s
-        if self.is_error.any():
-            good = ~self.is_error
-            rows_good = self.row[good]
-            self.raw = _Level(
-                self.s[good],
-                self.e[good],
-                wall[good],
-                self.cpu[good],
-                wall[good],
-                rows_good,
-                n_rows,
-            )
-            self.emax_all = _row_cummax(self.e, self.row)
-        else:
-            rows_good = self.row
-            self.raw = _Level(self.s, self.e, wall, self.cpu, wall, rows_good, n_rows)
-            self.emax_all = self.raw.emax
-        self.raw_rows = rows_good
-        self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
+        # asyncio rows hold a task bar and, on top of it, the slices when the coroutine
+        # ran: two layers, each without overlaps, so merging never bridges one with the other
+        is_slice = b["kind"][self.idx] == BAR_SLICE
+        plain = ~self.is_error & ~is_slice
+        self.layers: list[_Layer] = []
+        for mask in (plain, is_slice):
+            if mask is plain and mask.all():
+                self.layers.append(_Layer(self.s, self.e, wall, self.cpu, self.row, n_rows))
+            elif mask.any():
+                self.layers.append(
+                    _Layer(
+                        self.s[mask],
+                        self.e[mask],
+                        wall[mask],
+                        self.cpu[mask],
+                        self.row[mask],
+                        n_rows,
+                    )
+                )
+            else:
+                self.layers.append(None)
+        self.raw = self.layers[0].raw if self.layers[0] is not None else None
+        self.emax_all = (
+            self.raw.emax
+            if self.layers[0] is not None and plain.all()
+            else _row_cummax(self.e, self.row)
+        )
         self.err_s = self.s[self.is_error]
         self.err_e = self.e[self.is_error]
         self.err_row = self.row[self.is_error]
@@ -168,17 +199,6 @@ class GanttData:
     @property
     def kind(self) -> np.ndarray:
         return self._bars["kind"][self.idx]
-
-    def level(self, k: int) -> _Level:
-        """Bars merged across gaps below ``GAP0 * 4**k`` (built lazily, from the level below)."""
-        if k < 0:
-            return self.raw
-        if k not in self._levels:
-            below, rows = (
-                (self.raw, self.raw_rows) if k == 0 else (self.level(k - 1), self._levels[k - 1][1])
-            )
-            self._levels[k] = _merge(below, rows, _GAP0 * 4**k, self.n_rows)
-        return self._levels[k][0]
 
     def find(self, x: float, row: int, tol: float) -> int | None:
         """Index of the bar under ``x`` in ``row`` (nearest within ``tol``), or None."""
@@ -392,7 +412,11 @@ class GanttItem(pg.GraphicsObject):
         drawn = 0
         if d is not None and n_rows:
             self._paint_bands(p, d, r0, r1, x0, x1)
-            drawn += self._paint_bars(p, d, r0, r1, x0, x1, pw, h)
+            tasks, slices = d.layers
+            if tasks is not None:
+                drawn += self._paint_bars(p, d, tasks, r0, r1, x0, x1, pw, h)
+            if slices is not None:  # coroutine slices: inner, half-height bars on top
+                drawn += self._paint_bars(p, d, slices, r0, r1, x0, x1, pw, h * 0.5)
             drawn += self._paint_errors(p, d, r0, r1, x0, x1, pw, h)
         self._paint_open(p, x0, x1, pw, h)
         self.rects_drawn = drawn
@@ -410,10 +434,9 @@ class GanttItem(pg.GraphicsObject):
             n = len(rows)
             self._batches[5].draw(p, np.full(n, x0), rows - 0.5, np.full(n, x1 - x0), np.ones(n))
 
-    def _paint_bars(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+    def _paint_bars(self, p, d: GanttData, layer: _Layer, r0, r1, x0, x1, pw, h) -> int:
         # the coarsest level whose merges stay below a pixel
-        k = int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4)))
-        lvl = d.level(min(k, _LEVELS - 1)) if k >= 0 else d.raw
+        lvl = layer.level(int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4))))
         per_step: list[list[np.ndarray]] = [[], [], [], []]
         serial = set(d.serial_rows.tolist())
         for r in range(r0, r1 + 1):

@@ -20,38 +20,34 @@ class LegendBar(QWidget):
         outer.setSpacing(2)
         self._swatches: list[tuple[QLabel, str]] = []
         rows = [
-            (
-                "Bars",
-                [
-                    ("bars2", "computing (≥70% of wall on a CPU)"),
-                    ("bars1", "partly waiting (GIL, I/O)"),
-                    ("bars0", "mostly waiting (<30%)"),
-                    ("running", "running now"),
-                    ("error", "failed"),
-                    ("marker", "strategy switch"),
-                ],
-            ),
-            (
-                "CPU",
-                [
-                    ("heat", "per core: idle → busy"),
-                    ("machine", "whole machine (cores busy)"),
-                    ("lab", "this lab and its workers"),
-                ],
-            ),
-        ]
+            ("Tasks", [
+                ("bars2", "computing", "on a CPU for ≥70% of its wall time"),
+                ("bars1", "partly waiting", "on a CPU for 30-70%: waiting for the GIL or I/O"),
+                ("bars0", "mostly waiting", "on a CPU for <30% of its wall time"),
+                ("running", "running", "still running: the bar grows"),
+                ("error", "failed", "the task raised an exception"),
+                ("marker", "switch", "the strategy or worker count changed here"),
+            ]),
+            ("CPU", [
+                ("heat", "per core, idle → busy", "each row is one core of this machine"),
+                ("machine", "whole machine", "busy cores, every program included"),
+                ("lab", "this lab", "busy cores used by the lab and its worker processes"),
+            ]),
+        ]  # fmt: skip
         for title, entries in rows:
             lay = QHBoxLayout()
             lay.setSpacing(6)
             head = QLabel(title)
             head.setObjectName("legendHead")
-            head.setMinimumWidth(40)
             lay.addWidget(head)
-            for key, text in entries:
+            for key, text, tip in entries:
                 sw = QLabel()
                 sw.setFixedSize(22, 16)
+                sw.setToolTip(tip)
                 lay.addWidget(sw)
-                lay.addWidget(QLabel(text))
+                lab = QLabel(text)
+                lab.setToolTip(tip)
+                lay.addWidget(lab)
                 lay.addSpacing(12)
                 self._swatches.append((sw, key))
             lay.addStretch(1)

@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineView(self.sampler.series, self.theme)
         self.summary = SummaryPanel()
         central = QWidget()
+        central.setObjectName("central")
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
@@ -329,10 +330,18 @@ class MainWindow(QMainWindow):
         th = self.theme
         pt = T.BASE_POINT_SIZE * s
         checked = th.bars[2] if th.name == "light" else "#3D95CC"
+        dark = th.name == "dark"
+        button = "#2A3038" if dark else "#EEF0F3"
+        base = "#1F2328" if dark else "#FFFFFF"
         self.setStyleSheet(
             f"""
-            QWidget {{ font-size: {pt:.1f}pt; }}
-            QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
+            QWidget {{ font-size: {pt:.1f}pt; color: {th.foreground}; }}
+            QMainWindow, QMenuBar, QStatusBar, #central {{ background: {th.background}; }}
+            QMenuBar::item {{ background: transparent; }}
+            QComboBox, QSpinBox {{ background: {base}; border: 1px solid {th.grid};
+                                   padding: 2px 4px; }}
+            QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; background: {button};
+                           border: 1px solid {th.grid}; border-radius: 4px; }}
             QPushButton:checked {{ background: {checked}; color: white; font-weight: bold;
                                    border: 1px solid {checked}; border-radius: 4px; }}
             QPushButton:disabled {{ color: #888888; }}
@@ -357,6 +366,7 @@ class MainWindow(QMainWindow):
         self._apply_stylesheet()
         self.timeline.set_scale(scale)
         self.legend.set_scale(scale)
+        self.controls.set_columns(4 if on else 8)
         if self.presentation_action.isChecked() != on:
             self.presentation_action.blockSignals(True)
             self.presentation_action.setChecked(on)

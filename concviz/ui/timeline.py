@@ -268,6 +268,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 if ax.labelText:
                     ax.setLabel(ax.labelText, **{"color": self.theme.foreground, "font-size": size})
         self.cpu.total.getAxis("bottom").setHeight(int(50 * scale))
+        self.cpu.heat.setMinimumHeight(70 * scale)
+        self.cpu.total.setMinimumHeight(100 * scale)
+        self.gantt_plot.setMinimumHeight(160 * scale)
         self.gantt.set_presentation(scale > 1.0)
         self.cpu.set_line_width(2.0 * scale)
         for line in self._marker_lines:
