@@ -1,0 +1,30 @@
+"""The switch-interval knob changes the I/O thread's wake-up latency live."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def test_knob_moves_the_probe_latency(qtbot):
+    from concviz.ui.convoy_demo import INTERVALS, ConvoyDemo
+
+    demo = ConvoyDemo()
+    qtbot.addWidget(demo)
+    demo.knob.setValue(INTERVALS.index(0.001))
+    qtbot.waitUntil(demo.client.is_alive, timeout=20000)
+    demo.start()
+    assert demo.running
+    qtbot.wait(1500)
+    low = demo.probe_lateness_ms(demo.t0_ns + 300_000_000)
+    t_switch = time.perf_counter_ns()
+    demo.knob.setValue(INTERVALS.index(0.02))
+    qtbot.wait(2000)
+    high = demo.probe_lateness_ms(t_switch + 200_000_000)
+    print(f"median lateness: 1 ms interval {np.median(low):.2f} ms, 20 ms {np.median(high):.2f} ms")
+    assert len(low) >= 5 and len(high) >= 5
+    assert np.median(high) > 3 * np.median(low), (np.median(low), np.median(high))
+    with qtbot.waitSignal(demo.client.runFinished, timeout=5000):
+        demo.stop()
+    demo.shutdown()
