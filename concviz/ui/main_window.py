@@ -27,6 +27,7 @@ from . import theme as T
 from .banner import Banner
 from .control_bar import ControlBar
 from .legend import LegendBar
+from .lenses import Lenses
 from .summary import SummaryPanel
 from .timeline import TimelineView
 
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.lab_label)
 
         self._build_menus()
+        self.lenses = Lenses(self)  # the GIL lenses and demos (ui/lenses.py)
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -409,6 +411,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.lenses.close_all()
         self.timer.stop()
         self.sampler.stop()
         self.client.close()

@@ -1,0 +1,94 @@
+"""The window's "Lenses" menu: the GIL lens, cores, convoy, A/B, GUI freeze, interpreters.
+
+Each lens opens in a window of its own (created on first use, then raised). The lens
+windows read the main window's live store and lab pid; the demos start labs of their
+own. Choosing another Python in the picker restarts the main window's lab under it.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMainWindow, QWidget
+
+
+class Lenses:
+    """Owns the lens windows of one main window."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        self.window = window
+        self.open: dict[str, QWidget] = {}
+        menu = window.menuBar().addMenu("&Lenses")
+        items = (
+            ("gil", "&GIL lens: who really runs Python", "Ctrl+G"),
+            ("cores", "&Cores: which worker ran on which core", None),
+            ("ab", "GIL &A/B: one GIL vs one per interpreter", "Ctrl+Shift+G"),
+            ("convoy", "&Switch interval and the convoy effect", None),
+            ("freeze", "&Why a Python GUI freezes (runs work in this window!)", None),
+            ("picker", "Choose the lab's &Python…", None),
+        )
+        self.actions: dict[str, QAction] = {}
+        for key, text, shortcut in items:
+            a = QAction(text, window)
+            if shortcut:
+                a.setShortcut(shortcut)
+            a.triggered.connect(lambda _=False, k=key: self.show(k))
+            menu.addAction(a)
+            self.actions[key] = a
+        menu.insertSeparator(self.actions["picker"])
+
+    def _source(self):
+        w = self.window
+        return w.timeline.store, w.client.pid
+
+    def _make(self, key: str) -> QWidget:
+        from . import theme as T
+
+        theme = getattr(self.window, "theme", T.LIGHT)
+        if key == "gil":
+            from .gil_lens import GilLens
+
+            return GilLens(self._source, theme)
+        if key == "cores":
+            from .cores_view import CoresView
+
+            gil = self.open.get("gil")
+            return CoresView(self._source, getattr(gil, "watch", None), theme)
+        if key == "ab":
+            from .gil_ab import GilABView
+
+            return GilABView(theme)
+        if key == "convoy":
+            from .convoy_demo import ConvoyDemo
+
+            return ConvoyDemo(theme)
+        if key == "freeze":
+            from .gui_freeze_demo import FreezeDemo
+
+            return FreezeDemo(theme)
+        from .interpreter_picker import InterpreterPicker
+
+        picker = InterpreterPicker(self.window.settings, self.window.client.interpreter)
+        picker.interpreterChosen.connect(self._use_interpreter)
+        return picker
+
+    def show(self, key: str) -> QWidget:
+        w = self.open.get(key)
+        if w is None:
+            w = self._make(key)
+            w.resize(1200, 800)
+            self.open[key] = w
+        w.show()
+        w.raise_()
+        w.activateWindow()
+        return w
+
+    def _use_interpreter(self, path: str) -> None:
+        self.window.client.interpreter = path
+        self.window.restart_lab()
+
+    def close_all(self) -> None:
+        for w in self.open.values():
+            w.close()
+        self.open.clear()
