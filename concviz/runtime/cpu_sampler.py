@@ -72,6 +72,8 @@ class CpuSampler:
                 next_tick = time.perf_counter() + period
             now = self._read_cores()
             t = time.perf_counter_ns()
+            if all(b[1] - a[1] <= 0 for a, b in zip(prev, now, strict=False)):
+                continue  # the kernel's counters did not move yet: no new information
             busy = np.zeros(self.n_cores, np.float32)
             for i, (a, b) in enumerate(zip(prev, now, strict=False)):
                 d_total = b[1] - a[1]

@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
         params = self._run_params or {}
         tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
         self.summary.show_run(run, tasks)
-        if obj.get("error"):
+        if obj.get("error") and not obj.get("stopped"):  # a stopped pool reports "broke"
             self.banner.show_message(f"The run failed: {obj['error']}", "error")
         self.statusBar().showMessage(
             f"Run {'stopped' if obj.get('stopped') else 'finished'}: "
