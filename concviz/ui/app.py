@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("concviz")
     app.setOrganizationName("concviz")
     app.setStyle("Fusion")
+    from .about import app_icon
+
+    app.setWindowIcon(app_icon())
+    app.setDesktopFileName("concviz")
     font = QFont(app.font())
     font.setPointSizeF(T.BASE_POINT_SIZE)
     app.setFont(font)

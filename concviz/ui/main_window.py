@@ -159,9 +159,18 @@ class MainWindow(QMainWindow):
             group.addAction(a)
             theme_menu.addAction(a)
             self.theme_actions[key] = a
+        help_menu = mb.addMenu("&Help")
+        about = QAction("&About concviz", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
         for a in (self.run_action, self.stop_action, self.fit_action, self.presentation_action):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(a)  # shortcuts work in full screen too, where the menu bar hides
+
+    def show_about(self) -> None:
+        from .about import AboutDialog
+
+        AboutDialog(self).exec()
 
     # ------------------------------------------------------------------ lab
     def start_lab(self) -> None:
