@@ -8,13 +8,15 @@ them unchanged; the lab never decodes or re-packs a worker's events.
 from __future__ import annotations
 
 import multiprocessing as mp
-from multiprocessing.reduction import ForkingPickler
+import multiprocessing.connection as mp_connection
 import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.reduction import ForkingPickler
 
 from ..recorder import Recorder, execute
 from ..workloads import check_picklable, task_fn
@@ -51,6 +53,19 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
 
     rec.tick = tick
     rec.start()
+
+    def on_term(signum, frame) -> None:
+        # The lab ended the pool (a stop, or another worker died): ship what this
+        # worker recorded in the last flush interval before going. The flush runs on
+        # a thread of its own, bounded, because the code interrupted here may hold a
+        # buffer's lock.
+        last = threading.Thread(target=rec.close, daemon=True)
+        last.start()
+        last.join(0.5)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
     mp.util.Finalize(None, rec.close, exitpriority=100)  # ship the rest at a clean exit
     _worker.update(index=index, fn=task_fn(spec), buf=rec.buffer())
 
@@ -163,7 +178,24 @@ class _Workers:
         if res is not None and res[2]:
             self.ctx.task_error(res[0], res[1], res[2])
 
+    def wait_exited(self, timeout: float = 1.0) -> None:
+        """Wait (bounded) until every worker seen has exited and shipped its last batch."""
+        sentinels = []
+        for p in self.seen.values():
+            try:
+                sentinels.append(p.sentinel)
+            except ValueError:  # already closed, so long gone
+                pass
+        deadline = time.monotonic() + timeout
+        while sentinels:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            ready = mp_connection.wait(sentinels, left)
+            sentinels = [s for s in sentinels if s not in ready]
+
     def close(self) -> None:
+        self.wait_exited()
         self.relay.close()
 
 
@@ -226,6 +258,7 @@ def run_process_pool(ctx: RunContext) -> None:
     broken: list[BaseException] = []
 
     def kill() -> None:
+        w.watch((ex._processes or {}).values())
         for p in list((ex._processes or {}).values()):
             p.terminate()
         ex.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,185 @@
+"""Stops, failing tasks, dying workers and bad parameters: the lab stays truthful."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+from labkit import DATA, Session, params, run, user
+
+from concviz.runtime import BadInput
+
+
+# ------------------------------------------------------------------ stop
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool", "threads", "interpreter-pool"])
+def test_stop_ends_a_run_of_long_tasks_within_a_second(session, strategy):
+    if strategy == "interpreter-pool" and "interpreter-pool" not in _available(session):
+        pytest.skip("interpreter-pool needs Python 3.12+; the default lab runs on an older one")
+    session.send({"cmd": "start", **params(strategy=strategy, workload="cpu-python", tasks=6, task_ms=5000)})
+    session.until_type("run_started")
+    # wait until both workers are inside a long task
+    session.read_events_until(lambda s: len(s.open_bars()) >= 2)
+    workers = {p for p in session.children()}
+    t0 = time.monotonic()
+    session.send({"cmd": "stop"})
+    done = session.until_type("run_finished")
+    took = time.monotonic() - t0
+    assert done["stopped"] is True
+    assert took < 1.0, f"stop took {took:.2f} s"
+    # no worker of the run outlives the stop (helpers such as a fork server may)
+    gone, alive = psutil.wait_procs(
+        [p for p in workers if _is_worker(p, session)], timeout=1.0
+    )
+    assert not alive, f"workers still alive after stop: {alive}"
+    # the lab is still usable afterwards
+    session.send({"cmd": "ping"})
+    session.until_type("pong")
+
+
+def _available(session: Session) -> set[str]:
+    session.send({"cmd": "strategies"})
+    items = session.until_type("strategies")["items"]
+    return {s["name"] for s in items if s["available"]}
+
+
+def _is_worker(p: psutil.Process, session: Session) -> bool:
+    try:
+        return p.ppid() == session.lab.pid and "resource_tracker" not in " ".join(p.cmdline())
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.timeout(60)
+def test_stop_under_the_3_13_interpreter_pool_within_a_second():
+    from labkit import python_312_plus
+
+    path, why = python_312_plus()
+    if path is None:
+        pytest.skip(why)
+    s = Session(path)
+    try:
+        s.send({"cmd": "start", **params(strategy="interpreter-pool", workload="cpu-python", tasks=6, task_ms=5000)})
+        s.read_events_until(lambda st: len(st.open_bars()) >= 2)
+        t0 = time.monotonic()
+        s.send({"cmd": "stop"})
+        done = s.until_type("run_finished")
+        assert time.monotonic() - t0 < 1.0
+        assert done["stopped"] is True
+    finally:
+        s.close()
+
+
+@pytest.mark.timeout(60)
+def test_no_child_process_outlives_close():
+    s = Session()
+    s.send({"cmd": "start", **params(strategy="process-pool", workload="io-sleep", tasks=8, task_ms=5000)})
+    s.read_events_until(lambda st: len(st.open_bars()) >= 2)
+    family = [psutil.Process(s.lab.pid), *s.children()]
+    assert len(family) >= 3  # the lab and its two workers
+    s.close()
+    _, alive = psutil.wait_procs(family, timeout=2.0)
+    assert not alive, alive
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_workers_exit_when_the_lab_is_killed(strategy):
+    s = Session()
+    try:
+        s.send({"cmd": "start", **params(strategy=strategy, workload="cpu-python", tasks=8, task_ms=5000)})
+        s.read_events_until(lambda st: len(st.open_bars()) >= 2)
+        workers = s.children()
+        assert len(workers) >= 2
+        s.lab.proc.kill()  # only the lab: its workers must notice on their own
+        _, alive = psutil.wait_procs(workers, timeout=3.0)
+        assert not alive, alive
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------ failing tasks
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["threads", "asyncio", "processes", "process-pool"])
+def test_a_task_that_raises_is_an_error_and_the_run_goes_on(strategy):
+    store, obj = run(strategy=strategy, workload="user", user=user("boom"), tasks=8)
+    assert obj["ok"], obj["error"]
+    assert sorted(t["id"] for t in obj["tasks"]) == list(range(8))
+    failed = [t for t in obj["tasks"] if not t["ok"]]
+    assert [t["id"] for t in failed] == [2]
+    assert failed[0]["error"] == "ValueError: task 2 exploded"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_a_worker_that_exits_ends_the_run_naming_it_and_keeps_what_came_before(
+    strategy, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CONCVIZ_TEST_FLAGS", str(tmp_path))
+    store, obj = run(strategy=strategy, workload="user", user=user("die_late"), tasks=8)
+    assert not obj["ok"]
+    assert "worker process" in obj["error"] and "exited with code 3" in obj["error"], obj["error"]
+    assert "pid" in obj["error"]
+    # task 1 ended on the other worker 3 ms before the death, inside one flush
+    # interval: the surviving worker still ships it when the pool is torn down
+    done = {t["id"] for t in obj["tasks"] if t["ok"]}
+    assert 1 in done, sorted(done)
+    assert 0 not in done
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_a_worker_that_segfaults_ends_the_run_naming_it(strategy):
+    store, obj = run(strategy=strategy, workload="user", user=user("segv_late"), tasks=8)
+    assert not obj["ok"]
+    assert "worker process" in obj["error"] and "SIGSEGV" in obj["error"], obj["error"]
+    # tasks 1..7 ran on the other worker while task 0 waited 0.3 s to crash
+    done = {t["id"] for t in obj["tasks"] if t["ok"]}
+    assert set(range(1, 8)) <= done, sorted(done)
+    assert store.runs[-1].finished["error"] == obj["error"]
+
+
+# ------------------------------------------------------------------ bad parameters
+BAD = [
+    ({"workers": 0}, "workers must be at least 1"),
+    ({"task_ms": -1}, "task size must be zero or more"),
+    ({"tasks": -3}, "tasks must be at least 1"),
+    ({"workload": "nope"}, "unknown workload 'nope'"),
+    ({"strategy": "nope"}, "unknown strategy 'nope'"),
+    ({"workload": "user", "user": str(DATA / "missing.py") + ":f"}, "does not exist"),
+    ({"workload": "user", "user": str(DATA / "syntax_error.py") + ":f"}, "syntax error on line 1"),
+    ({"workload": "user", "user": user("nofn")}, "has no function named 'nofn'"),
+    (
+        {"workload": "user", "user": user("lam"), "strategy": "process-pool"},
+        "cannot be pickled for a process strategy",
+    ),
+    (
+        {"workload": "user", "user": user("lam"), "strategy": "processes"},
+        "cannot be pickled for a process strategy",
+    ),
+]
+
+
+@pytest.mark.timeout(60)
+def test_bad_parameters_get_one_clear_sentence(session):
+    for bad, expected in BAD:
+        with pytest.raises(BadInput) as info:
+            from concviz.runtime import run_batch
+
+            run_batch(params(**bad), lab=session.lab)
+        text = str(info.value)
+        assert expected in text, (bad, text)
+        assert "\n" not in text and "Traceback" not in text, text
+    # none of it hurt the lab: a good run still works in the same lab
+    from concviz.model import run_object
+    from concviz.runtime import run_batch
+
+    obj = run_object(run_batch(params(tasks=3), lab=session.lab))
+    assert obj["ok"] and len(obj["tasks"]) == 3
+
+
+@pytest.mark.timeout(60)
+def test_a_lambda_is_fine_for_a_thread_strategy():
+    _, obj = run(workload="user", user=user("lam"), tasks=4)
+    assert obj["ok"] and len(obj["tasks"]) == 4

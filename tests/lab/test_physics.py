@@ -1,0 +1,63 @@
+"""What 2 workers buy, measured against a sequential run in the same test.
+
+CI has 2 noisy cores: each run does >= 0.3 s of work and the margins are wide (a
+perfect 2-worker run is 2.0; the GIL-bound one is about 1.0).
+"""
+
+from __future__ import annotations
+
+import pytest
+from labkit import free_threaded_python, python_312_plus, run, speedup
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+TASKS, TASK_MS = 16, 40  # 0.64 s of work per run
+
+
+def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks: int = TASKS):
+    _, seq = run(interpreter, strategy="sequential", workload=workload, workers=1, tasks=tasks, task_ms=TASK_MS)
+    _, par = run(interpreter, strategy=strategy, workload=workload, workers=2, tasks=tasks, task_ms=TASK_MS)
+    assert seq["ok"] and par["ok"]
+    assert len(seq["tasks"]) == len(par["tasks"]) == tasks
+    assert seq["wall_s"] >= 0.3  # enough work to measure on a noisy machine
+    return speedup(seq, par), seq, par
+
+
+def test_cpu_python_threads_do_not_speed_up_under_the_gil():
+    s, _, par = _speedup("cpu-python", "threads")
+    assert s <= 1.3, f"threads on pure Python sped up {s:.2f}x under the GIL"
+    assert par["parallelism"] <= 1.3
+
+
+def test_cpu_python_process_pool_speeds_up():
+    s, _, par = _speedup("cpu-python", "process-pool")
+    assert s >= 1.5, f"process-pool sped up only {s:.2f}x"
+
+
+def test_cpu_native_threads_speed_up_because_hashlib_releases_the_gil():
+    s, _, par = _speedup("cpu-native", "threads")
+    assert s >= 1.5, f"threads on hashlib/zlib sped up only {s:.2f}x"
+    assert par["parallelism"] >= 1.4
+
+
+def test_io_sleep_threads_speed_up():
+    s, _, _ = _speedup("io-sleep", "threads")
+    assert s >= 1.7, f"threads on sleeps sped up only {s:.2f}x"
+
+
+def test_interpreter_pool_speeds_up_cpu_python():
+    path, why = python_312_plus()
+    if path is None:
+        pytest.skip(why)
+    # 24 tasks: each subinterpreter's start (an import of the workloads) counts too
+    s, _, par = _speedup("cpu-python", "interpreter-pool", path, tasks=24)
+    assert s >= 1.5, f"interpreter-pool under {path} sped up only {s:.2f}x"
+
+
+def test_cpu_python_threads_speed_up_without_the_gil():
+    path, why = free_threaded_python()
+    if path is None:
+        pytest.skip(why)
+    s, _, par = _speedup("cpu-python", "threads", path)
+    assert par["interpreter"]["free_threaded"] is True
+    assert s >= 1.5, f"threads on a free-threaded build ({path}) sped up only {s:.2f}x"
