@@ -251,6 +251,8 @@ def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
             label = "serial step"
         elif ln.has_slices:
             label = f"coroutine {ln.worker}"
+        elif ln.name:  # what the strategy calls it, e.g. "interpreter 3"
+            label = ln.name
         elif lab_pid is not None and ln.pid == lab_pid:
             label = f"thread {ln.worker}"
         else:

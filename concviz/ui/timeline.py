@@ -177,8 +177,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         markers = store.markers
         for m in markers[self._n_markers :]:
             x = (m["t_ns"] - self.t0_ns) / 1e9
-            to = m.get("to", {})
-            text = f"→ {to.get('strategy', '?')} × {to.get('workers', '?')}"
+            if m.get("kind") == "gil_enabled":
+                text = "GIL turned on" if m.get("enabled", m.get("gil_enabled")) else "GIL turned off"
+            else:
+                to = m.get("to", {})
+                text = f"→ {to.get('strategy', '?')} × {to.get('workers', '?')}"
             line = pg.InfiniteLine(
                 pos=x,
                 angle=90,

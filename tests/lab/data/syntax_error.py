@@ -1,2 +1,0 @@
-def f(i)
-    return i
