@@ -57,16 +57,14 @@ def assert_sound(obj: dict, tasks: int, workers: int) -> None:
     assert len({w for (_, _, w) in by_worker}) <= workers
     for lane in by_worker.values():
         lane.sort(key=lambda t: t["start_ns"])
-        for a, b in zip(lane, lane[1:]):
+        for a, b in zip(lane, lane[1:], strict=False):
             assert a["end_ns"] <= b["start_ns"], (a, b)
 
 
 def overlaps(tasks: list[dict]) -> int:
     """How many pairs of tasks run at the same time."""
     ts = sorted(tasks, key=lambda t: t["start_ns"])
-    return sum(
-        1 for i, a in enumerate(ts) for b in ts[i + 1 :] if b["start_ns"] < a["end_ns"]
-    )
+    return sum(1 for i, a in enumerate(ts) for b in ts[i + 1 :] if b["start_ns"] < a["end_ns"])
 
 
 class Session:
@@ -126,7 +124,9 @@ def pyenv_python(minor: str) -> str | None:
     """``~/.pyenv/versions/<minor>.*/bin/python<minor>`` (newest), or None."""
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     found = sorted(glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin", f"python{minor}")))
-    found = [p for p in found if not os.path.basename(os.path.dirname(os.path.dirname(p))).endswith("t")]
+    found = [
+        p for p in found if not os.path.basename(os.path.dirname(os.path.dirname(p))).endswith("t")
+    ]
     return found[-1] if found else None
 
 

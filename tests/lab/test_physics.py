@@ -15,8 +15,17 @@ TASKS, TASK_MS = 16, 40  # 0.64 s of work per run
 
 
 def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks: int = TASKS):
-    _, seq = run(interpreter, strategy="sequential", workload=workload, workers=1, tasks=tasks, task_ms=TASK_MS)
-    _, par = run(interpreter, strategy=strategy, workload=workload, workers=2, tasks=tasks, task_ms=TASK_MS)
+    _, seq = run(
+        interpreter,
+        strategy="sequential",
+        workload=workload,
+        workers=1,
+        tasks=tasks,
+        task_ms=TASK_MS,
+    )
+    _, par = run(
+        interpreter, strategy=strategy, workload=workload, workers=2, tasks=tasks, task_ms=TASK_MS
+    )
     assert seq["ok"] and par["ok"]
     assert len(seq["tasks"]) == len(par["tasks"]) == tasks
     assert seq["wall_s"] >= 0.3  # enough work to measure on a noisy machine

@@ -23,7 +23,9 @@ def _interpreter_for(strategy: str) -> str | None:
 def test_every_task_once_no_overlap_on_a_worker(strategy, workload):
     interpreter = _interpreter_for(strategy)
     workers, tasks = 3, 9
-    store, obj = run(interpreter, strategy=strategy, workload=workload, workers=workers, tasks=tasks, task_ms=8)
+    store, obj = run(
+        interpreter, strategy=strategy, workload=workload, workers=workers, tasks=tasks, task_ms=8
+    )
     assert_sound(obj, tasks, 1 if strategy == "sequential" else workers)
     assert obj["strategy"] == strategy and obj["workers"] == workers
     assert store.runs[-1].finished["tasks_handed_out"] == tasks

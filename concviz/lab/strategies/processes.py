@@ -274,9 +274,17 @@ def run_process_pool(ctx: RunContext) -> None:
             w.result(fut)
 
         def check() -> None:
+            if ctx.stop_event.is_set():
+                return  # the stop terminated the workers: the pool "broke" on purpose
             w.watch((ex._processes or {}).values())
             if broken or w.dead():
                 why = w.dead()
+                # A dead worker's pipe closes a moment before its exit status can be
+                # read: wait for it briefly, so the error names the worker.
+                deadline = time.monotonic() + 0.5
+                while why is None and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                    why = w.dead()
                 raise WorkerDied(why or f"the process pool broke: {broken[0]}")
 
         def submit(index: int) -> Future:
