@@ -159,11 +159,31 @@ class ControlBar(QWidget):
         self._columns = max(1, n)
         self._place_strategies()
 
+    def _fitting_columns(self) -> int:
+        """As many buttons per row as fit with their whole text, at most ``_columns``."""
+        buttons = list(self.strategy_buttons.values())
+        if not buttons:
+            return self._columns
+        fm = buttons[0].fontMetrics()
+        # text + the stylesheet's side padding (10 px each side, scaled) + border + spacing
+        need = max(fm.horizontalAdvance(b.text()) for b in buttons) + fm.height() * 2 + 8
+        avail = max(1, self.width() - fm.horizontalAdvance("Strategy") - 40)
+        n = max(1, min(self._columns, avail // need))
+        rows = -(-len(buttons) // n)
+        return -(-len(buttons) // rows)  # balance the rows: 8 buttons on 2 rows -> 4 + 4
+
     def _place_strategies(self) -> None:
         for b in self.strategy_buttons.values():
             self.strategy_row.removeWidget(b)
+        columns = self._fitting_columns()
+        self._placed_columns = columns
         for i, b in enumerate(self.strategy_buttons.values()):
-            self.strategy_row.addWidget(b, i // self._columns, i % self._columns)
+            self.strategy_row.addWidget(b, i // columns, i % columns)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.strategy_buttons and self._fitting_columns() != getattr(self, "_placed_columns", 0):
+            self._place_strategies()
 
     def set_workloads(self, items: dict[str, str]) -> None:
         current = self.workload.currentText()

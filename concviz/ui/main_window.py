@@ -349,8 +349,16 @@ class MainWindow(QMainWindow):
             QWidget {{ font-size: {pt:.1f}pt; color: {th.foreground}; }}
             QMainWindow, QMenuBar, QStatusBar, #central {{ background: {th.background}; }}
             QMenuBar::item {{ background: transparent; }}
-            QComboBox, QSpinBox {{ background: {base}; border: 1px solid {th.grid};
-                                   padding: 2px 4px; }}
+            QComboBox, QSpinBox, QDoubleSpinBox {{ background: {base}; border: 1px solid {th.grid};
+                                                   padding: 2px 4px; }}
+            QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
+                width: {16 * s:.0f}px; background: {button}; border-left: 1px solid {th.grid}; }}
+            QAbstractSpinBox::up-arrow {{ image: none; width: 0; height: 0;
+                border-left: {4 * s:.0f}px solid transparent; border-right: {4 * s:.0f}px solid transparent;
+                border-bottom: {5 * s:.0f}px solid {th.foreground}; }}
+            QAbstractSpinBox::down-arrow {{ image: none; width: 0; height: 0;
+                border-left: {4 * s:.0f}px solid transparent; border-right: {4 * s:.0f}px solid transparent;
+                border-top: {5 * s:.0f}px solid {th.foreground}; }}
             QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; background: {button};
                            border: 1px solid {th.grid}; border-radius: 4px; }}
             QPushButton:checked {{ background: {checked}; color: white; font-weight: bold;
