@@ -15,7 +15,15 @@ import os
 import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QColor, QFont, QKeySequence, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from concviz.model.run_result import run_object
@@ -374,6 +382,14 @@ class MainWindow(QMainWindow):
             #banner QLabel {{ color: #1A1A1A; font-weight: bold; }}
             """
         )
+        # a checked button turns bold: leave room for its bold text, or it is clipped
+        bold = QFont(self.font())
+        bold.setPointSizeF(pt)
+        bold.setBold(True)
+        metrics = QFontMetrics(bold)
+        for b in (self.controls.batch_button, self.controls.continuous_button):
+            b.setMinimumWidth(metrics.horizontalAdvance(b.text()) + int(28 * s))
+
 
     def set_presentation(self, on: bool) -> None:
         """F11: full screen, text × 1.6, thicker bars and lines."""
