@@ -141,7 +141,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from concviz.interop.chrome_trace import write_trace
 
         write_trace(store, args.trace)
-        print(f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out)
+        print(
+            f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out
+        )
     return 0 if run["ok"] else 1
 
 
@@ -150,21 +152,28 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     names = [s.strip() for s in args.strategies.split(",") if s.strip()]
     if not names:
-        raise UsageError("concviz compare: give at least one strategy with -s, e.g. -s threads,process-pool")
+        raise UsageError(
+            "concviz compare: give at least one strategy with -s, e.g. -s threads,process-pool"
+        )
     out = sys.stderr if args.json == "-" else sys.stdout
     runs = []
     base, _ = _one_run(args, "sequential")
     for name in ["sequential"] + [n for n in names if n != "sequential"]:
         run = base if name == "sequential" else _one_run(args, name)[0]
         run["speedup"] = speedup(base["wall_s"], run["wall_s"])
-        run["efficiency"] = efficiency(run["speedup"], run["workers"] if name != "sequential" else 1)
+        run["efficiency"] = efficiency(
+            run["speedup"], run["workers"] if name != "sequential" else 1
+        )
         runs.append(run)
     print(
         f"{args.workload}: {args.tasks} tasks of {args.task_ms:g} ms, {args.workers} workers — "
         f"{_describe_interp(base['interpreter'])}",
         file=out,
     )
-    print(f"  {'strategy':<20}{'wall s':>9}{'CPU s':>9}{'par.':>7}{'speedup':>9}{'effic.':>8}", file=out)
+    print(
+        f"  {'strategy':<20}{'wall s':>9}{'CPU s':>9}{'par.':>7}{'speedup':>9}{'effic.':>8}",
+        file=out,
+    )
     for run in runs:
         flag = "" if run["ok"] else f"   failed: {run['error']}"
         print(
@@ -189,7 +198,9 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"interpreter": hello["interpreter"], "strategies": items}, indent=2))
         return 0
-    print(f"strategies under {_describe_interp(hello['interpreter'])} ({hello['interpreter']['executable']}):")
+    print(
+        f"strategies under {_describe_interp(hello['interpreter'])} ({hello['interpreter']['executable']}):"
+    )
     for s in items:
         mark = "yes" if s["available"] else "no "
         why = "" if s["available"] else f"  — {s['reason']}"
@@ -314,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
         return handler(args)
     except (UsageError, BadInput, BadInterpreter) as exc:
-        print(f"concviz: {exc}" if not str(exc).startswith("concviz") else str(exc), file=sys.stderr)
+        print(
+            f"concviz: {exc}" if not str(exc).startswith("concviz") else str(exc), file=sys.stderr
+        )
         return EXIT_BAD_INPUT
     except LabError as exc:
         print(f"concviz: {exc}", file=sys.stderr)

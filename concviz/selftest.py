@@ -68,13 +68,21 @@ def _render_frame() -> str | None:
         out = os.path.join(d, "frame.png")
         render(
             out,
-            {"workload": "io-sleep", "strategy": "threads", "workers": 2, "tasks": 6, "task_ms": 20},
+            {
+                "workload": "io-sleep",
+                "strategy": "threads",
+                "workers": 2,
+                "tasks": 6,
+                "task_ms": 20,
+            },
             None,
         )
         img = QImage(out)
         if img.isNull() or img.width() < 200 or img.height() < 150:
             return "the window rendered no usable image"
-        colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+        colours = {
+            img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)
+        }
         if len(colours) < 8:
             return f"the rendered window is nearly blank ({len(colours)} colours)"
     return None
@@ -89,10 +97,18 @@ def run_self_test(window: bool = True) -> list[Item]:
         hello = lab.start()
     except Exception as exc:
         return [Item("lab starts", False, f"{type(exc).__name__}: {exc}")]
-    items.append(Item("lab starts", True, f"Python {hello['interpreter']['version']}, pid {hello['pid']}"))
+    items.append(
+        Item("lab starts", True, f"Python {hello['interpreter']['version']}, pid {hello['pid']}")
+    )
     try:
         strategies = query(lab, "strategies")["items"]
-        base = {"workload": "cpu-python", "workers": 2, "tasks": TASKS, "task_ms": 3, "mode": "batch"}
+        base = {
+            "workload": "cpu-python",
+            "workers": 2,
+            "tasks": TASKS,
+            "task_ms": 3,
+            "mode": "batch",
+        }
         for s in strategies:
             if not s["available"]:
                 items.append(Item(f"strategy {s['name']}", True, f"skipped here: {s['reason']}"))
@@ -103,7 +119,9 @@ def run_self_test(window: bool = True) -> list[Item]:
                 for method in mp.get_all_start_methods():
                     params = {**base, "strategy": s["name"], "options": {"start_method": method}}
                     items.append(
-                        _timed(f"strategy {s['name']} ({method})", lambda p=params: _check_run(p, lab))
+                        _timed(
+                            f"strategy {s['name']} ({method})", lambda p=params: _check_run(p, lab)
+                        )
                     )
             else:
                 params = {**base, "strategy": s["name"]}

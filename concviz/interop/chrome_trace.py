@@ -18,15 +18,27 @@ def trace_events(store: EventStore) -> list[dict]:
     for lane in lanes:
         # one track per worker: asyncio coroutines share a thread, so key by lane
         events.append(
-            {"ph": "M", "name": "thread_name", "pid": lane.pid, "tid": lane.index,
-             "args": {"name": f"{lane.label} (tid {lane.tid})"}}
+            {
+                "ph": "M",
+                "name": "thread_name",
+                "pid": lane.pid,
+                "tid": lane.index,
+                "args": {"name": f"{lane.label} (tid {lane.tid})"},
+            }
         )
     for pid in sorted({lane.pid for lane in lanes}):
-        events.append({"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"pid {pid}"}})
+        events.append(
+            {"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"pid {pid}"}}
+        )
     pids = [lane.pid for lane in lanes]
     for lane, task, start, end, cpu, kind in zip(
-        bars["lane"].tolist(), bars["task"].tolist(), bars["start"].tolist(),
-        bars["end"].tolist(), bars["cpu"].tolist(), bars["kind"].tolist(),
+        bars["lane"].tolist(),
+        bars["task"].tolist(),
+        bars["start"].tolist(),
+        bars["end"].tolist(),
+        bars["cpu"].tolist(),
+        bars["kind"].tolist(),
+        strict=True,
     ):
         name = f"task {task}" if task >= 0 else "serial step"
         if kind == BAR_SLICE:
@@ -35,14 +47,27 @@ def trace_events(store: EventStore) -> list[dict]:
         if kind == BAR_ERROR:
             args["error"] = store.task_errors.get(task, "failed")
         events.append(
-            {"ph": "X", "name": name, "cat": "slice" if kind == BAR_SLICE else "task",
-             "pid": pids[lane], "tid": lane, "ts": (start - t0) / 1000.0,
-             "dur": (end - start) / 1000.0, "args": args}
+            {
+                "ph": "X",
+                "name": name,
+                "cat": "slice" if kind == BAR_SLICE else "task",
+                "pid": pids[lane],
+                "tid": lane,
+                "ts": (start - t0) / 1000.0,
+                "dur": (end - start) / 1000.0,
+                "args": args,
+            }
         )
     for m in store.markers:
         events.append(
-            {"ph": "i", "s": "g", "name": f"switch to {m.get('to', {}).get('strategy')}",
-             "ts": (m["t_ns"] - t0) / 1000.0, "pid": pids[0] if pids else 0, "tid": 0}
+            {
+                "ph": "i",
+                "s": "g",
+                "name": f"switch to {m.get('to', {}).get('strategy')}",
+                "ts": (m["t_ns"] - t0) / 1000.0,
+                "pid": pids[0] if pids else 0,
+                "tid": 0,
+            }
         )
     return events
 

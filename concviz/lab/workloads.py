@@ -259,9 +259,7 @@ class EchoServer:
 def parse_user_ref(ref: str) -> tuple[str, str]:
     path, sep, func = ref.rpartition(":")
     if not sep or not path or not func:
-        raise BadWorkload(
-            f"user workload {ref!r} must be written as path/to/file.py:function"
-        )
+        raise BadWorkload(f"user workload {ref!r} must be written as path/to/file.py:function")
     return path, func
 
 
@@ -322,9 +320,7 @@ def make_spec(
 ) -> dict:
     """Validate workload parameters and return the spec (raises BadWorkload)."""
     if name not in WORKLOADS:
-        raise BadWorkload(
-            f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}"
-        )
+        raise BadWorkload(f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}")
     if not (isinstance(task_ms, (int, float)) and task_ms >= 0):
         raise BadWorkload(f"task size must be zero or more milliseconds, not {task_ms!r}")
     if not (0.0 <= cpu_fraction <= 1.0):

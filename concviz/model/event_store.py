@@ -243,7 +243,9 @@ class EventStore:
         lane = self._lane_of.get((pid, tid, worker))
         if lane is None:
             lane = len(self._lanes)
-            self._lanes.append(Lane(lane, pid, tid, worker, name=self._names.get((pid, tid, worker))))
+            self._lanes.append(
+                Lane(lane, pid, tid, worker, name=self._names.get((pid, tid, worker)))
+            )
             self._lane_of[(pid, tid, worker)] = lane
         return lane
 

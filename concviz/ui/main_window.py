@@ -390,7 +390,6 @@ class MainWindow(QMainWindow):
         for b in (self.controls.batch_button, self.controls.continuous_button):
             b.setMinimumWidth(metrics.horizontalAdvance(b.text()) + int(28 * s))
 
-
     def set_presentation(self, on: bool) -> None:
         """F11: full screen, text × 1.6, thicker bars and lines."""
         self.presentation = on

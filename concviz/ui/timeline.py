@@ -178,7 +178,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         for m in markers[self._n_markers :]:
             x = (m["t_ns"] - self.t0_ns) / 1e9
             if m.get("kind") == "gil_enabled":
-                text = "GIL turned on" if m.get("enabled", m.get("gil_enabled")) else "GIL turned off"
+                text = (
+                    "GIL turned on" if m.get("enabled", m.get("gil_enabled")) else "GIL turned off"
+                )
             else:
                 to = m.get("to", {})
                 text = f"→ {to.get('strategy', '?')} × {to.get('workers', '?')}"

@@ -23,26 +23,68 @@ def concviz(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 def test_run_json_has_every_field_and_one_entry_per_task(tmp_path):
     out = tmp_path / "run.json"
-    r = concviz("run", "-w", "io-sleep", "-s", "thread-pool", "-n", "3", "--tasks", "9",
-                "--task-ms", "20", "--json", str(out))
+    r = concviz(
+        "run",
+        "-w",
+        "io-sleep",
+        "-s",
+        "thread-pool",
+        "-n",
+        "3",
+        "--tasks",
+        "9",
+        "--task-ms",
+        "20",
+        "--json",
+        str(out),
+    )
     assert r.returncode == 0, r.stderr
     assert "parallelism" in r.stdout
     run = json.loads(out.read_text())
-    for key in ("strategy", "workload", "workers", "interpreter", "wall_s", "cpu_s",
-                "parallelism", "tasks"):
+    for key in (
+        "strategy",
+        "workload",
+        "workers",
+        "interpreter",
+        "wall_s",
+        "cpu_s",
+        "parallelism",
+        "tasks",
+    ):
         assert key in run
     assert run["strategy"] == "thread-pool" and run["workers"] == 3
     assert set(run["interpreter"]) >= {"version", "free_threaded", "gil_enabled"}
     assert sorted(t["id"] for t in run["tasks"]) == list(range(9))
     for t in run["tasks"]:
-        assert set(t) >= {"id", "worker", "pid", "tid", "start_ns", "end_ns", "cpu_ns", "ok", "error"}
+        assert set(t) >= {
+            "id",
+            "worker",
+            "pid",
+            "tid",
+            "start_ns",
+            "end_ns",
+            "cpu_ns",
+            "ok",
+            "error",
+        }
         assert t["start_ns"] < t["end_ns"] and t["ok"] and t["cpu_ns"] >= 0
     assert run["parallelism"] == pytest.approx(run["cpu_s"] / run["wall_s"])
 
 
 def test_json_to_stdout_is_pure_json():
-    r = concviz("run", "-w", "cpu-python", "-s", "sequential", "--tasks", "3", "--task-ms", "5",
-                "--json", "-")
+    r = concviz(
+        "run",
+        "-w",
+        "cpu-python",
+        "-s",
+        "sequential",
+        "--tasks",
+        "3",
+        "--task-ms",
+        "5",
+        "--json",
+        "-",
+    )
     assert r.returncode == 0, r.stderr
     run = json.loads(r.stdout)
     assert len(run["tasks"]) == 3
@@ -51,8 +93,21 @@ def test_json_to_stdout_is_pure_json():
 
 def test_trace_has_a_track_per_worker_and_an_event_per_task(tmp_path):
     trace = tmp_path / "t.json"
-    r = concviz("run", "-w", "io-sleep", "-s", "threads", "-n", "2", "--tasks", "6",
-                "--task-ms", "10", "--trace", str(trace))
+    r = concviz(
+        "run",
+        "-w",
+        "io-sleep",
+        "-s",
+        "threads",
+        "-n",
+        "2",
+        "--tasks",
+        "6",
+        "--task-ms",
+        "10",
+        "--trace",
+        str(trace),
+    )
     assert r.returncode == 0, r.stderr
     events = json.loads(trace.read_text())["traceEvents"]
     tasks = [e for e in events if e["ph"] == "X"]
@@ -62,8 +117,21 @@ def test_trace_has_a_track_per_worker_and_an_event_per_task(tmp_path):
 
 
 def test_compare_adds_speedup_and_efficiency():
-    r = concviz("compare", "-w", "io-sleep", "-s", "threads,asyncio", "-n", "4",
-                "--tasks", "8", "--task-ms", "40", "--json", "-")
+    r = concviz(
+        "compare",
+        "-w",
+        "io-sleep",
+        "-s",
+        "threads,asyncio",
+        "-n",
+        "4",
+        "--tasks",
+        "8",
+        "--task-ms",
+        "40",
+        "--json",
+        "-",
+    )
     assert r.returncode == 0, r.stderr
     runs = json.loads(r.stdout)
     assert [x["strategy"] for x in runs] == ["sequential", "threads", "asyncio"]
@@ -83,7 +151,10 @@ def test_compare_adds_speedup_and_efficiency():
         (["run", "--tasks", "many"], "invalid int"),
         (["run", "--interpreter", "/no/such/python"], "does not exist"),
         (["run", "-w", "/no/such/file.py:work"], "does not exist"),
-        (["run", "--json", "/no/such/dir/x.json", "--tasks", "1", "--task-ms", "1"], "cannot write"),
+        (
+            ["run", "--json", "/no/such/dir/x.json", "--tasks", "1", "--task-ms", "1"],
+            "cannot write",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )

@@ -9,9 +9,27 @@ import sys
 
 def run_json(workload: str) -> dict:
     r = subprocess.run(
-        [sys.executable, "-m", "concviz", "run", "-w", workload, "-s", "threads", "-n", "2",
-         "--tasks", "8", "--task-ms", "80", "--json", "-"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "concviz",
+            "run",
+            "-w",
+            workload,
+            "-s",
+            "threads",
+            "-n",
+            "2",
+            "--tasks",
+            "8",
+            "--task-ms",
+            "80",
+            "--json",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)

@@ -30,7 +30,12 @@ def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks
             task_ms=TASK_MS,
         )
         _, par = run(
-            interpreter, strategy=strategy, workload=workload, workers=2, tasks=tasks, task_ms=TASK_MS
+            interpreter,
+            strategy=strategy,
+            workload=workload,
+            workers=2,
+            tasks=tasks,
+            task_ms=TASK_MS,
         )
         assert seq["ok"] and par["ok"]
         assert len(seq["tasks"]) == len(par["tasks"]) == tasks

@@ -24,7 +24,9 @@ def pyenv_versions() -> list[str]:
 def test_cli_lists_every_pyenv_python_with_facts_read_by_running_it():
     r = subprocess.run(
         [sys.executable, "-m", "concviz", "interpreters", "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr
     infos = json.loads(r.stdout)
