@@ -34,7 +34,7 @@ class Buffer:
     end without a lock; a ``threading.Lock`` per event cost more than the event.
     """
 
-    __slots__ = ("pid", "tid", "items", "append", "owner")
+    __slots__ = ("pid", "tid", "items", "append", "owner", "cpu_mark")
 
     def __init__(self, owner: Recorder) -> None:
         self.pid = os.getpid()
@@ -42,6 +42,11 @@ class Buffer:
         self.items: deque[tuple] = deque()
         self.append = self.items.append
         self.owner = owner
+        self.cpu_mark = cpu_ns()
+
+    def mark_cpu(self) -> None:
+        """Start counting task CPU from now (call before a thread's first task)."""
+        self.cpu_mark = cpu_ns()
 
     def add(self, kind: int, worker: int, task: int, t: int, cpu: int, t0: int) -> None:
         self.append((kind, 0, worker, task, self.pid, self.tid, t, cpu, t0))
@@ -121,10 +126,14 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
 
     Returns the error text when the task raised, else None. The hot path of every
     recorded task: it appends to the buffer directly rather than through ``add``.
+
+    CPU time is the thread's CPU clock at the task's end minus its reading at the
+    previous task boundary on this thread (``Buffer.cpu_mark``), so one CPU-clock
+    read (a system call) serves two events: the few microseconds a worker spends
+    fetching its next task count toward that task.
     """
     append, pid, tid = buf.append, buf.pid, buf.tid
     t0 = perf_ns()
-    c0 = cpu_ns()
     append((EV_START, 0, worker, task, pid, tid, t0, 0, 0))
     err = None
     try:
@@ -133,7 +142,8 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
         err = describe_error(exc)
     c1 = cpu_ns()
     t1 = perf_ns()
-    append((EV_ERROR if err else EV_END, 0, worker, task, pid, tid, t1, c1 - c0, t0))
+    append((EV_ERROR if err else EV_END, 0, worker, task, pid, tid, t1, c1 - buf.cpu_mark, t0))
+    buf.cpu_mark = c1
     if len(buf.items) >= MAX_BATCH:
         buf.owner.flush()
     return err

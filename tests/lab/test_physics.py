@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 TASKS, TASK_MS = 16, 40  # 0.64 s of work per run
 
 
-ROUNDS = 2  # this machine's cores drift by +-20 % between runs: alternate, keep the best
+ROUNDS = 3  # this machine's cores drift by +-20 % between runs: alternate, keep the best
 
 
 def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks: int = TASKS):

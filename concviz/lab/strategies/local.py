@@ -17,6 +17,7 @@ from .dispatch import submit_windowed
 def run_sequential(ctx: RunContext) -> None:
     fn = task_fn(ctx.spec)
     buf = ctx.recorder.buffer()
+    buf.mark_cpu()  # this runner thread did other work before
     for index in ctx.feed:
         err = execute(buf, 0, index, fn)
         if err:
@@ -30,6 +31,7 @@ def run_threads(ctx: RunContext) -> None:
 
     def work(worker: int) -> None:
         buf = ctx.recorder.buffer()
+        buf.mark_cpu()
         while (index := tasks.get()) is not None:
             if ctx.stop_event.is_set():
                 continue  # drain what was queued without running it
