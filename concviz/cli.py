@@ -247,9 +247,17 @@ def cmd_bench(argv: list[str]) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from concviz.ui.screenshot import render
+    from concviz.ui.screenshot import render, render_ab
 
-    render(args.out, _params(args), args.interpreter)
+    try:
+        if args.ab:
+            for why in render_ab(args.out, _params(args)):
+                print(f"  not shown: {why}")
+        else:
+            render(args.out, _params(args), args.interpreter)
+    except RuntimeError as exc:
+        print(f"concviz screenshot: {exc}", file=sys.stderr)
+        return 1
     print(f"screenshot written to {args.out}")
     return 0
 
@@ -289,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("bench", help="benchmarks (concviz bench --list)", add_help=False)
     p = sub.add_parser("screenshot", help="render the window offscreen after a short run")
     p.add_argument("out", help="PNG file to write")
+    p.add_argument(
+        "--ab",
+        action="store_true",
+        help="the GIL A/B instead: threads under one GIL beside interpreter-pool "
+        "(and threads under a free-threaded Python when one is found)",
+    )
     _add_run_options(p)
     return parser
 

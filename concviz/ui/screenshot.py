@@ -90,3 +90,51 @@ def render(
         finally:
             win.close()
             win.shutdown()
+
+
+def render_ab(
+    out_path: str,
+    params: dict,
+    *,
+    size: tuple[int, int] = (1400, 1000),
+    timeout_s: float = 300.0,
+) -> list[str]:
+    """Run the GIL A/B (every case found on this machine) and save it as a PNG.
+
+    Returns what could not be shown (e.g. no free-threaded Python), one sentence each.
+    """
+    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from . import theme as T
+    from .gil_ab import GilABView
+
+    app = QApplication.instance() or QApplication(["concviz-screenshot"])
+    app.setStyle("Fusion")
+    font = QFont(app.font())
+    font.setPointSizeF(T.BASE_POINT_SIZE)
+    app.setFont(font)
+    view = GilABView()
+    finished: list[bool] = []
+    view.abFinished.connect(lambda: finished.append(True))
+    try:
+        view.resize(*size)
+        view.show()
+        for key in ("workload",):
+            if key in params:
+                view.workload.setCurrentText(str(params[key]))
+        view.workers.setValue(int(params.get("workers", 2)))
+        view.tasks.setValue(int(params.get("tasks", 16)))
+        view.task_ms.setValue(int(params.get("task_ms", 100)))
+        view.run_ab()
+        if not _wait(app, lambda: bool(finished), timeout_s):
+            raise RuntimeError("the A/B runs did not finish in time")
+        _wait(app, lambda: False, 0.3)  # let the last pane paint
+        if not view.grab().save(out_path):
+            raise RuntimeError(f"could not write {out_path}")
+        return list(view.missing)
+    finally:
+        view.shutdown()
+        view.close()
