@@ -31,6 +31,7 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 
 from . import theme as T
+from .plot_style import lesson_plot
 
 # knob positions (seconds): log-spaced from 0.5 ms to 50 ms; CPython's default is 5 ms
 INTERVALS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -86,18 +87,8 @@ class ConvoyDemo(QWidget):
         row.addWidget(self.knob_label)
         row.addStretch(1)
         lay.addLayout(row)
-        self.plot = pg.PlotWidget(background=theme.background)
+        self.plot = lesson_plot(theme, "ms late", "seconds")
         p = self.plot.getPlotItem()
-        p.setMenuEnabled(False)
-        p.hideButtons()
-        p.showGrid(x=True, y=True, alpha=0.15)
-        size = {"font-size": f"{T.BASE_POINT_SIZE * 1.1:.0f}pt", "color": theme.foreground}
-        p.setLabel("left", "ms late", **size)
-        p.setLabel("bottom", "seconds", **size)
-        tick = QFont()
-        tick.setPointSizeF(T.BASE_POINT_SIZE)
-        for name in ("left", "bottom"):
-            p.getAxis(name).setStyle(tickFont=tick)
         p.addLegend(
             offset=(10, 10), labelTextColor=theme.foreground, brush=pg.mkBrush(theme.background)
         )

@@ -27,6 +27,7 @@ from concviz.model.thread_samples import ThreadSamples, cpu_rate
 from concviz.runtime.thread_sampler import ThreadSampler
 
 from . import theme as T
+from .plot_style import lesson_plot
 
 WINDOW_S = 1.0  # the meter describes the last second
 
@@ -141,14 +142,8 @@ class GilLens(QWidget):
         self.details.setFont(df)
         self.details.setWordWrap(True)
         lay.addWidget(self.details)
-        self.plot = pg.PlotWidget(background=theme.background)
+        self.plot = lesson_plot(theme, "cores", "seconds since the run started", label_scale=1.0)
         p = self.plot.getPlotItem()
-        p.setMenuEnabled(False)
-        p.hideButtons()
-        p.showGrid(x=True, y=True, alpha=0.15)
-        size = {"font-size": f"{T.BASE_POINT_SIZE:.0f}pt", "color": theme.foreground}
-        p.setLabel("left", "cores", **size)
-        p.setLabel("bottom", "seconds since the run started", **size)
         p.addLegend(
             offset=(-10, 10), labelTextColor=theme.foreground, brush=pg.mkBrush(theme.background)
         )

@@ -25,6 +25,7 @@ from concviz.model.frame_stats import frame_intervals_ms, interval_stats
 from concviz.runtime.batch_runner import BatchRunner, Job
 
 from . import theme as T
+from .plot_style import lesson_plot
 
 FRAME_MS = 16
 LAB_TASK_MS = 100
@@ -116,27 +117,16 @@ class FreezeDemo(QWidget):
         row.addStretch(1)
         lay.addLayout(row)
 
-        self.plot = pg.PlotWidget(background=theme.background)
+        self.plot = lesson_plot(
+            theme, "ms between the window's frames", "seconds since the phase started"
+        )
         p = self.plot.getPlotItem()
-        p.setMenuEnabled(False)
-        p.hideButtons()
-        p.showGrid(x=True, y=True, alpha=0.15)
-        size = {"font-size": f"{T.BASE_POINT_SIZE * 1.1:.0f}pt", "color": theme.foreground}
-        p.setLabel("left", "ms between the window's frames", **size)
-        p.setLabel("bottom", "seconds since the phase started", **size)
         p.addLegend(
             offset=(-10, 10),
             labelTextSize=f"{T.BASE_POINT_SIZE * 1.2:.0f}pt",
             labelTextColor=theme.foreground,
             brush=pg.mkBrush(theme.background),
         )
-        tick_font = QFont()
-        tick_font.setPointSizeF(T.BASE_POINT_SIZE)
-        for name in ("left", "bottom"):
-            ax = p.getAxis(name)
-            ax.setStyle(tickFont=tick_font)
-            ax.setPen(pg.mkPen(theme.foreground))
-            ax.setTextPen(pg.mkPen(theme.foreground))
         p.addItem(
             pg.InfiniteLine(
                 pos=1000 / 60,

@@ -9,6 +9,23 @@ import time
 _CONTROL_KEYS = ("workload", "strategy", "workers", "tasks", "task_ms", "mode")
 
 
+def _application():
+    """The QApplication for an offscreen render (offscreen unless a display is set)."""
+    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    from . import theme as T
+
+    app = QApplication.instance() or QApplication(["concviz-screenshot"])
+    app.setStyle("Fusion")
+    font = QFont(app.font())
+    font.setPointSizeF(T.BASE_POINT_SIZE)
+    app.setFont(font)
+    return app
+
+
 def _wait(app, done, timeout_s: float) -> bool:
     """Spin the event loop until ``done()`` or the timeout; True when done."""
     end = time.monotonic() + timeout_s
@@ -34,20 +51,11 @@ def render(
 
     Raises RuntimeError with a sentence for the user when the lab fails or times out.
     """
-    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = _application()
     from PySide6.QtCore import QSettings
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
 
-    from . import theme as T
     from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(["concviz-screenshot"])
-    app.setStyle("Fusion")
-    font = QFont(app.font())
-    font.setPointSizeF(T.BASE_POINT_SIZE)
-    app.setFont(font)
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "concviz.ini"), QSettings.Format.IniFormat)
         settings.setValue("theme", theme)
@@ -103,19 +111,9 @@ def render_ab(
 
     Returns what could not be shown (e.g. no free-threaded Python), one sentence each.
     """
-    if "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtGui import QFont
-    from PySide6.QtWidgets import QApplication
-
-    from . import theme as T
+    app = _application()
     from .gil_ab import GilABView
 
-    app = QApplication.instance() or QApplication(["concviz-screenshot"])
-    app.setStyle("Fusion")
-    font = QFont(app.font())
-    font.setPointSizeF(T.BASE_POINT_SIZE)
-    app.setFont(font)
     view = GilABView()
     finished: list[bool] = []
     view.abFinished.connect(lambda: finished.append(True))
