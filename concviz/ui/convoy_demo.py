@@ -90,7 +90,10 @@ class ConvoyDemo(QWidget):
         self.plot = lesson_plot(theme, "ms late", "seconds")
         p = self.plot.getPlotItem()
         p.addLegend(
-            offset=(10, 10), labelTextColor=theme.foreground, brush=pg.mkBrush(theme.background)
+            offset=(10, 10),
+            labelTextColor=theme.foreground,
+            labelTextSize=f"{T.BASE_POINT_SIZE:.0f}pt",
+            brush=pg.mkBrush(theme.background),
         )
         self.late_curve = p.plot(
             pen=None,

@@ -52,6 +52,7 @@ class _CoreBlocks(pg.GraphicsObject):
     def set_blocks(self, blocks: dict[int, list[QRectF]], n_cores: int, bounds: QRectF) -> None:
         self.prepareGeometryChange()
         self.blocks, self.n_cores, self._bounds = blocks, n_cores, bounds
+        self.informViewBoundsChanged()  # so the view's auto-range follows new samples
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt's name)
@@ -110,7 +111,11 @@ class CoresView(QWidget):
         tick = QFont()
         tick.setPointSizeF(T.BASE_POINT_SIZE)
         for name in ("left", "bottom"):
-            pi.getAxis(name).setStyle(tickFont=tick)
+            ax = pi.getAxis(name)
+            ax.setStyle(tickFont=tick)
+            ax.setPen(pg.mkPen(theme.foreground))
+            ax.setTextPen(pg.mkPen(theme.foreground))
+        pi.getAxis("bottom").enableAutoSIPrefix(False)  # seconds, never "(x0.001)"
         self.blocks = _CoreBlocks()
         pi.addItem(self.blocks)
         lay.addWidget(self.plot, 1)

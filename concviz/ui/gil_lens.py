@@ -145,7 +145,10 @@ class GilLens(QWidget):
         self.plot = lesson_plot(theme, "cores", "seconds since the run started", label_scale=1.0)
         p = self.plot.getPlotItem()
         p.addLegend(
-            offset=(-10, 10), labelTextColor=theme.foreground, brush=pg.mkBrush(theme.background)
+            offset=(-10, 10),
+            labelTextColor=theme.foreground,
+            labelTextSize=f"{T.BASE_POINT_SIZE:.0f}pt",
+            brush=pg.mkBrush(theme.background),
         )
         self.busy_curve = p.plot(
             pen=pg.mkPen(theme.foreground, width=2.5, style=Qt.PenStyle.DashLine),
