@@ -67,9 +67,17 @@ class SummaryPanel(QFrame):
         wall, cpu = run["wall_s"], run["cpu_s"]
         n_done = len(run["tasks"])
         mode = "stopped" if run.get("stopped") else ("failed" if not run.get("ok") else "finished")
+        switches = [m for m in run.get("markers", []) if m.get("kind") == "switch"]
+        if switches:  # a live run that changed strategy: say the whole path
+            first = switches[0]["from"]
+            steps = [f"{first['strategy']} × {first['workers']}"] + [
+                f"{m['to']['strategy']} × {m['to']['workers']}" for m in switches
+            ]
+            how = " → ".join(steps)
+        else:
+            how = f"{run['strategy']} · {run['workers']} workers"
         self.title.setText(
-            f"{run['workload']} · {run['strategy']} · {run['workers']} workers · "
-            f"{n_done} tasks of {run['task_ms']:g} ms · {mode}"
+            f"{run['workload']} · {how} · {n_done} tasks of {run['task_ms']:g} ms · {mode}"
         )
         self.values["wall"].setText(f"{wall:.2f} s")
         self.notes["wall"].setText("start to finish")
