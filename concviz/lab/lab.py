@@ -221,6 +221,7 @@ class Run:
                     "strategy": self.strategy,
                     "workers": self.workers,
                     "workload": self.spec["name"],
+                    "user": self.spec["user"],
                     "tasks": self.tasks,
                     "task_ms": self.spec["task_ms"],
                     "mode": self.mode,

@@ -59,6 +59,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     return {
         "strategy": started["strategy"],
         "workload": started["workload"],
+        "user": started.get("user"),
         "workers": started["workers"],
         "task_ms": started["task_ms"],
         "serial_fraction": started.get("serial_fraction", 0.0),

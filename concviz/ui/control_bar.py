@@ -187,6 +187,11 @@ class ControlBar(QWidget):
 
     def set_workloads(self, items: dict[str, str]) -> None:
         current = self.workload.currentText()
+        users = [
+            (self.workload.itemText(i), self.workload.itemData(i))
+            for i in range(self.workload.count())
+            if isinstance(self.workload.itemData(i), str)
+        ]
         self.workload.blockSignals(True)
         self.workload.clear()
         for name, desc in items.items():
@@ -194,6 +199,8 @@ class ControlBar(QWidget):
                 continue
             self.workload.addItem(name)
             self.workload.setItemData(self.workload.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
+        for text, ref in users:
+            self.workload.addItem(text, ref)
         if current:
             self.set_workload(current)
         self.workload.blockSignals(False)
@@ -229,10 +236,26 @@ class ControlBar(QWidget):
     def set_continuous(self, on: bool) -> None:
         (self.continuous_button if on else self.batch_button).setChecked(True)
 
+    def add_user_workload(self, ref: str) -> None:
+        """Offer ``path.py:function`` in the workload list (shown by file name) and pick it."""
+        from .user_workload import workload_label
+
+        i = self.workload.findData(ref)
+        if i < 0:
+            self.workload.addItem(workload_label(ref), ref)
+            i = self.workload.count() - 1
+            self.workload.setItemData(i, f"your function: {ref}", Qt.ItemDataRole.ToolTipRole)
+        self.workload.setCurrentIndex(i)
+
     def params(self) -> dict:
         """The lab's ``start`` message (without ``cmd``) for the current choices."""
+        ref = self.workload.currentData()
+        if isinstance(ref, str) and ":" in ref:  # a user workload carries its path:function
+            base = {"workload": "user", "user": ref}
+        else:
+            base = {"workload": self.workload.currentText()}
         return {
-            "workload": self.workload.currentText(),
+            **base,
             "strategy": self.strategy(),
             "workers": int(self.workers.value()),
             "tasks": int(self.tasks.value()),

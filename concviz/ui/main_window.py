@@ -38,6 +38,7 @@ from .legend import LegendBar
 from .lenses import Lenses
 from .summary import SummaryPanel
 from .timeline import TimelineView
+from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
 
@@ -89,6 +90,9 @@ class MainWindow(QMainWindow):
         self.lab_label = QLabel("Lab: starting…")
         self.statusBar().addPermanentWidget(self.lab_label)
 
+        self.output = OutputDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.output)
+        self.output.hide()
         self._build_menus()
         self.lenses = Lenses(self)  # the GIL lenses and demos (ui/lenses.py)
         self._restore_settings()
@@ -122,6 +126,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
+        open_action = QAction("&Open a workload file…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.open_workload_file)
+        file_menu.addAction(open_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -156,6 +165,7 @@ class MainWindow(QMainWindow):
         self.presentation_action.toggled.connect(self.set_presentation)
         view.addAction(self.fit_action)
         view.addAction(self.presentation_action)
+        view.addAction(self.output.toggleViewAction())
         theme_menu = view.addMenu("&Theme")
         group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
@@ -203,7 +213,8 @@ class MainWindow(QMainWindow):
 
     def _workloads_received(self, items: dict) -> None:
         self.controls.set_workloads(items)
-        self.controls.set_workload(str(self.settings.value("workload", "cpu-python")))
+        if self.controls.params()["workload"] != "user":  # keep a chosen file of yours
+            self.controls.set_workload(str(self.settings.value("workload", "cpu-python")))
 
     def _lab_failed(self, message: str) -> None:
         self._set_running(False)
@@ -316,6 +327,53 @@ class MainWindow(QMainWindow):
         if self.record_frames:
             self.frame_times.append(time.perf_counter())
         self.timeline.refresh()
+        if self.output.follow(self.timeline.store) and not self.output.isVisible():
+            self.output.show()  # the workload printed: show it where it can be read
+            self.statusBar().showMessage("The workload printed: see Program output.", 5000)
+
+    def open_workload_file(self, path: str | None = None, function: str | None = None) -> None:
+        """Offer your own ``def work(i)`` as a workload (File → Open a workload file…)."""
+        from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+        from .user_workload import NotAWorkloadFile, top_level_functions
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Open a workload file",
+                str(self.settings.value("user_dir", "")),
+                "Python files (*.py)",
+            )
+            if not path:
+                return
+        try:
+            names = top_level_functions(path)
+        except NotAWorkloadFile as exc:
+            self.banner.show_message(f"Cannot use that file: {exc}.", "warning")
+            return
+        if function is None:
+            if len(names) == 1:
+                function = names[0]
+            else:
+                default = names.index("work") if "work" in names else 0
+                function, ok = QInputDialog.getItem(
+                    self,
+                    "Which function?",
+                    "Run this function for each task (it gets the task's index):",
+                    names,
+                    default,
+                    False,
+                )
+                if not ok:
+                    return
+        elif function not in names:
+            self.banner.show_message(
+                f"Cannot use that file: it has no function {function!r}.", "warning"
+            )
+            return
+        self.settings.setValue("user_dir", os.path.dirname(os.path.abspath(path)))
+        self.controls.add_user_workload(f"{os.path.abspath(path)}:{function}")
+        self.banner.hide()
 
     # ------------------------------------------------------------------ looks
     def set_theme_choice(self, choice: str) -> None:
@@ -419,6 +477,9 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1280, 820)
         self.controls.set_workload(str(s.value("workload", "cpu-python")))
+        user = str(s.value("user_workload", "") or "")
+        if s.value("workload") == "user" and os.path.isfile(user.rpartition(":")[0]):
+            self.controls.add_user_workload(user)  # your own file, if it is still there
         self.controls.set_strategy(str(s.value("strategy", "threads")))
         try:
             self.controls.set_workers(int(s.value("workers", 2)))
@@ -434,6 +495,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         for key in ("workload", "strategy", "workers", "tasks", "task_ms", "mode"):
             s.setValue(key, p[key])
+        s.setValue("user_workload", p.get("user", ""))
         s.setValue("theme", self.theme_choice)
         s.sync()
 

@@ -76,9 +76,12 @@ class SummaryPanel(QFrame):
             how = " → ".join(steps)
         else:
             how = f"{run['strategy']} · {run['workers']} workers"
-        self.title.setText(
-            f"{run['workload']} · {how} · {n_done} tasks of {run['task_ms']:g} ms · {mode}"
-        )
+        what = run["workload"]
+        if what == "user" and run.get("user"):
+            from .user_workload import workload_label
+
+            what = workload_label(run["user"])
+        self.title.setText(f"{what} · {how} · {n_done} tasks of {run['task_ms']:g} ms · {mode}")
         self.values["wall"].setText(f"{wall:.2f} s")
         self.notes["wall"].setText("start to finish")
         self.values["cpu"].setText(f"{cpu:.2f} s")
