@@ -209,7 +209,15 @@ def run(args=None) -> dict:
         f"  1 M tasks  : {figures['fps_1m']:8.1f} fps   window RSS {figures['rss_mb_1m_tasks']:.0f} MB\n"
         f"  goals: ≥ 60 fps at 100 k, ≥ 30 fps at 1 M, ≤ 300 MB"
     )
-    return {"figures": figures, "details": details, "text": text}
+    return {
+        "figures": figures,
+        "details": details,
+        "text": text,
+        "compared": "concviz's Gantt item vs a pyqtgraph BarGraphItem with a brush per bar, "
+        "panning and zooming at 1200x700 offscreen",
+        "baselines": {"fps_100k": "naive_fps_100k"},
+        "goals": {"fps_100k": ">= 60", "fps_1m": ">= 30", "rss_mb_1m_tasks": "<= 300"},
+    }
 
 
 if __name__ == "__main__":

@@ -106,7 +106,22 @@ def run(args=None) -> dict:
         f"p99 {figures['frame_interval_p99_ms']:6.1f} ms  (goal p99 ≤ 33 ms; "
         f"{figures['frame_interval_p99_ms'] / max(details['idle_p99_ms'], 1e-9):.1f}× idle)"
     )
-    return {"figures": figures, "details": details, "text": text}
+    figures["idle_frame_interval_p50_ms"] = details["idle_p50_ms"]
+    figures["idle_frame_interval_p99_ms"] = details["idle_p99_ms"]
+    for name in per:
+        figures[f"{name}_frame_interval_p99_ms"] = details[f"{name}_p99_ms"]
+    return {
+        "figures": figures,
+        "details": details,
+        "text": text,
+        "compared": f"the real window (offscreen, 60 Hz redraw timer) with the lab saturating "
+        f"{cores} cores (cpu-python threads, then process-pool) vs the same window, lab idle",
+        "baselines": {
+            "frame_interval_p50_ms": "idle_frame_interval_p50_ms",
+            "frame_interval_p99_ms": "idle_frame_interval_p99_ms",
+        },
+        "goals": {"frame_interval_p99_ms": "<= 33 ms"},
+    }
 
 
 if __name__ == "__main__":

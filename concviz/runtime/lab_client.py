@@ -36,6 +36,14 @@ def _lower_priority(pid: int | None, nice: int) -> None:
             proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS)
     except Exception:  # a platform or permission that refuses: the window just works harder
         pass
+    # Linux with autogroups: the lab leads a session of its own, so the scheduler weighs
+    # its whole group against the window's and a process's nice value alone changes
+    # nothing between them; the group's nice value does.
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:
+        pass
 
 
 class _Reader(QThread):

@@ -54,6 +54,9 @@ class CpuPanel:
         # named in the window's legend bar
         self.machine_curve = self.total.plot()
         self.lab_curve = self.total.plot()
+        for curve in (self.machine_curve, self.lab_curve):
+            curve.setClipToView(True)  # a long session holds ~15 samples a second
+        self._drawn: tuple[float, float] | None = None  # the x span last drawn
         self.set_theme(theme)
         self.set_line_width(2.0)
 
@@ -63,6 +66,7 @@ class CpuPanel:
         self.machine_curve.setPen(pg.mkPen(theme.machine, width=self._width()))
         self.lab_curve.setPen(pg.mkPen(theme.lab, width=self._width() + 1))
         self._version = -1
+        self._drawn = None
 
     def _width(self) -> float:
         return getattr(self, "_line_width", 2.0)
@@ -75,17 +79,32 @@ class CpuPanel:
     def set_origin(self, t0_ns: int) -> None:
         self.t0_ns = t0_ns
         self._version = -1
+        self._drawn = None
 
     def refresh(self) -> bool:
-        """Redraw if new samples arrived; True when something changed."""
+        """Redraw if new samples arrived or the view left what was drawn; True if redrawn.
+
+        Only the samples within three view widths around the view are drawn, so the
+        cost of a frame does not grow with how long the window has been open.
+        """
         v = self.series.version
-        if v == self._version:
+        x0, x1 = self.total.viewRange()[0]
+        drawn = self._drawn
+        if v == self._version and drawn is not None and drawn[0] <= x0 and x1 <= drawn[1]:
             return False
         self._version = v
         t, cores, lab = self.series.snapshot()
         if len(t) < 2:
             return True
         x = (t - self.t0_ns) / 1e9
+        width = max(x1 - x0, 1e-3)
+        lo, hi = x0 - width, x1 + width
+        i0, i1 = np.searchsorted(x, [lo, hi])
+        i0, i1 = max(0, int(i0) - 1), min(len(x), int(i1) + 1)
+        if i1 - i0 < 2:
+            i0, i1 = max(0, len(x) - 2), len(x)
+        x, cores, lab = x[i0:i1], cores[i0:i1], lab[i0:i1]
+        self._drawn = (lo, hi)
         # the image is uniform in time: one column per sample, spaced by the mean period
         dt = float(np.median(np.diff(x))) if len(x) > 1 else 0.066
         self.image.setImage(cores.T, autoLevels=False, levels=(0.0, 1.0))
