@@ -24,7 +24,7 @@ from PySide6.QtGui import (
     QKeySequence,
     QPalette,
 )
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from concviz.model.run_result import run_object
 from concviz.runtime.cpu_sampler import CpuSampler
@@ -403,7 +403,7 @@ class MainWindow(QMainWindow):
         self._apply_stylesheet()
 
     def _apply_stylesheet(self) -> None:
-        s = T.PRESENTATION_SCALE if self.presentation else 1.0
+        s = self.scale
         th = self.theme
         pt = T.BASE_POINT_SIZE * s
         checked = th.bars[2] if th.name == "light" else "#3D95CC"
@@ -448,10 +448,21 @@ class MainWindow(QMainWindow):
         for b in (self.controls.batch_button, self.controls.continuous_button):
             b.setMinimumWidth(metrics.horizontalAdvance(b.text()) + int(28 * s))
 
+    @property
+    def scale(self) -> float:
+        """Text and line scale: 1, or the presentation scale that fits this screen."""
+        if not self.presentation:
+            return 1.0
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return T.PRESENTATION_SCALE
+        geo = screen.availableGeometry()
+        return T.presentation_scale(geo.width(), geo.height())
+
     def set_presentation(self, on: bool) -> None:
-        """F11: full screen, text × 1.6, thicker bars and lines."""
+        """F11: full screen, text × 1.6 (less on a small screen), thicker bars and lines."""
         self.presentation = on
-        scale = T.PRESENTATION_SCALE if on else 1.0
+        scale = self.scale
         f = QFont(self.font())
         f.setPointSizeF(T.BASE_POINT_SIZE * scale)
         self.setFont(f)

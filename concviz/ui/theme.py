@@ -28,6 +28,17 @@ OKABE_ITO = {
 BASE_POINT_SIZE = 12.0
 PRESENTATION_SCALE = 1.6
 
+
+def presentation_scale(width: int, height: int) -> float:
+    """Presentation mode's text scale on a ``width`` × ``height`` screen.
+
+    × 1.6 needs about 1700 × 1000 pixels; a smaller screen (a 720p projector) gets
+    as much as still fits, never less than × 1.
+    """
+    fit = min(height / 1000.0, width / 1700.0)
+    return max(1.0, min(PRESENTATION_SCALE, PRESENTATION_SCALE * fit))
+
+
 # CPU-efficiency steps (cpu / wall) and their names in the legend
 EFFICIENCY_EDGES = (0.3, 0.7)
 EFFICIENCY_NAMES = ("mostly waiting (<30% CPU)", "partly waiting", "computing (≥70% CPU)")

@@ -5,6 +5,7 @@ import signal
 
 import numpy as np
 import psutil
+import pytest
 
 from concviz.model.event_store import BAR_SLICE
 
@@ -87,6 +88,14 @@ def test_closing_the_window_leaves_no_process(window, qtbot):
     window.close()
     gone, alive = psutil.wait_procs(family, timeout=5)
     assert not alive
+
+
+def test_presentation_scale_fits_the_screen():
+    from concviz.ui.theme import presentation_scale
+
+    assert presentation_scale(1920, 1080) == pytest.approx(1.6)
+    assert presentation_scale(1280, 720) == pytest.approx(1.6 * 720 / 1000)
+    assert presentation_scale(800, 600) == 1.0
 
 
 def test_presentation_mode_scales_text(window):
