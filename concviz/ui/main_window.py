@@ -131,6 +131,14 @@ class MainWindow(QMainWindow):
         open_action.triggered.connect(self.open_workload_file)
         file_menu.addAction(open_action)
         file_menu.addSeparator()
+        export_trace = QAction("Export the run as a &Chrome trace…", self)
+        export_trace.triggered.connect(lambda: self.export_trace())
+        file_menu.addAction(export_trace)
+        save_picture = QAction("Save a &picture of the window…", self)
+        save_picture.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        save_picture.triggered.connect(lambda: self.save_picture())
+        file_menu.addAction(save_picture)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -330,6 +338,46 @@ class MainWindow(QMainWindow):
         if self.output.follow(self.timeline.store) and not self.output.isVisible():
             self.output.show()  # the workload printed: show it where it can be read
             self.statusBar().showMessage("The workload printed: see Program output.", 5000)
+
+    def export_trace(self, path: str | None = None) -> bool:
+        """Write what is on screen as Chrome Trace Event JSON (Perfetto, chrome://tracing)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from concviz.interop.chrome_trace import write_trace
+
+        store = self.timeline.store
+        if store is None or store.bar_count == 0:
+            self.banner.show_message("Nothing to export yet: run something first.", "warning")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export a Chrome trace", "concviz-trace.json", "Trace files (*.json)"
+            )
+            if not path:
+                return False
+        try:
+            write_trace(store, path)
+        except OSError as exc:
+            self.banner.show_message(f"Cannot write {path}: {exc.strerror or exc}.", "error")
+            return False
+        self.statusBar().showMessage(f"Trace written to {path}", 6000)
+        return True
+
+    def save_picture(self, path: str | None = None) -> bool:
+        """Save the window as a PNG (for slides and handouts)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save a picture", "concviz.png", "PNG images (*.png)"
+            )
+            if not path:
+                return False
+        if not self.grab().save(path, "PNG"):
+            self.banner.show_message(f"Cannot write the picture to {path}.", "error")
+            return False
+        self.statusBar().showMessage(f"Picture saved to {path}", 6000)
+        return True
 
     def open_workload_file(self, path: str | None = None, function: str | None = None) -> None:
         """Offer your own ``def work(i)`` as a workload (File → Open a workload file…)."""

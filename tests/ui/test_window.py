@@ -106,3 +106,19 @@ def test_presentation_mode_scales_text(window):
     assert window.timeline.gantt.bar_height > 0.7
     window.set_presentation(False)
     assert window.font().pointSizeF() == base >= 12
+
+
+def test_export_trace_and_picture(window, qtbot, tmp_path):
+    import json
+
+    assert not window.export_trace(str(tmp_path / "empty.json"))  # nothing run yet
+    configure(window, workload="io-sleep", strategy="threads", tasks=6, task_ms=10)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    trace = tmp_path / "t.json"
+    assert window.export_trace(str(trace))
+    events = [e for e in json.loads(trace.read_text())["traceEvents"] if e["ph"] == "X"]
+    assert sorted(e["args"]["task"] for e in events) == list(range(6))
+    png = tmp_path / "w.png"
+    assert window.save_picture(str(png)) and png.stat().st_size > 10_000
+    assert not window.save_picture(str(tmp_path / "no" / "such" / "dir.png"))
