@@ -227,7 +227,8 @@ def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
     if len(bars["lane"]):
         np.minimum.at(first, bars["lane"], bars["start"])
     for lane, _task, start in store.open_bars():
-        first[lane] = min(first[lane], start)
+        if lane < len(first):  # a lane the reader added after ``lanes`` was taken
+            first[lane] = min(first[lane], start)
     seg_t = []
     if store.runs:
         seg_t = [s["t_ns"] for s in store.runs[-1].segments]
