@@ -24,6 +24,7 @@ from concviz.model.thread_samples import ThreadSamples, migrations
 
 from . import theme as T
 from .gil_lens import LabThreadWatch, worker_tids
+from .plot_style import style_axes
 
 CORE_COLOURS = [
     T.OKABE_ITO[k]
@@ -108,13 +109,7 @@ class CoresView(QWidget):
         pi.setMouseEnabled(x=True, y=False)
         size = {"font-size": f"{T.BASE_POINT_SIZE:.0f}pt", "color": theme.foreground}
         pi.setLabel("bottom", "seconds since the run started", **size)
-        tick = QFont()
-        tick.setPointSizeF(T.BASE_POINT_SIZE)
-        for name in ("left", "bottom"):
-            ax = pi.getAxis(name)
-            ax.setStyle(tickFont=tick)
-            ax.setPen(pg.mkPen(theme.foreground))
-            ax.setTextPen(pg.mkPen(theme.foreground))
+        style_axes(pi, theme)
         pi.getAxis("bottom").enableAutoSIPrefix(False)  # seconds, never "(x0.001)"
         self.blocks = _CoreBlocks()
         pi.addItem(self.blocks)
@@ -152,7 +147,7 @@ class CoresView(QWidget):
                 continue
             moves = migrations(core)
             self.migrations[label] = moves
-            ticks.append((row, f"{label} · {moves} moves"))
+            ticks.append((row, f"{label} · {moves} move{'' if moves == 1 else 's'}"))
             right = np.r_[t[1:], t[-1] + (np.median(np.diff(t)) if len(t) > 1 else 0.05)]
             for x0, x1, c in zip(t.tolist(), right.tolist(), core.tolist(), strict=True):
                 blocks.setdefault(int(c), []).append(QRectF(x0, row - 0.35, x1 - x0, 0.7))

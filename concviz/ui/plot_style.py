@@ -18,6 +18,12 @@ def lesson_plot(theme: T.Theme, left: str, bottom: str, label_scale: float = 1.1
     size = {"font-size": f"{T.BASE_POINT_SIZE * label_scale:.0f}pt", "color": theme.foreground}
     p.setLabel("left", left, **size)
     p.setLabel("bottom", bottom, **size)
+    style_axes(p, theme)
+    return plot
+
+
+def style_axes(p: pg.PlotItem, theme: T.Theme) -> None:
+    """Left and bottom axes in the base text size and the theme's foreground colour."""
     tick = QFont()
     tick.setPointSizeF(T.BASE_POINT_SIZE)
     for name in ("left", "bottom"):
@@ -25,4 +31,3 @@ def lesson_plot(theme: T.Theme, left: str, bottom: str, label_scale: float = 1.1
         ax.setStyle(tickFont=tick)
         ax.setPen(pg.mkPen(theme.foreground))
         ax.setTextPen(pg.mkPen(theme.foreground))
-    return plot
