@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
+from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
 
 from .lab_process import LabError, LabProcess
@@ -66,7 +68,8 @@ def query(lab: LabProcess, cmd: str) -> dict:
         frame = lab.read_frame()
         if frame is None:
             raise LabError(lab.died_reason())
-        store = EventStore()
-        obj = store.add_frame(*frame)
-        if obj is not None and obj.get("type") == cmd:
-            return obj
+        kind, payload = frame
+        if kind == P.FRAME_JSON:
+            obj = json.loads(payload)
+            if obj.get("type") == cmd:
+                return obj
