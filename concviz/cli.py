@@ -56,6 +56,28 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
         help="how process strategies start their workers",
     )
     p.add_argument("--interpreter", metavar="PATH", help="run the lab under this Python (>= 3.10)")
+    g = p.add_argument_group("engines (joblib, Dask, Spark, MPI)")
+    g.add_argument(
+        "--dask-address", metavar="ADDR", help="dask-remote: the scheduler, e.g. tcp://host:8786"
+    )
+    g.add_argument(
+        "--dask-threads", type=int, metavar="N", help="dask-local: threads per worker (default 1)"
+    )
+    g.add_argument(
+        "--dask-in-threads",
+        action="store_true",
+        help="dask-local: workers as threads of one process instead of processes",
+    )
+    g.add_argument(
+        "--spark-master", metavar="URL", help="spark-remote: the master, e.g. spark://host:7077"
+    )
+    g.add_argument("--hostfile", metavar="PATH", help="mpi: the hosts to start ranks on")
+    g.add_argument(
+        "--callback-host",
+        metavar="HOST",
+        help="Spark and MPI workers on other hosts send their events to this address of "
+        "this machine (default 127.0.0.1)",
+    )
 
 
 def _params(args: argparse.Namespace, strategy: str | None = None) -> dict:
@@ -78,7 +100,24 @@ def _params(args: argparse.Namespace, strategy: str | None = None) -> dict:
         params["user"] = workload
     if args.start_method:
         params["options"]["start_method"] = args.start_method
+    params["options"].update(_engine_options(args))
     return params
+
+
+def _engine_options(args: argparse.Namespace) -> dict:
+    options: dict = {}
+    for key, value in (
+        ("dask_address", args.dask_address),
+        ("threads_per_worker", args.dask_threads),
+        ("spark_master", args.spark_master),
+        ("hostfile", args.hostfile),
+        ("callback_host", args.callback_host),
+    ):
+        if value is not None:
+            options[key] = value
+    if args.dask_in_threads:
+        options["dask_processes"] = False
+    return options
 
 
 def _describe_interp(interp: dict) -> str:
@@ -99,6 +138,11 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{len(run['tasks'])}",
         file=out,
     )
+    for ph in run.get("phases", []):
+        print(f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out)
+    for key, value in run.get("engine", {}).items():
+        if key in ("dashboard", "scheduler", "master", "mpiexec"):
+            print(f"  {key}: {value}", file=out)
     for t in run["tasks"]:
         if not t["ok"]:
             print(f"  task {t['id']} failed: {t['error']}", file=out)
@@ -171,16 +215,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
         file=out,
     )
     print(
-        f"  {'strategy':<20}{'wall s':>9}{'CPU s':>9}{'par.':>7}{'speedup':>9}{'effic.':>8}",
+        f"  {'strategy':<20}{'wall s':>9}{'CPU s':>9}{'par.':>7}{'speedup':>9}{'effic.':>8}"
+        f"{'start-up s':>12}",
         file=out,
     )
     for run in runs:
         flag = "" if run["ok"] else f"   failed: {run['error']}"
+        startup = f"{run['startup_s']:>12.3f}" if run.get("phases") else f"{'—':>12}"
         print(
             f"  {run['strategy']:<20}{run['wall_s']:>9.3f}{run['cpu_s']:>9.3f}"
-            f"{run['parallelism']:>7.2f}{run['speedup']:>9.2f}{run['efficiency']:>8.2f}{flag}",
+            f"{run['parallelism']:>7.2f}{run['speedup']:>9.2f}{run['efficiency']:>8.2f}"
+            f"{startup}{flag}",
             file=out,
         )
+    if any(r.get("phases") for r in runs):
+        print("  (wall excludes each engine's start-up and teardown, shown apart)", file=out)
     if args.json:
         _write_json(runs, args.json)
     return 0 if all(r["ok"] for r in runs) else 1

@@ -90,6 +90,8 @@ def strategies_info() -> list[dict]:
                 "available": reason is None,
                 "reason": reason,
                 "processes": s.processes,
+                "group": s.group,
+                "install": s.install if reason else None,
             }
         )
     return out
@@ -127,6 +129,13 @@ def _strategy_name(name: object) -> str:
     return name  # type: ignore[return-value]
 
 
+def _check_options(name: str, options: dict) -> None:
+    check = REGISTRY[name].check_options
+    why = check(options) if check is not None else None
+    if why:
+        raise BadRequest(why)
+
+
 class Run:
     """One run: its parameters, its feed, and what the control thread may change."""
 
@@ -152,6 +161,7 @@ class Run:
                     f"choose one of: {', '.join(START_METHODS)}"
                 )
         self.options = dict(options)
+        _check_options(self.strategy, self.options)
         self.options["channel_fd"] = lab.channel.fd
         try:
             self.spec = workloads.make_spec(
@@ -186,6 +196,7 @@ class Run:
     def switch(self, params: dict) -> None:
         strategy = _strategy_name(params.get("strategy", self.strategy))
         workers = _int(params, "workers", self.workers, 1, MAX_WORKERS)
+        _check_options(strategy, self.options)
         if (
             strategy != self.strategy
             and REGISTRY[strategy].processes
@@ -257,6 +268,7 @@ class Run:
                     }
                 )
                 segments += 1
+                self.options["_strategy"] = self.strategy
                 REGISTRY[self.strategy].run(ctx)
                 with self._lock:
                     switch, self.pending_switch = self.pending_switch, None

@@ -96,6 +96,8 @@ class RunInfo:
     started: dict
     finished: dict | None = None
     segments: list[dict] = field(default_factory=list)
+    phases: list[dict] = field(default_factory=list)  # an engine's start-up and teardown
+    engine: dict = field(default_factory=dict)  # what an engine said (dashboard, offsets)
 
 
 class EventStore:
@@ -151,6 +153,10 @@ class EventStore:
                 self._extend_time(obj["t_ns"], obj["t_ns"])
             elif kind == "segment" and self.runs:
                 self.runs[-1].segments.append(obj)
+            elif kind == "phase" and self.runs:
+                self.runs[-1].phases.append(obj)
+            elif kind == "engine" and self.runs:
+                self.runs[-1].engine.update({k: v for k, v in obj.items() if k != "type"})
             elif kind == "run_finished" and self.runs:
                 self.runs[-1].finished = obj
                 self._extend_time(obj["t_ns"], obj["t_ns"])

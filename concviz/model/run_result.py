@@ -43,7 +43,23 @@ def run_object(store: EventStore, run: int = -1) -> dict:
                 "error": None if ok else store.task_errors.get(task, "failed"),
             }
         )
-    wall_s = finished.get("wall_ns", 0) / 1e9
+    phases = [
+        {
+            "kind": ph.get("kind"),
+            "strategy": ph.get("strategy"),
+            "label": ph.get("label"),
+            "t0_ns": int(ph["t0_ns"]),
+            "t_ns": int(ph["t_ns"]),
+            "seconds": (int(ph["t_ns"]) - int(ph["t0_ns"])) / 1e9,
+            "details": ph.get("details") or {},
+        }
+        for ph in info.phases
+    ]
+    startup_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "startup")
+    teardown_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "teardown")
+    # an engine's start-up and teardown are reported apart, never as task time
+    wall_ns = max(0, finished.get("wall_ns", 0) - round((startup_s + teardown_s) * 1e9))
+    wall_s = wall_ns / 1e9
     cpu_s = float(bars["cpu"].sum()) / 1e9 if len(bars["cpu"]) else 0.0
     interp = (store.hello or {}).get("interpreter", {})
     probes = store.probes()
@@ -51,7 +67,6 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     contention = gil.gil_contention(
         probes["late"][in_run], finished.get("switch_interval") or 0.005
     )
-    wall_ns = finished.get("wall_ns", 0)
     task_wall = float((bars["end"] - bars["start"]).sum()) if len(bars["end"]) else 0.0
     effective = gil.effective_parallelism(cpu_s * 1e9, wall_ns)
     busy = gil.busy_workers(task_wall, wall_ns)
@@ -70,6 +85,10 @@ def run_object(store: EventStore, run: int = -1) -> dict:
             "gil_enabled": interp.get("gil_enabled"),
         },
         "wall_s": wall_s,
+        "startup_s": startup_s,
+        "teardown_s": teardown_s,
+        "phases": phases,
+        "engine": dict(info.engine),
         "cpu_s": cpu_s,
         "serial_cpu_s": serial_cpu / 1e9,
         "parallelism": parallelism(cpu_s, wall_s),

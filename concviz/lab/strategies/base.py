@@ -27,6 +27,9 @@ class Strategy:
     available: Callable[[], str | None]
     family: str
     processes: bool = False  # ships the workload to other processes (pickling matters)
+    group: str = "python"  # "python" (the standard library) or "engines" (optional extras)
+    install: str | None = None  # how to get what a missing engine needs
+    check_options: Callable[[dict], str | None] | None = None  # None, or what is wrong
 
 
 REGISTRY: dict[str, Strategy] = {}
@@ -37,12 +40,23 @@ def strategy(
     description: str,
     available: Callable[[], str | None] = lambda: None,
     processes: bool = False,
+    group: str = "python",
+    install: str | None = None,
+    check_options: Callable[[dict], str | None] | None = None,
 ):
     """Register ``run(ctx)`` as a strategy (decorator)."""
 
     def register(run: Callable[[RunContext], None]) -> Callable[[RunContext], None]:
         REGISTRY[name] = Strategy(
-            name, description, run, available, run.__module__.rsplit(".", 1)[-1], processes
+            name,
+            description,
+            run,
+            available,
+            run.__module__.rsplit(".", 1)[-1],
+            processes,
+            group,
+            install,
+            check_options,
         )
         return run
 

@@ -1,0 +1,114 @@
+"""What every engine strategy shares: availability probes, phases, lab paths.
+
+Standard library only: an engine imports its own package (joblib, distributed,
+pyspark, mpi4py) inside its functions, so the lab still runs on an interpreter that
+has none of them, and reports the engine as unavailable with the install hint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import time
+
+from ..recorder import perf_ns
+from ..strategies.base import RunContext
+
+# The folder from which ``import concviz.lab`` works (the project, or a bundle's copy):
+# engine workers in other processes are pointed at it.
+LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+
+
+def install_hint(extra: str) -> str:
+    return f"pip install 'concviz[{extra}]' (or: uv sync --extra {extra})"
+
+
+def missing_module(*modules: str, extra: str) -> str | None:
+    """None when every module can be imported here, else which one is missing."""
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return f"the {name} package is not installed for {_python()}"
+    return None
+
+
+def _python() -> str:
+    return f"Python {sys.version_info[0]}.{sys.version_info[1]} ({sys.executable})"
+
+
+def find_program(name: str) -> str | None:
+    """``name`` beside this interpreter (a virtual environment's bin) or on PATH."""
+    here = os.path.dirname(sys.executable)
+    return shutil.which(name, path=os.pathsep.join([here, os.environ.get("PATH", "")]))
+
+
+def worker_env(extra_path: list[str] | None = None) -> dict[str, str]:
+    """The environment for engine worker processes: they must import ``concviz.lab``."""
+    env = dict(os.environ)
+    parts = [LAB_ROOT, *(extra_path or [])]
+    if env.get("PYTHONPATH"):
+        parts.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in parts if p))
+    return env
+
+
+class Phase:
+    """An engine's start-up or teardown, reported as a phase of its own.
+
+    The window draws it as a band on the timeline and the summary takes its time out
+    of the run's wall time, so a JVM's start never counts as task time. Use it as a
+    context manager, or call ``end()`` when the phase spans more than one block.
+    ``details`` may be filled before the end (a dashboard address, clock offsets).
+    """
+
+    def __init__(self, ctx: RunContext, kind: str, label: str) -> None:
+        self.ctx, self.kind, self.label = ctx, kind, label
+        self.details: dict = {}
+        self.t0 = perf_ns()
+        self._ended = False
+
+    def end(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        self.ctx.recorder.flush()
+        self.ctx.emit(
+            {
+                "type": "phase",
+                "kind": self.kind,
+                "strategy": self.ctx.options.get("_strategy", ""),
+                "label": self.label,
+                "t0_ns": self.t0,
+                "t_ns": perf_ns(),
+                "details": self.details,
+            }
+        )
+
+    def __enter__(self) -> Phase:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.end()
+
+
+def phase(ctx: RunContext, kind: str, label: str) -> Phase:
+    return Phase(ctx, kind, label)
+
+
+def engine_info(ctx: RunContext, **details) -> None:
+    """Tell the window something about the engine (dashboard address, clock offsets)."""
+    ctx.emit({"type": "engine", "t_ns": perf_ns(), **details})
+
+
+def wait_until(pred, timeout: float, step: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+    return True
