@@ -125,7 +125,10 @@ def _strategy_name(name: object) -> str:
         raise BadRequest(f"unknown strategy {name!r}; choose one of: {', '.join(REGISTRY)}")
     reason = REGISTRY[name].available()
     if reason:
-        raise BadRequest(f"strategy {name} is not available here: {reason}")
+        hint = REGISTRY[name].install
+        raise BadRequest(
+            f"strategy {name} is not available here: {reason}" + (f"; {hint}" if hint else "")
+        )
     return name  # type: ignore[return-value]
 
 

@@ -1,0 +1,118 @@
+"""joblib's loky and threading backends, really running, on the same timeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from concviz.runtime import LabProcess, query
+
+from enginekit import check_engine_run, require, run_in_lab
+
+
+def test_joblib_loky_runs_every_task_in_parallel_and_leaves_nothing():
+    require("joblib-loky")
+    run, store = check_engine_run("joblib-loky")
+    names = {ln.name for ln in store.lanes() if ln.name}
+    assert any(n.startswith("loky worker") for n in names), names
+    assert run["teardown_s"] > 0
+
+
+def test_joblib_threads_has_a_row_per_thread_and_no_speedup_for_python_code():
+    require("joblib-threads")
+    run, _ = check_engine_run("joblib-threads", process_based=False)
+    assert len({t["pid"] for t in run["tasks"]}) == 1  # all in the lab process
+
+
+def test_stop_ends_a_loky_run_and_kills_its_workers():
+    require("joblib-loky")
+    import time
+
+    from concviz.model import EventStore
+
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": "joblib-loky",
+                "workers": 2,
+                "mode": "continuous",
+                "task_ms": 400.0,
+            }
+        )
+        started = None
+        while True:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            obj = store.add_frame(*frame)
+            if started is None and len(store.task_bars()["task"]) >= 1:
+                started = time.monotonic()
+                lab.send({"cmd": "stop"})
+            if obj and obj.get("type") == "run_finished":
+                break
+        assert obj["stopped"] and obj["ok"], obj
+        from enginekit import leftovers
+
+        assert not leftovers(lab.proc.pid)
+    finally:
+        lab.close()
+
+
+def test_engine_strategies_are_listed_with_their_group_and_install_hint():
+    lab = LabProcess()
+    lab.start()
+    try:
+        items = {s["name"]: s for s in query(lab, "strategies")["items"]}
+    finally:
+        lab.close()
+    for name in ("joblib-loky", "joblib-threads", "dask-local", "dask-remote", "spark-local",
+                 "spark-remote", "mpi"):
+        assert items[name]["group"] == "engines", name
+        if not items[name]["available"]:
+            assert "concviz[" in items[name]["install"], items[name]
+    assert items["threads"]["group"] == "python"
+
+
+def _bare_python() -> str:
+    """A Python with none of the engines installed (pyenv's 3.12 or 3.13 here)."""
+    import glob
+    import os
+
+    for pattern in ("~/.pyenv/versions/3.12*/bin/python3.12", "~/.pyenv/versions/3.13*/bin/python3.13"):
+        found = sorted(glob.glob(os.path.expanduser(pattern)))
+        if found:
+            return found[-1]
+    pytest.skip("no second Python without the engines (pyenv's 3.12 or 3.13) is installed")
+
+
+def test_a_missing_engine_is_unavailable_with_the_reason_and_refused_in_one_sentence():
+    import subprocess
+    import sys
+
+    bare = _bare_python()
+    probe = subprocess.run([bare, "-c", "import joblib"], capture_output=True)
+    if probe.returncode == 0:
+        pytest.skip(f"{bare} has joblib installed, so nothing is missing there")
+    lab = LabProcess(bare)
+    lab.start()
+    try:
+        items = {s["name"]: s for s in query(lab, "strategies")["items"]}
+    finally:
+        lab.close()
+    for name in ("joblib-loky", "dask-local", "spark-local", "mpi"):
+        assert not items[name]["available"], name
+        assert "not installed" in items[name]["reason"], items[name]
+        assert items[name]["install"].startswith("pip install 'concviz["), items[name]
+    out = subprocess.run(
+        [sys.executable, "-m", "concviz", "run", "-s", "dask-local", "--interpreter", bare],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2, out
+    text = (out.stdout + out.stderr).strip()
+    assert "dask-local is not available" in text and "Traceback" not in text, text
+    assert "concviz[dask]" in text, text
