@@ -154,7 +154,7 @@ class EventStore:
             elif kind == "segment" and self.runs:
                 self.runs[-1].segments.append(obj)
             elif kind == "phase" and self.runs:
-                self.runs[-1].phases.append(obj)
+                self._add_phase(self.runs[-1], obj)
             elif kind == "engine" and self.runs:
                 self.runs[-1].engine.update({k: v for k, v in obj.items() if k != "type"})
             elif kind == "run_finished" and self.runs:
@@ -175,6 +175,21 @@ class EventStore:
             else:
                 self.other.append(obj)
             self.version += 1
+
+    def phases(self) -> list[dict]:
+        """Every engine phase of every run, oldest first (an open one has ``t_ns`` None)."""
+        with self._lock:
+            return [dict(ph) for run in self.runs for ph in run.phases]
+
+    def _add_phase(self, run: RunInfo, obj: dict) -> None:
+        """A phase arrives when it begins (``t_ns`` None) and again when it ends."""
+        for i, ph in enumerate(run.phases):
+            if ph["t0_ns"] == obj["t0_ns"] and ph["kind"] == obj["kind"]:
+                run.phases[i] = obj
+                break
+        else:
+            run.phases.append(obj)
+        self._extend_time(obj["t0_ns"], obj["t_ns"] or obj["t0_ns"])
 
     def add_events(self, rec: np.ndarray) -> None:
         if len(rec) == 0:

@@ -54,6 +54,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
             "details": ph.get("details") or {},
         }
         for ph in info.phases
+        if ph.get("t_ns") is not None  # a phase still going when the run ended has no end
     ]
     startup_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "startup")
     teardown_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "teardown")

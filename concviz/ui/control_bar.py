@@ -43,6 +43,8 @@ class ControlBar(QWidget):
     stopClicked = Signal()
     strategyChosen = Signal(str)
     workersChosen = Signal(int)
+    unavailableChosen = Signal(str)  # the sentence saying why, and how to install it
+    engineSettingsClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,12 +54,33 @@ class ControlBar(QWidget):
         outer.setSpacing(6)
 
         row1 = QHBoxLayout()
-        row1.addWidget(QLabel("Strategy"))
+        self.strategy_label = QLabel("Strategy")
+        row1.addWidget(self.strategy_label)
         self.strategy_row = QGridLayout()
         self.strategy_row.setSpacing(4)
         self._columns = 8
         row1.addLayout(self.strategy_row, 1)
         outer.addLayout(row1)
+        # engines from the field (joblib, Dask, Spark, MPI): a group of their own
+        self.engine_line = QWidget()
+        row_e = QHBoxLayout(self.engine_line)
+        row_e.setContentsMargins(0, 0, 0, 0)
+        self.engine_label = QLabel("Engines")
+        row_e.addWidget(self.engine_label)
+        self.engine_row = QGridLayout()
+        self.engine_row.setSpacing(4)
+        row_e.addLayout(self.engine_row, 1)
+        self.engine_settings = QPushButton("Engine settings…")
+        self.engine_settings.setToolTip(
+            "Dask scheduler address, Spark master, MPI hostfile, threads per Dask worker"
+        )
+        self.engine_settings.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.engine_settings.clicked.connect(self.engineSettingsClicked)
+        row_e.addWidget(self.engine_settings)
+        self.engine_line.hide()
+        outer.addWidget(self.engine_line)
+        self.engine_options: dict = {}  # sent with every run (see EngineSettingsDialog)
+        self._groups: dict[str, str] = {}
         self.strategy_group = QButtonGroup(self)
         self.strategy_group.setExclusive(True)
         self.strategy_buttons: dict[str, QPushButton] = {}
@@ -136,21 +159,33 @@ class ControlBar(QWidget):
             self.strategy_group.removeButton(b)
             b.deleteLater()
         self.strategy_buttons.clear()
+        self._groups.clear()
         for item in items:
             b = QPushButton(item["name"])
-            b.setCheckable(True)
             # may shrink below the text's width on a narrow screen (the tooltip has it all)
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             b.setMinimumWidth(40)
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             b.setProperty("strategy", item["name"])
+            group = item.get("group", "python")
+            self._groups[item["name"]] = group
             if item.get("available", True):
+                b.setCheckable(True)
                 b.setToolTip(item.get("description", ""))
+                self.strategy_group.addButton(b)
+            elif group == "engines":
+                # an engine that is not installed stays clickable: it says how to get it
+                why = f"{item['name']} is not available: {item.get('reason')}"
+                if item.get("install"):
+                    why += f". Install it with: {item['install']}"
+                b.setProperty("unavailable", True)
+                b.setToolTip(why)
+                b.clicked.connect(lambda _=False, why=why: self.unavailableChosen.emit(why))
             else:
                 b.setEnabled(False)
                 b.setToolTip(f"Not available: {item.get('reason')}")
-            self.strategy_group.addButton(b)
             self.strategy_buttons[item["name"]] = b
+        self.engine_line.setVisible(any(g == "engines" for g in self._groups.values()))
         self._place_strategies()
         self.set_strategy(self._wanted_strategy)
 
@@ -158,6 +193,12 @@ class ControlBar(QWidget):
         """Strategy buttons per row (fewer in presentation mode, where text is large)."""
         self._columns = max(1, n)
         self._place_strategies()
+
+    def _grouped(self) -> tuple[list[QPushButton], list[QPushButton]]:
+        python, engines = [], []
+        for name, b in self.strategy_buttons.items():
+            (engines if self._groups.get(name) == "engines" else python).append(b)
+        return python, engines
 
     def _fitting_columns(self) -> int:
         """As many buttons per row as fit with their whole text, at most ``_columns``."""
@@ -167,18 +208,30 @@ class ControlBar(QWidget):
         fm = buttons[0].fontMetrics()
         # text + the stylesheet's side padding (10 px each side, scaled) + border + spacing
         need = max(fm.horizontalAdvance(b.text()) for b in buttons) + fm.height() * 2 + 8
-        avail = max(1, self.width() - fm.horizontalAdvance("Strategy") - 40)
+        label = max(fm.horizontalAdvance("Strategy"), fm.horizontalAdvance("Engines"))
+        avail = max(1, self.width() - label - 40)
         n = max(1, min(self._columns, avail // need))
-        rows = -(-len(buttons) // n)
-        return -(-len(buttons) // rows)  # balance the rows: 8 buttons on 2 rows -> 4 + 4
+        python, _ = self._grouped()
+        rows = -(-max(1, len(python)) // n)
+        return -(-max(1, len(python)) // rows)  # balance the rows: 8 on 2 rows -> 4 + 4
 
     def _place_strategies(self) -> None:
         for b in self.strategy_buttons.values():
             self.strategy_row.removeWidget(b)
+            self.engine_row.removeWidget(b)
         columns = self._fitting_columns()
         self._placed_columns = columns
-        for i, b in enumerate(self.strategy_buttons.values()):
+        python, engines = self._grouped()
+        for i, b in enumerate(python):
             self.strategy_row.addWidget(b, i // columns, i % columns)
+        # engines share the strategy buttons' column width, less the settings button
+        engine_columns = max(1, columns - 1)
+        for i, b in enumerate(engines):
+            self.engine_row.addWidget(b, i // engine_columns, i % engine_columns)
+        # both labels as wide as the wider one, so the two grids line up
+        width = max(self.strategy_label.sizeHint().width(), self.engine_label.sizeHint().width())
+        self.strategy_label.setFixedWidth(width)
+        self.engine_label.setFixedWidth(width)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -209,8 +262,8 @@ class ControlBar(QWidget):
     def set_strategy(self, name: str) -> None:
         self._wanted_strategy = name
         b = self.strategy_buttons.get(name)
-        if b is None or not b.isEnabled():
-            b = next((x for x in self.strategy_buttons.values() if x.isEnabled()), None)
+        if b is None or not b.isCheckable():
+            b = next((x for x in self.strategy_buttons.values() if x.isCheckable()), None)
         if b is not None:
             self.strategy_group.blockSignals(True)
             b.setChecked(True)
@@ -261,6 +314,7 @@ class ControlBar(QWidget):
             "tasks": int(self.tasks.value()),
             "task_ms": float(self.task_ms.value()),
             "mode": "continuous" if self.continuous() else "batch",
+            "options": dict(self.engine_options),
         }
 
     def set_running(self, running: bool) -> None:

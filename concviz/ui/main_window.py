@@ -101,6 +101,8 @@ class MainWindow(QMainWindow):
         self.controls.stopClicked.connect(self.stop)
         self.controls.strategyChosen.connect(self._strategy_chosen)
         self.controls.workersChosen.connect(self._workers_chosen)
+        self.controls.unavailableChosen.connect(lambda why: self.banner.show_message(why, "warning"))
+        self.controls.engineSettingsClicked.connect(self.edit_engine_settings)
         self.banner.actionClicked.connect(self.restart_lab)
         c = self.client
         c.labStarted.connect(self._lab_started)
@@ -478,6 +480,7 @@ class MainWindow(QMainWindow):
             QPushButton:checked {{ background: {checked}; color: white; font-weight: bold;
                                    border: 1px solid {checked}; border-radius: 4px; }}
             QPushButton:disabled {{ color: #888888; }}
+            QPushButton[unavailable="true"] {{ color: #888888; font-style: italic; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
             #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
@@ -547,6 +550,18 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             pass  # a hand-edited settings file: keep the defaults
         self.controls.set_continuous(str(s.value("mode", "batch")) == "continuous")
+        from .engine_settings import load_options
+
+        self.controls.engine_options = load_options(s)
+
+    def edit_engine_settings(self) -> None:
+        """Ask for remote addresses and the like; they go with every run from now on."""
+        from .engine_settings import EngineSettingsDialog, save_options
+
+        dialog = EngineSettingsDialog(self.controls.engine_options, self)
+        if dialog.exec():
+            self.controls.engine_options = dialog.options()
+            save_options(self.settings, self.controls.engine_options)
 
     def _save_settings(self) -> None:
         s = self.settings

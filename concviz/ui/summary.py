@@ -83,7 +83,17 @@ class SummaryPanel(QFrame):
             what = workload_label(run["user"])
         self.title.setText(f"{what} · {how} · {n_done} tasks of {run['task_ms']:g} ms · {mode}")
         self.values["wall"].setText(f"{wall:.2f} s")
-        self.notes["wall"].setText("start to finish")
+        engine_time = run.get("startup_s", 0.0) + run.get("teardown_s", 0.0)
+        if run.get("phases"):
+            # an engine's start-up and teardown are real costs, but not task time
+            self.notes["wall"].setText(f"without {engine_time:.2f} s engine start/stop")
+            extra = f"start-up {run.get('startup_s', 0.0):.2f} s"
+            dashboard = (run.get("engine") or {}).get("dashboard")
+            if dashboard:
+                extra += f" · dashboard {dashboard}"
+            self.title.setText(f"{self.title.text()} · {extra}")
+        else:
+            self.notes["wall"].setText("start to finish")
         self.values["cpu"].setText(f"{cpu:.2f} s")
         self.notes["cpu"].setText("summed over workers")
         par = run["parallelism"]

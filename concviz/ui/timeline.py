@@ -47,6 +47,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._next_rebuild = 0.0
         self._marker_lines: list[pg.InfiniteLine] = []
         self._n_markers = 0
+        self._phase_items: list[tuple[dict, list]] = []  # (phase, its graphics items)
         self._auto_ranging = False
 
         self.gantt_plot = pg.PlotItem()
@@ -95,6 +96,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self.gantt_plot.removeItem(line)
         self._marker_lines.clear()
         self._n_markers = 0
+        self._clear_phases()
         self.gantt.set_data(None)
         self.follow = True
 
@@ -122,12 +124,14 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 self.gantt.set_data(data, open_rows, now if self.running else None)
                 self._sync_rows(data)
                 self._sync_markers(store)
+                self._sync_phases(store, now)
                 cost = time.perf_counter() - t
                 # big stores rebuild less often so the GUI keeps its frame rate
                 self._next_rebuild = time.perf_counter() + cost / _REBUILD_BUDGET - cost
                 changed = True
             elif self.running:
                 self.gantt.set_live(open_rows, now)
+                self._grow_open_phases(now)
                 changed = True
         if self.running and self.follow:
             self._follow(now)
@@ -202,6 +206,63 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._marker_lines.append(line)
         self._n_markers = len(markers)
 
+    # -- engine phases (start-up, teardown): a shaded band across every panel
+    def _clear_phases(self) -> None:
+        for _ph, items in self._phase_items:
+            for plot, item in items:
+                plot.removeItem(item)
+        self._phase_items.clear()
+
+    def _phase_text(self, ph: dict, now: float) -> str:
+        t1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else now
+        seconds = t1 - (ph["t0_ns"] - self.t0_ns) / 1e9
+        what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
+        going = "" if ph.get("t_ns") else "…"
+        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s{going}\n{ph.get('label', '')}"
+
+    def _sync_phases(self, store: EventStore, now: float) -> None:
+        phases = store.phases()
+        if [(p["t0_ns"], p.get("t_ns")) for p, _ in self._phase_items] == [
+            (p["t0_ns"], p.get("t_ns")) for p in phases
+        ]:
+            return
+        self._clear_phases()
+        colour = QColor(self.theme.marker)
+        colour.setAlpha(40)
+        for ph in phases:
+            x0 = (ph["t0_ns"] - self.t0_ns) / 1e9
+            x1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else max(now, x0)
+            items = []
+            for plot in (self.gantt_plot, self.cpu.total):
+                region = pg.LinearRegionItem(
+                    values=(x0, x1), movable=False, brush=pg.mkBrush(colour), pen=pg.mkPen(None)
+                )
+                region.setZValue(-10)
+                plot.addItem(region)
+                items.append((plot, region))
+            # start-up reads rightwards from its start; teardown leftwards from its end,
+            # so neither runs off the edge of a run zoomed to fit
+            ends = ph.get("kind") == "teardown"
+            label = pg.TextItem(
+                self._phase_text(ph, now), color=self.theme.foreground, anchor=(1 if ends else 0, 0)
+            )
+            label.setFont(self._font(0.9))
+            label.setPos(x1 if ends else x0, -0.5)
+            self.gantt_plot.addItem(label)
+            items.append((self.gantt_plot, label))
+            self._phase_items.append((ph, items))
+
+    def _grow_open_phases(self, now: float) -> None:
+        for ph, items in self._phase_items:
+            if ph.get("t_ns"):
+                continue
+            x0 = (ph["t0_ns"] - self.t0_ns) / 1e9
+            for _plot, item in items:
+                if isinstance(item, pg.LinearRegionItem):
+                    item.setRegion((x0, max(now, x0)))
+                else:
+                    item.setText(self._phase_text(ph, now))
+
     # -- view
     def _follow(self, now: float) -> None:
         lo = max(0.0, now - FOLLOW_WINDOW_S)
@@ -224,6 +285,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if d is None or not len(d.s):
             return
         x0, x1 = min(0.0, d.x_min), d.x_max
+        for ph, _items in self._phase_items:  # an engine's start-up and teardown too
+            if ph.get("t_ns"):
+                x1 = max(x1, (ph["t_ns"] - self.t0_ns) / 1e9)
         self.gantt_plot.setXRange(x0, x1 + 0.02 * (x1 - x0 + 1e-3), padding=0)
         self.gantt_plot.setYRange(-0.6, max(d.n_rows, 1) - 0.4, padding=0)
 

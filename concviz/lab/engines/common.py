@@ -71,23 +71,26 @@ class Phase:
         self.details: dict = {}
         self.t0 = perf_ns()
         self._ended = False
+        # said at once too, so the window can show "starting Spark…" while it lasts
+        ctx.emit(self._message(None))
+
+    def _message(self, t_end: int | None) -> dict:
+        return {
+            "type": "phase",
+            "kind": self.kind,
+            "strategy": self.ctx.options.get("_strategy", ""),
+            "label": self.label,
+            "t0_ns": self.t0,
+            "t_ns": t_end,
+            "details": self.details,
+        }
 
     def end(self) -> None:
         if self._ended:
             return
         self._ended = True
         self.ctx.recorder.flush()
-        self.ctx.emit(
-            {
-                "type": "phase",
-                "kind": self.kind,
-                "strategy": self.ctx.options.get("_strategy", ""),
-                "label": self.label,
-                "t0_ns": self.t0,
-                "t_ns": perf_ns(),
-                "details": self.details,
-            }
-        )
+        self.ctx.emit(self._message(perf_ns()))
 
     def __enter__(self) -> Phase:
         return self
