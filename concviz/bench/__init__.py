@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "gui-load": "concviz.bench.gui_load",
     "sampler": "concviz.bench.sampler",
     "startup": "concviz.bench.startup",
+    "dispatch": "concviz.bench.dispatch",
 }
 
 
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     p.add_argument("--quick", action="store_true", help="a small, fast run (for tests)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="dispatch: measure only these engines, comma separated (baselines always run)",
+    )
     return p
 
 

@@ -56,3 +56,15 @@ def test_bad_flag_exits_2():
     with pytest.raises(SystemExit) as exc:
         main(["overhead", "--frobnicate"])
     assert exc.value.code == 2
+
+
+def test_dispatch_quick_measures_an_engine_beside_both_baselines(capsys):
+    from concviz.lab.lab import strategies_info
+
+    if not {s["name"]: s for s in strategies_info()}["joblib-threads"]["available"]:
+        pytest.skip("joblib is not installed (pip install 'concviz[joblib]')")
+    assert main(["dispatch", "--json", "--quick", "--only", "joblib-threads"]) == 0
+    figures = json.loads(capsys.readouterr().out)["figures"]
+    for key in ("dispatch_us_thread_pool", "dispatch_us_process_pool",
+                "dispatch_us_joblib_threads", "startup_s_joblib_threads"):
+        assert figures[key] > 0, key
