@@ -113,7 +113,10 @@ def run_self_test(window: bool = True) -> list[Item]:
             if not s["available"]:
                 items.append(Item(f"strategy {s['name']}", True, f"skipped here: {s['reason']}"))
                 continue
-            if s["processes"]:
+            if s.get("needs"):
+                items.append(Item(f"strategy {s['name']}", True, f"skipped: {s['needs']}"))
+                continue
+            if s["processes"] and s.get("group", "python") == "python":
                 import multiprocessing as mp
 
                 for method in mp.get_all_start_methods():

@@ -16,8 +16,6 @@ DESCRIPTION = (
 )
 
 BASELINES = ("thread-pool", "process-pool")
-# engines that need a cluster address are measured only when one is given
-NEEDS_ADDRESS = {"dask-remote": "dask_address", "spark-remote": "spark_master"}
 
 
 def _key(name: str) -> str:
@@ -58,8 +56,8 @@ def run(args) -> dict:
             if not item["available"]:
                 notes.append(f"{name} not measured: {item['reason']}")
                 continue
-            if name in NEEDS_ADDRESS:
-                notes.append(f"{name} not measured: it needs a cluster ({NEEDS_ADDRESS[name]})")
+            if item.get("needs"):  # a remote engine without its cluster's address
+                notes.append(f"{name} not measured: {item['needs']}")
                 continue
             store = run_batch(
                 {

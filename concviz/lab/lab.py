@@ -92,6 +92,8 @@ def strategies_info() -> list[dict]:
                 "processes": s.processes,
                 "group": s.group,
                 "install": s.install if reason else None,
+                # what it cannot run without (a cluster's address), or None
+                "needs": s.check_options({}) if s.check_options is not None else None,
             }
         )
     return out
