@@ -69,6 +69,27 @@ def trace_events(store: EventStore) -> list[dict]:
                 "tid": 0,
             }
         )
+    # an engine's start-up and teardown: a track of their own in the lab's process
+    lab_pid = int((store.hello or {}).get("pid", pids[0] if pids else 0))
+    phases = [ph for ph in store.phases() if ph.get("t_ns")]
+    if phases:
+        events.append(
+            {"ph": "M", "name": "thread_name", "pid": lab_pid, "tid": -1,
+             "args": {"name": "engine start-up / teardown"}}
+        )
+    for ph in phases:
+        events.append(
+            {
+                "ph": "X",
+                "name": f"{ph.get('strategy', '')} {ph['kind']}",
+                "cat": "engine",
+                "pid": lab_pid,
+                "tid": -1,
+                "ts": (ph["t0_ns"] - t0) / 1000.0,
+                "dur": (ph["t_ns"] - ph["t0_ns"]) / 1000.0,
+                "args": {"label": ph.get("label", ""), **(ph.get("details") or {})},
+            }
+        )
     return events
 
 

@@ -116,3 +116,13 @@ def test_a_missing_engine_is_unavailable_with_the_reason_and_refused_in_one_sent
     text = (out.stdout + out.stderr).strip()
     assert "dask-local is not available" in text and "Traceback" not in text, text
     assert "concviz[dask]" in text, text
+
+
+def test_the_chrome_trace_carries_the_engine_start_up_on_a_track_of_its_own():
+    require("joblib-threads")
+    from concviz.interop.chrome_trace import trace_events
+
+    run, store, _ = run_in_lab("joblib-threads", tasks=4, task_ms=5.0)
+    engine = [e for e in trace_events(store) if e.get("cat") == "engine"]
+    assert [e["name"] for e in engine] == ["joblib-threads startup"]
+    assert engine[0]["dur"] == pytest.approx(run["startup_s"] * 1e6, rel=1e-6)
