@@ -1,0 +1,175 @@
+"""The mpi strategy: real mpi4py ranks under mpiexec, one row per rank, nothing left behind."""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+import pytest
+from enginekit import check_engine_run, leftovers, require, run_in_lab
+
+from concviz.model import EventStore, run_object
+from concviz.runtime import BadInput, LabProcess
+
+
+def _mpi_processes(marker: str, timeout: float = 5.0) -> list[str]:
+    """Live processes of one MPI job (mpiexec, hydra's proxies, ranks), found by ``marker``.
+
+    hydra gives its proxy and every rank a session of their own, and a killed mpiexec
+    leaves them to init, so they need not be under the lab any more; every one of
+    them carries the strategy's ``CONCVIZ_MPI`` variable, which holds the run's event
+    address (and a user workload's path).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for proc in psutil.process_iter(["pid", "name"]):
+            try:
+                if marker in proc.environ().get("CONCVIZ_MPI", "") and (
+                    proc.status() != psutil.STATUS_ZOMBIE
+                ):
+                    found.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _events_address(run: dict) -> str:
+    start = next(p for p in run["phases"] if p["kind"] == "startup")
+    return start["details"]["events_to"]
+
+
+def _rank_names(store: EventStore) -> set[str]:
+    return {ln.name for ln in store.lanes() if ln.name}
+
+
+def test_mpi_runs_every_task_on_two_ranks_in_parallel_and_leaves_nothing():
+    require("mpi")
+    run, store = check_engine_run("mpi")
+    assert {"rank 0", "rank 1"} <= _rank_names(store)
+    assert len({t["pid"] for t in run["tasks"]}) == 2  # two processes, not threads
+    assert "mpiexec" in run["engine"]["mpiexec"] and "-n 2" in run["engine"]["mpiexec"]
+    assert run["teardown_s"] > 0
+    assert not _mpi_processes(_events_address(run))
+
+
+def test_a_missing_hostfile_is_refused_in_one_sentence_and_a_real_one_is_used(tmp_path):
+    require("mpi")
+    lab = LabProcess()
+    lab.start()
+    try:
+        missing = tmp_path / "no-such-hostfile"
+        with pytest.raises(BadInput) as refused:
+            run_in_lab("mpi", {"hostfile": str(missing)}, lab=lab)
+        text = str(refused.value)
+        assert str(missing) in text and "does not exist" in text, text
+        assert "\n" not in text and text.count(". ") == 0, text
+
+        # hydra's hostfile syntax, host:slots; both ranks on this machine
+        hostfile = tmp_path / "hosts"
+        hostfile.write_text("localhost:2\n")
+        run, store, left = run_in_lab("mpi", {"hostfile": str(hostfile)}, lab=lab, tasks=6)
+    finally:
+        lab.close()
+    assert run["ok"], run["error"]
+    assert sorted(t["id"] for t in run["tasks"]) == list(range(6))
+    assert {"rank 0", "rank 1"} <= _rank_names(store)
+    start = next(p for p in run["phases"] if p["kind"] == "startup")
+    assert start["details"]["hostfile"] == str(hostfile)
+    assert f"-f {hostfile}" in run["engine"]["mpiexec"]
+    assert not left, left
+
+
+def test_stop_ends_a_continuous_mpi_run_at_once_and_leaves_nothing():
+    require("mpi")
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": "mpi",
+                "workers": 2,
+                "mode": "continuous",
+                "task_ms": 400.0,
+            }
+        )
+        stopped_at = None
+        while True:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            obj = store.add_frame(*frame)
+            if stopped_at is None and len(store.task_bars()["task"]) >= 1:
+                time.sleep(0.1)  # both ranks in the middle of a 400 ms task
+                stopped_at = time.monotonic()
+                lab.send({"cmd": "stop"})
+            if obj and obj.get("type") == "run_finished":
+                took = time.monotonic() - stopped_at
+                break
+        assert obj["stopped"] and obj["ok"], obj
+        assert took < 1.5, f"stop took {took:.2f} s"
+        left = leftovers(lab.proc.pid)
+    finally:
+        lab.close()
+    assert not left, left
+    run = run_object(store)
+    assert not _mpi_processes(_events_address(run))
+    # hydra's "BAD TERMINATION" banner is its reaction to our stop, not the program's output
+    assert "BAD TERMINATION" not in "".join(store.output)
+
+
+RANK_DIES = """
+import os
+import time
+
+
+def task(i):
+    time.sleep(0.05)
+    if i == 5:
+        os._exit(3)  # no exception, no flush: the rank is simply gone
+"""
+
+
+def test_a_rank_that_dies_fails_the_run_naming_mpi_and_keeps_what_was_recorded(tmp_path):
+    require("mpi")
+    path = tmp_path / "dies.py"
+    path.write_text(RANK_DIES)
+    run, _, left = run_in_lab("mpi", workload="user", user=f"{path}:task", tasks=12, task_ms=50.0)
+    assert not run["ok"] and not run["stopped"], run
+    assert "MPI rank" in run["error"] and "code 3" in run["error"], run["error"]
+    # rank 1 runs tasks 1, 3, 5...: tasks 1 and 3 ended (and were sent) 50 ms before
+    # task 5 killed it
+    done = {t["id"] for t in run["tasks"] if t["ok"]}
+    assert {1, 3} <= done, done
+    assert 5 not in done
+    assert not left, left
+    assert not _mpi_processes(str(path))
+
+
+TASK_RAISES = """
+import time
+
+
+def task(i):
+    time.sleep(0.02)
+    if i % 4 == 2:
+        raise ValueError(f"task {i} refuses")
+"""
+
+
+def test_failing_tasks_are_gathered_at_rank_0_and_reported_with_their_text(tmp_path):
+    require("mpi")
+    path = tmp_path / "raises.py"
+    path.write_text(TASK_RAISES)
+    run, _, left = run_in_lab("mpi", workload="user", user=f"{path}:task", tasks=8)
+    assert run["ok"], run["error"]  # a failing task is data, not a failed run
+    failed = {t["id"]: (t["worker"], t["error"]) for t in run["tasks"] if not t["ok"]}
+    assert failed == {
+        2: (0, "ValueError: task 2 refuses"),
+        6: (0, "ValueError: task 6 refuses"),
+    }, failed
+    assert not left, left
