@@ -74,8 +74,13 @@ def trace_events(store: EventStore) -> list[dict]:
     phases = [ph for ph in store.phases() if ph.get("t_ns")]
     if phases:
         events.append(
-            {"ph": "M", "name": "thread_name", "pid": lab_pid, "tid": -1,
-             "args": {"name": "engine start-up / teardown"}}
+            {
+                "ph": "M",
+                "name": "thread_name",
+                "pid": lab_pid,
+                "tid": -1,
+                "args": {"name": "engine start-up / teardown"},
+            }
         )
     for ph in phases:
         events.append(

@@ -59,7 +59,9 @@ class EngineSettingsDialog(QDialog):
         outer.addWidget(intro)
         form = QFormLayout()
         self.dask_address = QLineEdit(str(options.get("dask_address", "")))
-        self.dask_address.setPlaceholderText("tcp://host:8786 (TLS: tls://…, set up in Dask's config)")
+        self.dask_address.setPlaceholderText(
+            "tcp://host:8786 (TLS: tls://…, set up in Dask's config)"
+        )
         form.addRow("Dask scheduler", self.dask_address)
         self.dask_threads = QSpinBox()
         self.dask_threads.setRange(1, 64)

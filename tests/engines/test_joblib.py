@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from enginekit import check_engine_run, require, run_in_lab
 
 from concviz.runtime import LabProcess, query
-
-from enginekit import check_engine_run, require, run_in_lab
 
 
 def test_joblib_loky_runs_every_task_in_parallel_and_leaves_nothing():
@@ -68,8 +67,15 @@ def test_engine_strategies_are_listed_with_their_group_and_install_hint():
         items = {s["name"]: s for s in query(lab, "strategies")["items"]}
     finally:
         lab.close()
-    for name in ("joblib-loky", "joblib-threads", "dask-local", "dask-remote", "spark-local",
-                 "spark-remote", "mpi"):
+    for name in (
+        "joblib-loky",
+        "joblib-threads",
+        "dask-local",
+        "dask-remote",
+        "spark-local",
+        "spark-remote",
+        "mpi",
+    ):
         assert items[name]["group"] == "engines", name
         if not items[name]["available"]:
             assert "concviz[" in items[name]["install"], items[name]
@@ -81,7 +87,10 @@ def _bare_python() -> str:
     import glob
     import os
 
-    for pattern in ("~/.pyenv/versions/3.12*/bin/python3.12", "~/.pyenv/versions/3.13*/bin/python3.13"):
+    for pattern in (
+        "~/.pyenv/versions/3.12*/bin/python3.12",
+        "~/.pyenv/versions/3.13*/bin/python3.13",
+    ):
         found = sorted(glob.glob(os.path.expanduser(pattern)))
         if found:
             return found[-1]

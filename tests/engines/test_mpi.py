@@ -78,7 +78,7 @@ def test_a_missing_hostfile_is_refused_in_one_sentence_and_a_real_one_is_used(tm
     assert {"rank 0", "rank 1"} <= _rank_names(store)
     start = next(p for p in run["phases"] if p["kind"] == "startup")
     assert start["details"]["hostfile"] == str(hostfile)
-    assert f"-f {hostfile}" in run["engine"]["mpiexec"]
+    assert f"-hostfile {hostfile}" in run["engine"]["mpiexec"]
     assert not left, left
 
 

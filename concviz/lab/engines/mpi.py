@@ -371,7 +371,7 @@ def run_mpi(ctx: RunContext) -> None:
     hostfile = ctx.options.get("hostfile")
     cmd = [mpiexec, "-n", str(n)]
     if hostfile:
-        cmd += ["-f", os.path.abspath(hostfile)]
+        cmd += ["-hostfile", os.path.abspath(hostfile)]
     cmd += [sys.executable, "-m", RANK_MODULE]
     env = worker_env(ctx.sys_path)
     env[ENV_VAR] = json.dumps({"address": sink.address, "spec": ctx.spec, "path": ctx.sys_path})

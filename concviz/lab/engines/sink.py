@@ -110,7 +110,7 @@ class EventSink:
         while not self._closed.is_set():
             try:
                 conn, _ = self._server.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
