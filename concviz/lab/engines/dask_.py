@@ -1,1 +1,494 @@
-"""Placeholder: filled in by its own commit."""
+"""Dask distributed: a LocalCluster the lab starts, or a cluster that already runs.
+
+``dask-local`` starts a real ``distributed.LocalCluster`` (worker processes with a
+nanny each, or threads of the lab); ``dask-remote`` connects to a running scheduler
+and uses every worker it has, uploading the lab's sources first, since those workers
+may not have concviz installed. Either way tasks go in through ``client.submit``
+with a bounded window, and their times come from Dask's own records: the scheduler's
+task stream (which worker, which thread, when ``compute`` started and stopped in
+that worker's clock). Those times are mapped onto the lab's clock with an offset per
+worker, measured at start-up, and recorded as one row per worker thread.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import copy
+import hashlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+
+from ..protocol import EV_END, EV_ERROR, EV_START
+from ..recorder import describe_error, perf_ns
+from ..strategies.base import RunContext, WorkerDied, strategy
+from ..strategies.dispatch import submit_windowed
+from .common import LAB_ROOT, engine_info, install_hint, missing_module, phase
+from .sink import task_function
+
+POLL_S = 0.25  # how often the task stream is read while a run goes
+CLOCK_ROUNDS = 7  # round trips per clock-offset measurement (the shortest one counts)
+CONNECT_TIMEOUT_S = 10.0
+WORKERS_TIMEOUT_S = 60.0
+DRAIN_TIMEOUT_S = 5.0  # at the end, how long to wait for the last task-stream records
+
+
+def _dask_missing() -> str | None:
+    return missing_module("distributed", "dask", extra="dask")
+
+
+def _check_remote(options: dict) -> str | None:
+    if not options.get("dask_address"):
+        return "dask-remote needs the scheduler's address: --dask-address tcp://host:8786"
+    return None
+
+
+# ------------------------------------------------------------------ worker side
+# Dask pickles these by reference: a worker imports this module (standard library
+# only) from its own concviz or from the sources the lab uploaded.
+
+
+def _dask_task(spec: dict, index: int) -> tuple[int, int, str | None, int]:
+    """Run task ``index`` on a Dask worker: ``(index, cpu_ns, error or None, pid)``.
+
+    Dask records when the task ran; this measures only what Dask cannot see, the
+    thread's CPU time, and turns an exception into text (a failing task is data).
+    """
+    fn = task_function(spec)
+    c0 = time.thread_time_ns()
+    err = None
+    try:
+        fn(index)
+    except Exception as exc:
+        err = describe_error(exc)
+    return index, time.thread_time_ns() - c0, err, os.getpid()
+
+
+def _warm_up(spec: dict) -> int:
+    """Import the workload and build its function before any task is timed."""
+    task_function(spec)
+    return os.getpid()
+
+
+def _scheduler_has_dashboard(dask_scheduler=None) -> bool:
+    """Whether the scheduler serves Dask's dashboard (its HTTP server runs without bokeh)."""
+    import importlib.util
+
+    return "dashboard" in dask_scheduler.services and importlib.util.find_spec("bokeh") is not None
+
+
+def _worker_clock() -> float:
+    """The clock Dask stamps a worker's task stream with."""
+    from distributed.metrics import time as dask_time
+
+    return dask_time()
+
+
+# ------------------------------------------------------------------ lab side
+def _short(address: str) -> str:
+    return address.split("://", 1)[-1]
+
+
+def _knock(address: str) -> None:
+    """Open and close a TCP connection to a tcp:// or tls:// scheduler (raises OSError).
+
+    A refused connection fails here at once; Dask's own connect would retry it until
+    its time-out before saying the same.
+    """
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp", "tls") or not host or not port.isdigit():
+        return  # another transport, or Dask's default port: let Dask connect
+    socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+
+
+def _clock_offsets(client) -> dict[str, float]:
+    """Each worker's clock minus the lab's ``time.time()``, in seconds.
+
+    Several ``client.run`` round trips; per worker the one with the shortest round
+    trip counts, its reading taken as made at the round trip's midpoint.
+    """
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(CLOCK_ROUNDS):
+        w0 = time.time()
+        got = client.run(_worker_clock)
+        w1 = time.time()
+        rtt, mid = w1 - w0, (w0 + w1) / 2
+        for address, t in got.items():
+            if address not in best or rtt < best[address][0]:
+                best[address] = (rtt, t - mid)
+    return {address: off for address, (_, off) in best.items()}
+
+
+def _lab_sources_zip(folder: str) -> str:
+    """A zip of ``concviz/__init__.py`` and ``concviz/lab/**`` to upload to workers.
+
+    Named after a hash of its contents, so runs with the same sources write the same
+    file on a worker instead of piling up copies.
+    """
+    files = []
+    top = os.path.join(LAB_ROOT, "concviz")
+    files.append(os.path.join(top, "__init__.py"))
+    for root, dirs, names in os.walk(os.path.join(top, "lab")):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        files.extend(os.path.join(root, n) for n in sorted(names) if n.endswith(".py"))
+    digest = hashlib.sha256()
+    for path in files:
+        with open(path, "rb") as f:
+            digest.update(os.path.relpath(path, LAB_ROOT).encode() + b"\0" + f.read())
+    target = os.path.join(folder, f"concviz-lab-{digest.hexdigest()[:12]}.zip")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            zf.write(path, os.path.relpath(path, LAB_ROOT))
+    return target
+
+
+def _upload_lab(client) -> str | None:
+    """Send the lab's sources to every worker (and future ones); None, or why not."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="concviz-dask-") as folder:
+            client.upload_file(_lab_sources_zip(folder))
+        return None
+    except Exception as exc:  # the workers may have concviz already; try without
+        return describe_error(exc)
+
+
+class _Tracker:
+    """Joins Dask's task-stream records with task results and records them as events.
+
+    Threads: ``result`` and ``failed`` run on Dask's callback threads; ``poll`` runs
+    on the poller thread while the run goes, then on the run thread once the poller
+    has ended (never on both at once). A result waits here until its record comes.
+    """
+
+    def __init__(self, ctx: RunContext, client, offsets: dict[str, float], pids: dict) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.offsets = offsets
+        self.pids = pids
+        self.prefix = f"concviz-{uuid.uuid4().hex[:10]}-"
+        self.lock = threading.Lock()
+        self.results: dict[int, tuple[int, str | None, int]] = {}  # index -> cpu, err, pid
+        self.records: dict[int, dict] = {}  # index -> its task-stream record
+        self.rows: dict[tuple[str, int], int] = {}  # (worker, thread ident) -> row
+        self.threads_seen: dict[str, int] = {}  # worker -> how many of its threads
+        self.live: dict[int, object] = {}  # index -> Dask future not yet done
+        self.failure: str | None = None
+        # the lab's perf_counter and wall clock, read together
+        p0 = perf_ns()
+        self.wall_ref = time.time()
+        self.perf_ref = (p0 + perf_ns()) // 2
+        self.cursor: int | None = None
+        self.since: float | None = None
+        try:
+            # also starts the scheduler's task-stream plugin if it is not running yet
+            self.cursor = client.sync(client.scheduler.get_task_stream_index)
+        except Exception:
+            client.get_task_stream(count=1)  # an older scheduler: read by time instead
+            self.since = time.time() + _mean(offsets.values()) - 1.0
+
+    def key(self, index: int) -> str:
+        return f"{self.prefix}{index}"
+
+    # -- results (run thread, Dask's callback threads)
+    def result(self, index: int, cpu: int, err: str | None, pid: int) -> None:
+        with self.lock:
+            self.results[index] = (cpu, err, pid)
+
+    def failed(self, text: str) -> None:
+        with self.lock:
+            if self.failure is None:
+                self.failure = text
+
+    def missing(self) -> int:
+        """How many tasks have their result but not yet their task-stream record."""
+        with self.lock:
+            return len(self.results)
+
+    # -- task stream (poller thread, then run thread)
+    def _fetch(self) -> list[dict]:
+        client = self.client
+        if self.cursor is not None:
+            recs = client.sync(client.scheduler.get_task_stream, start_index=self.cursor)
+            self.cursor += len(recs)
+            return list(recs)
+        recs = client.get_task_stream(start=self.since)
+        stops = [ss["stop"] for r in recs for ss in r.get("startstops", ())]
+        if stops:  # records come roughly in order of their end; keep a wide margin
+            self.since = max(self.since or 0.0, max(stops) - 10.0)
+        return list(recs)
+
+    def poll(self) -> None:
+        """Read new task-stream records; record every task that has its result too."""
+        prefix = self.prefix
+        for rec in self._fetch():
+            key = rec.get("key")
+            if isinstance(key, str) and key.startswith(prefix):
+                self.records[int(key[len(prefix) :])] = rec
+        with self.lock:
+            ready = sorted(self.records.keys() & self.results.keys())
+            found = [(i, self.records.pop(i), self.results.pop(i)) for i in ready]
+        if not found:
+            return
+        buf = self.ctx.recorder.buffer()
+        for index, rec, (cpu, err, pid) in found:
+            computes = [ss for ss in rec["startstops"] if ss.get("action") == "compute"]
+            if not computes:
+                continue
+            worker = rec["worker"]
+            tid = int(rec.get("thread") or 0) & 0xFFFF_FFFF_FFFF_FFFF
+            pid = self.pids.get(worker, pid)
+            row = self._row(worker, tid, pid)
+            t0 = self._lab_ns(worker, min(ss["start"] for ss in computes))
+            t1 = max(t0, self._lab_ns(worker, max(ss["stop"] for ss in computes)))
+            buf.append((EV_START, 0, row, index, pid, tid, t0, 0, 0))
+            buf.append((EV_ERROR if err else EV_END, 0, row, index, pid, tid, t1, cpu, t0))
+            if err:
+                self.ctx.task_error(index, row, err)
+        self.ctx.recorder.flush()
+
+    def _row(self, worker: str, tid: int, pid: int) -> int:
+        row = self.rows.get((worker, tid))
+        if row is None:
+            row = self.rows[(worker, tid)] = len(self.rows)
+            n = self.threads_seen[worker] = self.threads_seen.get(worker, 0) + 1
+            name = f"dask {_short(worker)} · thread {n}"
+            self.ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: name}})
+        return row
+
+    def _lab_ns(self, worker: str, t: float) -> int:
+        """A worker's task-stream time as the lab's ``perf_counter_ns``."""
+        offset = self.offsets.get(worker, 0.0)
+        return self.perf_ref + round((t - offset - self.wall_ref) * 1e9)
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: int) -> None:
+    """Submit the feed's tasks with a bounded window; read the task stream meanwhile."""
+
+    def cancel_all() -> None:
+        with tracker.lock:
+            futures = list(tracker.live.values())
+        if futures:
+            client.cancel(futures, force=True)
+
+    ctx.on_stop(cancel_all)
+
+    def submit(index: int) -> concurrent.futures.Future:
+        if ctx.stop_event.is_set():
+            raise RuntimeError("stopped")  # submit_windowed ends on this
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        fut = client.submit(_dask_task, spec, index, key=tracker.key(index), pure=False)
+        with tracker.lock:
+            tracker.live[index] = fut
+
+        def transfer(f) -> None:
+            with tracker.lock:
+                tracker.live.pop(index, None)
+            status = f.status
+            if status == "finished":
+                try:
+                    done.set_result(f.result())
+                    return
+                except BaseException as exc:  # noqa: BLE001  (reported below)
+                    error = exc
+            elif status == "cancelled" or ctx.stop_event.is_set():
+                done.cancel()
+                return
+            else:
+                try:
+                    error = f.exception()
+                except BaseException as exc:  # noqa: BLE001
+                    error = exc
+            done.set_exception(
+                WorkerDied(f"Dask could not run task {index}: {describe_error(error)}")
+            )
+
+        fut.add_done_callback(transfer)
+        return done
+
+    def on_result(done: concurrent.futures.Future) -> None:
+        try:
+            index, cpu, err, pid = done.result()
+        except WorkerDied as exc:
+            tracker.failed(str(exc))
+            return
+        tracker.result(index, cpu, err, pid)
+
+    def check() -> None:
+        if tracker.failure is not None and not ctx.stop_event.is_set():
+            raise WorkerDied(tracker.failure)
+
+    ending = threading.Event()
+
+    def poll_loop() -> None:
+        while not ending.wait(POLL_S):
+            try:
+                tracker.poll()
+            except Exception:
+                pass  # the final read reports a scheduler that went away
+
+    poller = threading.Thread(target=poll_loop, name="concviz-dask-stream", daemon=True)
+    poller.start()
+    # the window counts worker threads, which need not be ctx.workers
+    window_ctx = copy.copy(ctx)
+    window_ctx.workers = max(1, threads)
+    try:
+        submit_windowed(window_ctx, submit, on_result, check)
+        check()
+    finally:
+        ending.set()
+        poller.join()
+    deadline = time.monotonic() + (0.5 if ctx.stop_event.is_set() else DRAIN_TIMEOUT_S)
+    while True:
+        try:
+            tracker.poll()
+        except Exception as exc:
+            if ctx.stop_event.is_set():
+                return
+            raise WorkerDied(f"cannot read the Dask scheduler's task stream: {exc}") from None
+        if tracker.missing() == 0 or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
+
+
+def _quiet_logs() -> None:
+    for name in ("distributed", "distributed.client", "distributed.worker", "tornado"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _has_bokeh() -> bool:
+    return missing_module("bokeh", extra="dask") is None
+
+
+def _dashboard_runs(client, cluster) -> bool:
+    if cluster is not None:
+        return _has_bokeh()  # the dashboard was asked for exactly when bokeh is here
+    try:
+        return bool(client.run_on_scheduler(_scheduler_has_dashboard))
+    except Exception:
+        return False  # not worth failing a run for
+
+
+def _run(ctx: RunContext, remote: bool) -> None:
+    address = str(ctx.options.get("dask_address") or "")
+    if remote:
+        label = f"connecting to the Dask scheduler at {address}"
+    else:
+        label = f"starting a Dask LocalCluster of {ctx.workers} workers"
+    starting = phase(ctx, "startup", label)
+    cluster = client = None
+    try:
+        try:
+            _quiet_logs()
+            from distributed import Client
+
+            if remote:
+                try:
+                    _knock(address)
+                    client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+                except Exception as exc:
+                    raise WorkerDied(
+                        f"cannot reach the Dask scheduler at {address}: {describe_error(exc)}"
+                    ) from None
+                upload_error = _upload_lab(client)
+                try:
+                    client.wait_for_workers(1, timeout=WORKERS_TIMEOUT_S)
+                except Exception:
+                    raise WorkerDied(
+                        f"the Dask scheduler at {address} has no workers "
+                        f"(none joined within {WORKERS_TIMEOUT_S:g} s)"
+                    ) from None
+            else:
+                from distributed import LocalCluster
+
+                upload_error = None
+                threads_per_worker = int(ctx.options.get("threads_per_worker") or 1)
+                cluster = LocalCluster(
+                    n_workers=ctx.workers,
+                    threads_per_worker=threads_per_worker,
+                    processes=bool(ctx.options.get("dask_processes", True)),
+                    host="127.0.0.1",
+                    protocol="tcp://",  # also for threads, which would talk inproc:// to no host
+                    dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
+                    silence_logs=logging.ERROR,
+                )
+                client = Client(cluster, set_as_default=False)
+                client.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
+            try:
+                pids = client.run(os.getpid)
+                client.run(_warm_up, ctx.spec)
+                offsets = _clock_offsets(client)
+                threads = sum(client.nthreads().values())
+                tracker = _Tracker(ctx, client, offsets, pids)
+            except WorkerDied:
+                raise
+            except Exception as exc:
+                why = (
+                    f" (uploading concviz's sources failed: {upload_error})" if upload_error else ""
+                )
+                raise WorkerDied(
+                    f"the Dask workers cannot run concviz's tasks: {describe_error(exc)}{why}"
+                ) from None
+            dashboard = client.dashboard_link if _dashboard_runs(client, cluster) else None
+            scheduler = client.scheduler.address
+            offsets_ms = {_short(w): round(off * 1e3, 3) for w, off in sorted(offsets.items())}
+            starting.details.update(
+                dashboard=dashboard,
+                scheduler=scheduler,
+                offsets_ms=offsets_ms,
+                workers=len(pids),
+                threads=threads,
+            )
+            if remote:
+                starting.details["uploaded"] = upload_error is None
+            engine_info(ctx, dashboard=dashboard, scheduler=scheduler, offsets_ms=offsets_ms)
+        finally:
+            starting.end()
+        if not ctx.stop_event.is_set():
+            _dispatch(ctx, client, tracker, ctx.spec, threads)
+    finally:
+        if client is not None or cluster is not None:
+            what = "closing the Dask client" if remote else "closing the Dask client and cluster"
+            with phase(ctx, "teardown", what):
+                if client is not None:
+                    try:
+                        client.close(timeout=5)
+                    except Exception:
+                        pass  # the cluster still has to go
+                if cluster is not None:
+                    cluster.close(timeout=10)
+
+
+@strategy(
+    "dask-local",
+    "Dask distributed: a LocalCluster of N worker processes (one thread each)",
+    available=_dask_missing,
+    processes=True,
+    group="engines",
+    install=install_hint("dask"),
+)
+def run_dask_local(ctx: RunContext) -> None:
+    _run(ctx, remote=False)
+
+
+@strategy(
+    "dask-remote",
+    "Dask distributed: a running cluster (--dask-address), every worker it has",
+    available=_dask_missing,
+    processes=True,
+    group="engines",
+    install=install_hint("dask"),
+    check_options=_check_remote,
+)
+def run_dask_remote(ctx: RunContext) -> None:
+    _run(ctx, remote=True)

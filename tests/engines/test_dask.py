@@ -1,0 +1,215 @@
+"""Dask distributed, really running: a LocalCluster the lab starts, and a cluster of
+its own (a ``dask scheduler`` and two ``dask worker`` processes) the lab connects to."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+
+import psutil
+import pytest
+from enginekit import TASKS, check_engine_run, leftovers, require, run_in_lab
+
+from concviz.runtime import LabProcess
+from concviz.runtime.headless import BadInput, run_batch
+
+
+def _gone(pids: set[int], timeout: float = 10.0) -> list[int]:
+    """Which of ``pids`` still run after ``timeout`` (a worker orphaned by its nanny too)."""
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    left = []
+    for p in alive:
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                left.append(p.pid)
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+def test_dask_local_runs_every_task_on_its_workers_with_measured_clocks():
+    require("dask-local")
+    run, store = check_engine_run("dask-local")
+    start = next(p for p in run["phases"] if p["kind"] == "startup")
+    offsets = start["details"]["offsets_ms"]
+    assert len(offsets) == 2, start["details"]
+    assert all(abs(v) < 50 for v in offsets.values()), offsets  # one machine, one clock
+    assert start["details"]["scheduler"].startswith("tcp://127.0.0.1:"), start["details"]
+    assert run["engine"]["offsets_ms"] == offsets
+    assert run["teardown_s"] > 0
+    # one row per worker thread, each named after its worker, in two worker processes
+    names = {ln.name for ln in store.lanes() if ln.name}
+    assert len(names) == 2 and all(n.startswith("dask 127.0.0.1:") for n in names), names
+    assert len({t["pid"] for t in run["tasks"]}) == 2
+    # Dask's own times, mapped onto the lab's clock: after start-up, inside the run
+    end = max(t["end_ns"] for t in run["tasks"])
+    assert all(start["t_ns"] <= t["start_ns"] < t["end_ns"] <= end for t in run["tasks"])
+    assert all(t["cpu_ns"] > 0 for t in run["tasks"])
+    assert not _gone({t["pid"] for t in run["tasks"]}), "Dask workers outlived the run"
+
+
+SITE = sysconfig.get_paths()["purelib"]
+
+
+def _start(args: list[str], cwd: str) -> subprocess.Popen:
+    # -S with only site-packages on the path: distributed imports, concviz (an
+    # editable install, found through a .pth file) does not, as on a real cluster
+    env = {**os.environ, "PYTHONPATH": SITE}
+    return subprocess.Popen(
+        [sys.executable, "-S", "-m", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A scheduler and two single-threaded workers on 127.0.0.1, none with concviz."""
+    require("dask-remote")
+    from distributed import Client
+
+    with socket.socket() as s:  # a free port, so that all three can start at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    worker = ["distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1"]
+    worker += ["--host", "127.0.0.1"]
+    procs = []
+    try:
+        for args in (scheduler, worker, worker):
+            procs.append(_start([*args, "--no-dashboard"], str(tmp_path)))
+        with Client(address, timeout=30, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            workers = dict(client.run(os.getpid))
+        yield address, workers, procs
+    finally:
+        everyone = []
+        for p in procs:
+            try:
+                everyone += [p.pid, *(k.pid for k in psutil.Process(p.pid).children(True))]
+            except psutil.NoSuchProcess:
+                pass
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+        left = _gone(set(everyone), timeout=5)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"Dask processes left after the test: {left}"
+
+
+def test_dask_remote_uses_every_worker_of_a_running_cluster_and_leaves_it_running(
+    dask_cluster,
+):
+    address, workers, procs = dask_cluster
+    run, store, left = run_in_lab("dask-remote", {"dask_address": address})
+    assert run["ok"], run["error"]
+    assert not left, left
+    assert sorted(t["id"] for t in run["tasks"]) == list(range(TASKS))
+    rows = {(t["pid"], t["tid"], t["worker"]) for t in run["tasks"]}
+    assert len(rows) == 2, rows
+    assert {t["pid"] for t in run["tasks"]} == set(workers.values())
+    assert run["engine"]["scheduler"] == address
+    assert run["engine"]["dashboard"] is None  # started with --no-dashboard
+    start = next(p for p in run["phases"] if p["kind"] == "startup")
+    # the workers cannot import concviz by themselves: the uploaded sources ran
+    assert start["details"]["uploaded"] is True, start["details"]
+    assert set(start["details"]["offsets_ms"]) == {a.split("://")[1] for a in workers}
+    # the lab closed its client only: the cluster and its workers still run
+    assert all(p.poll() is None for p in procs)
+    from distributed import Client
+
+    with Client(address, timeout=10, set_as_default=False) as client:
+        assert dict(client.run(os.getpid)) == workers
+
+
+def test_dask_remote_without_an_address_is_refused_in_one_sentence():
+    require("dask-remote")
+    params = {
+        "workload": "cpu-python",
+        "strategy": "dask-remote",
+        "workers": 2,
+        "tasks": 4,
+        "task_ms": 10.0,
+        "options": {},
+    }
+    with pytest.raises(BadInput) as refused:
+        run_batch(params)
+    text = str(refused.value)
+    assert "dask-remote needs the scheduler's address" in text, text
+    assert "--dask-address" in text and "Traceback" not in text, text
+
+
+def test_an_unreachable_scheduler_ends_the_run_with_a_clear_error():
+    require("dask-remote")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    run, _, left = run_in_lab("dask-remote", {"dask_address": address}, tasks=4)
+    assert not run["ok"] and not run["tasks"]
+    assert run["error"].startswith(f"cannot reach the Dask scheduler at {address}"), run["error"]
+    assert "Traceback" not in run["error"]
+    assert not left
+
+
+def test_stop_ends_a_continuous_dask_run_and_leaves_no_dask_process():
+    require("dask-local")
+    from concviz.model import EventStore
+
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": "dask-local",
+                "workers": 2,
+                "mode": "continuous",
+                "task_ms": 200.0,
+            }
+        )
+        asked = None
+        while True:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            obj = store.add_frame(*frame)
+            if asked is None and len(store.task_bars()["task"]) >= 2:
+                asked = time.monotonic()
+                lab.send({"cmd": "stop"})
+            if obj and obj.get("type") == "run_finished":
+                took = time.monotonic() - asked
+                break
+        assert obj["stopped"] and obj["ok"], obj
+        assert took < 5, f"the run took {took:.1f} s to end after the stop"
+        assert not leftovers(lab.proc.pid)
+        workers = {ln.pid for ln in store.lanes() if ln.name and ln.name.startswith("dask ")}
+        assert len(workers) == 2, store.lanes()
+        assert not _gone(workers), "Dask workers outlived the stopped run"
+    finally:
+        lab.close()
