@@ -76,6 +76,11 @@ def interpreter_info() -> dict:
     }
 
 
+def _install_hint(s, reason: str | None) -> str | None:
+    """The extra to install, when what is missing is a package (not e.g. Java)."""
+    return s.install if reason and "package is not installed" in reason else None
+
+
 def strategies_info() -> list[dict]:
     out = []
     for s in REGISTRY.values():
@@ -91,7 +96,7 @@ def strategies_info() -> list[dict]:
                 "reason": reason,
                 "processes": s.processes,
                 "group": s.group,
-                "install": s.install if reason else None,
+                "install": _install_hint(s, reason),
                 # what it cannot run without (a cluster's address), or None
                 "needs": s.check_options({}) if s.check_options is not None else None,
             }
@@ -127,7 +132,7 @@ def _strategy_name(name: object) -> str:
         raise BadRequest(f"unknown strategy {name!r}; choose one of: {', '.join(REGISTRY)}")
     reason = REGISTRY[name].available()
     if reason:
-        hint = REGISTRY[name].install
+        hint = _install_hint(REGISTRY[name], reason)
         raise BadRequest(
             f"strategy {name} is not available here: {reason}" + (f"; {hint}" if hint else "")
         )

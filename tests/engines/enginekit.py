@@ -12,7 +12,7 @@ from concviz.model import run_object
 from concviz.runtime import LabProcess, run_batch
 
 TASKS = 16
-TASK_MS = 80.0
+TASK_MS = 150.0  # long enough that an engine's per-task cost (Spark: ~20 ms a slot) is amortised
 WORKERS = 2
 MIN_SPEEDUP = 1.4  # process-based engines on 2 cores, start-up excluded
 
@@ -55,7 +55,7 @@ def leftovers(pid: int, timeout: float = 10.0) -> list[str]:
         time.sleep(0.2)
 
 
-ROUNDS = 2  # this VM's cores drift by +-20 % between runs: alternate, keep the best
+ROUNDS = 3  # this VM's cores drift by +-20 % between runs: alternate, keep the best
 
 
 def _params(strategy: str, options: dict | None, params: dict) -> dict:

@@ -3,6 +3,7 @@ its own (a ``dask scheduler`` and two ``dask worker`` processes) the lab connect
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -48,6 +49,8 @@ def test_dask_local_runs_every_task_on_its_workers_with_measured_clocks():
     assert start["details"]["scheduler"].startswith("tcp://127.0.0.1:"), start["details"]
     assert run["engine"]["offsets_ms"] == offsets
     assert run["teardown_s"] > 0
+    if importlib.util.find_spec("bokeh") is not None:  # the dashboard answered the lab
+        assert run["engine"]["dashboard"].startswith("http://127.0.0.1:"), run["engine"]
     # one row per worker thread, each named after its worker, in two worker processes
     names = {ln.name for ln in store.lanes() if ln.name}
     assert len(names) == 2 and all(n.startswith("dask 127.0.0.1:") for n in names), names

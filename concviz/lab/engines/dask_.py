@@ -371,10 +371,15 @@ def _has_bokeh() -> bool:
 
 
 def _dashboard_runs(client, cluster) -> bool:
-    if cluster is not None:
-        return _has_bokeh()  # the dashboard was asked for exactly when bokeh is here
+    """Whether the dashboard's status page really answers (a scheduler started with
+    --no-dashboard still serves HTTP, and the page needs bokeh where it runs)."""
+    import urllib.request
+
     try:
-        return bool(client.run_on_scheduler(_scheduler_has_dashboard))
+        if cluster is None and not client.run_on_scheduler(_scheduler_has_dashboard):
+            return False
+        with urllib.request.urlopen(client.dashboard_link, timeout=2) as reply:
+            return reply.status == 200
     except Exception:
         return False  # not worth failing a run for
 
