@@ -76,7 +76,7 @@ class ControlBar(QWidget):
         )
         self.engine_settings.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.engine_settings.clicked.connect(self.engineSettingsClicked)
-        row_e.addWidget(self.engine_settings)
+        self.engine_settings.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.engine_line.hide()
         outer.addWidget(self.engine_line)
         self.engine_options: dict = {}  # sent with every run (see EngineSettingsDialog)
@@ -224,10 +224,10 @@ class ControlBar(QWidget):
         python, engines = self._grouped()
         for i, b in enumerate(python):
             self.strategy_row.addWidget(b, i // columns, i % columns)
-        # engines share the strategy buttons' column width, less the settings button
-        engine_columns = max(1, columns - 1)
-        for i, b in enumerate(engines):
-            self.engine_row.addWidget(b, i // engine_columns, i % engine_columns)
+        # engines in the strategy buttons' columns, the settings button in the last cell
+        self.engine_row.removeWidget(self.engine_settings)
+        for i, b in enumerate([*engines, self.engine_settings]):
+            self.engine_row.addWidget(b, i // columns, i % columns)
         # both labels as wide as the wider one, so the two grids line up
         width = max(self.strategy_label.sizeHint().width(), self.engine_label.sizeHint().width())
         self.strategy_label.setFixedWidth(width)

@@ -151,9 +151,25 @@ class TimelineView(pg.GraphicsLayoutWidget):
         key = tuple(r.label for r in data.rows)
         if key != self._rows_key:
             self._rows_key = key
-            n = max(data.n_rows, 1)
-            self.gantt_plot.setYRange(-0.6, n - 0.4, padding=0)
+            self._set_y_range(data.n_rows)
             self._update_row_ticks()
+
+    def _top(self, n_rows: int) -> float:
+        """The Gantt's top edge: a strip above the first row for phase labels, if any."""
+        if not self._phase_items:
+            return -0.6
+        line_px = QFontMetricsCache.height(self.gantt_plot.getAxis("left")) * 1.2
+        rows_px = max(self.gantt_plot.vb.height() - line_px, 40.0)
+        return -0.6 - line_px * max(n_rows, 1) / rows_px
+
+    def _set_y_range(self, n_rows: int) -> None:
+        n = max(n_rows, 1)
+        top = self._top(n)
+        self.gantt_plot.setYRange(top, n - 0.4, padding=0)
+        for _ph, items in self._phase_items:
+            for _plot, item in items:
+                if isinstance(item, pg.TextItem):
+                    item.setPos(item.pos().x(), top)
 
     def _update_row_ticks(self, *_args) -> None:
         d = self.gantt.data
@@ -216,9 +232,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _phase_text(self, ph: dict, now: float) -> str:
         t1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else now
         seconds = t1 - (ph["t0_ns"] - self.t0_ns) / 1e9
-        what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
         going = "" if ph.get("t_ns") else "…"
-        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s{going}\n{ph.get('label', '')}"
+        if ph.get("kind") == "teardown":
+            return f"teardown {seconds:.1f} s"
+        what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
+        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s{going}: {ph.get('label', '')}"
 
     def _sync_phases(self, store: EventStore, now: float) -> None:
         phases = store.phases()
@@ -247,10 +265,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 self._phase_text(ph, now), color=self.theme.foreground, anchor=(1 if ends else 0, 0)
             )
             label.setFont(self._font(0.9))
-            label.setPos(x1 if ends else x0, -0.5)
+            label.setPos(x1 if ends else x0, -0.6)
             self.gantt_plot.addItem(label)
             items.append((self.gantt_plot, label))
             self._phase_items.append((ph, items))
+        d = self.gantt.data
+        self._set_y_range(d.n_rows if d is not None else 1)  # room for the labels above
 
     def _grow_open_phases(self, now: float) -> None:
         for ph, items in self._phase_items:
@@ -285,11 +305,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if d is None or not len(d.s):
             return
         x0, x1 = min(0.0, d.x_min), d.x_max
-        for ph, _items in self._phase_items:  # an engine's start-up and teardown too
-            if ph.get("t_ns"):
-                x1 = max(x1, (ph["t_ns"] - self.t0_ns) / 1e9)
+        if self.store is not None:  # an engine's start-up and teardown too
+            self._sync_phases(self.store, self.now_s())
+            for ph in self.store.phases():
+                if ph.get("t_ns"):
+                    x1 = max(x1, (ph["t_ns"] - self.t0_ns) / 1e9)
         self.gantt_plot.setXRange(x0, x1 + 0.02 * (x1 - x0 + 1e-3), padding=0)
-        self.gantt_plot.setYRange(-0.6, max(d.n_rows, 1) - 0.4, padding=0)
+        self._set_y_range(d.n_rows)
 
     # -- hover
     def _hover(self, pos: QPointF) -> None:
