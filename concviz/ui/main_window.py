@@ -101,7 +101,9 @@ class MainWindow(QMainWindow):
         self.controls.stopClicked.connect(self.stop)
         self.controls.strategyChosen.connect(self._strategy_chosen)
         self.controls.workersChosen.connect(self._workers_chosen)
-        self.controls.unavailableChosen.connect(lambda why: self.banner.show_message(why, "warning"))
+        self.controls.unavailableChosen.connect(
+            lambda why: self.banner.show_message(why, "warning")
+        )
         self.controls.engineSettingsClicked.connect(self.edit_engine_settings)
         self.banner.actionClicked.connect(self.restart_lab)
         c = self.client
@@ -322,6 +324,9 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(
             f"Switching to {msg['strategy']} × {msg['workers']} at the next task boundary…", 4000
+        )
+        self.summary.clear(
+            f"Running {params.get('workload', '')} with {msg['strategy']} × {msg['workers']}…"
         )
 
     def _strategy_chosen(self, name: str) -> None:

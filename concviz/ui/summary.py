@@ -37,6 +37,7 @@ class SummaryPanel(QFrame):
         self.notes: dict[str, QLabel] = {}
         self.title = QLabel("No run yet: choose a strategy and press Run.")
         self.title.setObjectName("summaryTitle")
+        self.title.setWordWrap(True)  # a long live-switch path must not widen the window
         grid.addWidget(self.title, 0, 0, 1, len(self.FIELDS))
         for col, (key, name) in enumerate(self.FIELDS):
             head = QLabel(name)

@@ -14,7 +14,7 @@ import time
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
 from concviz.model.cpu_series import CpuSeries
@@ -80,6 +80,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.heat.vb.sigRangeChangedManually.connect(self._user_moved)
         self.cpu.total.vb.sigRangeChangedManually.connect(self._user_moved)
         self.gantt_plot.vb.sigResized.connect(self._update_row_ticks)
+        self.gantt_plot.sigXRangeChanged.connect(self._layout_phase_labels)
         self.scene().sigMouseMoved.connect(self._hover)
         self.set_theme(theme)
         self.set_scale(1.0)
@@ -170,6 +171,15 @@ class TimelineView(pg.GraphicsLayoutWidget):
             for _plot, item in items:
                 if isinstance(item, pg.TextItem):
                     item.setPos(item.pos().x(), top)
+        for line in self._marker_lines:
+            line.label.setPosition(self._marker_position())
+
+    def _marker_position(self) -> float:
+        """Where a switch marker's label sits on its line: just under the phase strip."""
+        (_x, (y0, y1)) = self.gantt_plot.vb.viewRange()
+        top, bottom = min(y0, y1), max(y0, y1)
+        strip = (-0.6 - top) / (bottom - top) if bottom > top else 0.0
+        return min(0.5, 0.04 + max(0.0, strip))
 
     def _update_row_ticks(self, *_args) -> None:
         d = self.gantt.data
@@ -211,7 +221,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 pen=pg.mkPen(self.theme.marker, width=2.5 * self.scale, style=Qt.PenStyle.DashLine),
                 label=text,
                 labelOpts={
-                    "position": 0.04,
+                    "position": self._marker_position(),
                     "color": self.theme.foreground,
                     "fill": QColor(self.theme.background),
                     "anchors": [(0, 0), (0, 0)],
@@ -232,11 +242,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def _phase_text(self, ph: dict, now: float) -> str:
         t1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else now
         seconds = t1 - (ph["t0_ns"] - self.t0_ns) / 1e9
-        going = "" if ph.get("t_ns") else "…"
         if ph.get("kind") == "teardown":
             return f"teardown {seconds:.1f} s"
         what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
-        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s{going}: {ph.get('label', '')}"
+        if not ph.get("t_ns"):  # still going
+            return f"{ph.get('strategy', '')} {what}, {seconds:.1f} s so far: {ph.get('label', '')}"
+        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s: {ph.get('label', '')}"
 
     def _sync_phases(self, store: EventStore, now: float) -> None:
         phases = store.phases()
@@ -265,12 +276,59 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 self._phase_text(ph, now), color=self.theme.foreground, anchor=(1 if ends else 0, 0)
             )
             label.setFont(self._font(0.9))
+            label.full_text = label.textItem.toPlainText()
             label.setPos(x1 if ends else x0, -0.6)
             self.gantt_plot.addItem(label)
             items.append((self.gantt_plot, label))
             self._phase_items.append((ph, items))
         d = self.gantt.data
         self._set_y_range(d.n_rows if d is not None else 1)  # room for the labels above
+        self._layout_phase_labels()
+
+    def _layout_phase_labels(self, *_args) -> None:
+        """Fit each phase's label into the room it has before the next one (elided, or
+        hidden when too narrow), so labels never overlap each other or leave the view."""
+        if not self._phase_items:
+            return
+        vb = self.gantt_plot.vb
+        (lo, hi), (top, _bottom) = vb.viewRange()
+        top = min(top, _bottom)
+        upp = vb.viewPixelSize()[0]  # data units per pixel
+        if not upp or upp <= 0:
+            return
+        fm = QFontMetricsF(self._font(0.9))
+        now = self.now_s()
+        entries = []
+        for ph, items in self._phase_items:
+            label = next(it for _p, it in items if isinstance(it, pg.TextItem))
+            x0 = (ph["t0_ns"] - self.t0_ns) / 1e9
+            x1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else max(now, x0)
+            entries.append((x0, x1, ph.get("kind") == "teardown", label))
+        entries.sort(key=lambda e: e[0])
+        gap = 10 * upp
+        placed = lo
+        for i, (x0, x1, ends, label) in enumerate(entries):
+            next_x = entries[i + 1][0] if i + 1 < len(entries) else hi
+            if ends:
+                right = min(x1, hi)
+                left = max(placed + gap, lo)
+            else:
+                left = max(x0, placed + gap, lo)
+                right = min(next_x, hi)
+            room_px = (right - left) / upp - 8
+            text = fm.elidedText(label.full_text, Qt.TextElideMode.ElideRight, room_px)
+            if room_px < 48 or not text or text == "…":
+                label.hide()
+                continue
+            label.setText(text)
+            label.show()
+            if ends:
+                label.setAnchor((1, 0))
+                label.setPos(right, top)
+            else:
+                label.setAnchor((0, 0))
+                label.setPos(left, top)
+            placed = right if ends else left + (fm.horizontalAdvance(text) + 8) * upp
 
     def _grow_open_phases(self, now: float) -> None:
         for ph, items in self._phase_items:
@@ -281,7 +339,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 if isinstance(item, pg.LinearRegionItem):
                     item.setRegion((x0, max(now, x0)))
                 else:
-                    item.setText(self._phase_text(ph, now))
+                    item.full_text = self._phase_text(ph, now)
+        self._layout_phase_labels()
 
     # -- view
     def _follow(self, now: float) -> None:
