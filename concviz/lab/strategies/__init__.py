@@ -1,3 +1,4 @@
+# ruff: noqa: I001  (the order is the registry's order: the standard library first, engines after)
 """How tasks are run: one module per family, each registering its strategies.
 
 ``REGISTRY`` maps a strategy's name to its ``Strategy`` (run, availability probe).
