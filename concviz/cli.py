@@ -250,10 +250,18 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     print(
         f"strategies under {_describe_interp(hello['interpreter'])} ({hello['interpreter']['executable']}):"
     )
-    for s in items:
-        mark = "yes" if s["available"] else "no "
-        why = "" if s["available"] else f"  — {s['reason']}"
-        print(f"  {mark}  {s['name']:<20}{s['description']}{why}")
+    groups = {"python": "Python's own", "engines": "engines (optional extras)"}
+    for group, title in groups.items():
+        members = [s for s in items if s.get("group", "python") == group]
+        if not members:
+            continue
+        print(f" {title}")
+        for s in members:
+            mark = "yes" if s["available"] else "no "
+            why = "" if s["available"] else f"  — {s['reason']}"
+            print(f"  {mark}  {s['name']:<20}{s['description']}{why}")
+            if not s["available"] and s.get("install"):
+                print(f"       {'':<20}install: {s['install']}")
     return 0
 
 

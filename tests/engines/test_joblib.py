@@ -125,6 +125,16 @@ def test_a_missing_engine_is_unavailable_with_the_reason_and_refused_in_one_sent
     text = (out.stdout + out.stderr).strip()
     assert "dask-local is not available" in text and "Traceback" not in text, text
     assert "concviz[dask]" in text, text
+    listed = subprocess.run(
+        [sys.executable, "-m", "concviz", "strategies", "--interpreter", bare],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed
+    assert "engines (optional extras)" in listed.stdout
+    assert "install: pip install 'concviz[spark]'" in listed.stdout, listed.stdout
+    assert f"{bare} -m pip install mpi4py mpich" in listed.stdout, listed.stdout
 
 
 def test_the_chrome_trace_carries_the_engine_start_up_on_a_track_of_its_own():

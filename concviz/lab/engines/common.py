@@ -21,8 +21,20 @@ from ..strategies.base import RunContext
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
+# what each extra brings, for a Python that runs only the lab (no concviz installed)
+EXTRA_PACKAGES = {
+    "joblib": "joblib",
+    "dask": "'dask[distributed]' bokeh",
+    "spark": "pyspark",
+    "mpi": "mpi4py mpich",
+}
+
+
 def install_hint(extra: str) -> str:
-    return f"pip install 'concviz[{extra}]' (or: uv sync --extra {extra})"
+    return (
+        f"pip install 'concviz[{extra}]' (in a clone: uv sync --extra {extra}); "
+        f"for this Python alone: {sys.executable} -m pip install {EXTRA_PACKAGES[extra]}"
+    )
 
 
 def missing_module(*modules: str, extra: str) -> str | None:
