@@ -143,6 +143,9 @@ def _print_run(run: dict, out=sys.stdout) -> None:
     for key, value in run.get("engine", {}).items():
         if key in ("dashboard", "scheduler", "master", "mpiexec"):
             print(f"  {key}: {value}", file=out)
+        elif key == "offsets_ms" and value:
+            clocks = ", ".join(f"{w} {v:+.3f} ms" for w, v in value.items())
+            print(f"  worker clocks vs the lab's: {clocks}", file=out)
     for t in run["tasks"]:
         if not t["ok"]:
             print(f"  task {t['id']} failed: {t['error']}", file=out)

@@ -247,7 +247,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
         if not ph.get("t_ns"):  # still going
             return f"{ph.get('strategy', '')} {what}, {seconds:.1f} s so far: {ph.get('label', '')}"
-        return f"{ph.get('strategy', '')} {what} {seconds:.1f} s: {ph.get('label', '')}"
+        text = f"{ph.get('strategy', '')} {what} {seconds:.1f} s: {ph.get('label', '')}"
+        offsets = (ph.get("details") or {}).get("offsets_ms") or {}
+        if offsets:  # workers' clocks as measured against the lab's (Dask's own times)
+            text += " · worker clocks " + ", ".join(f"{v:+.1f}" for v in offsets.values()) + " ms"
+        return text
 
     def _sync_phases(self, store: EventStore, now: float) -> None:
         phases = store.phases()
