@@ -12,7 +12,6 @@ worker, measured at start-up, and recorded as one row per worker thread.
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import hashlib
 import logging
@@ -27,7 +26,7 @@ import zipfile
 from ..protocol import EV_END, EV_ERROR, EV_START
 from ..recorder import describe_error, perf_ns
 from ..strategies.base import RunContext, WorkerDied, strategy
-from ..strategies.dispatch import submit_windowed
+from ..strategies.dispatch import window_for
 from .common import LAB_ROOT, engine_info, install_hint, missing_module, phase
 from .sink import task_function
 
@@ -195,6 +194,9 @@ class _Tracker:
     def key(self, index: int) -> str:
         return f"{self.prefix}{index}"
 
+    def index_of(self, key: str) -> int:
+        return int(str(key)[len(self.prefix) :])
+
     # -- results (run thread, Dask's callback threads)
     def result(self, index: int, cpu: int, err: str | None, pid: int) -> None:
         with self.lock:
@@ -274,6 +276,9 @@ def _mean(values) -> float:
 
 def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: int) -> None:
     """Submit the feed's tasks with a bounded window; read the task stream meanwhile."""
+    # the window counts worker threads, which need not be ctx.workers
+    window_ctx = copy.copy(ctx)
+    window_ctx.workers = max(1, threads)
 
     def cancel_all() -> None:
         with tracker.lock:
@@ -283,46 +288,35 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
 
     ctx.on_stop(cancel_all)
 
-    def submit(index: int) -> concurrent.futures.Future:
-        if ctx.stop_event.is_set():
-            raise RuntimeError("stopped")  # submit_windowed ends on this
-        done: concurrent.futures.Future = concurrent.futures.Future()
-        fut = client.submit(_dask_task, spec, index, key=tracker.key(index), pure=False)
-        with tracker.lock:
-            tracker.live[index] = fut
+    from distributed import as_completed
 
-        def transfer(f) -> None:
-            with tracker.lock:
-                tracker.live.pop(index, None)
-            status = f.status
-            if status == "finished":
-                try:
-                    done.set_result(f.result())
-                    return
-                except BaseException as exc:  # noqa: BLE001  (reported below)
-                    error = exc
-            elif status == "cancelled" or ctx.stop_event.is_set():
-                done.cancel()
+    # Results come back through as_completed, which gathers them in batches: a
+    # result() per future was a round trip each and tripled Dask's cost per task.
+    done = as_completed(loop=client.loop, with_results=True, raise_errors=False)
+    window = window_for(window_ctx)
+    feed = iter(ctx.feed)
+    in_flight = 0
+
+    def top_up() -> None:
+        nonlocal in_flight
+        while in_flight < window and not ctx.stop_event.is_set():
+            index = next(feed, None)
+            if index is None:
                 return
-            else:
-                try:
-                    error = f.exception()
-                except BaseException as exc:  # noqa: BLE001
-                    error = exc
-            done.set_exception(
-                WorkerDied(f"Dask could not run task {index}: {describe_error(error)}")
-            )
+            fut = client.submit(_dask_task, spec, index, key=tracker.key(index), pure=False)
+            with tracker.lock:
+                tracker.live[index] = fut
+            done.add(fut)
+            in_flight += 1
 
-        fut.add_done_callback(transfer)
-        return done
-
-    def on_result(done: concurrent.futures.Future) -> None:
-        try:
-            index, cpu, err, pid = done.result()
-        except WorkerDied as exc:
-            tracker.failed(str(exc))
-            return
-        tracker.result(index, cpu, err, pid)
+    def finished(fut, result) -> None:
+        index = tracker.index_of(fut.key)
+        with tracker.lock:
+            tracker.live.pop(index, None)
+        if fut.status == "finished":
+            tracker.result(*result)
+        elif fut.status != "cancelled" and not ctx.stop_event.is_set():
+            tracker.failed(f"Dask could not run task {index}: {describe_error(result)}")
 
     def check() -> None:
         if tracker.failure is not None and not ctx.stop_event.is_set():
@@ -339,11 +333,14 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
 
     poller = threading.Thread(target=poll_loop, name="concviz-dask-stream", daemon=True)
     poller.start()
-    # the window counts worker threads, which need not be ctx.workers
-    window_ctx = copy.copy(ctx)
-    window_ctx.workers = max(1, threads)
     try:
-        submit_windowed(window_ctx, submit, on_result, check)
+        top_up()
+        while in_flight:
+            for fut, result in done.next_batch(block=True):
+                in_flight -= 1
+                finished(fut, result)
+            check()
+            top_up()
         check()
     finally:
         ending.set()
@@ -418,6 +415,12 @@ def _run(ctx: RunContext, remote: bool) -> None:
 
                 upload_error = None
                 threads_per_worker = int(ctx.options.get("threads_per_worker") or 1)
+                import dask
+
+                # Dask's statistical profiler samples each worker's task thread every
+                # 10 ms, taking the GIL from the task each time; concviz measures the
+                # tasks itself, so the workers it starts go without (about 7 % here).
+                dask.config.set({"distributed.worker.profile.enabled": False})
                 cluster = LocalCluster(
                     n_workers=ctx.workers,
                     threads_per_worker=threads_per_worker,
