@@ -233,17 +233,24 @@ def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
     if store.runs:
         seg_t = [s["t_ns"] for s in store.runs[-1].segments]
     seg_t_arr = np.array(seg_t or [0], np.int64)
-    pid_order: dict[int, int] = {}
-    keyed = []
+    placed = []
+    # a process's place in its segment: its lowest worker number, so "worker 1" comes
+    # before "worker 2" whichever reported first (and a process's rows stay together)
+    lowest: dict[tuple[int, int], int] = {}
     for ln in lanes:
         if first[ln.index] == np.iinfo(np.int64).max:
             continue  # a lane with nothing to draw yet (queued only)
         seg = int(np.searchsorted(seg_t_arr, first[ln.index], side="right")) - 1
+        placed.append((seg, ln))
+        if ln.worker != P.WORKER_SERIAL:
+            key = (seg, ln.pid)
+            lowest[key] = min(lowest.get(key, ln.worker), ln.worker)
+    keyed = []
+    for seg, ln in placed:
         if ln.worker == P.WORKER_SERIAL:
-            keyed.append(((-1, 0, 0, 0), ln))
+            keyed.append(((-1, 0, 0, 0, 0), ln))
             continue
-        pid_order.setdefault(ln.pid, len(pid_order))
-        keyed.append(((seg, pid_order[ln.pid], ln.worker, ln.index), ln))
+        keyed.append(((seg, lowest[(seg, ln.pid)], ln.pid, ln.worker, ln.index), ln))
     keyed.sort(key=lambda kv: kv[0])
     rows: list[Row] = []
     groups: dict[tuple[int, int], int] = {}

@@ -429,6 +429,14 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.set_line_width(2.0 * scale)
         for line in self._marker_lines:
             line.label.setFont(tick)
+        for _ph, items in self._phase_items:
+            for _plot, item in items:
+                if isinstance(item, pg.TextItem):
+                    item.setFont(self._font(0.9))
+        if self._phase_items:
+            d = self.gantt.data
+            self._set_y_range(d.n_rows if d is not None else 1)
+            self._layout_phase_labels()
         self._update_row_ticks()
 
 
