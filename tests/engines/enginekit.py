@@ -55,9 +55,10 @@ def leftovers(pid: int, timeout: float = 10.0) -> list[str]:
         time.sleep(0.2)
 
 
-# This VM's cores drift by +-20 % between runs: sequential and engine runs alternate
-# and the best wall of each counts, over at least MIN_ROUNDS and at most ROUNDS rounds
-# (more rounds only while the speedup is not yet shown: the bar itself never moves).
+# This VM's cores drift by 20-50 % from one run to the next: a sequential run and an
+# engine run go in pairs, back to back, and the speedup is the median of the pairs'
+# ratios, over at least MIN_ROUNDS and at most ROUNDS rounds (more rounds only while
+# the speedup is not yet shown: the bar itself never moves).
 MIN_ROUNDS = 2
 ROUNDS = 4
 
@@ -89,10 +90,16 @@ def run_in_lab(strategy: str, options: dict | None = None, lab: LabProcess | Non
     return run_object(store), store, left
 
 
+def _median_ratio(seqs: list[float], runs: list[dict]) -> float:
+    import statistics
+
+    return statistics.median(s / r["wall_s"] for s, r in zip(seqs, runs, strict=True))
+
+
 def check_engine_run(strategy: str, options: dict | None = None, process_based: bool = True):
     """The issue's contract for one engine: every task, two rows, speedup, nothing left.
 
-    Sequential and engine runs alternate in one lab; the best wall of each counts.
+    Sequential and engine runs alternate in one lab (see ROUNDS).
     """
     lab = LabProcess()
     lab.start()
@@ -106,8 +113,7 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
             assert run["ok"], run["error"]
             assert not left, f"left running after the run: {left}"
             runs.append(run)
-            best = min(seqs) / min(r["wall_s"] for r in runs)
-            if round_ + 1 >= MIN_ROUNDS and best >= MIN_SPEEDUP:
+            if round_ + 1 >= MIN_ROUNDS and _median_ratio(seqs, runs) >= MIN_SPEEDUP:
                 break
     finally:
         lab.close()
@@ -118,10 +124,9 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
     starts = [p for p in run["phases"] if p["kind"] == "startup"]
     assert starts and starts[0]["seconds"] > 0, run["phases"]
     if process_based:
-        best = min(r["wall_s"] for r in runs)
-        speedup = min(seqs) / best
+        speedup = _median_ratio(seqs, runs)
         assert speedup >= MIN_SPEEDUP, (
-            f"{strategy} speedup {speedup:.2f} (sequential {seqs} s, {strategy} "
+            f"{strategy} speedup {speedup:.2f}, the median of pairs (sequential {seqs} s, {strategy} "
             f"{[round(r['wall_s'], 3) for r in runs]} s excluding start-up "
             f"{[round(r['startup_s'], 2) for r in runs]} s)"
         )

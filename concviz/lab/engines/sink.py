@@ -8,8 +8,10 @@ The lab relays those batches unchanged, like a worker process's, and counts thei
 end records (one byte per record) so it knows when a task's end has arrived.
 
 Wire format, worker to lab: ``HELLO`` (magic, wanted row or ``ASSIGN``/``CONTROL``,
-pid, native tid, name length) + name, then frames of ``<I`` length + payload. Lab to
-worker: ``<i`` the row. A ``CONTROL`` connection instead carries JSON lines both
+pid, native tid, name length) + name; lab to worker: ``ROW`` (the row and the lab's
+clock); worker to lab: ``OFFSET`` (its clock's offset to the lab's, measured from that
+round trip and applied to every timestamp it sends when it is on another host), then
+frames of ``<I`` length + payload. A ``CONTROL`` connection instead carries JSON lines both
 ways (the MPI driver uses one to hand rank 0 its rounds of tasks).
 
 Threads: ``EventSink`` is built and closed on the run's thread; it accepts on a
@@ -25,14 +27,20 @@ import os
 import socket
 import struct
 import threading
+import time
 
 from ..protocol import EV_END, EV_ERROR, RECORD_SIZE
-from ..recorder import Recorder, execute
+from ..recorder import Recorder, execute, perf_ns
 
-MAGIC = b"CVZ1"
+MAGIC = b"CVZ2"
 HELLO = struct.Struct("<4siIQH")
 LENGTH = struct.Struct("<I")
-ROW = struct.Struct("<i")
+ROW = struct.Struct("<iq")  # the row, and the lab's perf_counter_ns as it answered
+OFFSET = struct.Struct("<q")  # the worker's clock offset to the lab's, as it applies it
+# Processes on one host share one monotonic clock, so what the handshake measures there
+# is only its own error (half a round trip); another host's clock is off by seconds or
+# days (they booted at other times). Only an offset beyond this is applied and shown.
+OTHER_HOST_NS = 1_000_000_000
 ASSIGN = -1
 CONTROL = -2
 
@@ -96,6 +104,7 @@ class EventSink:
         self._next_row = 0
         self._taken: set[int] = set()
         self.rows: dict[int, tuple[int, int, str]] = {}  # row -> (pid, tid, name)
+        self.offsets_ms: dict[str, float] = {}  # workers on other hosts: their clock offset
         self.ended = 0
         self.controls: list[ControlLink] = []
         self._conns: list[socket.socket] = []
@@ -139,18 +148,24 @@ class EventSink:
                 return
             name = _recv_exact(conn, name_len).decode("utf-8", "replace")
             if want == CONTROL:
-                conn.sendall(ROW.pack(0))
+                conn.sendall(ROW.pack(0, perf_ns()))
                 with self._lock:
                     self.controls.append(ControlLink(conn))
                     self._lock.notify_all()
                 return
             row = self._row_for(want)
-            conn.sendall(ROW.pack(row))
+            conn.sendall(ROW.pack(row, perf_ns()))
+            (offset,) = OFFSET.unpack(_recv_exact(conn, OFFSET.size))
             label = name or self._name.format(n=row + 1, i=row)
             self._ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: label}})
             with self._lock:
                 self.rows[row] = (pid, tid, label)
+                if offset:
+                    self.offsets_ms[label] = round(offset / 1e6, 3)
+                    offsets = dict(self.offsets_ms)
                 self._lock.notify_all()
+            if offset:  # a worker on another host: its clock was mapped onto the lab's
+                self._ctx.emit({"type": "engine", "t_ns": perf_ns(), "offsets_ms": offsets})
             send = self._ctx.send_events
             while True:
                 (length,) = LENGTH.unpack(_recv_exact(conn, LENGTH.size))
@@ -198,6 +213,7 @@ class EventSink:
 
 
 # ------------------------------------------------------------------ worker side
+_clock = time.perf_counter_ns  # this process's clock (another host's, for a remote worker)
 _links: dict[tuple[str, int], tuple[Recorder, int]] = {}
 _fns: dict[str, object] = {}
 _link_lock = threading.Lock()
@@ -220,8 +236,16 @@ def recorder_for(address: str, want: int = ASSIGN, name: str = "") -> tuple[Reco
         got = _links.get(key)
         if got is not None:
             return got
+        t1 = _clock()
         sock = connect(address, want, name)
-        (row,) = ROW.unpack(_recv_exact(sock, ROW.size))
+        row, lab_ns = ROW.unpack(_recv_exact(sock, ROW.size))
+        t2 = _clock()
+        offset = lab_ns - (t1 + t2) // 2
+        if abs(offset) > OTHER_HOST_NS:
+            _shift_clock(offset)
+        else:
+            offset = 0  # the same host's clock: nothing to map
+        sock.sendall(OFFSET.pack(offset))
         lock = threading.Lock()
 
         def sink(payload: bytes) -> None:
@@ -233,6 +257,14 @@ def recorder_for(address: str, want: int = ASSIGN, name: str = "") -> tuple[Reco
         atexit.register(rec.close)
         _links[key] = (rec, row)
         return rec, row
+
+
+def _shift_clock(offset: int) -> None:
+    """Record this process's times on the lab's clock (a worker on another host)."""
+    from .. import recorder
+
+    base = _clock
+    recorder.perf_ns = lambda: base() + offset
 
 
 def control_link(address: str) -> ControlLink:
