@@ -178,7 +178,9 @@ def test_spark_remote_without_a_master_is_refused_in_one_sentence():
     params = {"workload": "cpu-python", "strategy": "spark-remote", "workers": 2, "tasks": 4}
     with pytest.raises(BadInput) as err:
         run_batch({**params, "options": {}})
-    assert "spark-remote needs a master: --spark-master spark://host:7077" in str(err.value)
+    assert "spark-remote needs a master: --spark-master spark://host:7077 (in the window" in str(
+        err.value
+    )
     with pytest.raises(BadInput) as err:
         run_batch({**params, "options": {"spark_master": "localhost:7077"}})
     assert "spark-remote needs a master" in str(err.value), err.value

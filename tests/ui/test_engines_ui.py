@@ -77,3 +77,15 @@ def test_engine_settings_go_with_the_next_run_and_are_remembered(window, qtbot):
     assert load_options(window.settings) == options
     window.settings.setValue("engine_options", "{not json")
     assert load_options(window.settings) == {}  # a hand-broken value: defaults, no crash
+
+
+def test_a_remote_engine_without_its_address_is_refused_in_a_banner(window, qtbot):
+    if not _available("dask-remote"):
+        pytest.skip("Dask is not installed (pip install 'concviz[dask]')")
+    window.controls.engine_options = {}
+    configure(window, strategy="dask-remote", workers=2, tasks=4, task_ms=10)
+    window.run()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20000)
+    qtbot.waitUntil(lambda: not window.running, timeout=20000)
+    text = window.banner.label.text()
+    assert "needs the scheduler's address" in text and "Engine settings" in text, text

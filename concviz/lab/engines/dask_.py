@@ -43,7 +43,10 @@ def _dask_missing() -> str | None:
 
 def _check_remote(options: dict) -> str | None:
     if not options.get("dask_address"):
-        return "dask-remote needs the scheduler's address: --dask-address tcp://host:8786"
+        return (
+            "dask-remote needs the scheduler's address: --dask-address tcp://host:8786 "
+            "(in the window: Engine settings…)"
+        )
     return None
 
 

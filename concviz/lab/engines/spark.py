@@ -32,7 +32,7 @@ from .sink import EventSink, run_task, warm_up
 NO_JAVA = (
     "Java is not installed: Spark needs Java 17 or newer (e.g. apt install openjdk-17-jre-headless)"
 )
-NEEDS_MASTER = "spark-remote needs a master: --spark-master spark://host:7077"
+NEEDS_MASTER = "spark-remote needs a master: --spark-master spark://host:7077 (in the window: Engine settings…)"
 _MASTER = re.compile(r"^spark://[^\s/:,]+:\d{1,5}(,[^\s/:,]+:\d{1,5})*$")
 WARM_UP_TIMEOUT = 90.0  # an executor on a cluster may first have to start its own JVM
 SLOT_NAME = "Spark task slot {n}"
