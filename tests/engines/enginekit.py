@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 import psutil
 import pytest
 
 from concviz.lab.lab import strategies_info
-from concviz.model import run_object
+from concviz.model import EventStore, run_object
 from concviz.runtime import LabProcess, run_batch
 
 TASKS = 16
@@ -131,3 +133,46 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
             f"{[round(r['startup_s'], 2) for r in runs]} s)"
         )
     return run, store
+
+
+@dataclass
+class StoppedRun:
+    finished: dict  # the lab's run_finished message
+    store: EventStore
+    took: float  # seconds from the stop to run_finished
+    lab_pid: int
+
+
+@contextmanager
+def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, settle: float = 0.0):
+    """A continuous run of ``strategy``, stopped once ``after_bars`` tasks have bars
+    (``settle`` seconds later); the lab stays up inside the block, so what the run left
+    behind can still be told from what closing the lab would end."""
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": strategy,
+                "workers": WORKERS,
+                "mode": "continuous",
+                "task_ms": task_ms,
+            }
+        )
+        stopped_at = None
+        while True:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            obj = store.add_frame(*frame)
+            if stopped_at is None and len(store.task_bars()["task"]) >= after_bars:
+                time.sleep(settle)
+                stopped_at = time.monotonic()
+                lab.send({"cmd": "stop"})
+            if obj and obj.get("type") == "run_finished":
+                break
+        yield StoppedRun(obj, store, time.monotonic() - stopped_at, lab.proc.pid)
+    finally:
+        lab.close()

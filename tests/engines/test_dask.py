@@ -10,13 +10,18 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 
 import psutil
 import pytest
-from enginekit import TASKS, check_engine_run, leftovers, require, run_in_lab
+from enginekit import (
+    TASKS,
+    check_engine_run,
+    leftovers,
+    require,
+    run_in_lab,
+    stopped_continuous_run,
+)
 
-from concviz.runtime import LabProcess
 from concviz.runtime.headless import BadInput, run_batch
 
 
@@ -181,38 +186,11 @@ def test_an_unreachable_scheduler_ends_the_run_with_a_clear_error():
 
 def test_stop_ends_a_continuous_dask_run_and_leaves_no_dask_process():
     require("dask-local")
-    from concviz.model import EventStore
-
-    lab = LabProcess()
-    lab.start()
-    store = EventStore()
-    try:
-        lab.send(
-            {
-                "cmd": "start",
-                "workload": "cpu-python",
-                "strategy": "dask-local",
-                "workers": 2,
-                "mode": "continuous",
-                "task_ms": 200.0,
-            }
-        )
-        asked = None
-        while True:
-            frame = lab.read_frame()
-            assert frame is not None, lab.died_reason()
-            obj = store.add_frame(*frame)
-            if asked is None and len(store.task_bars()["task"]) >= 2:
-                asked = time.monotonic()
-                lab.send({"cmd": "stop"})
-            if obj and obj.get("type") == "run_finished":
-                took = time.monotonic() - asked
-                break
-        assert obj["stopped"] and obj["ok"], obj
-        assert took < 5, f"the run took {took:.1f} s to end after the stop"
-        assert not leftovers(lab.proc.pid)
-        workers = {ln.pid for ln in store.lanes() if ln.name and ln.name.startswith("dask ")}
-        assert len(workers) == 2, store.lanes()
+    with stopped_continuous_run("dask-local", 200.0, after_bars=2) as run:
+        assert run.finished["stopped"] and run.finished["ok"], run.finished
+        assert run.took < 5, f"the run took {run.took:.1f} s to end after the stop"
+        assert not leftovers(run.lab_pid)
+        lanes = run.store.lanes()
+        workers = {ln.pid for ln in lanes if ln.name and ln.name.startswith("dask ")}
+        assert len(workers) == 2, lanes
         assert not _gone(workers), "Dask workers outlived the stopped run"
-    finally:
-        lab.close()

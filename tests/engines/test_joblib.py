@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from enginekit import check_engine_run, require, run_in_lab
+from enginekit import check_engine_run, leftovers, require, run_in_lab, stopped_continuous_run
 
 from concviz.runtime import LabProcess, query
 
@@ -24,40 +24,9 @@ def test_joblib_threads_has_a_row_per_thread_and_no_speedup_for_python_code():
 
 def test_stop_ends_a_loky_run_and_kills_its_workers():
     require("joblib-loky")
-    import time
-
-    from concviz.model import EventStore
-
-    lab = LabProcess()
-    lab.start()
-    store = EventStore()
-    try:
-        lab.send(
-            {
-                "cmd": "start",
-                "workload": "cpu-python",
-                "strategy": "joblib-loky",
-                "workers": 2,
-                "mode": "continuous",
-                "task_ms": 400.0,
-            }
-        )
-        started = None
-        while True:
-            frame = lab.read_frame()
-            assert frame is not None, lab.died_reason()
-            obj = store.add_frame(*frame)
-            if started is None and len(store.task_bars()["task"]) >= 1:
-                started = time.monotonic()
-                lab.send({"cmd": "stop"})
-            if obj and obj.get("type") == "run_finished":
-                break
-        assert obj["stopped"] and obj["ok"], obj
-        from enginekit import leftovers
-
-        assert not leftovers(lab.proc.pid)
-    finally:
-        lab.close()
+    with stopped_continuous_run("joblib-loky", 400.0) as run:
+        assert run.finished["stopped"] and run.finished["ok"], run.finished
+        assert not leftovers(run.lab_pid)
 
 
 def test_engine_strategies_are_listed_with_their_group_and_install_hint():

@@ -6,7 +6,7 @@ import time
 
 import psutil
 import pytest
-from enginekit import check_engine_run, leftovers, require, run_in_lab
+from enginekit import check_engine_run, leftovers, require, run_in_lab, stopped_continuous_run
 
 from concviz.model import EventStore, run_object
 from concviz.runtime import BadInput, LabProcess
@@ -84,37 +84,12 @@ def test_a_missing_hostfile_is_refused_in_one_sentence_and_a_real_one_is_used(tm
 
 def test_stop_ends_a_continuous_mpi_run_at_once_and_leaves_nothing():
     require("mpi")
-    lab = LabProcess()
-    lab.start()
-    store = EventStore()
-    try:
-        lab.send(
-            {
-                "cmd": "start",
-                "workload": "cpu-python",
-                "strategy": "mpi",
-                "workers": 2,
-                "mode": "continuous",
-                "task_ms": 400.0,
-            }
-        )
-        stopped_at = None
-        while True:
-            frame = lab.read_frame()
-            assert frame is not None, lab.died_reason()
-            obj = store.add_frame(*frame)
-            if stopped_at is None and len(store.task_bars()["task"]) >= 1:
-                time.sleep(0.1)  # both ranks in the middle of a 400 ms task
-                stopped_at = time.monotonic()
-                lab.send({"cmd": "stop"})
-            if obj and obj.get("type") == "run_finished":
-                took = time.monotonic() - stopped_at
-                break
-        assert obj["stopped"] and obj["ok"], obj
-        assert took < 1.5, f"stop took {took:.2f} s"
-        left = leftovers(lab.proc.pid)
-    finally:
-        lab.close()
+    # stopped while both ranks are in the middle of a 400 ms task
+    with stopped_continuous_run("mpi", 400.0, settle=0.1) as stopped:
+        assert stopped.finished["stopped"] and stopped.finished["ok"], stopped.finished
+        assert stopped.took < 1.5, f"stop took {stopped.took:.2f} s"
+        left = leftovers(stopped.lab_pid)
+        store = stopped.store
     assert not left, left
     run = run_object(store)
     assert not _mpi_processes(_events_address(run))

@@ -14,10 +14,9 @@ import urllib.request
 
 import psutil
 import pytest
-from enginekit import check_engine_run, leftovers, require, run_in_lab
+from enginekit import check_engine_run, leftovers, require, run_in_lab, stopped_continuous_run
 
-from concviz.model import EventStore
-from concviz.runtime import LabProcess, run_batch
+from concviz.runtime import run_batch
 from concviz.runtime.headless import BadInput
 
 
@@ -188,35 +187,10 @@ def test_spark_remote_without_a_master_is_refused_in_one_sentence():
 
 def test_stop_ends_a_continuous_spark_run_quickly_and_leaves_nothing():
     require("spark-local")
-    lab = LabProcess()
-    lab.start()
-    store = EventStore()
-    try:
-        lab.send(
-            {
-                "cmd": "start",
-                "workload": "cpu-python",
-                "strategy": "spark-local",
-                "workers": 2,
-                "mode": "continuous",
-                "task_ms": 400.0,
-            }
-        )
-        stopped_at = None
-        while True:
-            frame = lab.read_frame()
-            assert frame is not None, lab.died_reason()
-            obj = store.add_frame(*frame)
-            if stopped_at is None and len(store.task_bars()["task"]) >= 3:
-                stopped_at = time.monotonic()
-                lab.send({"cmd": "stop"})
-            if obj and obj.get("type") == "run_finished":
-                break
-        took = time.monotonic() - stopped_at
-        assert obj["stopped"] and obj["ok"], obj
-        assert took < 3.0, f"the run ended {took:.1f} s after the stop"
-        assert not leftovers(lab.proc.pid)
-        pids = {lane.pid for lane in store.lanes() if (lane.name or "").startswith("Spark task")}
+    with stopped_continuous_run("spark-local", 400.0, after_bars=3) as run:
+        assert run.finished["stopped"] and run.finished["ok"], run.finished
+        assert run.took < 3.0, f"the run ended {run.took:.1f} s after the stop"
+        assert not leftovers(run.lab_pid)
+        lanes = run.store.lanes()
+        pids = {lane.pid for lane in lanes if (lane.name or "").startswith("Spark task")}
         assert pids and not _gone(pids), "Spark's Python workers outlived the run"
-    finally:
-        lab.close()
