@@ -78,7 +78,9 @@ def interpreter_info() -> dict:
 
 def _install_hint(s, reason: str | None) -> str | None:
     """The extra to install, when what is missing is a package (not e.g. Java)."""
-    return s.install if reason and "package is not installed" in reason else None
+    from .engines.common import MISSING_PACKAGE
+
+    return s.install if reason and MISSING_PACKAGE in reason else None
 
 
 def strategies_info() -> list[dict]:

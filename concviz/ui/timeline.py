@@ -167,10 +167,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         n = max(n_rows, 1)
         top = self._top(n)
         self.gantt_plot.setYRange(top, n - 0.4, padding=0)
-        for _ph, items in self._phase_items:
-            for _plot, item in items:
-                if isinstance(item, pg.TextItem):
-                    item.setPos(item.pos().x(), top)
+        self._layout_phase_labels()  # they sit on the new top edge
         for line in self._marker_lines:
             line.label.setPosition(self._marker_position())
 
@@ -287,7 +284,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._phase_items.append((ph, items))
         d = self.gantt.data
         self._set_y_range(d.n_rows if d is not None else 1)  # room for the labels above
-        self._layout_phase_labels()
 
     def _layout_phase_labels(self, *_args) -> None:
         """Fit each phase's label into the room it has before the next one (elided, or
@@ -436,7 +432,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if self._phase_items:
             d = self.gantt.data
             self._set_y_range(d.n_rows if d is not None else 1)
-            self._layout_phase_labels()
         self._update_row_ticks()
 
 

@@ -11,7 +11,6 @@ import importlib.util
 import os
 import shutil
 import sys
-import time
 
 from ..recorder import perf_ns
 from ..strategies.base import RunContext
@@ -30,6 +29,10 @@ EXTRA_PACKAGES = {
 }
 
 
+# how an availability reason says a package is missing (then the install hint applies)
+MISSING_PACKAGE = "package is not installed"
+
+
 def install_hint(extra: str) -> str:
     return (
         f"pip install 'concviz[{extra}]' (in a clone: uv sync --extra {extra}); "
@@ -45,7 +48,7 @@ def missing_module(*modules: str, extra: str) -> str | None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            return f"the {name} package is not installed for {_python()}"
+            return f"the {name} {MISSING_PACKAGE} for {_python()}"
     return None
 
 
@@ -118,12 +121,3 @@ def phase(ctx: RunContext, kind: str, label: str) -> Phase:
 def engine_info(ctx: RunContext, **details) -> None:
     """Tell the window something about the engine (dashboard address, clock offsets)."""
     ctx.emit({"type": "engine", "t_ns": perf_ns(), **details})
-
-
-def wait_until(pred, timeout: float, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(step)
-    return True
