@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psutil
 import pytest
+from parallelism import machine_parallelism, required_speedup
 
 from concviz.lab.lab import strategies_info
 from concviz.model import EventStore, run_object
@@ -16,7 +18,9 @@ from concviz.runtime import LabProcess, run_batch
 TASKS = 16
 TASK_MS = 150.0  # long enough that an engine's per-task cost (Spark: ~20 ms a slot) is amortised
 WORKERS = 2
-MIN_SPEEDUP = 1.4  # process-based engines on 2 cores, start-up excluded
+# Process-based engines realise at least 40 % of the spare parallelism the machine gives
+# in the same rounds (1.4x on two free cores), start-up excluded; see tests/parallelism.py.
+SHARE = 0.4
 
 
 def require(strategy: str) -> None:
@@ -105,17 +109,21 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
     """
     lab = LabProcess()
     lab.start()
-    seqs, runs = [], []
+    seqs, runs, machine = [], [], []
     try:
         for round_ in range(ROUNDS if process_based else 1):
             quiet()
+            if process_based:
+                machine.append(machine_parallelism())
             seqs.append(run_in_lab("sequential", lab=lab, workers=1)[0]["wall_s"])
             quiet()
             run, store, left = run_in_lab(strategy, options, lab=lab)
             assert run["ok"], run["error"]
             assert not left, f"left running after the run: {left}"
             runs.append(run)
-            if round_ + 1 >= MIN_ROUNDS and _median_ratio(seqs, runs) >= MIN_SPEEDUP:
+            if round_ + 1 >= MIN_ROUNDS and _median_ratio(seqs, runs) >= 1.0 + SHARE * (
+                statistics.median(machine) - 1.0
+            ):
                 break
     finally:
         lab.close()
@@ -127,8 +135,10 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
     assert starts and starts[0]["seconds"] > 0, run["phases"]
     if process_based:
         speedup = _median_ratio(seqs, runs)
-        assert speedup >= MIN_SPEEDUP, (
-            f"{strategy} speedup {speedup:.2f}, the median of pairs (sequential {seqs} s, {strategy} "
+        need = required_speedup(statistics.median(machine), SHARE)
+        assert speedup >= need, (
+            f"{strategy} speedup {speedup:.2f} where the machine gave {statistics.median(machine):.2f}"
+            f" cores (needed {need:.2f}), the median of pairs (sequential {seqs} s, {strategy} "
             f"{[round(r['wall_s'], 3) for r in runs]} s excluding start-up "
             f"{[round(r['startup_s'], 2) for r in runs]} s)"
         )

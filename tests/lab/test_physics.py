@@ -1,13 +1,16 @@
 """What 2 workers buy, measured against a sequential run in the same test.
 
-CI has 2 noisy cores: each run does >= 0.3 s of work and the margins are wide (a
-perfect 2-worker run is 2.0; the GIL-bound one is about 1.0).
+CI has 2 noisy cores, sometimes shared with other programs: each run does >= 0.3 s of
+work, and a speedup is judged against the parallelism the machine gave in the same
+rounds (``parallelism.machine_parallelism``), not against a fixed 2.0. A GIL-bound
+run is about 1.0 whatever the machine does.
 """
 
 from __future__ import annotations
 
 import pytest
 from labkit import free_threaded_python, python_312_plus, run, speedup
+from parallelism import machine_parallelism, required_speedup
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -30,12 +33,17 @@ def quiet_machine():
 
 
 ROUNDS = 3  # this machine's cores drift by +-20 % between runs: alternate, keep the best
+# Process pools and GIL-free threads realise at least half of the spare parallelism the
+# machine offers (2.0 on two free cores -> 1.5x), after dispatch, start-up and the tail.
+SHARE = 0.5
 
 
 def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks: int = TASKS):
-    """Best sequential wall / best parallel wall over alternating rounds."""
-    seqs, pars = [], []
+    """Best sequential wall / best parallel wall over alternating rounds, and the best
+    parallelism the machine gave in those rounds."""
+    seqs, pars, machine = [], [], []
     for _ in range(ROUNDS):
+        machine.append(machine_parallelism())
         _, seq = run(
             interpreter,
             strategy="sequential",
@@ -59,31 +67,38 @@ def _speedup(workload: str, strategy: str, interpreter: str | None = None, tasks
     seq = min(seqs, key=lambda r: r["wall_s"])
     par = min(pars, key=lambda r: r["wall_s"])
     assert seq["wall_s"] >= 0.3  # enough work to measure on a noisy machine
-    return speedup(seq, par), seq, par
+    return speedup(seq, par), seq, par, max(machine)
 
 
 def test_cpu_python_threads_do_not_speed_up_under_the_gil():
-    s, _, par = _speedup("cpu-python", "threads")
+    s, _, par, _ = _speedup("cpu-python", "threads")
     assert s <= 1.3, f"threads on pure Python sped up {s:.2f}x under the GIL"
     assert par["parallelism"] <= 1.3
 
 
 def test_cpu_python_process_pool_speeds_up():
-    s, seq, par = _speedup("cpu-python", "process-pool")
-    assert s >= 1.5, (
-        f"process-pool sped up only {s:.2f}x (sequential {seq['wall_s']:.3f} s, "
+    s, seq, par, machine = _speedup("cpu-python", "process-pool")
+    need = required_speedup(machine, SHARE)
+    assert s >= need, (
+        f"process-pool sped up only {s:.2f}x where the machine gave {machine:.2f} cores "
+        f"(needed {need:.2f}x; sequential {seq['wall_s']:.3f} s, "
         f"process-pool {par['wall_s']:.3f} s, parallelism {par['parallelism']:.2f})"
     )
 
 
 def test_cpu_native_threads_speed_up_because_hashlib_releases_the_gil():
-    s, _, par = _speedup("cpu-native", "threads")
-    assert s >= 1.5, f"threads on hashlib/zlib sped up only {s:.2f}x"
-    assert par["parallelism"] >= 1.4
+    s, _, par, machine = _speedup("cpu-native", "threads")
+    need = required_speedup(machine, SHARE)
+    assert s >= need, (
+        f"threads on hashlib/zlib sped up only {s:.2f}x where the machine gave "
+        f"{machine:.2f} cores (needed {need:.2f}x)"
+    )
+    assert par["parallelism"] >= need - 0.1
 
 
 def test_io_sleep_threads_speed_up():
-    s, _, _ = _speedup("io-sleep", "threads")
+    # sleeps need no core: the machine's load does not excuse a missing speedup here
+    s, _, _, _ = _speedup("io-sleep", "threads")
     assert s >= 1.7, f"threads on sleeps sped up only {s:.2f}x"
 
 
@@ -93,14 +108,22 @@ def test_interpreter_pool_speeds_up_cpu_python():
         pytest.skip(why)
     # 32 tasks: each subinterpreter's start (about 60 ms: create it, import the
     # workloads) is part of the run's wall time, as it is for a user
-    s, _, par = _speedup("cpu-python", "interpreter-pool", path, tasks=32)
-    assert s >= 1.5, f"interpreter-pool under {path} sped up only {s:.2f}x"
+    s, _, par, machine = _speedup("cpu-python", "interpreter-pool", path, tasks=32)
+    need = required_speedup(machine, SHARE)
+    assert s >= need, (
+        f"interpreter-pool under {path} sped up only {s:.2f}x where the machine gave "
+        f"{machine:.2f} cores (needed {need:.2f}x)"
+    )
 
 
 def test_cpu_python_threads_speed_up_without_the_gil():
     path, why = free_threaded_python()
     if path is None:
         pytest.skip(why)
-    s, _, par = _speedup("cpu-python", "threads", path)
+    s, _, par, machine = _speedup("cpu-python", "threads", path)
     assert par["interpreter"]["free_threaded"] is True
-    assert s >= 1.5, f"threads on a free-threaded build ({path}) sped up only {s:.2f}x"
+    need = required_speedup(machine, SHARE)
+    assert s >= need, (
+        f"threads on a free-threaded build ({path}) sped up only {s:.2f}x where the "
+        f"machine gave {machine:.2f} cores (needed {need:.2f}x)"
+    )
