@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.timeline, 1)
         lay.addWidget(self.summary)
         self.setCentralWidget(central)
+        self.setAcceptDrops(True)  # a .py file dropped on the window is opened as a workload
 
         self.lab_label = QLabel("Lab: starting…")
         self.statusBar().addPermanentWidget(self.lab_label)
@@ -132,7 +133,9 @@ class MainWindow(QMainWindow):
         file_menu = mb.addMenu("&File")
         open_action = QAction("&Open a workload file…", self)
         open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.open_workload_file)
+        # triggered passes `checked`: it must never arrive as the path
+        open_action.triggered.connect(lambda _checked=False: self.open_workload_file())
+        self.open_action = open_action
         file_menu.addAction(open_action)
         file_menu.addSeparator()
         export_trace = QAction("Export the run as a &Chrome trace…", self)
@@ -588,6 +591,24 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         self.sampler.stop()
         self.client.close()
+
+    @staticmethod
+    def _dropped_python_file(event) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
+        return paths[0] if len(paths) == 1 and paths[0].endswith(".py") else None
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._dropped_python_file(event) and not self.running:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        path = self._dropped_python_file(event)
+        if path and not self.running:
+            event.acceptProposedAction()
+            self.open_workload_file(path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         if not self._closed:

@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 
-_CONTROL_KEYS = ("workload", "strategy", "workers", "tasks", "task_ms", "mode")
+_CONTROL_KEYS = ("workload", "user", "strategy", "workers", "tasks", "task_ms", "mode")
 
 
 def _application():
@@ -71,7 +71,10 @@ def render(
                 raise RuntimeError(f"the lab failed: {failures[0]}")
             c = win.controls
             p = {"mode": "batch", **params}
-            c.set_workload(str(p.get("workload", "cpu-python")))
+            if p.get("user"):  # path.py:function, chosen as File -> Open would
+                c.add_user_workload(str(p["user"]))
+            else:
+                c.set_workload(str(p.get("workload", "cpu-python")))
             c.set_strategy(str(p.get("strategy", "threads")))
             c.set_workers(int(p.get("workers", 2)))
             c.tasks.setValue(int(p.get("tasks", 20)))
