@@ -139,7 +139,9 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         file=out,
     )
     for ph in run.get("phases", []):
-        print(f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out)
+        print(
+            f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out
+        )
     for key, value in run.get("engine", {}).items():
         if key in ("dashboard", "scheduler", "master", "mpiexec"):
             print(f"  {key}: {value}", file=out)
@@ -323,6 +325,11 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
 
 def cmd_window(argv: list[str]) -> int:
+    from concviz.ui.platform_check import problem
+
+    why = problem()  # Qt would abort with a paragraph; say it in one sentence instead
+    if why:
+        raise UsageError(why)
     from concviz.ui.app import main as window_main
 
     return window_main(argv)
