@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QComboBox,
     QGridLayout,
@@ -53,14 +54,18 @@ class ControlBar(QWidget):
         outer.setContentsMargins(8, 6, 8, 6)
         outer.setSpacing(6)
 
-        row1 = QHBoxLayout()
+        # the strategy buttons: two grids (Python's own, engines); in compact mode
+        # (presentation on a small screen) one combo box in the parameter row instead
+        self.strategy_line = QWidget()
+        row1 = QHBoxLayout(self.strategy_line)
+        row1.setContentsMargins(0, 0, 0, 0)
         self.strategy_label = QLabel("Strategy")
         row1.addWidget(self.strategy_label)
         self.strategy_row = QGridLayout()
         self.strategy_row.setSpacing(4)
         self._columns = 8
         row1.addLayout(self.strategy_row, 1)
-        outer.addLayout(row1)
+        outer.addWidget(self.strategy_line)
         # engines from the field (joblib, Dask, Spark, MPI): a group of their own
         self.engine_line = QWidget()
         row_e = QHBoxLayout(self.engine_line)
@@ -87,7 +92,20 @@ class ControlBar(QWidget):
         self.strategy_group.buttonClicked.connect(self._on_strategy_clicked)
         self._wanted_strategy = "threads"
 
-        row2 = QHBoxLayout()
+        # the run's parameters, then its actions; the two go on separate lines when the
+        # window is too narrow for one (a 720p projector), see resizeEvent
+        self.params_box = QWidget()
+        row2 = QHBoxLayout(self.params_box)
+        row2.setContentsMargins(0, 0, 0, 0)
+        self.strategy_combo_label = QLabel("Strategy")
+        self.strategy_combo = QComboBox()
+        self.strategy_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.strategy_combo.activated.connect(self._on_strategy_combo)
+        row2.addWidget(self.strategy_combo_label)
+        row2.addWidget(self.strategy_combo)
+        self.strategy_combo_label.hide()
+        self.strategy_combo.hide()
+        self.compact = False
         row2.addWidget(QLabel("Workload"))
         self.workload = QComboBox()
         self.workload.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -120,7 +138,9 @@ class ControlBar(QWidget):
         self.task_ms.setToolTip("the time one task takes when it runs alone")
         row2.addWidget(self.task_ms)
 
-        row2.addSpacing(12)
+        self.actions_box = QWidget()
+        row3 = QHBoxLayout(self.actions_box)
+        row3.setContentsMargins(0, 0, 0, 0)
         self.mode_group = QButtonGroup(self)
         self.batch_button = QPushButton("Batch")
         self.batch_button.setToolTip("run the given number of tasks, then stop")
@@ -131,11 +151,11 @@ class ControlBar(QWidget):
         for b in (self.batch_button, self.continuous_button):
             b.setCheckable(True)
             self.mode_group.addButton(b)
-            row2.addWidget(b)
+            row3.addWidget(b)
         self.batch_button.setChecked(True)
         self.mode_group.buttonToggled.connect(lambda *_: self._sync_mode())
 
-        row2.addSpacing(12)
+        row3.addSpacing(12)
         self.run_button = QPushButton("▶ Run")
         self.run_button.setObjectName("runButton")
         self.run_button.setToolTip("Run (Return or Space)")
@@ -145,9 +165,13 @@ class ControlBar(QWidget):
         self.stop_button.setToolTip("Stop (Esc)")
         self.stop_button.clicked.connect(self.stopClicked)
         self.stop_button.setEnabled(False)
-        row2.addWidget(self.run_button)
-        row2.addWidget(self.stop_button)
-        outer.addLayout(row2)
+        row3.addWidget(self.run_button)
+        row3.addWidget(self.stop_button)
+        self.run_line = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.run_line.setSpacing(12)
+        self.run_line.addWidget(self.params_box, 1)
+        self.run_line.addWidget(self.actions_box, 0, Qt.AlignmentFlag.AlignRight)
+        outer.addLayout(self.run_line)
         for b in (self.run_button, self.stop_button, self.batch_button, self.continuous_button):
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # Space belongs to the Run shortcut
         self.running = False
@@ -185,8 +209,9 @@ class ControlBar(QWidget):
                 b.setEnabled(False)
                 b.setToolTip(f"Not available: {item.get('reason')}")
             self.strategy_buttons[item["name"]] = b
-        self.engine_line.setVisible(any(g == "engines" for g in self._groups.values()))
+        self.engine_line.setVisible(self._has_engines() and not self.compact)
         self._place_strategies()
+        self._fill_strategy_combo(items)
         self.set_strategy(self._wanted_strategy)
 
     def set_columns(self, n: int) -> None:
@@ -235,8 +260,87 @@ class ControlBar(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
+        self._reflow()
         if self.strategy_buttons and self._fitting_columns() != getattr(self, "_placed_columns", 0):
             self._place_strategies()
+
+    def _one_line_width(self) -> int:
+        m = self.layout().contentsMargins()
+        return (
+            self.params_box.sizeHint().width()
+            + self.actions_box.sizeHint().width()
+            + self.run_line.spacing()
+            + m.left()
+            + m.right()
+        )
+
+    def _reflow(self) -> None:
+        """Parameters and actions on one line when they fit, else on two."""
+        one_line = self.width() >= self._one_line_width()
+        want = QBoxLayout.Direction.LeftToRight if one_line else QBoxLayout.Direction.TopToBottom
+        if self.run_line.direction() != want:
+            self.run_line.setDirection(want)
+            self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Narrow enough for a 1280 px screen: the run line wraps rather than widen the window."""
+        hint = super().minimumSizeHint()
+        m = self.layout().contentsMargins()
+        narrow = (
+            max(self.params_box.minimumSizeHint().width(), self.actions_box.sizeHint().width())
+            + m.left()
+            + m.right()
+        )
+        return QSize(min(hint.width(), narrow), hint.height())
+
+    def set_compact(self, on: bool) -> None:
+        """Compact: one strategy combo box in the parameter line instead of the button grids."""
+        if on == self.compact:
+            return
+        self.compact = on
+        self.strategy_line.setVisible(not on)
+        self.engine_line.setVisible(not on and self._has_engines())
+        self.strategy_combo_label.setVisible(on)
+        self.strategy_combo.setVisible(on)
+        self._reflow()
+
+    def _has_engines(self) -> bool:
+        return any(g == "engines" for g in self._groups.values())
+
+    def _fill_strategy_combo(self, items: list[dict]) -> None:
+        from PySide6.QtGui import QStandardItemModel
+
+        combo = self.strategy_combo
+        with QSignalBlocker(combo):
+            combo.clear()
+            python = [i for i in items if i.get("group", "python") != "engines"]
+            engines = [i for i in items if i.get("group", "python") == "engines"]
+            for group in (python, engines):
+                if group is engines and engines and combo.count():
+                    combo.insertSeparator(combo.count())
+                for item in group:
+                    combo.addItem(item["name"], item["name"])
+                    row = combo.count() - 1
+                    b = self.strategy_buttons.get(item["name"])
+                    if b is not None:
+                        combo.setItemData(row, b.toolTip(), Qt.ItemDataRole.ToolTipRole)
+                    model = combo.model()
+                    if not item.get("available", True) and group is python:
+                        if isinstance(model, QStandardItemModel):
+                            model.item(row).setEnabled(False)
+
+    def _on_strategy_combo(self, index: int) -> None:
+        name = self.strategy_combo.itemData(index)
+        b = self.strategy_buttons.get(name) if isinstance(name, str) else None
+        if b is None:
+            return
+        if b.property("unavailable"):
+            b.click()  # says why and how to install it
+            self.set_strategy(self._wanted_strategy)  # the combo goes back to what runs
+            return
+        if b.isCheckable():
+            b.setChecked(True)
+            self._on_strategy_clicked(b)
 
     def set_workloads(self, items: dict[str, str]) -> None:
         current = self.workload.currentText()
@@ -265,9 +369,12 @@ class ControlBar(QWidget):
         if b is None or not b.isCheckable():
             b = next((x for x in self.strategy_buttons.values() if x.isCheckable()), None)
         if b is not None:
-            self.strategy_group.blockSignals(True)
-            b.setChecked(True)
-            self.strategy_group.blockSignals(False)
+            with QSignalBlocker(self.strategy_group):
+                b.setChecked(True)
+            i = self.strategy_combo.findData(b.property("strategy"))
+            if i >= 0:
+                with QSignalBlocker(self.strategy_combo):
+                    self.strategy_combo.setCurrentIndex(i)
 
     def strategy(self) -> str:
         b = self.strategy_group.checkedButton()

@@ -74,10 +74,11 @@ class Lenses:
         return picker
 
     def show(self, key: str) -> QWidget:
+        """Open (or raise) a lens, sized to the screen the main window is on."""
         w = self.open.get(key)
         if w is None:
             w = self._make(key)
-            w.resize(1200, 800)
+            fit_to_screen(w, self.window.screen(), 1200, 800)
             self.open[key] = w
         w.show()
         w.raise_()
@@ -92,3 +93,17 @@ class Lenses:
         for w in self.open.values():
             w.close()
         self.open.clear()
+
+
+def fit_to_screen(w: QWidget, screen, width: int, height: int) -> None:
+    """Give ``w`` its preferred size, or as much of ``screen`` as is free, and centre it there."""
+    if screen is None:
+        w.resize(width, height)
+        return
+    geo = screen.availableGeometry()
+    # leave room for the window manager's frame and title bar
+    w.resize(min(width, geo.width() - 16), min(height, geo.height() - 48))
+    w.move(
+        geo.x() + max(0, (geo.width() - w.width()) // 2),
+        geo.y() + max(0, (geo.height() - w.height() - 32) // 2),
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -518,6 +518,22 @@ class MainWindow(QMainWindow):
         geo = screen.availableGeometry()
         return T.presentation_scale(geo.width(), geo.height())
 
+    # below this height the strategy grids would squeeze the CPU panel and the time axis
+    # out of the window (a 720p projector): the strategies go into one combo box instead
+    COMPACT_BELOW_HEIGHT = 780
+
+    def _update_compact(self) -> None:
+        # the back row needs the timeline, not the button grids
+        self.controls.set_compact(self.presentation or self.height() < self.COMPACT_BELOW_HEIGHT)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._update_compact()
+
+    def _fits_screen(self) -> bool:
+        screen = self.screen() or QApplication.primaryScreen()
+        return screen is None or screen.availableGeometry().contains(self.frameGeometry())
+
     def set_presentation(self, on: bool) -> None:
         """F11: full screen, text × 1.6 (less on a small screen), thicker bars and lines."""
         self.presentation = on
@@ -529,23 +545,28 @@ class MainWindow(QMainWindow):
         self.timeline.set_scale(scale)
         self.legend.set_scale(scale)
         self.controls.set_columns(4 if on else 8)
+        self._update_compact()
         if self.presentation_action.isChecked() != on:
-            self.presentation_action.blockSignals(True)
-            self.presentation_action.setChecked(on)
-            self.presentation_action.blockSignals(False)
+            with QSignalBlocker(self.presentation_action):
+                self.presentation_action.setChecked(on)
         if on and not self.isFullScreen():
+            self._normal_geometry = self.saveGeometry()
             self.showFullScreen()
         elif not on and self.isFullScreen():
             self.showNormal()
+            if getattr(self, "_normal_geometry", None) is not None:
+                self.restoreGeometry(self._normal_geometry)
 
     # ------------------------------------------------------------------ settings
     def _restore_settings(self) -> None:
         s = self.settings
         geo = s.value("geometry")
         if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1280, 820)
+            self.restoreGeometry(geo)  # from a bigger screen, perhaps: checked below
+        if not (isinstance(geo, QByteArray) and not geo.isEmpty()) or not self._fits_screen():
+            from .lenses import fit_to_screen
+
+            fit_to_screen(self, self.screen() or QApplication.primaryScreen(), 1280, 820)
         self.controls.set_workload(str(s.value("workload", "cpu-python")))
         user = str(s.value("user_workload", "") or "")
         if s.value("workload") == "user" and os.path.isfile(user.rpartition(":")[0]):

@@ -418,9 +418,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 if ax.labelText:
                     ax.setLabel(ax.labelText, **{"color": self.theme.foreground, "font-size": size})
         self.cpu.total.getAxis("bottom").setHeight(int(50 * scale))
-        self.cpu.heat.setMinimumHeight(70 * scale)
-        self.cpu.total.setMinimumHeight(100 * scale)
-        self.gantt_plot.setMinimumHeight(160 * scale)
+        # the scene's minimum heights are the widget's too: the window's layout must never
+        # give the view less, or the time axis falls off its bottom (a 720p projector)
+        heights = {self.gantt_plot: 120, self.cpu.heat: 56, self.cpu.total: 96}
+        for plot, h in heights.items():
+            plot.setMinimumHeight(h * scale)
+        self.setMinimumHeight(int(sum(heights.values()) * scale + 24))
         self.gantt.set_presentation(scale > 1.0)
         self.cpu.set_line_width(2.0 * scale)
         for line in self._marker_lines:

@@ -1,0 +1,81 @@
+"""The window fits a 720p projector and a full-HD screen, in normal and presentation mode:
+the time axis, the CPU panel, Run and Stop are on the screen, at a readable size."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = r"""
+import json, sys, time
+from PySide6.QtCore import QPoint, QRect, QSettings
+from PySide6.QtWidgets import QApplication
+from concviz.ui.main_window import MainWindow
+
+app = QApplication([])
+settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
+win = MainWindow(settings=settings)
+win.show()
+end = time.monotonic() + 30
+while not win.controls.strategy_buttons and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.01)
+if sys.argv[1] == "presentation":
+    win.set_presentation(True)
+for _ in range(50):
+    app.processEvents(); time.sleep(0.01)
+screen = win.screen().geometry()
+
+def on_screen(widget, rect=None):
+    rect = rect or widget.rect()
+    top_left = widget.mapToGlobal(rect.topLeft())
+    g = QRect(top_left, rect.size())
+    return {"inside": screen.contains(g), "visible": widget.isVisible(), "h": g.height(),
+            "w": g.width()}
+
+def item_on_screen(item):
+    view = win.timeline
+    r = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    out = on_screen(view, r)
+    out["inside"] = out["inside"] and view.rect().contains(r)
+    return out
+
+frame = win.frameGeometry()
+print(json.dumps({
+    "window": {"inside": screen.contains(frame), "w": frame.width(), "h": frame.height()},
+    # the axis's title, the last line of it: all of it must be readable
+    "time_axis": item_on_screen(win.timeline.cpu.total.getAxis("bottom").label),
+    "cpu_heat": item_on_screen(win.timeline.cpu.heat),
+    "cpu_total": item_on_screen(win.timeline.cpu.total),
+    "run": on_screen(win.controls.run_button),
+    "stop": on_screen(win.controls.stop_button),
+    "strategy": on_screen(win.controls.strategy_combo) if win.controls.compact
+                else on_screen(win.controls.strategy_line),
+}))
+win.close(); win.shutdown()
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("mode", ["normal", "presentation"])
+def test_the_window_fits_the_screen(tmp_path, size, mode):
+    w, h = size
+    screen = tmp_path / "screen.json"
+    screen.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": w,
+        "height": h, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screen}"}
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, mode, str(tmp_path / "c.ini")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["window"]["inside"], got["window"]
+    for part in ("time_axis", "cpu_heat", "cpu_total", "run", "stop", "strategy"):
+        assert got[part]["visible"] and got[part]["inside"], f"{part}: {got[part]}"
+    # not squeezed to a sliver: the CPU heatmap and the axis keep a readable height
+    assert got["cpu_heat"]["h"] >= 50, got["cpu_heat"]
+    assert got["time_axis"]["h"] >= 12, got["time_axis"]
