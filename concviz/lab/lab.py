@@ -249,6 +249,10 @@ class Run:
                     "task_ms": self.spec["task_ms"],
                     "mode": self.mode,
                     "serial_fraction": self.serial_fraction,
+                    # with the rest above, what makes two runs the same experiment
+                    "cpu_fraction": self.spec["cpu_fraction"],
+                    "jitter": self.spec["jitter"],
+                    "seed": self.spec["seed"],
                     "calibration": self.spec["cal"],
                 }
             )

@@ -3,7 +3,18 @@
 ``EventStore`` holds a session's events; ``metrics`` holds the formulas.
 """
 
+from .baselines import Baselines, experiment_key
 from .event_store import BAR_ERROR, BAR_SLICE, BAR_TASK, EventStore, Lane, RunInfo
 from .run_result import run_object
 
-__all__ = ["BAR_ERROR", "BAR_SLICE", "BAR_TASK", "EventStore", "Lane", "RunInfo", "run_object"]
+__all__ = [
+    "Baselines",
+    "experiment_key",
+    "BAR_ERROR",
+    "BAR_SLICE",
+    "BAR_TASK",
+    "EventStore",
+    "Lane",
+    "RunInfo",
+    "run_object",
+]

@@ -79,6 +79,10 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "workers": started["workers"],
         "task_ms": started["task_ms"],
         "serial_fraction": started.get("serial_fraction", 0.0),
+        "tasks_asked": started.get("tasks"),
+        "cpu_fraction": started.get("cpu_fraction"),
+        "jitter": started.get("jitter"),
+        "seed": started.get("seed"),
         "interpreter": {
             "version": interp.get("version"),
             "executable": interp.get("executable"),

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.running = False
         self._run_params: dict | None = None
         self._run_started = False
+        self._measure_for: dict | None = None  # the run "Measure sequential" is for
         self._closed = False
         self.frame_times: list[float] = []  # perf_counter of each redraw tick (benchmarks)
         self.record_frames = False
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
             lambda why: self.banner.show_message(why, "warning")
         )
         self.controls.engineSettingsClicked.connect(self.edit_engine_settings)
+        self.summary.measureSequentialClicked.connect(self.measure_sequential)
         self.banner.actionClicked.connect(self.restart_lab)
         c = self.client
         c.labStarted.connect(self._lab_started)
@@ -257,6 +259,8 @@ class MainWindow(QMainWindow):
         params = self.controls.params()
         if extra:
             params.update(extra)
+        if params.get("strategy") != "sequential":
+            self._measure_for = None
         try:
             store = self.client.begin_run(params)
         except LabError as exc:
@@ -271,6 +275,14 @@ class MainWindow(QMainWindow):
             f"Running {params['workload']} with {params['strategy']} × {params['workers']}…"
         )
         self.statusBar().showMessage("Running…")
+
+    def measure_sequential(self) -> None:
+        """Run the shown run's experiment sequentially: its speedup baseline, one click away."""
+        previous, params = self.summary.last, self._run_params
+        if self.running or previous is None or params is None:
+            return
+        self._measure_for = previous
+        self.run({**params, "strategy": "sequential", "workers": 1})
 
     def stop(self) -> None:
         if self.running:
@@ -292,6 +304,9 @@ class MainWindow(QMainWindow):
         params = self._run_params or {}
         tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
         self.summary.show_run(run, tasks)
+        measured_for, self._measure_for = self._measure_for, None
+        if measured_for is not None and run["strategy"] == "sequential":
+            self.summary.note_comparison(measured_for)
         if obj.get("error") and not obj.get("stopped"):  # a stopped pool reports "broke"
             self.banner.show_message(f"The run failed: {obj['error']}", "error")
         self.statusBar().showMessage(

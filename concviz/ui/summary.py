@@ -1,21 +1,24 @@
 """The run summary: wall, CPU-seconds, parallelism, speedup and efficiency, large.
 
-Speedup compares with the last *sequential* run of the same workload, task count and
-task size in this window (the baseline is named, so the number is never a mystery).
+Speedup compares with the last *sequential* run of the same experiment in this window
+(``model.baselines``: same workload, sizes, knobs and interpreter; the baseline is
+named, so the number is never a mystery). Without one, "Measure sequential" runs it.
 
 Threads: GUI thread only.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QWidget
 
-from concviz.model import metrics
+from concviz.model import Baselines, metrics
 
 
 class SummaryPanel(QFrame):
     """A row of figure tiles, filled when a run finishes."""
+
+    measureSequentialClicked = Signal()  # run the sequential baseline of the shown run
 
     FIELDS = (
         ("wall", "Wall time"),
@@ -53,11 +56,19 @@ class SummaryPanel(QFrame):
             grid.addWidget(note, 3, col)
             self.values[key] = value
             self.notes[key] = note
-        self._baselines: dict[tuple, float] = {}
+        self.measure_button = QPushButton("Measure sequential")
+        self.measure_button.setToolTip(
+            "Run the same experiment with one worker, so speedup and efficiency have a baseline"
+        )
+        self.measure_button.clicked.connect(self.measureSequentialClicked)
+        self.measure_button.hide()
+        grid.addWidget(self.measure_button, 3, 3, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        self.baselines = Baselines()
         self.last: dict | None = None
 
     def clear(self, text: str) -> None:
         self.title.setText(text)
+        self.measure_button.hide()
         for key in self.values:
             self.values[key].setText("—")
             self.notes[key].setText("")
@@ -75,6 +86,8 @@ class SummaryPanel(QFrame):
                 f"{m['to']['strategy']} × {m['to']['workers']}" for m in switches
             ]
             how = " → ".join(steps)
+        elif run["strategy"] == "sequential":
+            how = "sequential · 1 worker"  # whatever the slider said, one thread ran it
         else:
             how = f"{run['strategy']} · {run['workers']} workers"
         what = run["workload"]
@@ -100,25 +113,37 @@ class SummaryPanel(QFrame):
         par = run["parallelism"]
         self.values["parallelism"].setText(f"{par:.2f}×")
         self.notes["parallelism"].setText("cores busy on average")
-        key = (run["workload"], tasks, run["task_ms"])
+        self.baselines.add(run)
+        base = self.baselines.for_run(run)
         complete = run.get("ok") and not run.get("stopped") and tasks is not None
-        if complete and run["strategy"] == "sequential":
-            self._baselines[key] = wall
-        base = self._baselines.get(key) if complete else None
+        self.measure_button.setVisible(complete and base is None)
         if base is None:
             self.values["speedup"].setText("—")
             self.notes["speedup"].setText(
-                "run sequential first" if complete else "needs a finished batch"
+                "no sequential run of this experiment" if complete else "needs a finished batch"
             )
             self.values["efficiency"].setText("—")
             self.notes["efficiency"].setText("speedup ÷ workers")
             return
+        workers = 1 if run["strategy"] == "sequential" else int(run["workers"])
         s = metrics.speedup(base, wall)
-        eff = metrics.efficiency(s, int(run["workers"]))
+        eff = metrics.efficiency(s, workers)
         self.values["speedup"].setText(f"{s:.2f}×")
         self.notes["speedup"].setText(f"vs sequential {base:.2f} s")
         self.values["efficiency"].setText(f"{eff * 100:.0f} %")
-        self.notes["efficiency"].setText(f"speedup ÷ {run['workers']} workers")
+        self.notes["efficiency"].setText(
+            f"speedup ÷ {workers} worker" + ("" if workers == 1 else "s")
+        )
+
+    def note_comparison(self, previous: dict) -> None:
+        """After "Measure sequential": say how ``previous`` did against the run just shown."""
+        base = self.baselines.for_run(previous)
+        if base is None or not previous.get("wall_s"):
+            return
+        s = metrics.speedup(base, previous["wall_s"])
+        self.notes["speedup"].setText(
+            f"{previous['strategy']} × {previous['workers']} was {s:.2f}× this"
+        )
 
     def text(self, key: str) -> str:
         return self.values[key].text()

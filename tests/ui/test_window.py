@@ -6,6 +6,7 @@ import signal
 import numpy as np
 import psutil
 import pytest
+from PySide6.QtCore import Qt
 
 from concviz.model.event_store import BAR_SLICE
 
@@ -122,3 +123,32 @@ def test_export_trace_and_picture(window, qtbot, tmp_path):
     png = tmp_path / "w.png"
     assert window.save_picture(str(png)) and png.stat().st_size > 10_000
     assert not window.save_picture(str(tmp_path / "no" / "such" / "dir.png"))
+
+
+def test_measure_sequential_gives_the_run_its_own_baseline(window, qtbot):
+    configure(window, workload="cpu-python", strategy="threads", workers=2, tasks=8, task_ms=20)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    assert window.summary.text("speedup") == "—"
+    assert "no sequential run of this experiment" in window.summary.notes["speedup"].text()
+    assert window.summary.measure_button.isVisible()
+    qtbot.mouseClick(window.summary.measure_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.running, timeout=5000)
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    seq = window.summary.last
+    assert seq["strategy"] == "sequential" and len(seq["tasks"]) == 8
+    assert "sequential · 1 worker" in window.summary.title.text()
+    assert window.summary.text("efficiency") == "100 %"
+    assert "threads × 2 was" in window.summary.notes["speedup"].text()
+    assert not window.summary.measure_button.isVisible()
+    # the threads run again: now it has a baseline of the same experiment
+    configure(window, workload="cpu-python", strategy="threads", workers=2, tasks=8, task_ms=20)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    eff = float(window.summary.text("efficiency").rstrip(" %")) / 100
+    assert 0 < eff <= 1.15
+    # another task size is another experiment: no borrowed baseline
+    configure(window, workload="cpu-python", strategy="threads", workers=2, tasks=8, task_ms=25)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    assert window.summary.text("speedup") == "—"
