@@ -16,7 +16,8 @@ class CpuSeries:
     """Fixed-capacity history of CPU samples (oldest dropped first).
 
     ``cores``: per-core busy fraction 0..1; ``lab``: the lab's process tree CPU in
-    cores (1.0 = one core fully busy); the machine total in cores is the row sum.
+    cores (1.0 = one core fully busy); ``own``: the sampling process's own CPU (the
+    window, or the CLI); the machine total in cores is the row sum.
     """
 
     def __init__(self, n_cores: int, capacity: int = 20 * 60 * 30) -> None:
@@ -25,16 +26,20 @@ class CpuSeries:
         self._t = np.zeros(capacity, np.int64)
         self._cores = np.zeros((capacity, n_cores), np.float32)
         self._lab = np.zeros(capacity, np.float32)
+        self._own = np.zeros(capacity, np.float32)
         self._n = 0  # samples ever appended
         self._lock = threading.Lock()
         self.version = 0
 
-    def append(self, t_ns: int, per_core: np.ndarray, lab_cores: float) -> None:
+    def append(
+        self, t_ns: int, per_core: np.ndarray, lab_cores: float, own_cores: float = 0.0
+    ) -> None:
         with self._lock:
             i = self._n % self.capacity
             self._t[i] = t_ns
             self._cores[i] = per_core
             self._lab[i] = lab_cores
+            self._own[i] = own_cores
             self._n += 1
             self.version += 1
 
@@ -59,3 +64,20 @@ class CpuSeries:
         if not keep.any():
             return None
         return float(cores[keep].sum(axis=1).mean()), float(lab[keep].mean())
+
+    def others_between(self, t0_ns: int, t1_ns: int) -> float | None:
+        """Cores that programs other than the lab and this process used in ``[t0, t1]``.
+
+        ``others = mean(machine - lab - own)``, each sample floored at 0 (the readings
+        come from two clocks of the kernel and may cross by a little). None when no
+        sample fell inside the interval.
+        """
+        with self._lock:
+            n = min(self._n, self.capacity)
+            t, cores = self._t[:n], self._cores[:n]
+            lab, own = self._lab[:n], self._own[:n]
+            keep = (t >= t0_ns) & (t <= t1_ns)
+            if not keep.any():
+                return None
+            rest = cores[keep].sum(axis=1) - lab[keep] - own[keep]
+            return float(np.maximum(rest, 0.0).mean())

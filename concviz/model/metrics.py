@@ -21,3 +21,17 @@ def efficiency(speedup_value: float, workers: int) -> float:
 def cpu_efficiency(cpu_ns: float, wall_ns: float) -> float:
     """Share of a task's wall time spent on a CPU: ``cpu / wall`` (pale bars wait)."""
     return cpu_ns / wall_ns if wall_ns > 0 else 0.0
+
+
+# Above this many cores used by other programs on average, a run's timings are suspect.
+BUSY_MACHINE_CORES = 0.2
+
+
+def busy_machine_warning(others_cores: float | None) -> str | None:
+    """One sentence when programs outside the lab took CPU during a run, else None."""
+    if others_cores is None or others_cores <= BUSY_MACHINE_CORES:
+        return None
+    return (
+        f"Other programs used {others_cores:.1f} cores during this run: "
+        "its timings are not trustworthy."
+    )

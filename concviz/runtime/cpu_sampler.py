@@ -65,6 +65,7 @@ class CpuSampler:
         tree = _ProcessTree()
         tree.set_root(self._lab_pid)
         prev_lab = tree.cpu_seconds()
+        prev_own = _own_cpu_seconds()
         next_tick = time.perf_counter() + period
         while not self._stop.wait(max(0.0, next_tick - time.perf_counter())):
             next_tick += period
@@ -85,12 +86,25 @@ class CpuSampler:
             lab_s = tree.cpu_seconds()
             dt = (t - prev_t) / 1e9
             lab_cores = max(0.0, (lab_s - prev_lab) / dt) if dt > 0 else 0.0
+            own_s = _own_cpu_seconds()
+            own_cores = max(0.0, (own_s - prev_own) / dt) if dt > 0 else 0.0
             # stamp the middle of the interval the fractions describe
-            self.series.append((t + prev_t) // 2, busy, min(lab_cores, float(self.n_cores)))
-            prev, prev_t, prev_lab = now, t, lab_s
+            self.series.append(
+                (t + prev_t) // 2,
+                busy,
+                min(lab_cores, float(self.n_cores)),
+                min(own_cores, float(self.n_cores)),
+            )
+            prev, prev_t, prev_lab, prev_own = now, t, lab_s, own_s
 
     def _read_cores(self) -> list[tuple[float, float]]:
         return [_busy_total(c) for c in psutil.cpu_times(percpu=True)][: self.n_cores]
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU (every thread): the window's or the CLI's own cost."""
+    t = os.times()
+    return t.user + t.system
 
 
 def _descendants_linux(pid: int) -> list[int] | None:

@@ -26,6 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from concviz.model import metrics
 from concviz.model.run_result import run_object
 from concviz.runtime.cpu_sampler import CpuSampler
 from concviz.runtime.lab_client import LabClient
@@ -301,14 +302,22 @@ class MainWindow(QMainWindow):
         if store is None or not store.runs:
             return
         run = run_object(store)
+        info = store.runs[-1]
+        if info.finished:
+            run["machine_busy_cores"] = self.sampler.series.others_between(
+                int(info.started["t_ns"]), int(info.finished["t_ns"])
+            )
         params = self._run_params or {}
         tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
         self.summary.show_run(run, tasks)
         measured_for, self._measure_for = self._measure_for, None
         if measured_for is not None and run["strategy"] == "sequential":
             self.summary.note_comparison(measured_for)
+        busy = metrics.busy_machine_warning(run.get("machine_busy_cores"))
         if obj.get("error") and not obj.get("stopped"):  # a stopped pool reports "broke"
             self.banner.show_message(f"The run failed: {obj['error']}", "error")
+        elif busy:
+            self.banner.show_message(busy, "warning")
         self.statusBar().showMessage(
             f"Run {'stopped' if obj.get('stopped') else 'finished'}: "
             f"{len(run['tasks'])} tasks in {run['wall_s']:.2f} s",

@@ -152,3 +152,21 @@ def test_measure_sequential_gives_the_run_its_own_baseline(window, qtbot):
     window.run()
     qtbot.waitUntil(lambda: not window.running, timeout=30000)
     assert window.summary.text("speedup") == "—"
+
+
+def test_a_busy_machine_is_said_out_loud(window, qtbot):
+    import subprocess
+    import sys
+
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        configure(window, workload="cpu-python", strategy="sequential", tasks=12, task_ms=50)
+        window.run()
+        qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    finally:
+        hog.kill()
+        hog.wait()
+    run = window.summary.last
+    assert run["machine_busy_cores"] > 0.5  # a whole core spun beside the run
+    assert window.banner.isVisible()
+    assert "Other programs used" in window.banner.text()
