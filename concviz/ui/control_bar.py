@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledSlider
 from superqt.utils import qdebounced
 
+from .expectations import tooltip
+
 # workloads that need more than the bar offers (a file path) are left to the CLI
 _HIDDEN_WORKLOADS = {"user"}
 _DEFAULT_WORKLOADS = {
@@ -167,11 +169,39 @@ class ControlBar(QWidget):
         self.stop_button.setEnabled(False)
         row3.addWidget(self.run_button)
         row3.addWidget(self.stop_button)
+        # the knobs the CLI has: Amdahl's serial fraction, the mixed workload's CPU share,
+        # and uneven tasks; hidden behind "Knobs" until a lesson or a teacher wants them
+        self.knobs_button = QPushButton("Knobs")
+        self.knobs_button.setCheckable(True)
+        self.knobs_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.knobs_button.setToolTip("serial fraction (Amdahl), CPU fraction, jitter")
+        row3.insertWidget(0, self.knobs_button)
+        self.knobs_box = QWidget()
+        knobs = QHBoxLayout(self.knobs_box)
+        knobs.setContentsMargins(0, 0, 0, 0)
+        self.serial_fraction = self._percent_box(
+            knobs,
+            "Serial part",
+            95,
+            "share of the sequential time that cannot run in parallel (Amdahl's law): "
+            "a step before the tasks",
+        )
+        self.cpu_fraction = self._percent_box(
+            knobs, "CPU share (mixed)", 100, "the mixed workload: computing share of each task"
+        )
+        self.cpu_fraction.setValue(50)
+        self.jitter = self._percent_box(
+            knobs, "Jitter", 99, "uneven work: each task's size varies by up to this much"
+        )
+        knobs.addStretch(1)
+        self.knobs_box.hide()
+        self.knobs_button.toggled.connect(self.knobs_box.setVisible)
         self.run_line = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.run_line.setSpacing(12)
         self.run_line.addWidget(self.params_box, 1)
         self.run_line.addWidget(self.actions_box, 0, Qt.AlignmentFlag.AlignRight)
         outer.addLayout(self.run_line)
+        outer.addWidget(self.knobs_box)
         for b in (self.run_button, self.stop_button, self.batch_button, self.continuous_button):
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # Space belongs to the Run shortcut
         self.running = False
@@ -195,7 +225,7 @@ class ControlBar(QWidget):
             self._groups[item["name"]] = group
             if item.get("available", True):
                 b.setCheckable(True)
-                b.setToolTip(item.get("description", ""))
+                b.setToolTip(tooltip(item["name"], item.get("description", "")))
                 self.strategy_group.addButton(b)
             elif group == "engines":
                 # an engine that is not installed stays clickable: it says how to get it
@@ -273,6 +303,19 @@ class ControlBar(QWidget):
             + m.left()
             + m.right()
         )
+
+    @staticmethod
+    def _percent_box(layout: QHBoxLayout, name: str, top: int, tip: str) -> QSpinBox:
+        label = QLabel(name)
+        box = QSpinBox()
+        box.setRange(0, top)
+        box.setSuffix(" %")
+        for w in (label, box):
+            w.setToolTip(tip)
+        layout.addWidget(label)
+        layout.addWidget(box)
+        layout.addSpacing(12)
+        return box
 
     def _reflow(self) -> None:
         """Parameters and actions on one line when they fit, else on two."""
@@ -421,6 +464,9 @@ class ControlBar(QWidget):
             "tasks": int(self.tasks.value()),
             "task_ms": float(self.task_ms.value()),
             "mode": "continuous" if self.continuous() else "batch",
+            "serial_fraction": self.serial_fraction.value() / 100.0,
+            "cpu_fraction": self.cpu_fraction.value() / 100.0,
+            "jitter": self.jitter.value() / 100.0,
             "options": dict(self.engine_options),
         }
 
@@ -432,6 +478,9 @@ class ControlBar(QWidget):
             self.workload,
             self.tasks,
             self.task_ms,
+            self.serial_fraction,
+            self.cpu_fraction,
+            self.jitter,
             self.batch_button,
             self.continuous_button,
         ):

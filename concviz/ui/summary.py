@@ -95,7 +95,16 @@ class SummaryPanel(QFrame):
             from .user_workload import workload_label
 
             what = workload_label(run["user"])
-        self.title.setText(f"{what} · {how} · {n_done} tasks of {run['task_ms']:g} ms · {mode}")
+        knobs = ""
+        if run.get("serial_fraction"):
+            knobs += f" · serial part {run['serial_fraction']:.0%}"
+        if run["workload"] == "mixed" and run.get("cpu_fraction") is not None:
+            knobs += f" · CPU share {run['cpu_fraction']:.0%}"
+        if run.get("jitter"):
+            knobs += f" · jitter {run['jitter']:.0%}"
+        self.title.setText(
+            f"{what} · {how} · {n_done} tasks of {run['task_ms']:g} ms{knobs} · {mode}"
+        )
         self.values["wall"].setText(f"{wall:.2f} s")
         engine_time = run.get("startup_s", 0.0) + run.get("teardown_s", 0.0)
         if run.get("phases"):

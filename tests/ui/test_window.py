@@ -170,3 +170,25 @@ def test_a_busy_machine_is_said_out_loud(window, qtbot):
     assert run["machine_busy_cores"] > 0.5  # a whole core spun beside the run
     assert window.banner.isVisible()
     assert "Other programs used" in window.banner.text()
+
+
+def test_the_knobs_reach_the_lab_and_the_summary(window, qtbot):
+    configure(window, workload="cpu-python", strategy="sequential", tasks=6, task_ms=20)
+    qtbot.mouseClick(window.controls.knobs_button, Qt.MouseButton.LeftButton)
+    assert window.controls.knobs_box.isVisible()
+    window.controls.serial_fraction.setValue(50)
+    window.controls.jitter.setValue(20)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    run = window.summary.last
+    assert run["serial_fraction"] == 0.5 and run["jitter"] == 0.2
+    # Amdahl: the serial step is as long as all the tasks together (50 % of the time)
+    assert run["serial_cpu_s"] >= 0.5 * 6 * 0.020 * 0.8
+    assert "serial part 50%" in window.summary.title.text()
+    assert "jitter 20%" in window.summary.title.text()
+
+
+def test_strategy_tooltips_say_what_to_expect(window):
+    tip = window.controls.strategy_buttons["threads"].toolTip()
+    assert "no faster than sequential" in tip and "GIL" in tip
+    assert "faster" in window.controls.strategy_buttons["process-pool"].toolTip()
