@@ -29,8 +29,6 @@ from concviz.runtime.thread_sampler import ThreadSampler
 from . import theme as T
 from .plot_style import lesson_plot
 
-WINDOW_S = 1.0  # the meter describes the last second
-
 
 class LabThreadWatch(QObject):
     """Samples every thread of the lab's process tree at ``hz`` while a lab is known.
@@ -178,7 +176,8 @@ class GilLens(QWidget):
         end = store.runs[-1].finished["t_ns"] if store.runs[-1].finished else now
         tids = worker_tids(store)
         t, running = running_python_series(self.watch.samples, set(tids))
-        in_run = t >= t0
+        # samples taken after the run ended belong to no run: the axis stops with the run
+        in_run = (t >= t0) & (t <= end)
         t, running = t[in_run], running[in_run]
         b = store.bars()
         starts, ends, cpu = b["start"], b["end"], b["cpu"]
@@ -193,8 +192,8 @@ class GilLens(QWidget):
             busy, _ = gil.parallelism_over_time(starts, ends, cpu, edges)
             self.busy_curve.setData((edges[:-1] - t0) / 1e9, busy, stepMode=None)
         self.python_curve.setData((t - t0) / 1e9, running)
-        # the meter: the last second (or the whole run once it is over)
-        lo = end - int(WINDOW_S * 1e9) if not store.runs[-1].finished else t0
+        # the meter describes the run: its average so far while it runs, then the whole of it
+        lo = t0
         recent = t >= lo
         self.effective = float(running[recent].mean()) if recent.any() else 0.0
         busy_recent, _ = gil.parallelism_over_time(starts, ends, cpu, np.array([lo, end], float))
@@ -208,7 +207,8 @@ class GilLens(QWidget):
             bool(interp.get("free_threaded")),
             bool(interp.get("gil_enabled", True)),
         )
-        self.meter.setText(meter[:1].upper() + meter[1:])
+        over = "Over the run" if store.runs[-1].finished else "Over the run so far"
+        self.meter.setText(f"{over}: {meter}")
         pr = store.probes()
         sel = pr["t"] >= lo
         switch = (store.runs[-1].finished or {}).get("switch_interval") or (store.hello or {}).get(
