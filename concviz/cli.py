@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from concviz.lab import protocol as P
+
 EXIT_BAD_INPUT = 2
 
 
@@ -80,28 +82,76 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
     )
 
 
-def _params(args: argparse.Namespace, strategy: str | None = None) -> dict:
-    workload = args.workload
-    params: dict = {
-        "workload": workload,
-        "strategy": strategy or args.strategy,
-        "workers": args.workers,
-        "tasks": args.tasks,
-        "task_ms": args.task_ms,
-        "serial_fraction": args.serial_fraction,
-        "cpu_fraction": args.cpu_fraction,
-        "jitter": args.jitter,
-        "seed": args.seed,
-        "mode": "batch",
-        "options": {},
-    }
-    if ":" in workload and workload not in ("user",):
-        params["workload"] = "user"
-        params["user"] = workload
+# The flag that sets each field of the lab's start message, to name it in an error.
+_FLAGS = {
+    "workload": "--workload",
+    "user": "--workload",
+    "strategy": "--strategy",
+    "workers": "--workers",
+    "tasks": "--tasks",
+    "task_ms": "--task-ms",
+    "serial_fraction": "--serial-fraction",
+    "cpu_fraction": "--cpu-fraction",
+    "jitter": "--jitter",
+    "seed": "--seed",
+    "options.start_method": "--start-method",
+    "options.dask_address": "--dask-address",
+    "options.threads_per_worker": "--dask-threads",
+    "options.spark_master": "--spark-master",
+    "options.hostfile": "--hostfile",
+    "options.callback_host": "--callback-host",
+}
+
+
+def _params(args: argparse.Namespace, strategy: str | None = None) -> P.Start:
+    """The lab's start message for these flags (raises UsageError naming a bad flag)."""
+    workload, user = args.workload, None
+    if ":" in workload:  # path/to/file.py:function
+        workload, user = "user", args.workload
+    options: dict = {}
     if args.start_method:
-        params["options"]["start_method"] = args.start_method
-    params["options"].update(_engine_options(args))
-    return params
+        options["start_method"] = args.start_method
+    options.update(_engine_options(args))
+    try:
+        return P.Start(
+            workload=workload,
+            user=user,
+            strategy=strategy or args.strategy,
+            workers=args.workers,
+            tasks=args.tasks,
+            task_ms=args.task_ms,
+            serial_fraction=args.serial_fraction,
+            cpu_fraction=args.cpu_fraction,
+            jitter=args.jitter,
+            seed=args.seed,
+            mode="batch",
+            options=options,
+        )
+    except P.ControlError as exc:
+        text = str(exc)
+        flag = _FLAGS.get(exc.field or "")
+        if flag and exc.field and text.startswith(exc.field):
+            text = flag + text[len(exc.field) :]
+        raise UsageError(f"concviz {args.command}: {text}") from None
+
+
+def _check_writable(dest: str | None, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any run spends its time."""
+    if not dest or dest == "-":
+        return
+    path = Path(dest)
+    parent = path.parent if str(path.parent) else Path(".")
+    why = None
+    if path.is_dir():
+        why = "it is a folder"
+    elif not parent.is_dir():
+        why = f"the folder {parent} does not exist"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        why = f"the folder {parent} is not writable"
+    elif path.exists() and not os.access(path, os.W_OK):
+        why = "the file is not writable"
+    if why:
+        raise UsageError(f"concviz: {flag} {dest} cannot be written: {why}")
 
 
 def _engine_options(args: argparse.Namespace) -> dict:
@@ -139,7 +189,9 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         file=out,
     )
     for ph in run.get("phases", []):
-        print(f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out)
+        print(
+            f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out
+        )
     for key, value in run.get("engine", {}).items():
         if key in ("dashboard", "scheduler", "master", "mpiexec"):
             print(f"  {key}: {value}", file=out)
@@ -179,6 +231,9 @@ def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_writable(args.json, "--json")
+    _check_writable(args.trace, "--trace")
+    _params(args)  # a bad flag is refused before the lab starts
     run, store = _one_run(args)
     out = sys.stderr if args.json == "-" else sys.stdout
     _print_run(run, out)
@@ -203,6 +258,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "concviz compare: give at least one strategy with -s, e.g. -s threads,process-pool"
         )
     out = sys.stderr if args.json == "-" else sys.stdout
+    _check_writable(args.json, "--json")
+    for name in names:
+        _params(args, name)  # every flag checked before the first run starts
     runs = []
     base, _ = _one_run(args, "sequential")
     for name in ["sequential"] + [n for n in names if n != "sequential"]:
@@ -311,10 +369,10 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     try:
         if args.ab:
-            for why in render_ab(args.out, _params(args)):
+            for why in render_ab(args.out, _params(args).params()):
                 print(f"  not shown: {why}")
         else:
-            render(args.out, _params(args), args.interpreter)
+            render(args.out, _params(args).params(), args.interpreter)
     except RuntimeError as exc:
         print(f"concviz screenshot: {exc}", file=sys.stderr)
         return 1

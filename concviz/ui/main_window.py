@@ -26,8 +26,10 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from concviz.lab import protocol as P
 from concviz.model.run_result import run_object
 from concviz.runtime.cpu_sampler import CpuSampler
+from concviz.runtime.headless import BadInput
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 
@@ -256,6 +258,9 @@ class MainWindow(QMainWindow):
             params.update(extra)
         try:
             store = self.client.begin_run(params)
+        except BadInput as exc:  # a malformed value from the controls or a caller
+            self.banner.show_message(f"Cannot run: {exc}.", "error")
+            return
         except LabError as exc:
             self.banner.show_message(f"Cannot run: {exc}.", "error", "Restart the lab")
             return
@@ -311,22 +316,22 @@ class MainWindow(QMainWindow):
                 "Live switching works in continuous runs; the next run uses the new choice.", 5000
             )
             return
-        msg = {
-            "cmd": "switch",
+        wanted = {
             "strategy": self.controls.strategy(),
             "workers": int(self.controls.workers.value()),
+            **change,
         }
-        msg.update(change)
+        msg = P.Switch(**wanted)
         try:
             self.client.send(msg)
         except LabError as exc:
             self._lab_failed(str(exc))
             return
         self.statusBar().showMessage(
-            f"Switching to {msg['strategy']} × {msg['workers']} at the next task boundary…", 4000
+            f"Switching to {msg.strategy} × {msg.workers} at the next task boundary…", 4000
         )
         self.summary.clear(
-            f"Running {params.get('workload', '')} with {msg['strategy']} × {msg['workers']}…"
+            f"Running {params.get('workload', '')} with {msg.strategy} × {msg.workers}…"
         )
 
     def _strategy_chosen(self, name: str) -> None:
