@@ -226,8 +226,14 @@ def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
     from concviz.model import run_object
     from concviz.runtime import run_batch
 
-    store = run_batch(_params(args, strategy), interpreter=args.interpreter)
+    store = run_batch(_params(args, strategy), interpreter=args.interpreter, on_json=_show_notice)
     return run_object(store), store
+
+
+def _show_notice(obj: dict) -> None:
+    """Print what the lab wants the user to know (a calibration measured again)."""
+    if obj.get("type") == "notice":
+        print(f"concviz: {obj.get('message')}", file=sys.stderr)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -326,6 +332,26 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from concviz.runtime import LabProcess, query
+
+    lab = LabProcess(args.interpreter)
+    hello = lab.start()
+    try:
+        answer = query(lab, "calibrate", on_json=_show_notice)
+    finally:
+        lab.close()
+    if args.json:
+        print(json.dumps({"interpreter": hello["interpreter"], **answer}, indent=2))
+        return 0
+    f = answer["figures"]
+    print(f"calibration for {_describe_interp(hello['interpreter'])}, saved to {answer['path']}:")
+    print(f"  cpu-python  {f['py_iters_per_ms']:>12.1f} loop steps per ms")
+    print(f"  cpu-native  {f['native_chunks_per_ms']:>12.3f} hashes of 256 KiB per ms")
+    print(f"  io-file     {f['file_blocks_per_ms']:>12.3f} synced writes of 64 KiB per ms")
+    return 0
+
+
 def cmd_interpreters(args: argparse.Namespace) -> int:
     from concviz.runtime.interpreters import discover
 
@@ -406,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("strategies", help="list every strategy, available or not, and why")
     p.add_argument("--interpreter", metavar="PATH", help="ask the lab under this Python")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("calibrate", help="measure this machine's work rates again (cached)")
+    p.add_argument("--interpreter", metavar="PATH", help="calibrate the lab under this Python")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser("interpreters", help="the Pythons found here and what each really is")
     p.add_argument("--add", action="append", metavar="PATH", help="also probe this interpreter")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -451,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "compare": cmd_compare,
             "strategies": cmd_strategies,
+            "calibrate": cmd_calibrate,
             "interpreters": cmd_interpreters,
             "self-test": cmd_self_test,
             "screenshot": cmd_screenshot,

@@ -164,6 +164,7 @@ class Run:
                 cpu_fraction=start.cpu_fraction,
                 jitter=start.jitter,
                 user=start.user,
+                on_notice=lab.notice,
             )
             if REGISTRY[self.strategy].processes and self.spec["name"] == "user":
                 workloads.check_picklable(self.spec["user"])
@@ -389,7 +390,20 @@ class Lab:
                 {"type": "workloads", "items": workloads.WORKLOADS}
             ),
             P.Ping: lambda _m: self.channel.json({"type": "pong", "t_ns": perf_ns()}),
+            P.Calibrate: self._calibrate,
         }
+
+    def notice(self, text: str) -> None:
+        """Tell the window or CLI something it should show in one line (not an error)."""
+        self.channel.json({"type": "notice", "message": text})
+
+    def _calibrate(self, _msg: P.Calibrate) -> None:
+        if self._running():
+            raise BadRequest("calibrate measures an idle machine; stop the run first")
+        figures = workloads.calibration(self.notice, fresh=True)
+        self.channel.json(
+            {"type": "calibrate", "figures": figures, "path": workloads.calibration_path()}
+        )
 
     def _error(self, code: str, message: str, cmd: object = None, field: str | None = None) -> None:
         self.channel.json(

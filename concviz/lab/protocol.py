@@ -383,6 +383,13 @@ class Workloads(Message):
 
 
 @dataclass(frozen=True)
+class Calibrate(Message):
+    """Measure this machine's work rates again and replace the cached calibration."""
+
+    CMD: ClassVar[str] = "calibrate"
+
+
+@dataclass(frozen=True)
 class Quit(Message):
     """End the lab (after stopping its run)."""
 
@@ -390,7 +397,7 @@ class Quit(Message):
 
 
 MESSAGES: dict[str, type[Message]] = {
-    m.CMD: m for m in (Start, Stop, Switch, Set, Ping, Strategies, Workloads, Quit)
+    m.CMD: m for m in (Start, Stop, Switch, Set, Ping, Strategies, Workloads, Calibrate, Quit)
 }
 
 

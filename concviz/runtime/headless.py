@@ -73,8 +73,11 @@ def run_batch(
             lab.close()
 
 
-def query(lab: LabProcess, cmd: str) -> dict:
-    """Ask the lab one question (``strategies``, ``workloads``) and return its answer."""
+def query(lab: LabProcess, cmd: str, on_json: Callable[[dict], None] | None = None) -> dict:
+    """Ask the lab one question (``strategies``, ``workloads``, ``calibrate``); its answer.
+
+    ``on_json`` sees every other JSON message meanwhile (notices, a refusal).
+    """
     lab.send(P.MESSAGES[cmd]())
     while True:
         frame = lab.read_frame()
@@ -85,3 +88,7 @@ def query(lab: LabProcess, cmd: str) -> dict:
             obj = json.loads(payload)
             if obj.get("type") == cmd:
                 return obj
+            if obj.get("type") == "error" and obj.get("cmd") == cmd:
+                raise BadInput(str(obj.get("message")))
+            if on_json is not None:
+                on_json(obj)

@@ -117,6 +117,8 @@ class _Reader(QThread):
                 c.markerArrived.emit(obj)
             elif kind == "error":
                 c.requestRejected.emit(str(obj.get("message", "the lab refused a request")))
+            elif kind == "notice":
+                c.noticeArrived.emit(str(obj.get("message", "")))
 
 
 class LabClient(QObject):
@@ -135,6 +137,7 @@ class LabClient(QObject):
     markerArrived = Signal(object)
     runFinished = Signal(object)
     requestRejected = Signal(str)
+    noticeArrived = Signal(str)  # one line worth showing (e.g. a calibration measured again)
     labFailed = Signal(str)
 
     def __init__(

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         c.runStarted.connect(self._run_started_cb)
         c.runFinished.connect(self._run_finished)
         c.requestRejected.connect(self._request_rejected)
+        c.noticeArrived.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         c.labFailed.connect(self._lab_failed)
 
         self.apply_theme(self.theme)
