@@ -240,7 +240,8 @@ OPTION_TYPES: dict[str, type] = {
 }
 
 
-def _options(value: object) -> dict[str, Any]:
+def check_options(value: object) -> dict[str, Any]:
+    """A start's options, each known key of its type (raises ControlError naming one)."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -311,7 +312,7 @@ class Start(Message):
         if self.mode not in MODES:
             raise ControlError(f"mode must be batch or continuous, not {_kind(self.mode)}", "mode")
         _fix(self, "user", _text("user", self.user, optional=True))
-        _fix(self, "options", _options(self.options))
+        _fix(self, "options", check_options(self.options))
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Start:

@@ -11,6 +11,7 @@ stores they fill.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -43,6 +44,18 @@ from .timeline import TimelineView
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
+
+
+def _whole_setting(settings: QSettings, key: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting within [low, high], or ``default`` when it is not one."""
+    raw = settings.value(key, default)
+    try:
+        value = float(raw)  # QSettings gives back text from an ini file
+    except (TypeError, ValueError):
+        return default
+    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
+        return default
+    return int(value)
 
 
 class MainWindow(QMainWindow):
@@ -554,12 +567,14 @@ class MainWindow(QMainWindow):
         if s.value("workload") == "user" and os.path.isfile(user.rpartition(":")[0]):
             self.controls.add_user_workload(user)  # your own file, if it is still there
         self.controls.set_strategy(str(s.value("strategy", "threads")))
-        try:
-            self.controls.set_workers(int(s.value("workers", 2)))
-            self.controls.tasks.setValue(int(s.value("tasks", 40)))
-            self.controls.task_ms.setValue(int(float(s.value("task_ms", 50))))
-        except (TypeError, ValueError):
-            pass  # a hand-edited settings file: keep the defaults
+        c = self.controls
+        # A hand-edited or foreign settings file may hold anything: a value the control
+        # cannot show as it is (inf, -3, "many", 1e12) falls back to the default.
+        c.set_workers(_whole_setting(s, "workers", 2, c.workers.minimum(), c.workers.maximum()))
+        c.tasks.setValue(_whole_setting(s, "tasks", 40, c.tasks.minimum(), c.tasks.maximum()))
+        c.task_ms.setValue(
+            _whole_setting(s, "task_ms", 50, c.task_ms.minimum(), c.task_ms.maximum())
+        )
         self.controls.set_continuous(str(s.value("mode", "batch")) == "continuous")
         from .engine_settings import load_options
 
