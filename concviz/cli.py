@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from concviz.lab import protocol as P
+
 EXIT_BAD_INPUT = 2
 
 
@@ -80,28 +82,76 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
     )
 
 
-def _params(args: argparse.Namespace, strategy: str | None = None) -> dict:
-    workload = args.workload
-    params: dict = {
-        "workload": workload,
-        "strategy": strategy or args.strategy,
-        "workers": args.workers,
-        "tasks": args.tasks,
-        "task_ms": args.task_ms,
-        "serial_fraction": args.serial_fraction,
-        "cpu_fraction": args.cpu_fraction,
-        "jitter": args.jitter,
-        "seed": args.seed,
-        "mode": "batch",
-        "options": {},
-    }
-    if ":" in workload and workload not in ("user",):
-        params["workload"] = "user"
-        params["user"] = workload
+# The flag that sets each field of the lab's start message, to name it in an error.
+_FLAGS = {
+    "workload": "--workload",
+    "user": "--workload",
+    "strategy": "--strategy",
+    "workers": "--workers",
+    "tasks": "--tasks",
+    "task_ms": "--task-ms",
+    "serial_fraction": "--serial-fraction",
+    "cpu_fraction": "--cpu-fraction",
+    "jitter": "--jitter",
+    "seed": "--seed",
+    "options.start_method": "--start-method",
+    "options.dask_address": "--dask-address",
+    "options.threads_per_worker": "--dask-threads",
+    "options.spark_master": "--spark-master",
+    "options.hostfile": "--hostfile",
+    "options.callback_host": "--callback-host",
+}
+
+
+def _params(args: argparse.Namespace, strategy: str | None = None) -> P.Start:
+    """The lab's start message for these flags (raises UsageError naming a bad flag)."""
+    workload, user = args.workload, None
+    if ":" in workload:  # path/to/file.py:function
+        workload, user = "user", args.workload
+    options: dict = {}
     if args.start_method:
-        params["options"]["start_method"] = args.start_method
-    params["options"].update(_engine_options(args))
-    return params
+        options["start_method"] = args.start_method
+    options.update(_engine_options(args))
+    try:
+        return P.Start(
+            workload=workload,
+            user=user,
+            strategy=strategy or args.strategy,
+            workers=args.workers,
+            tasks=args.tasks,
+            task_ms=args.task_ms,
+            serial_fraction=args.serial_fraction,
+            cpu_fraction=args.cpu_fraction,
+            jitter=args.jitter,
+            seed=args.seed,
+            mode="batch",
+            options=options,
+        )
+    except P.ControlError as exc:
+        text = str(exc)
+        flag = _FLAGS.get(exc.field or "")
+        if flag and exc.field and text.startswith(exc.field):
+            text = flag + text[len(exc.field) :]
+        raise UsageError(f"concviz {args.command}: {text}") from None
+
+
+def _check_writable(dest: str | None, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any run spends its time."""
+    if not dest or dest == "-":
+        return
+    path = Path(dest)
+    parent = path.parent if str(path.parent) else Path(".")
+    why = None
+    if path.is_dir():
+        why = "it is a folder"
+    elif not parent.is_dir():
+        why = f"the folder {parent} does not exist"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        why = f"the folder {parent} is not writable"
+    elif path.exists() and not os.access(path, os.W_OK):
+        why = "the file is not writable"
+    if why:
+        raise UsageError(f"concviz: {flag} {dest} cannot be written: {why}")
 
 
 def _engine_options(args: argparse.Namespace) -> dict:
@@ -176,11 +226,20 @@ def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
     from concviz.model import run_object
     from concviz.runtime import run_batch
 
-    store = run_batch(_params(args, strategy), interpreter=args.interpreter)
+    store = run_batch(_params(args, strategy), interpreter=args.interpreter, on_json=_show_notice)
     return run_object(store), store
 
 
+def _show_notice(obj: dict) -> None:
+    """Print what the lab wants the user to know (a calibration measured again)."""
+    if obj.get("type") == "notice":
+        print(f"concviz: {obj.get('message')}", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_writable(args.json, "--json")
+    _check_writable(args.trace, "--trace")
+    _params(args)  # a bad flag is refused before the lab starts
     run, store = _one_run(args)
     out = sys.stderr if args.json == "-" else sys.stdout
     _print_run(run, out)
@@ -205,6 +264,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "concviz compare: give at least one strategy with -s, e.g. -s threads,process-pool"
         )
     out = sys.stderr if args.json == "-" else sys.stdout
+    _check_writable(args.json, "--json")
+    for name in names:
+        _params(args, name)  # every flag checked before the first run starts
     runs = []
     base, _ = _one_run(args, "sequential")
     for name in ["sequential"] + [n for n in names if n != "sequential"]:
@@ -270,6 +332,26 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from concviz.runtime import LabProcess, query
+
+    lab = LabProcess(args.interpreter)
+    hello = lab.start()
+    try:
+        answer = query(lab, "calibrate", on_json=_show_notice)
+    finally:
+        lab.close()
+    if args.json:
+        print(json.dumps({"interpreter": hello["interpreter"], **answer}, indent=2))
+        return 0
+    f = answer["figures"]
+    print(f"calibration for {_describe_interp(hello['interpreter'])}, saved to {answer['path']}:")
+    print(f"  cpu-python  {f['py_iters_per_ms']:>12.1f} loop steps per ms")
+    print(f"  cpu-native  {f['native_chunks_per_ms']:>12.3f} hashes of 256 KiB per ms")
+    print(f"  io-file     {f['file_blocks_per_ms']:>12.3f} synced writes of 64 KiB per ms")
+    return 0
+
+
 def cmd_interpreters(args: argparse.Namespace) -> int:
     from concviz.runtime.interpreters import discover
 
@@ -313,10 +395,10 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
     try:
         if args.ab:
-            for why in render_ab(args.out, _params(args)):
+            for why in render_ab(args.out, _params(args).params()):
                 print(f"  not shown: {why}")
         else:
-            render(args.out, _params(args), args.interpreter)
+            render(args.out, _params(args).params(), args.interpreter)
     except RuntimeError as exc:
         print(f"concviz screenshot: {exc}", file=sys.stderr)
         return 1
@@ -354,6 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON (- for stdout)")
     p = sub.add_parser("strategies", help="list every strategy, available or not, and why")
     p.add_argument("--interpreter", metavar="PATH", help="ask the lab under this Python")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("calibrate", help="measure this machine's work rates again (cached)")
+    p.add_argument("--interpreter", metavar="PATH", help="calibrate the lab under this Python")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = sub.add_parser("interpreters", help="the Pythons found here and what each really is")
     p.add_argument("--add", action="append", metavar="PATH", help="also probe this interpreter")
@@ -400,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
             "run": cmd_run,
             "compare": cmd_compare,
             "strategies": cmd_strategies,
+            "calibrate": cmd_calibrate,
             "interpreters": cmd_interpreters,
             "self-test": cmd_self_test,
             "screenshot": cmd_screenshot,

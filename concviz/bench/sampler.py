@@ -30,6 +30,7 @@ def _loop(seconds: float, work) -> tuple[float, int]:
 
 
 def run(args) -> dict:
+    from concviz.lab import protocol as P
     from concviz.runtime import LabProcess
     from concviz.runtime.thread_sampler import ThreadSampler
 
@@ -38,21 +39,20 @@ def run(args) -> dict:
     lab.start()
     try:
         lab.send(
-            {
-                "cmd": "start",
-                "workload": "io-sleep",
-                "strategy": "threads",
-                "workers": 64,
-                "task_ms": 200,
-                "mode": "continuous",
-            }
+            P.Start(
+                workload="io-sleep",
+                strategy="threads",
+                workers=64,
+                task_ms=200,
+                mode="continuous",
+            )
         )
         time.sleep(1.0)  # let all 64 workers start
         sampler = ThreadSampler(lab.pid)
         seen = []
         fraction, samples = _loop(seconds, lambda: seen.append(sampler.sample()))
         idle, _ = _loop(min(seconds, 2.0), lambda: None)
-        lab.send({"cmd": "stop"})
+        lab.send(P.Stop())
     finally:
         lab.close()
     return {

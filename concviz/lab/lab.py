@@ -17,6 +17,7 @@ import threading
 import time
 import traceback
 
+from . import protocol as P
 from . import workloads
 from .gil_probe import GilProbe
 from .protocol import (
@@ -27,13 +28,14 @@ from .protocol import (
     FRAME_OUTPUT,
     PROTOCOL_VERSION,
     WORKER_SERIAL,
+    ControlError,
     frame,
 )
 from .recorder import Recorder, cpu_ns, perf_ns
 from .strategies import REGISTRY, RunContext, TaskFeed, WorkerDied
 from .workloads import BadWorkload
 
-MAX_WORKERS = 1024
+MAX_WORKERS = P.MAX_WORKERS
 
 
 class Channel:
@@ -110,26 +112,7 @@ class BadRequest(Exception):
     """A control message that cannot be carried out (the text goes back to the user)."""
 
 
-def _int(params: dict, key: str, default: int, low: int, high: int | None = None) -> int:
-    value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{key} must be a whole number, not {value!r}")
-    if value < low or (high is not None and value > high):
-        upper = f" and at most {high}" if high is not None else ""
-        raise BadRequest(f"{key} must be at least {low}{upper}, not {value}")
-    return value
-
-
-def _num(params: dict, key: str, default: float, low: float, high: float) -> float:
-    value = params.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BadRequest(f"{key} must be a number, not {value!r}")
-    if not (low <= value <= high):
-        raise BadRequest(f"{key} must be between {low} and {high}, not {value}")
-    return float(value)
-
-
-def _strategy_name(name: object) -> str:
+def _strategy_name(name: str) -> str:
     if name not in REGISTRY:
         raise BadRequest(f"unknown strategy {name!r}; choose one of: {', '.join(REGISTRY)}")
     reason = REGISTRY[name].available()
@@ -138,7 +121,7 @@ def _strategy_name(name: object) -> str:
         raise BadRequest(
             f"strategy {name} is not available here: {reason}" + (f"; {hint}" if hint else "")
         )
-    return name  # type: ignore[return-value]
+    return name
 
 
 def _check_options(name: str, options: dict) -> None:
@@ -151,18 +134,16 @@ def _check_options(name: str, options: dict) -> None:
 class Run:
     """One run: its parameters, its feed, and what the control thread may change."""
 
-    def __init__(self, lab: Lab, params: dict) -> None:
+    def __init__(self, lab: Lab, start: P.Start) -> None:
+        # Types and ranges were checked by the parser; what is left needs this lab
+        # (which strategies exist here, whether a user function can be loaded).
         self.lab = lab
-        self.mode = params.get("mode", "batch")
-        if self.mode not in ("batch", "continuous"):
-            raise BadRequest(f"mode must be batch or continuous, not {self.mode!r}")
-        self.strategy = _strategy_name(params.get("strategy"))
-        self.workers = _int(params, "workers", 1, 1, MAX_WORKERS)
-        self.tasks = _int(params, "tasks", 8, 1) if self.mode == "batch" else None
-        self.serial_fraction = _num(params, "serial_fraction", 0.0, 0.0, 0.95)
-        options = params.get("options") or {}
-        if not isinstance(options, dict):
-            raise BadRequest("options must be an object")
+        self.mode = start.mode
+        self.strategy = _strategy_name(start.strategy)
+        self.workers = start.workers
+        self.tasks = start.tasks if self.mode == "batch" else None
+        self.serial_fraction = start.serial_fraction
+        options = start.options
         method = options.get("start_method")
         if method is not None:
             from .strategies.processes import START_METHODS
@@ -177,12 +158,13 @@ class Run:
         self.options["channel_fd"] = lab.channel.fd
         try:
             self.spec = workloads.make_spec(
-                str(params.get("workload")),
-                params.get("task_ms", 10.0),
-                seed=params.get("seed", 0) if isinstance(params.get("seed", 0), int) else 0,
-                cpu_fraction=_num(params, "cpu_fraction", 0.5, 0.0, 1.0),
-                jitter=_num(params, "jitter", 0.0, 0.0, 0.99),
-                user=params.get("user"),
+                start.workload,
+                start.task_ms,
+                seed=start.seed,
+                cpu_fraction=start.cpu_fraction,
+                jitter=start.jitter,
+                user=start.user,
+                on_notice=lab.notice,
             )
             if REGISTRY[self.strategy].processes and self.spec["name"] == "user":
                 workloads.check_picklable(self.spec["user"])
@@ -205,9 +187,9 @@ class Run:
         if ctx is not None:
             ctx.fire_stop_hooks()
 
-    def switch(self, params: dict) -> None:
-        strategy = _strategy_name(params.get("strategy", self.strategy))
-        workers = _int(params, "workers", self.workers, 1, MAX_WORKERS)
+    def switch(self, msg: P.Switch) -> None:
+        strategy = _strategy_name(msg.strategy if msg.strategy is not None else self.strategy)
+        workers = msg.workers if msg.workers is not None else self.workers
         _check_options(strategy, self.options)
         if (
             strategy != self.strategy
@@ -379,41 +361,67 @@ class Lab:
     def handle(self, line: bytes) -> bool:
         """Carry out one control line; False when the lab should exit."""
         try:
-            msg = json.loads(line)
-            if not isinstance(msg, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            self._error("bad_message", f"control line is not a JSON object: {line[:80]!r}")
+            msg = P.parse_control(line)
+        except ControlError as exc:
+            self._error("bad_message", str(exc), exc.cmd, exc.field)
             return True
-        cmd = msg.get("cmd")
+        if isinstance(msg, P.Quit):
+            return False
         try:
-            if cmd == "start":
-                self._start(msg)
-            elif cmd == "stop":
-                if self.run is not None:
-                    self.run.stop()
-            elif cmd == "switch":
-                if self.run is None or not self._running():
-                    raise BadRequest("switch needs a run in progress")
-                self.run.switch(msg)
-            elif cmd == "set":
-                self._set(msg)
-            elif cmd == "strategies":
-                self.channel.json({"type": "strategies", "items": strategies_info()})
-            elif cmd == "workloads":
-                self.channel.json({"type": "workloads", "items": workloads.WORKLOADS})
-            elif cmd == "ping":
-                self.channel.json({"type": "pong", "t_ns": perf_ns()})
-            elif cmd == "quit":
-                return False
-            else:
-                raise BadRequest(f"unknown command {cmd!r}")
+            self._handlers[type(msg)](msg)
         except BadRequest as exc:
-            self._error("bad_request", str(exc), cmd)
+            self._error("bad_request", str(exc), msg.CMD)
         return True
 
-    def _error(self, code: str, message: str, cmd: object = None) -> None:
-        self.channel.json({"type": "error", "code": code, "message": message, "cmd": cmd})
+    def line_too_long(self, size: int) -> None:
+        """The reader dropped a line longer than the protocol allows (it was never parsed)."""
+        self._error(
+            "bad_message",
+            f"control line of {size} bytes or more was dropped; at most {P.MAX_LINE} bytes",
+        )
+
+    @property
+    def _handlers(self) -> dict:
+        return {
+            P.Start: self._start,
+            P.Stop: self._stop,
+            P.Switch: self._switch,
+            P.Set: self._set,
+            P.Strategies: lambda _m: self.channel.json(
+                {"type": "strategies", "items": strategies_info()}
+            ),
+            P.Workloads: lambda _m: self.channel.json(
+                {"type": "workloads", "items": workloads.WORKLOADS}
+            ),
+            P.Ping: lambda _m: self.channel.json({"type": "pong", "t_ns": perf_ns()}),
+            P.Calibrate: self._calibrate,
+        }
+
+    def notice(self, text: str) -> None:
+        """Tell the window or CLI something it should show in one line (not an error)."""
+        self.channel.json({"type": "notice", "message": text})
+
+    def _calibrate(self, _msg: P.Calibrate) -> None:
+        if self._running():
+            raise BadRequest("calibrate measures an idle machine; stop the run first")
+        figures = workloads.calibration(self.notice, fresh=True)
+        self.channel.json(
+            {"type": "calibrate", "figures": figures, "path": workloads.calibration_path()}
+        )
+
+    def _error(self, code: str, message: str, cmd: object = None, field: str | None = None) -> None:
+        self.channel.json(
+            {"type": "error", "code": code, "message": message, "cmd": cmd, "field": field}
+        )
+
+    def _stop(self, _msg: P.Stop) -> None:
+        if self.run is not None:
+            self.run.stop()
+
+    def _switch(self, msg: P.Switch) -> None:
+        if self.run is None or not self._running():
+            raise BadRequest("switch needs a run in progress")
+        self.run.switch(msg)
 
     def _running(self) -> bool:
         return (
@@ -422,7 +430,7 @@ class Lab:
             and not (self.run is not None and self.run.finished.is_set())
         )
 
-    def _start(self, msg: dict) -> None:
+    def _start(self, msg: P.Start) -> None:
         if self._running():
             raise BadRequest("a run is already in progress; stop it first")
         if self.runner is not None:
@@ -432,17 +440,11 @@ class Lab:
         self.runner = threading.Thread(target=run.execute, name="concviz-runner", daemon=True)
         self.runner.start()
 
-    def _set(self, msg: dict) -> None:
-        if "switch_interval" in msg:
-            value = msg["switch_interval"]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise BadRequest(f"switch_interval must be a positive number, not {value!r}")
-            sys.setswitchinterval(float(value))
-            self.channel.json(
-                {"type": "set", "switch_interval": sys.getswitchinterval(), "t_ns": perf_ns()}
-            )
-        else:
-            raise BadRequest("set needs a knob: switch_interval")
+    def _set(self, msg: P.Set) -> None:
+        sys.setswitchinterval(msg.switch_interval)
+        self.channel.json(
+            {"type": "set", "switch_interval": sys.getswitchinterval(), "t_ns": perf_ns()}
+        )
 
     def shutdown(self) -> None:
         if self.run is not None:
@@ -501,8 +503,14 @@ def _detach_stdin() -> int:
     return control
 
 
-def _control_lines(fd: int):
-    pending = b""
+def _control_lines(fd: int, on_too_long, limit: int = P.MAX_LINE):
+    """Yield the lines read from ``fd``; a line longer than ``limit`` is never held whole.
+
+    Once a line outgrows the limit, the rest of it is read and thrown away up to its
+    newline, then ``on_too_long(size)`` is called with what was dropped.
+    """
+    pending = bytearray()
+    dropping = 0  # bytes of an oversized line dropped so far (0: not dropping)
     while True:
         try:
             chunk = os.read(fd, 65536)
@@ -510,9 +518,26 @@ def _control_lines(fd: int):
             return
         if not chunk:
             return
-        pending += chunk
-        *lines, pending = pending.split(b"\n")
-        yield from lines
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            if dropping:
+                dropping += len(piece)
+            elif len(pending) + len(piece) > limit:
+                dropping = len(pending) + len(piece)
+                pending.clear()
+            else:
+                pending += piece
+            if end < 0:
+                break
+            if dropping:
+                on_too_long(dropping)
+                dropping = 0
+            else:
+                yield bytes(pending)
+                pending.clear()
+            start = end + 1
 
 
 def main() -> int:
@@ -528,7 +553,7 @@ def main() -> int:
 
     _watch_parent(parent_gone)
     try:
-        for line in _control_lines(_detach_stdin()):
+        for line in _control_lines(_detach_stdin(), lab.line_too_long):
             if line.strip() and not lab.handle(line):
                 break
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import os
 import pickle
 import platform
@@ -136,7 +137,7 @@ def _calibrate_now() -> dict:
     }
 
 
-def _calibration_path() -> str:
+def calibration_path() -> str:
     base = os.environ.get("CONCVIZ_CACHE") or os.path.join(
         os.path.expanduser("~"), ".cache", "concviz"
     )
@@ -147,16 +148,58 @@ def _calibration_path() -> str:
     return os.path.join(base, f"calibration-{key}.json")
 
 
-def calibration() -> dict:
-    """Work units per millisecond on this machine and interpreter (cached on disk)."""
-    path = _calibration_path()
-    try:
-        with open(path) as f:
-            cal = json.load(f)
-        if {"py_iters_per_ms", "native_chunks_per_ms", "file_blocks_per_ms"} <= cal.keys():
-            return cal
-    except (OSError, ValueError):
-        pass
+# What each figure may be, in units per millisecond. Outside these it was not measured
+# here (a hand edit, a broken write, another machine's file): a Python loop step takes
+# more than 1 ns and less than 1 ms on any machine CPython runs on; hashing 256 KiB,
+# or writing and syncing 64 KiB, takes between ~1 µs (100+ GB/s) and 1 s.
+CALIBRATION_RANGES: dict[str, tuple[float, float]] = {
+    "py_iters_per_ms": (1.0, 1e6),
+    "native_chunks_per_ms": (1e-3, 1e3),
+    "file_blocks_per_ms": (1e-3, 1e4),
+}
+
+
+def calibration_problem(cal: object) -> str | None:
+    """Why ``cal`` cannot be used as a calibration (None when it can)."""
+    if not isinstance(cal, dict):
+        return f"it holds {type(cal).__name__}, not an object"
+    for key, (low, high) in CALIBRATION_RANGES.items():
+        value = cal.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{key} is missing or not a number"
+        if not (math.isfinite(value) and low <= value <= high):
+            return f"{key} is {value}, outside {low:g} to {high:g}"
+    return None
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(f"concviz: {text}\n")
+
+
+def calibration(on_notice=None, fresh: bool = False) -> dict:
+    """Work units per millisecond on this machine and interpreter (cached on disk).
+
+    A cache that cannot be used is measured again, never obeyed: ``on_notice(text)``
+    (stderr by default) is told why in one line. ``fresh`` measures regardless.
+    """
+    path = calibration_path()
+    problem = None
+    if not fresh:
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(1 << 16)  # a real cache is ~150 bytes: never read a huge file
+            cal = json.loads(raw)
+            problem = calibration_problem(cal)
+            if problem is None:
+                return {key: float(cal[key]) for key in CALIBRATION_RANGES}
+        except FileNotFoundError:
+            pass  # the first run here: nothing to tell
+        except (OSError, ValueError, RecursionError) as exc:
+            problem = f"it cannot be read ({type(exc).__name__})"
+    if problem is not None:
+        (on_notice or _say)(
+            f"the calibration cache {path} was discarded ({problem}); measuring again"
+        )
     cal = _calibrate_now()
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -324,8 +367,12 @@ def make_spec(
     cpu_fraction: float = 0.5,
     jitter: float = 0.0,
     user: str | None = None,
+    on_notice=None,
 ) -> dict:
-    """Validate workload parameters and return the spec (raises BadWorkload)."""
+    """Validate workload parameters and return the spec (raises BadWorkload).
+
+    ``on_notice(text)`` hears about a calibration cache that had to be measured again.
+    """
     if name not in WORKLOADS:
         raise BadWorkload(f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}")
     if not (isinstance(task_ms, (int, float)) and task_ms >= 0):
@@ -351,7 +398,7 @@ def make_spec(
         load_user_function(user)
         spec["user"] = os.path.abspath(parse_user_ref(user)[0]) + ":" + parse_user_ref(user)[1]
     if name in ("cpu-python", "cpu-native", "io-file", "mixed"):
-        spec["cal"] = calibration()
+        spec["cal"] = calibration(on_notice)
     return spec
 
 

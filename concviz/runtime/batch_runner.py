@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
 
 from .headless import BadInput, run_batch
@@ -100,7 +101,7 @@ class BatchRunner(QObject):
             lab = self._lab
         if lab is not None:
             try:
-                lab.send({"cmd": "stop"})
+                lab.send(P.Stop())
             except LabError:
                 pass
 

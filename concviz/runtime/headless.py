@@ -15,8 +15,18 @@ class BadInput(Exception):
     """The lab refused the request (a bad parameter); the text is one sentence for the user."""
 
 
+def as_start(params: P.Start | dict) -> P.Start:
+    """The typed start message for ``params``; raises BadInput naming a bad field."""
+    if isinstance(params, P.Start):
+        return params
+    try:
+        return P.Start.from_params(params)
+    except P.ControlError as exc:
+        raise BadInput(str(exc)) from None
+
+
 def run_batch(
-    params: dict,
+    params: P.Start | dict,
     interpreter: str | None = None,
     lab: LabProcess | None = None,
     store: EventStore | None = None,
@@ -25,8 +35,10 @@ def run_batch(
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
     Uses ``lab`` when given (left running), else starts and closes a lab of its own.
-    Raises BadInput when the lab refuses the parameters, LabError when it dies.
+    Raises BadInput when the parameters are malformed or the lab refuses them,
+    LabError when it dies.
     """
+    start = as_start(params)  # before a lab is started for nothing
     own = lab is None
     if lab is None:
         lab = LabProcess(interpreter)
@@ -35,7 +47,7 @@ def run_batch(
     if store.hello is None and lab.hello is not None:
         store.add_json(lab.hello)
     try:
-        lab.send({"cmd": "start", **params})
+        lab.send(start)
         while True:
             frame = lab.read_frame()
             if frame is None:
@@ -50,7 +62,7 @@ def run_batch(
             if obj.get("type") == "run_finished":
                 return store
     except KeyboardInterrupt:
-        lab.send({"cmd": "stop"})
+        lab.send(P.Stop())
         while (frame := lab.read_frame()) is not None:
             obj = store.add_frame(*frame)
             if obj is not None and obj.get("type") == "run_finished":
@@ -61,9 +73,12 @@ def run_batch(
             lab.close()
 
 
-def query(lab: LabProcess, cmd: str) -> dict:
-    """Ask the lab one question (``strategies``, ``workloads``) and return its answer."""
-    lab.send({"cmd": cmd})
+def query(lab: LabProcess, cmd: str, on_json: Callable[[dict], None] | None = None) -> dict:
+    """Ask the lab one question (``strategies``, ``workloads``, ``calibrate``); its answer.
+
+    ``on_json`` sees every other JSON message meanwhile (notices, a refusal).
+    """
+    lab.send(P.MESSAGES[cmd]())
     while True:
         frame = lab.read_frame()
         if frame is None:
@@ -73,3 +88,7 @@ def query(lab: LabProcess, cmd: str) -> dict:
             obj = json.loads(payload)
             if obj.get("type") == cmd:
                 return obj
+            if obj.get("type") == "error" and obj.get("cmd") == cmd:
+                raise BadInput(str(obj.get("message")))
+            if on_json is not None:
+                on_json(obj)

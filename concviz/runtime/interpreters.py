@@ -18,9 +18,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from concviz.lab.protocol import MIN_PYTHON
+
 from .lab_process import PACKAGE_ROOT
 
-MIN_LAB_VERSION = (3, 10)
+MIN_LAB_VERSION = MIN_PYTHON
 
 # Written to run on any Python, 2.7 included, so that an old one reports itself too.
 _PROBE = r"""

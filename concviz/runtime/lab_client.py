@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
 
+from .headless import as_start
 from .lab_process import LabError, LabProcess
 
 # the reader tells the GUI about new events at most this often (the GUI polls anyway)
@@ -77,8 +78,8 @@ class _Reader(QThread):
             _lower_priority(lab.pid, c.lab_nice)
         c._store.add_json(hello)
         c.labStarted.emit(hello)
-        lab.send({"cmd": "strategies"})
-        lab.send({"cmd": "workloads"})
+        lab.send(P.Strategies())
+        lab.send(P.Workloads())
         last_emit = 0.0
         pending = False
         while True:
@@ -116,6 +117,8 @@ class _Reader(QThread):
                 c.markerArrived.emit(obj)
             elif kind == "error":
                 c.requestRejected.emit(str(obj.get("message", "the lab refused a request")))
+            elif kind == "notice":
+                c.noticeArrived.emit(str(obj.get("message", "")))
 
 
 class LabClient(QObject):
@@ -134,6 +137,7 @@ class LabClient(QObject):
     markerArrived = Signal(object)
     runFinished = Signal(object)
     requestRejected = Signal(str)
+    noticeArrived = Signal(str)  # one line worth showing (e.g. a calibration measured again)
     labFailed = Signal(str)
 
     def __init__(
@@ -186,18 +190,22 @@ class LabClient(QObject):
             and self._lab.hello is not None
         )
 
-    def begin_run(self, params: dict) -> EventStore:
-        """Send ``start`` with ``params`` into a fresh store (returned); raises LabError."""
+    def begin_run(self, params: P.Start | dict) -> EventStore:
+        """Send ``start`` with ``params`` into a fresh store (returned).
+
+        Raises LabError when the lab is gone, BadInput when ``params`` is malformed.
+        """
+        start = as_start(params)
         if not self.is_alive():
             raise LabError("the lab is not running")
         store = EventStore()
         if self._lab is not None and self._lab.hello is not None:
             store.add_json(self._lab.hello)
         self._store = store  # the reader picks up the new store with its next frame
-        self._lab.send({"cmd": "start", **params})
+        self._lab.send(start)
         return store
 
-    def send(self, msg: dict) -> None:
+    def send(self, msg: P.Message) -> None:
         """Send one control message; raises LabError when the lab is gone."""
         if self._lab is None:
             raise LabError("the lab is not running")
@@ -205,7 +213,7 @@ class LabClient(QObject):
 
     def stop_run(self) -> None:
         try:
-            self.send({"cmd": "stop"})
+            self.send(P.Stop())
         except LabError:
             pass
 

@@ -30,6 +30,18 @@ class BadInterpreter(LabError):
     """The interpreter the user named cannot run the lab."""
 
 
+def _probe_version(interpreter: str | None) -> str:
+    """``major.minor.micro`` of ``interpreter`` ("" if it cannot tell); any Python answers."""
+    if interpreter is None:
+        return ""
+    code = "import sys; sys.stdout.write('%d.%d.%d' % tuple(sys.version_info[:3]))"
+    try:
+        out = subprocess.run([interpreter, "-c", code], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.decode("ascii", "replace").strip()
+
+
 def lab_command(interpreter: str | None = None) -> list[str]:
     """The command line that starts the lab under ``interpreter`` (default: this one)."""
     if interpreter is None and getattr(sys, "frozen", False):
@@ -85,14 +97,31 @@ class LabProcess:
         frame = self.read_frame()
         if frame is None or frame[0] != P.FRAME_JSON:
             self.proc.wait(timeout=5)
+            # An old Python often dies importing the lab: say what it is, not how it died.
+            self._refuse_old(_probe_version(self.interpreter))
             raise BadInterpreter(
                 self._why_dead(f"the lab could not start under {lab_command(self.interpreter)[0]}")
             )
         hello = json.loads(frame[1])
         if hello.get("type") != "hello" or hello.get("protocol") != P.PROTOCOL_VERSION:
             raise LabError(f"the lab speaks another protocol: {hello.get('protocol')!r}")
+        self._refuse_old(str((hello.get("interpreter") or {}).get("version", "")))
         self.hello = hello
         return hello
+
+    def _refuse_old(self, version: str) -> None:
+        """Close the lab and raise BadInterpreter when ``version`` is older than the lab needs."""
+        try:
+            found = tuple(int(x) for x in version.split(".")[:2])
+        except ValueError:
+            return  # unknown: let the usual errors speak
+        if len(found) == 2 and found < P.MIN_PYTHON:
+            self.close(timeout=0.5)
+            need = ".".join(map(str, P.MIN_PYTHON))
+            raise BadInterpreter(
+                f"interpreter {self.interpreter} is Python {version}; "
+                f"the lab needs Python {need} or newer"
+            )
 
     def _drain_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
@@ -110,12 +139,14 @@ class LabProcess:
         code = self.proc.returncode if self.proc else None
         return f"{lead} (exit code {code}){detail}"
 
-    def send(self, msg: dict) -> None:
+    def send(self, msg: P.Message | dict) -> None:
+        """Send one control message (a dict only from tests that probe the lab's parser)."""
         if self.proc is None or self.proc.stdin is None:
             raise LabError("the lab is not running")
+        line = msg.line() if isinstance(msg, P.Message) else P.control_line(msg)
         with self._send_lock:
             try:
-                self.proc.stdin.write(P.control_line(msg))
+                self.proc.stdin.write(line)
                 self.proc.stdin.flush()
             except (OSError, ValueError):  # ValueError: the pipe was already closed
                 raise LabError("the lab is not running any more") from None
@@ -141,7 +172,7 @@ class LabProcess:
             return
         if proc.poll() is None:
             try:
-                self.send({"cmd": "quit"})
+                self.send(P.Quit())
                 proc.stdin.close()
             except (LabError, OSError):
                 pass

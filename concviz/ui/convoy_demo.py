@@ -2,7 +2,7 @@
 
 A lab of its own runs CPU-bound Python threads continuously; the lab's sleep probe
 is the I/O thread (it sleeps 1 ms, 20 times a second, and must take the GIL to wake).
-Moving the knob sends ``{"cmd": "set", "switch_interval": s}``; the plot shows each
+Moving the knob sends ``Set(switch_interval=s)``; the plot shows each
 wake-up's lateness over time with the knob's value drawn beside it, so the class
 sees the latency follow the switch interval.
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from concviz.lab import protocol as P
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 
@@ -146,15 +147,15 @@ class ConvoyDemo(QWidget):
             return
         self._pending_start = False
         try:
-            self.client.send({"cmd": "set", "switch_interval": self.interval()})
+            self.client.send(P.Set(switch_interval=self.interval()))
             self.store = self.client.begin_run(
-                {
-                    "workload": "cpu-python",
-                    "strategy": "threads",
-                    "workers": int(self.threads.value()),
-                    "task_ms": 50.0,
-                    "mode": "continuous",
-                }
+                P.Start(
+                    workload="cpu-python",
+                    strategy="threads",
+                    workers=int(self.threads.value()),
+                    task_ms=50.0,
+                    mode="continuous",
+                )
             )
         except LabError as exc:
             self.status.setText(f"Cannot start: {exc}.")
@@ -181,7 +182,7 @@ class ConvoyDemo(QWidget):
         if not self.running:
             return
         try:
-            self.client.send({"cmd": "set", "switch_interval": self.interval()})
+            self.client.send(P.Set(switch_interval=self.interval()))
         except LabError as exc:
             self.status.setText(f"The lab is gone: {exc}.")
             return

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from concviz.lab import protocol as P
+
 SETTINGS_KEY = "engine_options"
 
 
@@ -34,9 +36,18 @@ def load_options(settings) -> dict:
     raw = settings.value(SETTINGS_KEY, "")
     try:
         value = json.loads(str(raw)) if raw else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    if not isinstance(value, dict):
+        return {}
+    # Keep each option a run would accept; one bad value must not refuse every run.
+    kept = {}
+    for key, item in value.items():
+        try:
+            kept.update(P.check_options({key: item}))
+        except P.ControlError:
+            pass
+    return kept
 
 
 def save_options(settings, options: dict) -> None:

@@ -11,6 +11,7 @@ stores they fill.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -26,9 +27,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
+from concviz.lab import protocol as P
 from concviz.model import metrics
 from concviz.model.run_result import run_object
 from concviz.runtime.cpu_sampler import CpuSampler
+from concviz.runtime.headless import BadInput
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 
@@ -42,6 +45,18 @@ from .timeline import TimelineView
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
+
+
+def _whole_setting(settings: QSettings, key: str, default: int, low: int, high: int) -> int:
+    """A whole-number setting within [low, high], or ``default`` when it is not one."""
+    raw = settings.value(key, default)
+    try:
+        value = float(raw)  # QSettings gives back text from an ini file
+    except (TypeError, ValueError):
+        return default
+    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
+        return default
+    return int(value)
 
 
 class MainWindow(QMainWindow):
@@ -117,6 +132,7 @@ class MainWindow(QMainWindow):
         c.runStarted.connect(self._run_started_cb)
         c.runFinished.connect(self._run_finished)
         c.requestRejected.connect(self._request_rejected)
+        c.noticeArrived.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         c.labFailed.connect(self._lab_failed)
 
         self.apply_theme(self.theme)
@@ -264,6 +280,9 @@ class MainWindow(QMainWindow):
             self._measure_for = None
         try:
             store = self.client.begin_run(params)
+        except BadInput as exc:  # a malformed value from the controls or a caller
+            self.banner.show_message(f"Cannot run: {exc}.", "error")
+            return
         except LabError as exc:
             self.banner.show_message(f"Cannot run: {exc}.", "error", "Restart the lab")
             return
@@ -338,22 +357,22 @@ class MainWindow(QMainWindow):
                 "Live switching works in continuous runs; the next run uses the new choice.", 5000
             )
             return
-        msg = {
-            "cmd": "switch",
+        wanted = {
             "strategy": self.controls.strategy(),
             "workers": int(self.controls.workers.value()),
+            **change,
         }
-        msg.update(change)
+        msg = P.Switch(**wanted)
         try:
             self.client.send(msg)
         except LabError as exc:
             self._lab_failed(str(exc))
             return
         self.statusBar().showMessage(
-            f"Switching to {msg['strategy']} × {msg['workers']} at the next task boundary…", 4000
+            f"Switching to {msg.strategy} × {msg.workers} at the next task boundary…", 4000
         )
         self.summary.clear(
-            f"Running {params.get('workload', '')} with {msg['strategy']} × {msg['workers']}…"
+            f"Running {params.get('workload', '')} with {msg.strategy} × {msg.workers}…"
         )
 
     def _strategy_chosen(self, name: str) -> None:
@@ -596,12 +615,14 @@ class MainWindow(QMainWindow):
         if s.value("workload") == "user" and os.path.isfile(user.rpartition(":")[0]):
             self.controls.add_user_workload(user)  # your own file, if it is still there
         self.controls.set_strategy(str(s.value("strategy", "threads")))
-        try:
-            self.controls.set_workers(int(s.value("workers", 2)))
-            self.controls.tasks.setValue(int(s.value("tasks", 40)))
-            self.controls.task_ms.setValue(int(float(s.value("task_ms", 50))))
-        except (TypeError, ValueError):
-            pass  # a hand-edited settings file: keep the defaults
+        c = self.controls
+        # A hand-edited or foreign settings file may hold anything: a value the control
+        # cannot show as it is (inf, -3, "many", 1e12) falls back to the default.
+        c.set_workers(_whole_setting(s, "workers", 2, c.workers.minimum(), c.workers.maximum()))
+        c.tasks.setValue(_whole_setting(s, "tasks", 40, c.tasks.minimum(), c.tasks.maximum()))
+        c.task_ms.setValue(
+            _whole_setting(s, "task_ms", 50, c.task_ms.minimum(), c.task_ms.maximum())
+        )
         self.controls.set_continuous(str(s.value("mode", "batch")) == "continuous")
         from .engine_settings import load_options
 

@@ -145,7 +145,7 @@ def test_compare_adds_speedup_and_efficiency():
     "args, words",
     [
         (["run", "-n", "0"], "workers"),
-        (["run", "--task-ms", "-5"], "task size"),
+        (["run", "--task-ms", "-5"], "--task-ms"),
         (["run", "-s", "warp-drive"], "unknown strategy"),
         (["run", "-w", "quantum"], "unknown workload"),
         (["run", "--tasks", "many"], "invalid int"),
@@ -153,7 +153,7 @@ def test_compare_adds_speedup_and_efficiency():
         (["run", "-w", "/no/such/file.py:work"], "does not exist"),
         (
             ["run", "--json", "/no/such/dir/x.json", "--tasks", "1", "--task-ms", "1"],
-            "cannot write",
+            "cannot be written",
         ),
         (["frobnicate"], "invalid choice"),
     ],
