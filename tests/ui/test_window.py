@@ -36,7 +36,8 @@ def test_batch_run_has_one_bar_per_task_and_a_summary(window, qtbot):
     for key in ("wall", "cpu", "parallelism", "speedup", "efficiency"):
         assert window.summary.text(key) not in ("", "—"), key
     assert "vs sequential" in window.summary.notes["speedup"].text()
-    assert not window.banner.isVisible()
+    # no error (a busy machine, another program beside the suite, is only a warning)
+    assert not window.banner.isVisible() or "Other programs used" in window.banner.text()
 
 
 def test_switch_in_continuous_run_adds_marker_and_rows_and_stop_leaves_no_children(window, qtbot):
