@@ -1,0 +1,225 @@
+"""Sampling what every lab thread is doing, from outside the lab, at about 200 Hz.
+
+Per thread and sample, two small reads of files kept open (``pread``):
+``/proc/PID/task/TID/syscall`` — ``running`` in user space, else the system call
+and its first argument (for ``futex``, the address slept on; inside the process's
+``_PyRuntime`` it is the GIL, see ``elf_symbols``) — and ``schedstat``: CPU time
+and run-queue delay, both cumulative nanoseconds. The window and the CLI are the
+lab's ancestors, so the kernel lets them read these files (``ptrace_scope`` 1 allows
+a parent). Linux only; elsewhere, or when the files cannot be read, the samples say
+"unavailable" with a reason and the run keeps its CPU-share colours.
+
+Threads: ``start``/``stop`` on the owner's thread; the sampling loop on a thread of
+its own, the only writer of ``samples``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+from concviz.model.wait_states import (
+    STATE_GIL,
+    STATE_IO,
+    STATE_LOCK,
+    STATE_UNKNOWN,
+    STATE_USER,
+    WaitSamples,
+)
+
+from .elf_symbols import python_runtime_range
+
+_LINUX = sys.platform.startswith("linux")
+# futex's number in the syscall file: x86-64 202, aarch64 98
+_FUTEX = {"x86_64": 202, "aarch64": 98}.get(os.uname().machine if _LINUX else "", -1)
+
+
+def classify(raw: bytes, gil: tuple[int, int] | None) -> int:
+    """One ``syscall`` file's content as a ``STATE_*``."""
+    if raw.startswith(b"running"):
+        return STATE_USER
+    parts = raw.split()
+    if not parts:
+        return STATE_UNKNOWN
+    try:
+        nr = int(parts[0])
+    except ValueError:
+        return STATE_UNKNOWN
+    if nr < 0:
+        return STATE_UNKNOWN  # "-1": blocked outside a system call (a page fault)
+    if nr == _FUTEX and len(parts) > 1:
+        address = int(parts[1], 16)
+        if gil is not None and gil[0] <= address < gil[1]:
+            return STATE_GIL
+        return STATE_LOCK
+    return STATE_IO
+
+
+class _Thread:
+    __slots__ = ("pid", "tid", "syscall", "sched", "last_cpu", "idle")
+
+    def __init__(self, pid: int, tid: int) -> None:
+        base = f"/proc/{pid}/task/{tid}"
+        self.pid, self.tid = pid, tid
+        fds: list[int] = []
+        try:
+            for name in ("syscall", "schedstat"):
+                fds.append(os.open(f"{base}/{name}", os.O_RDONLY))
+        except OSError:
+            for fd in fds:
+                os.close(fd)
+            raise
+        self.syscall, self.sched = fds
+        self.last_cpu = -1
+        self.idle = 0  # samples in a row with no CPU used: a thread that waits long
+
+    def close(self) -> None:
+        for fd in (self.syscall, self.sched):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _descendants(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    stack.extend(int(x) for x in f.read().split())
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+class WaitSampler:
+    """Samples the threads of ``root_pid`` and its descendants into ``samples``."""
+
+    TREE_EVERY_S = 0.25  # new pool workers and threads are found within this
+    IDLE_AFTER = 20  # samples without CPU before a thread is read less often
+    IDLE_EVERY = 10
+
+    def __init__(self, root_pid: int, hz: float = 200.0, samples: WaitSamples | None = None):
+        self.root_pid = root_pid
+        self.hz = hz
+        self.samples = samples if samples is not None else WaitSamples()
+        self._threads: dict[tuple[int, int], _Thread] = {}
+        self._gil: dict[int, tuple[int, int] | None] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_tree = -1e9
+        self._tick = 0
+        self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
+
+    @staticmethod
+    def unavailable_reason(pid: int) -> str | None:
+        """Why states cannot be sampled for ``pid`` here, or None."""
+        if not _LINUX:
+            return "thread states are read from /proc, which only Linux has"
+        if _FUTEX < 0:
+            return f"no futex number known for {os.uname().machine}"
+        try:
+            with open(f"/proc/{pid}/task/{pid}/syscall", "rb") as f:
+                f.read()
+        except OSError as exc:
+            return f"the kernel does not let this process read the lab's threads ({exc.strerror})"
+        return None
+
+    def start(self) -> None:
+        why = self.unavailable_reason(self.root_pid)
+        if why is not None:
+            self.samples.source, self.samples.reason = "unavailable", why
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="concviz-waits", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+        for th in self._threads.values():
+            th.close()
+        self._threads.clear()
+
+    # -- sampling thread
+    def _refresh(self) -> None:
+        alive = set()
+        for pid in _descendants(self.root_pid):
+            if pid not in self._gil:
+                self._gil[pid] = python_runtime_range(pid)
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for name in tids:
+                key = (pid, int(name))
+                alive.add(key)
+                if key not in self._threads:
+                    try:
+                        self._threads[key] = _Thread(*key)
+                    except OSError:
+                        pass
+        for key in [k for k in self._threads if k not in alive]:
+            self._threads.pop(key).close()
+
+    def sample_once(self) -> int:
+        """One sample of every thread; the number of threads read."""
+        now = time.monotonic()
+        if now - self._last_tree >= self.TREE_EVERY_S:
+            self._last_tree = now
+            self._refresh()
+        pread = os.pread
+        self._tick += 1
+        t = time.perf_counter_ns()
+        rows = []
+        gone = []
+        for key, th in self._threads.items():
+            # a thread that has used no CPU for a while (the lab's control reader, a
+            # long sleep) is read 1 tick in IDLE_EVERY: its state is not changing
+            if th.idle >= self.IDLE_AFTER and self._tick % self.IDLE_EVERY:
+                continue
+            try:
+                sched = pread(th.sched, 64, 0).split()
+                cpu = int(sched[0])
+                state = classify(pread(th.syscall, 128, 0), self._gil.get(th.pid))
+                rows.append((th.pid, th.tid, state, cpu, int(sched[1])))
+                th.idle = th.idle + 1 if cpu == th.last_cpu and state != STATE_USER else 0
+                th.last_cpu = cpu
+            except (OSError, ValueError, IndexError):
+                gone.append(key)
+        for key in gone:
+            self._threads.pop(key).close()
+        if rows:
+            self.samples.append(t, np.asarray(rows, dtype=np.int64))
+        return len(rows)
+
+    def _loop(self) -> None:
+        period = 1.0 / self.hz
+        c0 = time.thread_time()
+        next_tick = time.perf_counter()
+        while not self._stop.is_set():
+            try:
+                self.sample_once()
+            except Exception as exc:  # never take the window down for a reading
+                self.samples.source, self.samples.reason = "unavailable", str(exc)
+                return
+            self.cpu_s = time.thread_time() - c0
+            next_tick += period
+            delay = next_tick - time.perf_counter()
+            if delay < 0:  # fell behind (the machine is busy): skip, do not burst
+                next_tick = time.perf_counter()
+                delay = 0.0
+            self._stop.wait(delay)

@@ -1,0 +1,76 @@
+"""A task's wall time split into running, CPU wait, GIL wait and I/O wait (hand-computed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from concviz.model.wait_states import (
+    STATE_GIL,
+    STATE_IO,
+    STATE_LOCK,
+    STATE_USER,
+    gil_contention,
+    split_tasks,
+)
+
+MS = 1_000_000
+
+
+def _samples(rows):
+    """rows: (t_ms, tid, state, delay_ms)."""
+    a = np.array(rows, dtype=np.int64)
+    return {
+        "t": a[:, 0] * MS,
+        "tid": a[:, 1],
+        "state": a[:, 2].astype(np.uint8),
+        "delay_ns": a[:, 3] * MS,
+    }
+
+
+def test_a_task_is_split_by_cpu_run_queue_delay_and_sampled_waits():
+    # one task on thread 7 from 0 to 100 ms with 40 ms of CPU; the run-queue delay grows
+    # 10 ms over it; of the 8 samples in it, 4 wait for the GIL, 1 on I/O, 3 run
+    states = [STATE_USER, STATE_GIL, STATE_GIL, STATE_USER, STATE_GIL, STATE_IO, STATE_GIL,
+              STATE_USER]  # fmt: skip
+    rows = [(t, 7, s, 10 * t // 100) for t, s in zip(range(5, 100, 12), states, strict=True)]
+    rows = [(0, 7, STATE_USER, 0)] + rows + [(100, 7, STATE_USER, 10)]
+    split = split_tasks(
+        np.array([7]), np.array([0]), np.array([100 * MS]), np.array([40 * MS]), _samples(rows)
+    )
+    assert split["running"][0] == pytest.approx(40 * MS)
+    assert split["cpu_wait"][0] == pytest.approx(10 * MS)
+    # 50 ms off CPU, 4 of 5 wait samples on the GIL
+    assert split["gil_wait"][0] == pytest.approx(40 * MS)
+    assert split["io_wait"][0] == pytest.approx(10 * MS)
+    assert split["sampled"][0]
+
+
+def test_one_thread_alone_reads_no_contention_and_two_sharing_read_half():
+    alone = _samples([(t, 1, STATE_USER, 0) for t in range(0, 101, 5)])
+    s1 = split_tasks(np.array([1]), np.array([0]), np.array([100 * MS]), np.array([99 * MS]), alone)
+    assert gil_contention(s1) == pytest.approx(0.0, abs=0.02)
+    shared = _samples(
+        [(t, 1, STATE_USER if (t // 5) % 2 else STATE_GIL, 0) for t in range(0, 101, 5)]
+        + [(t, 2, STATE_GIL if (t // 5) % 2 else STATE_USER, 0) for t in range(0, 101, 5)]
+    )
+    s2 = split_tasks(
+        np.array([1, 2]),
+        np.array([0, 0]),
+        np.array([100 * MS, 100 * MS]),
+        np.array([50 * MS, 50 * MS]),
+        shared,
+    )
+    assert gil_contention(s2) == pytest.approx(0.5, abs=0.01)
+
+
+def test_a_task_too_short_for_a_wait_sample_takes_its_threads_share():
+    rows = [(0, 3, STATE_LOCK, 0), (10, 3, STATE_LOCK, 0), (20, 3, STATE_GIL, 0),
+            (30, 3, STATE_GIL, 0), (40, 3, STATE_USER, 0)]  # fmt: skip
+    split = split_tasks(
+        np.array([3]), np.array([41 * MS]), np.array([44 * MS]), np.array([1 * MS]), _samples(rows)
+    )
+    assert not split["sampled"][0]
+    assert split["gil_wait"][0] == pytest.approx(1 * MS)  # half of the 2 ms off CPU
+    assert split["io_wait"][0] == pytest.approx(1 * MS)
+    assert gil_contention(split) is None  # nothing sampled inside it: no figure

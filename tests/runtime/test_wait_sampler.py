@@ -1,0 +1,104 @@
+"""Thread states read from outside the lab: the GIL found in memory, waits told apart.
+
+Physics tests: each run does >= 0.3 s of work; the bars are wide (a pure-Python pair of
+threads hands the GIL over every 5 ms and waits about half its time; the measurement
+must tell that from one thread alone, which never waits).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from concviz.model import run_object
+from concviz.model.wait_states import (
+    STATE_GIL,
+    STATE_IO,
+    STATE_LOCK,
+    STATE_USER,
+    gil_contention,
+    split_tasks,
+)
+from concviz.runtime import LabProcess, run_batch
+from concviz.runtime.elf_symbols import python_runtime_range
+from concviz.runtime.wait_sampler import WaitSampler, classify
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or WaitSampler.unavailable_reason(os.getpid()),
+    reason="thread states are read from /proc/PID/task/TID/syscall (Linux, readable here)",
+)
+
+
+def _pythons() -> list[str | None]:
+    found: list[str | None] = [None]  # the app's own Python
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    for minor in ("3.10", "3.12", "3.13", "3.14"):
+        paths = sorted(
+            glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin", f"python{minor}"))
+        )
+        paths = [p for p in paths if not p.split("/versions/")[1].split("/")[0].endswith("t")]
+        if paths:
+            found.append(paths[-1])
+    return found
+
+
+def test_syscall_lines_are_classified():
+    gil = (0x1000, 0x2000)
+    assert classify(b"running\n", gil) == STATE_USER
+    assert classify(b"202 0x1808 0x189 0x0 0x7f 0x0 0x0 0x7ff 0x7f\n", gil) in (STATE_GIL,)
+    assert classify(b"202 0x5555 0x80 0x0 0x0 0x0 0x0 0x7ff 0x7f\n", gil) == STATE_LOCK
+    assert classify(b"230 0x1 0x0 0x7ffd 0x0 0x0 0x0 0x7ff 0x7f\n", gil) == STATE_IO
+    assert classify(b"202 0x1808 0x189 0x0 0x0 0x0 0x0 0x7ff 0x7f\n", None) == STATE_LOCK
+
+
+def test_the_runtime_structure_is_found_in_this_process():
+    found = python_runtime_range(os.getpid())
+    assert found is not None
+    start, end = found
+    assert 0 < start < end
+
+
+def _contention(lab: LabProcess, **params) -> tuple[float | None, dict]:
+    sampler = WaitSampler(lab.pid)
+    sampler.start()
+    try:
+        store = run_batch({"task_ms": 40, "tasks": 12, **params}, lab=lab)
+    finally:
+        sampler.stop()
+    run = run_object(store)
+    assert run["ok"], run["error"]
+    t = run["tasks"]
+    split = split_tasks(
+        np.array([x["tid"] for x in t]),
+        np.array([x["start_ns"] for x in t]),
+        np.array([x["end_ns"] for x in t]),
+        np.array([x["cpu_ns"] for x in t]),
+        sampler.samples.view(),
+    )
+    totals = {k: float(v.sum()) / 1e9 for k, v in split.items() if k != "sampled"}
+    return gil_contention(split), totals
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "interpreter", _pythons(), ids=lambda p: "app" if p is None else os.path.basename(p)
+)
+def test_contention_means_threads_waiting_for_the_gil(interpreter):
+    lab = LabProcess(interpreter)
+    lab.start()
+    try:
+        alone, _ = _contention(lab, workload="cpu-python", strategy="sequential", workers=1)
+        assert alone is not None and alone < 0.1, alone  # one thread never waits for itself
+        pair, totals = _contention(lab, workload="cpu-python", strategy="threads", workers=2)
+        assert pair is not None and pair >= 0.4, (pair, totals)
+        native, _ = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
+        assert native is not None and native < 0.15, native  # hashlib/zlib drop the GIL
+        sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
+        assert sleeps is not None and sleeps < 0.15, sleeps
+        assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
+    finally:
+        lab.close()
