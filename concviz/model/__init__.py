@@ -3,7 +3,16 @@
 ``EventStore`` holds a session's events; ``metrics`` holds the formulas.
 """
 
-from .event_store import BAR_ERROR, BAR_SLICE, BAR_TASK, EventStore, Lane, RunInfo
+from .event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, BAR_TASK, EventStore, Lane, RunInfo
 from .run_result import run_object
 
-__all__ = ["BAR_ERROR", "BAR_SLICE", "BAR_TASK", "EventStore", "Lane", "RunInfo", "run_object"]
+__all__ = [
+    "BAR_ERROR",
+    "BAR_SLICE",
+    "BAR_STOPPED",
+    "BAR_TASK",
+    "EventStore",
+    "Lane",
+    "RunInfo",
+    "run_object",
+]
