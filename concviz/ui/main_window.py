@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         c.runFinished.connect(self._run_finished)
         c.requestRejected.connect(self._request_rejected)
         c.labFailed.connect(self._lab_failed)
+        c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
         self.apply_theme(self.theme)
         self.set_presentation(False)
