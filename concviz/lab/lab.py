@@ -263,14 +263,18 @@ class Run:
         self.stop_event.set()
         workloads.request_stop()
         self.feed.stop()
-        with self._lock:
-            ctx = self.ctx
-        if ctx is not None:
-            ctx.fire_stop_hooks()
         # A task that never returns (time.sleep(1e9), a blocking call in a coroutine)
         # cannot be ended in a thread, so the run is ended without it: if the runner
         # has not reported by the deadline, the watchdog reports for it.
         self._finish.arm(self._abandon)
+        with self._lock:
+            ctx = self.ctx
+        if ctx is not None:
+            # on a thread of their own: a hook that blocks (a pool joining a worker
+            # that ignores SIGTERM) must not stop the lab from reading control lines
+            threading.Thread(
+                target=ctx.fire_stop_hooks, name="concviz-stop-hooks", daemon=True
+            ).start()
 
     @property
     def abandoned(self) -> bool:

@@ -25,6 +25,7 @@ def run_batch(
     store: EventStore | None = None,
     on_json: Callable[[dict], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
+    restart_if_stuck: bool = True,
 ) -> EventStore:
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
@@ -34,7 +35,8 @@ def run_batch(
     Ctrl-C has stopped the run.
 
     A run that ends with a thread stuck in a task (the lab abandoned it) leaves that
-    lab unclean: a lab given by the caller is restarted at once, and ``on_notice``
+    lab unclean: a lab given by the caller is restarted at once (unless
+    ``restart_if_stuck`` is False: the caller closes it anyway), and ``on_notice``
     (stderr by default) gets one line saying so, so the next run just works.
     """
     own = lab is None
@@ -76,7 +78,7 @@ def run_batch(
     finally:
         if own:
             lab.close()
-    if finished is not None and finished.get("stuck") and not own:
+    if finished is not None and finished.get("stuck") and not own and restart_if_stuck:
         stuck = ", ".join(finished["stuck"])
         lab.restart()
         (on_notice or _to_stderr)(

@@ -236,3 +236,28 @@ def test_the_next_run_through_the_runtime_client_just_works_after_a_stuck_stop(s
         assert obj["ok"] and len(obj["tasks"]) == 4 and all(t["ok"] for t in obj["tasks"])
     finally:
         lab.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_stop_ends_a_worker_process_that_ignores_sigterm(session, strategy):
+    session.send(
+        {
+            "cmd": "start",
+            **params(
+                strategy=strategy, workload="user", user=fault("ignore_term_and_sleep_forever")
+            ),
+        }
+    )
+    session.read_events_until(_task_0_running)
+    time.sleep(0.2)
+    workers = session.children()
+    t0 = time.monotonic()
+    session.send({"cmd": "stop"})
+    done = session.until_type("run_finished")
+    assert time.monotonic() - t0 < 1.0
+    assert done["stopped"] and done["ok"], done
+    _, alive = psutil.wait_procs(workers, timeout=1.5)
+    assert not [p for p in alive if _status(p) not in (psutil.STATUS_ZOMBIE, None)], alive
+    session.send({"cmd": "ping"})  # the control loop never waited on the pool
+    session.until_type("pong")

@@ -72,3 +72,13 @@ async def async_block_forever(i):
     if i == 0:
         time.sleep(1e9)
     await asyncio.sleep(0.01)
+
+
+def ignore_term_and_sleep_forever(i):
+    """Task 0 makes its worker process deaf to SIGTERM, then never returns."""
+    if i == 0:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(1e9)
+    time.sleep(0.01)
