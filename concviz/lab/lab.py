@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import sysconfig
 import threading
@@ -630,6 +631,10 @@ def _control_lines(fd: int):
         yield from lines
 
 
+def _ignore_sigint(signum, frame) -> None:
+    pass
+
+
 def main() -> int:
     channel = Channel(os.dup(1))
     _capture_stdout(channel)
@@ -642,6 +647,11 @@ def main() -> int:
         os._exit(0)
 
     _watch_parent(parent_gone)
+    # The lab runs in a session of its own, so a terminal's Ctrl-C never reaches it; a
+    # SIGINT that does comes from a task (os.kill(os.getpid(), SIGINT)) and must not
+    # end the lab's control loop and with it the run. (A Python handler, not SIG_IGN:
+    # an ignored SIGINT would be inherited by every worker and engine process.)
+    signal.signal(signal.SIGINT, _ignore_sigint)
     try:
         for line in _control_lines(_detach_stdin()):
             if line.strip() and not lab.handle(line):

@@ -121,8 +121,13 @@ class Recorder:
 
 
 def describe_error(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """``Type: message`` of a task's exception; never raises (a user's ``__str__`` may)."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - the task failed; how it says so must not fail too
+        text = "(its message could not be read)"
+    return f"{name}: {text}" if text else name
 
 
 def leave_if_forked(pid: int) -> None:

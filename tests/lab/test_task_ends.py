@@ -261,3 +261,29 @@ def test_stop_ends_a_worker_process_that_ignores_sigterm(session, strategy):
     assert not [p for p in alive if _status(p) not in (psutil.STATUS_ZOMBIE, None)], alive
     session.send({"cmd": "ping"})  # the control loop never waited on the pool
     session.until_type("pong")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["threads", "asyncio", "process-pool"])
+def test_an_exception_whose_str_raises_is_still_the_tasks_failure(strategy):
+    t0 = time.monotonic()
+    _, obj = run(strategy=strategy, workload="user", user=fault("unprintable"), tasks=6)
+    _assert_one_failure(obj, "Unprintable: (its message could not be read)", time.monotonic() - t0)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["threads", "asyncio"])
+def test_a_task_sending_sigint_to_the_lab_does_not_end_the_run(session, strategy):
+    session.send(
+        {
+            "cmd": "start",
+            **params(strategy=strategy, workload="user", user=fault("sigint_own_process")),
+        }
+    )
+    done = session.until_type("run_finished")
+    assert done["ok"] and not done["stopped"], done
+    obj = run_object(session.store)
+    assert sorted(t["id"] for t in obj["tasks"]) == list(range(6))
+    assert all(t["ok"] for t in obj["tasks"])
+    session.send({"cmd": "ping"})
+    session.until_type("pong")

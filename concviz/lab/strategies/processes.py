@@ -30,6 +30,9 @@ _worker: dict = {}
 
 
 def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
+    # a forked worker inherits the lab's SIGINT handler, which ignores it; in a worker
+    # a SIGINT is the task's KeyboardInterrupt, as in any Python program
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for fd in close_fds:  # a forked worker must not hold the lab's private channel open
         try:
             os.close(fd)

@@ -82,3 +82,23 @@ def ignore_term_and_sleep_forever(i):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         time.sleep(1e9)
     time.sleep(0.01)
+
+
+class Unprintable(BaseException):
+    def __str__(self):
+        raise RuntimeError("this exception cannot say what it is")
+
+
+def unprintable(i):
+    if i == 2:
+        raise Unprintable()
+    time.sleep(0.01)
+
+
+def sigint_own_process(i):
+    """Task 2 sends SIGINT to the process it runs in (the lab itself, under threads)."""
+    if i == 2:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.02)
