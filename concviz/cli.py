@@ -198,10 +198,10 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         elif key == "offsets_ms" and value:
             clocks = ", ".join(f"{w} {v:+.3f} ms" for w, v in value.items())
             print(f"  worker clocks vs the lab's: {clocks}", file=out)
-    for t in run["tasks"]:
-        if not t["ok"]:
-            print(f"  task {t['id']} failed: {t['error']}", file=out)
-            break
+    failed = [t for t in run["tasks"] if not t["ok"] and not t.get("stopped")]
+    for t in failed[:1]:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        print(f"  task {t['id']} failed: {t['error']}{more}", file=out)
     if run.get("error"):
         print(f"  run failed: {run['error']}", file=out)
     elif run.get("stopped"):
@@ -223,11 +223,36 @@ def _write_json(obj, dest: str) -> None:
 
 
 def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
-    from concviz.model import run_object
-    from concviz.runtime import run_batch
+    """One run in a lab of its own: (run object, store).
 
-    store = run_batch(_params(args, strategy), interpreter=args.interpreter, on_json=_show_notice)
+    A lab that dies mid-run still gives the run object of what it recorded, failed
+    with the reason, so the JSON is written and the exit code says it failed.
+    """
+    from concviz.model import run_object
+    from concviz.runtime import LabError, run_batch
+
+    try:
+        store = run_batch(
+            _params(args, strategy), interpreter=args.interpreter, on_json=_show_notice
+        )
+    except LabError as exc:
+        store = getattr(exc, "store", None)
+        if store is None or not store.runs:
+            raise
+        run = run_object(store)
+        run["ok"], run["error"] = False, str(exc)
+        return run, store
     return run_object(store), store
+
+
+def _succeeded(run: dict, tasks: int) -> bool:
+    """Exit code 0 means exactly this: the run ended by itself and every task succeeded."""
+    return (
+        bool(run["ok"])
+        and not run.get("stopped")
+        and len(run["tasks"]) == tasks
+        and all(t["ok"] for t in run["tasks"])
+    )
 
 
 def _show_notice(obj: dict) -> None:
@@ -252,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out
         )
-    return 0 if run["ok"] else 1
+    return 0 if _succeeded(run, args.tasks) else 1
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -288,6 +313,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     )
     for run in runs:
         flag = "" if run["ok"] else f"   failed: {run['error']}"
+        if run["ok"] and not _succeeded(run, args.tasks):
+            failed = [t for t in run["tasks"] if not t["ok"]]
+            flag = f"   {len(failed)} tasks failed" + (
+                f", first: task {failed[0]['id']}: {failed[0]['error']}" if failed else ""
+            )
         startup = f"{run['startup_s']:>12.3f}" if run.get("phases") else f"{'—':>12}"
         print(
             f"  {run['strategy']:<20}{run['wall_s']:>9.3f}{run['cpu_s']:>9.3f}"
@@ -299,7 +329,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("  (wall excludes each engine's start-up and teardown, shown apart)", file=out)
     if args.json:
         _write_json(runs, args.json)
-    return 0 if all(r["ok"] for r in runs) else 1
+    return 0 if all(_succeeded(r, args.tasks) for r in runs) else 1
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -460,6 +490,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Ctrl-C at any moment, even while the modules below are imported, ends with 130
+    # and one line, never a traceback.
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # the run, if any, was stopped and its lab ended; the shell's code for Ctrl-C
+        print("concviz: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     import multiprocessing
 
     # First, so that a frozen app's spawn and forkserver workers start as workers.
@@ -499,5 +540,3 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         print(f"concviz: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130

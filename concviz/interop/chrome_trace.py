@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from concviz.model.event_store import BAR_ERROR, BAR_SLICE, EventStore
+from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
 
 
 def trace_events(store: EventStore) -> list[dict]:
@@ -46,6 +46,8 @@ def trace_events(store: EventStore) -> list[dict]:
         args = {"task": task, "cpu_ms": cpu / 1e6}
         if kind == BAR_ERROR:
             args["error"] = store.task_errors.get(task, "failed")
+        elif kind == BAR_STOPPED:
+            args["stopped"] = True
         events.append(
             {
                 "ph": "X",

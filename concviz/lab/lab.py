@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import sys
 import sysconfig
 import threading
@@ -45,11 +46,30 @@ class Channel:
         self.fd = fd
         self._lock = threading.Lock()
         self.broken = False
+        self._pid = os.getpid()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """In a child forked from the lab (by a task, or a fork-started pool worker).
+
+        The child must never write a frame: its bytes would interleave with the
+        lab's. The descriptor is pointed at /dev/null rather than closed, so its
+        number is not handed to the next file the child opens (a pool worker closes
+        it later by number).
+        """
+        self.broken = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.fd)
+            os.close(null)
+        except OSError:
+            pass
 
     def write(self, kind: int, payload: bytes) -> None:
         data = frame(kind, payload)
         with self._lock:
-            if self.broken:
+            if self.broken or os.getpid() != self._pid:
                 return
             try:
                 view = memoryview(data)
@@ -131,6 +151,49 @@ def _check_options(name: str, options: dict) -> None:
         raise BadRequest(why)
 
 
+STOP_GRACE_S = 0.7  # after a stop, how long the runner has to report on its own
+
+
+class _FinishState:
+    """Who reports a run's end: its runner, or the stop's watchdog (once, either)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reported = False
+        self._timer: threading.Timer | None = None
+        self.abandoned = False
+        self.runner: threading.Thread | None = None
+        self.threads_before: set[int | None] = set()
+        self.t0 = 0
+        self.probe: GilProbe | None = None
+
+    def begin(self, t0: int, probe: GilProbe | None) -> None:
+        """Runner thread, at the run's start: what the watchdog needs to know."""
+        self.t0, self.probe = t0, probe
+        self.runner = threading.current_thread()
+        self.threads_before = {t.ident for t in threading.enumerate()}
+
+    def arm(self, abandon) -> None:
+        with self._lock:
+            if self._reported or self._timer is not None:
+                return
+            self._timer = threading.Timer(STOP_GRACE_S, abandon)
+            self._timer.name = "concviz-stop-watchdog"
+            self._timer.daemon = True
+            self._timer.start()
+
+    def claim(self, abandoned: bool) -> bool:
+        """True for the one caller that sends run_finished."""
+        with self._lock:
+            if self._reported:
+                return False
+            self._reported = True
+            self.abandoned = abandoned
+            if self._timer is not None:
+                self._timer.cancel()
+            return True
+
+
 class Run:
     """One run: its parameters, its feed, and what the control thread may change."""
 
@@ -176,16 +239,83 @@ class Run:
         self.ctx: RunContext | None = None
         self.finished = threading.Event()  # set just before run_finished is sent
         self._lock = threading.Lock()
+        self._finish = _FinishState()
 
     # -- control thread
     def stop(self) -> None:
         self.stop_event.set()
         workloads.request_stop()
         self.feed.stop()
+        # A task that never returns (time.sleep(1e9), a blocking call in a coroutine)
+        # cannot be ended in a thread, so the run is ended without it: if the runner
+        # has not reported by the deadline, the watchdog reports for it.
+        self._finish.arm(self._abandon)
         with self._lock:
             ctx = self.ctx
         if ctx is not None:
-            ctx.fire_stop_hooks()
+            # on a thread of their own: a hook that blocks (a pool joining a worker
+            # that ignores SIGTERM) must not stop the lab from reading control lines
+            threading.Thread(
+                target=ctx.fire_stop_hooks, name="concviz-stop-hooks", daemon=True
+            ).start()
+
+    @property
+    def abandoned(self) -> bool:
+        """The run was reported finished while its runner was still stuck in it."""
+        return self._finish.abandoned
+
+    def _abandon(self) -> None:
+        """Watchdog thread: report the stopped run whose runner is stuck in a task."""
+        if self.finished.is_set():
+            return
+        runner = self._finish.runner
+        stuck = [runner.name] if runner is not None and runner.is_alive() else []
+        stuck += [
+            t.name
+            for t in threading.enumerate()
+            if t.ident not in self._finish.threads_before
+            and t is not threading.current_thread()
+            and t is not runner
+            and not t.name.startswith("concviz-")  # the lab's own helpers end by themselves
+        ]
+        if not stuck:
+            return  # it is finishing right now
+        probe = self._finish.probe
+        if probe is not None:
+            probe.stop()
+        self._report_finished(None, stuck)
+
+    def _report_finished(self, failure: str | None, stuck: list[str]) -> None:
+        """Send run_finished once, whichever of the runner and the watchdog comes first."""
+        if not self._finish.claim(abandoned=bool(stuck)):
+            return
+        lab = self.lab
+        probe = self._finish.probe
+        t_run0 = self._finish.t0
+        lab.recorder.flush()
+        self.finished.set()
+        now = perf_ns()
+        lab.channel.json(
+            {
+                "type": "run_finished",
+                "t0_ns": t_run0,
+                "t_ns": now,
+                "wall_ns": now - t_run0,
+                "tasks_handed_out": self.feed.handed_out,
+                "stopped": self.stop_event.is_set(),
+                "ok": failure is None,
+                "error": failure,
+                "strategy": self.strategy,
+                "workers": self.workers,
+                "switch_interval": sys.getswitchinterval(),
+                "probe": None
+                if probe is None
+                else {"samples": probe.samples, "cpu_ns": probe.cpu_ns},
+                # threads still inside a task the stop could not end: the lab is not
+                # clean any more, and its client starts a fresh one
+                "stuck": stuck,
+            }
+        )
 
     def switch(self, msg: P.Switch) -> None:
         strategy = _strategy_name(msg.strategy if msg.strategy is not None else self.strategy)
@@ -208,6 +338,8 @@ class Run:
     def execute(self) -> None:
         lab = self.lab
         t_run0 = perf_ns()
+        # a run abandoned earlier in this lab may have left the stop request raised
+        workloads.clear_stop()
         resources = workloads.Resources(self.spec)
         failure: str | None = None
         segments = 0
@@ -216,6 +348,7 @@ class Run:
             if self.options.get("gil_probe", True)
             else None
         )
+        self._finish.begin(t_run0, probe)
         try:
             if probe is not None:
                 probe.start()
@@ -290,34 +423,16 @@ class Run:
             failure = str(exc)
         except BadWorkload as exc:
             failure = str(exc)
-        except Exception as exc:
-            failure = f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:  # noqa: BLE001 - the run fails; the lab goes on
+            failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             traceback.print_exc(file=sys.stderr)
         finally:
             if probe is not None:
                 probe.stop()
             resources.close()
-            lab.recorder.flush()
-            self.finished.set()
-            lab.channel.json(
-                {
-                    "type": "run_finished",
-                    "t0_ns": t_run0,
-                    "t_ns": perf_ns(),
-                    "wall_ns": perf_ns() - t_run0,
-                    "tasks_handed_out": self.feed.handed_out,
-                    "stopped": self.stop_event.is_set(),
-                    "ok": failure is None,
-                    "error": failure,
-                    "strategy": self.strategy,
-                    "workers": self.workers,
-                    "switch_interval": sys.getswitchinterval(),
-                    "probe": None
-                    if probe is None
-                    else {"samples": probe.samples, "cpu_ns": probe.cpu_ns},
-                }
-            )
-            workloads.clear_stop()
+            if not self.abandoned:
+                self._report_finished(failure, [])
+                workloads.clear_stop()
 
     def _serial_step(self) -> None:
         f = self.serial_fraction
@@ -433,7 +548,7 @@ class Lab:
     def _start(self, msg: P.Start) -> None:
         if self._running():
             raise BadRequest("a run is already in progress; stop it first")
-        if self.runner is not None:
+        if self.runner is not None and not (self.run is not None and self.run.abandoned):
             self.runner.join(timeout=5)  # it has reported; let it finish tidying up
         run = Run(self, msg)
         self.run = run
@@ -449,9 +564,14 @@ class Lab:
     def shutdown(self) -> None:
         if self.run is not None:
             self.run.stop()
-        if self.runner is not None:
+        if self.runner is not None and not (self.run is not None and self.run.abandoned):
             self.runner.join(timeout=3)
         self.recorder.close()
+
+    @property
+    def stuck(self) -> bool:
+        """A thread of an abandoned run is still stuck in a task."""
+        return self.run is not None and self.run.abandoned
 
 
 def _capture_stdout(channel: Channel) -> None:
@@ -540,6 +660,10 @@ def _control_lines(fd: int, on_too_long, limit: int = P.MAX_LINE):
             start = end + 1
 
 
+def _ignore_sigint(signum, frame) -> None:
+    pass
+
+
 def main() -> int:
     channel = Channel(os.dup(1))
     _capture_stdout(channel)
@@ -552,6 +676,11 @@ def main() -> int:
         os._exit(0)
 
     _watch_parent(parent_gone)
+    # The lab runs in a session of its own, so a terminal's Ctrl-C never reaches it; a
+    # SIGINT that does comes from a task (os.kill(os.getpid(), SIGINT)) and must not
+    # end the lab's control loop and with it the run. (A Python handler, not SIG_IGN:
+    # an ignored SIGINT would be inherited by every worker and engine process.)
+    signal.signal(signal.SIGINT, _ignore_sigint)
     try:
         for line in _control_lines(_detach_stdin(), lab.line_too_long):
             if line.strip() and not lab.handle(line):
@@ -560,4 +689,8 @@ def main() -> int:
         pass
     lab.shutdown()
     sys.stdout.flush()
+    if lab.stuck:
+        # Interpreter shutdown would wait for the stuck thread for ever (the
+        # thread pools join their threads at exit): leave without it.
+        os._exit(0)
     return 0

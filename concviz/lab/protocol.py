@@ -49,6 +49,9 @@ EV_SLICE_START = 5
 EV_SLICE_END = 6
 # A GIL probe sample: a lab thread asked to sleep t0_ns and woke cpu_ns late.
 EV_PROBE = 7
+# A task cut short by a stop (a workload's stop check, a cancelled coroutine): like
+# END, but neither a success nor a failure.
+EV_STOPPED = 8
 
 EVENT_NAMES = {
     EV_QUEUED: "queued",
@@ -58,6 +61,7 @@ EVENT_NAMES = {
     EV_SLICE_START: "slice_start",
     EV_SLICE_END: "slice_end",
     EV_PROBE: "probe",
+    EV_STOPPED: "stopped",
 }
 
 # Worker index reserved for the serial (Amdahl) step and for the dispatcher.

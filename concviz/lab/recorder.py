@@ -17,13 +17,17 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .protocol import EV_END, EV_ERROR, EV_START, pack_records
+from .protocol import EV_END, EV_ERROR, EV_START, EV_STOPPED, pack_records
 
 perf_ns = time.perf_counter_ns
 cpu_ns = time.thread_time_ns
 
 MAX_BATCH = 4096
 FLUSH_INTERVAL_S = 0.01
+
+
+class Stopped(Exception):
+    """Raised inside a task when the run is stopped (recorded as stopped, not failed)."""
 
 
 class Buffer:
@@ -117,8 +121,26 @@ class Recorder:
 
 
 def describe_error(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """``Type: message`` of a task's exception; never raises (a user's ``__str__`` may)."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except BaseException:  # noqa: BLE001 - the task failed; how it says so must not fail too
+        text = "(its message could not be read)"
+    return f"{name}: {text}" if text else name
+
+
+def leave_if_forked(pid: int) -> None:
+    """End at once a process forked inside a task that came back out of the task.
+
+    A task may call ``os.fork()``; the child returns from the task's function like
+    its parent. Running on, it would record the same task a second time, take more
+    tasks from the parent's feed and write into the lab's channels, so it exits here
+    without running any lab code (no flush, no clean-up handlers: they are the
+    parent's).
+    """
+    if os.getpid() != pid:
+        os._exit(0)
 
 
 def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) -> str | None:
@@ -126,6 +148,12 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
 
     Returns the error text when the task raised, else None. The hot path of every
     recorded task: it appends to the buffer directly rather than through ``add``.
+
+    Every way out of ``fn`` is recorded as the task's end: ``SystemExit``,
+    ``KeyboardInterrupt``, ``GeneratorExit`` and any other ``BaseException`` raised
+    by a task are that task's failure, never the worker's end (a worker thread that
+    died of them lost its tasks; a pool worker process that exited hung its pool).
+    A task cut short by the run's stop is recorded as stopped.
 
     CPU time is the thread's CPU clock at the task's end minus its reading at the
     previous task boundary on this thread (``Buffer.cpu_mark``), so one CPU-clock
@@ -135,14 +163,19 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
     append, pid, tid = buf.append, buf.pid, buf.tid
     t0 = perf_ns()
     append((EV_START, 0, worker, task, pid, tid, t0, 0, 0))
+    kind = EV_END
     err = None
     try:
         fn(task)
-    except Exception as exc:  # a failing task is data, not a crash
+    except Stopped:
+        kind = EV_STOPPED
+    except BaseException as exc:  # noqa: BLE001 - a failing task is data, not a crash
+        kind = EV_ERROR
         err = describe_error(exc)
+    leave_if_forked(pid)
     c1 = cpu_ns()
     t1 = perf_ns()
-    append((EV_ERROR if err else EV_END, 0, worker, task, pid, tid, t1, c1 - buf.cpu_mark, t0))
+    append((kind, 0, worker, task, pid, tid, t1, c1 - buf.cpu_mark, t0))
     buf.cpu_mark = c1
     if len(buf.items) >= MAX_BATCH:
         buf.owner.flush()

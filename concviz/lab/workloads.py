@@ -26,6 +26,8 @@ import threading
 import time
 import zlib
 
+from . import recorder as _recorder
+
 WORKLOADS: dict[str, str] = {
     "cpu-python": "pure-Python arithmetic; holds the GIL",
     "cpu-native": "hashlib/zlib on large buffers; releases the GIL",
@@ -41,8 +43,9 @@ class BadWorkload(Exception):
     """A workload spec that cannot run (the message is shown to the user as is)."""
 
 
-class Stopped(Exception):
-    """Raised inside a task when the run is stopped."""
+# Raised inside a task when the run is stopped; the recorder knows it (it records
+# such a task as stopped), so it lives there.
+Stopped = _recorder.Stopped
 
 
 # ---------------------------------------------------------------- stop signal

@@ -4,7 +4,7 @@
 """
 
 from .baselines import Baselines, experiment_key
-from .event_store import BAR_ERROR, BAR_SLICE, BAR_TASK, EventStore, Lane, RunInfo
+from .event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, BAR_TASK, EventStore, Lane, RunInfo
 from .run_result import run_object
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "experiment_key",
     "BAR_ERROR",
     "BAR_SLICE",
+    "BAR_STOPPED",
     "BAR_TASK",
     "EventStore",
     "Lane",

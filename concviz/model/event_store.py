@@ -25,6 +25,9 @@ assert RECORD_DTYPE.itemsize == P.RECORD_SIZE
 BAR_TASK = 0
 BAR_ERROR = 1
 BAR_SLICE = 2
+# A task the run's stop cut short, or one still running when its run ended: neither
+# a success nor a failure, and drawn apart from both.
+BAR_STOPPED = 3
 
 BAR_FIELDS = (
     ("lane", np.int32),
@@ -159,6 +162,7 @@ class EventStore:
                 self.runs[-1].engine.update({k: v for k, v in obj.items() if k != "type"})
             elif kind == "run_finished" and self.runs:
                 self.runs[-1].finished = obj
+                self._close_open_as_stopped(int(obj["t_ns"]))
                 self._extend_time(obj["t_ns"], obj["t_ns"])
             elif kind == "marker":
                 self.markers.append(obj)
@@ -197,12 +201,18 @@ class EventStore:
         with self._lock:
             lanes = self._lanes_for(rec)
             kind = rec["kind"]
-            done = (kind == P.EV_END) | (kind == P.EV_ERROR) | (kind == P.EV_SLICE_END)
+            done = (
+                (kind == P.EV_END)
+                | (kind == P.EV_ERROR)
+                | (kind == P.EV_SLICE_END)
+                | (kind == P.EV_STOPPED)
+            )
             if done.any():
-                bk = np.where(
-                    kind[done] == P.EV_SLICE_END,
-                    BAR_SLICE,
-                    np.where(kind[done] == P.EV_ERROR, BAR_ERROR, BAR_TASK),
+                k = kind[done]
+                bk = np.select(
+                    [k == P.EV_SLICE_END, k == P.EV_ERROR, k == P.EV_STOPPED],
+                    [BAR_SLICE, BAR_ERROR, BAR_STOPPED],
+                    BAR_TASK,
                 ).astype(np.uint8)
                 self._bars.append(
                     lane=lanes[done],
@@ -272,7 +282,7 @@ class EventStore:
 
     def _update_open(self, rec: np.ndarray, lanes: np.ndarray, kind: np.ndarray) -> None:
         starts = kind == P.EV_START
-        ends = (kind == P.EV_END) | (kind == P.EV_ERROR)
+        ends = (kind == P.EV_END) | (kind == P.EV_ERROR) | (kind == P.EV_STOPPED)
         if starts.any():
             # the latest start per lane wins (records of one lane arrive in order)
             lane_s, t_s, task_s = lanes[starts], rec["t_ns"][starts], rec["task"][starts]
@@ -287,6 +297,29 @@ class EventStore:
         closed = self._last_end >= self._open_start
         self._open_start[closed] = -1
         self._open_task[closed] = -1
+
+    def _close_open_as_stopped(self, t_ns: int) -> None:
+        """The run ended: every task still open is a stopped bar ending then.
+
+        A task the stop could not end (stuck in a thread the lab abandoned) or one
+        cut off by a failing run never sends its end; without this it would stay
+        "running" for ever.
+        """
+        idx = np.flatnonzero(self._open_start >= 0)
+        if not len(idx):
+            return
+        start = self._open_start[idx]
+        self._bars.append(
+            lane=idx.astype(np.int32),
+            task=self._open_task[idx],
+            start=start,
+            end=np.maximum(start, t_ns),
+            cpu=np.zeros(len(idx), np.int64),
+            kind=np.full(len(idx), BAR_STOPPED, np.uint8),
+        )
+        self._last_end[idx] = np.maximum(self._last_end[idx], t_ns)
+        self._open_start[idx] = -1
+        self._open_task[idx] = -1
 
     def _extend_time(self, lo: int, hi: int) -> None:
         self.t_min = lo if self.t_min is None else min(self.t_min, lo)

@@ -7,7 +7,7 @@ import numpy as np
 from concviz.lab import protocol as P
 
 from . import gil
-from .event_store import BAR_ERROR, EventStore
+from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import parallelism
 
 
@@ -29,7 +29,10 @@ def run_object(store: EventStore, run: int = -1) -> dict:
             serial_cpu += int(bars["cpu"][i])
             continue
         task = int(bars["task"][i])
-        ok = bool(bars["kind"][i] != BAR_ERROR)
+        # a stopped task (cut short by a stop, or unfinished when its run ended) is
+        # neither ok nor failed: it has no error
+        stopped = bool(bars["kind"][i] == BAR_STOPPED)
+        ok = bool(bars["kind"][i] != BAR_ERROR) and not stopped
         tasks.append(
             {
                 "id": task,
@@ -40,7 +43,8 @@ def run_object(store: EventStore, run: int = -1) -> dict:
                 "end_ns": int(bars["end"][i]),
                 "cpu_ns": int(bars["cpu"][i]),
                 "ok": ok,
-                "error": None if ok else store.task_errors.get(task, "failed"),
+                "stopped": stopped,
+                "error": None if ok or stopped else store.task_errors.get(task, "failed"),
             }
         )
     phases = [

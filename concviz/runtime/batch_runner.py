@@ -56,7 +56,8 @@ class _Worker(QThread):
                     lab.close(timeout=0.5)
                     break
                 r.jobStarted.emit(i, lab.pid or 0)
-                run_batch(job.params, lab=lab, store=store, on_json=None)
+                # a stuck task's lab is closed below; no need to restart it first
+                run_batch(job.params, lab=lab, store=store, on_json=None, restart_if_stuck=False)
             except (LabError, BadInput) as exc:
                 r.jobFailed.emit(i, str(exc))
                 continue

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import threading
 from collections.abc import Callable
 
 from concviz.lab import protocol as P
@@ -31,12 +34,21 @@ def run_batch(
     lab: LabProcess | None = None,
     store: EventStore | None = None,
     on_json: Callable[[dict], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+    restart_if_stuck: bool = True,
 ) -> EventStore:
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
     Uses ``lab`` when given (left running), else starts and closes a lab of its own.
     Raises BadInput when the parameters are malformed or the lab refuses them,
-    LabError when it dies.
+    LabError when it dies (the
+    store read so far on the exception's ``store``), KeyboardInterrupt after a
+    Ctrl-C has stopped the run.
+
+    A run that ends with a thread stuck in a task (the lab abandoned it) leaves that
+    lab unclean: a lab given by the caller is restarted at once (unless
+    ``restart_if_stuck`` is False: the caller closes it anyway), and ``on_notice``
+    (stderr by default) gets one line saying so, so the next run just works.
     """
     start = as_start(params)  # before a lab is started for nothing
     own = lab is None
@@ -46,31 +58,101 @@ def run_batch(
     store = store if store is not None else EventStore()
     if store.hello is None and lab.hello is not None:
         store.add_json(lab.hello)
+    finished: dict | None = None
     try:
-        lab.send(start)
-        while True:
-            frame = lab.read_frame()
-            if frame is None:
-                raise LabError(lab.died_reason())
-            obj = store.add_frame(*frame)
-            if obj is None:
-                continue
-            if on_json is not None:
-                on_json(obj)
-            if obj.get("type") == "error" and obj.get("cmd") == "start":
-                raise BadInput(obj["message"])
-            if obj.get("type") == "run_finished":
-                return store
+        with _StopOnInterrupt(lab) as interrupt:
+            lab.send(start)
+            while True:
+                frame = lab.read_frame()
+                if frame is None:
+                    if interrupt.fired:
+                        raise KeyboardInterrupt
+                    raise LabError(lab.died_reason())
+                obj = store.add_frame(*frame)
+                if obj is None:
+                    continue
+                if on_json is not None:
+                    on_json(obj)
+                if obj.get("type") == "error" and obj.get("cmd") == "start":
+                    raise BadInput(obj["message"])
+                if obj.get("type") == "run_finished":
+                    finished = obj
+                    break
+        if interrupt.fired:
+            raise KeyboardInterrupt
+    except LabError as exc:
+        exc.store = store  # type: ignore[attr-defined] - what was recorded stays usable
+        raise
     except KeyboardInterrupt:
-        lab.send(P.Stop())
-        while (frame := lab.read_frame()) is not None:
-            obj = store.add_frame(*frame)
-            if obj is not None and obj.get("type") == "run_finished":
-                break
-        return store
+        if own:
+            lab.close(timeout=0.2)  # the user is waiting: no tidy shutdown
+        raise
     finally:
         if own:
             lab.close()
+    if finished is not None and finished.get("stuck") and not own and restart_if_stuck:
+        stuck = ", ".join(finished["stuck"])
+        lab.restart()
+        (on_notice or _to_stderr)(
+            f"concviz: a task would not stop (stuck in {stuck}); the lab was restarted"
+        )
+    return store
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+class _StopOnInterrupt:
+    """While a run is read: Ctrl-C sends ``stop`` instead of raising mid-frame.
+
+    A KeyboardInterrupt raised inside a frame read left half a frame in the pipe,
+    and the next read took payload bytes for a header (``unknown frame kind``). The
+    handler only asks for the stop (from a thread, as the interrupted code may hold
+    the send lock) and the read goes on to ``run_finished``. The lab ends a stop
+    within a second; should it not, the lab is killed so the read ends anyway. A
+    second Ctrl-C does not wait at all. Only the main thread can take signals: in
+    other threads this does nothing.
+    """
+
+    GIVE_UP_S = 1.5
+
+    def __init__(self, lab: LabProcess) -> None:
+        self._lab = lab
+        self._previous = None
+        self._installed = False
+        self._late: threading.Timer | None = None
+        self.fired = False
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+        if self._late is not None:
+            self._late.cancel()  # the run ended in time: the lab lives on
+
+    def _on_sigint(self, signum, frame) -> None:
+        lab = self._lab
+        if self.fired:  # the second Ctrl-C: end the lab now, the read sees its end
+            threading.Thread(target=lab.kill, daemon=True).start()
+            return
+        self.fired = True
+
+        def stop() -> None:
+            try:
+                lab.send(P.Stop())
+            except LabError:
+                pass
+
+        threading.Thread(target=stop, name="concviz-stop", daemon=True).start()
+        self._late = threading.Timer(self.GIVE_UP_S, lab.kill)
+        self._late.daemon = True
+        self._late.start()
 
 
 def query(lab: LabProcess, cmd: str, on_json: Callable[[dict], None] | None = None) -> dict:

@@ -80,6 +80,9 @@ class _Reader(QThread):
         c.labStarted.emit(hello)
         lab.send(P.Strategies())
         lab.send(P.Workloads())
+        pending = c._take_pending()
+        if pending is not None:  # a run asked for while this lab was starting
+            lab.send(pending)
         last_emit = 0.0
         pending = False
         while True:
@@ -113,6 +116,10 @@ class _Reader(QThread):
                 c.runStarted.emit(obj)
             elif kind == "run_finished":
                 c.runFinished.emit(obj)
+                if obj.get("stuck"):
+                    # a thread of the lab is still stuck in a task: the lab is not
+                    # clean any more; the GUI thread restarts it
+                    c._stuckReported.emit(list(obj["stuck"]))
             elif kind == "marker":
                 c.markerArrived.emit(obj)
             elif kind == "error":
@@ -139,6 +146,9 @@ class LabClient(QObject):
     requestRejected = Signal(str)
     noticeArrived = Signal(str)  # one line worth showing (e.g. a calibration measured again)
     labFailed = Signal(str)
+    # the lab was restarted on its own, with one sentence saying why
+    labRestarted = Signal(str)
+    _stuckReported = Signal(object)  # reader -> GUI thread: names of the stuck threads
 
     def __init__(
         self, interpreter: str | None = None, parent: QObject | None = None, lab_nice: int = 0
@@ -151,6 +161,13 @@ class LabClient(QObject):
         self._reader: _Reader | None = None
         self._closing = threading.Event()
         self._store = EventStore()
+        # a run asked for while the lab restarts; the new reader sends it
+        self._pending: P.Start | None = None
+        self._pending_lock = threading.Lock()
+        self._lab_ready = False
+        self._restarting = False
+        self.labStarted.connect(self._started)
+        self._stuckReported.connect(self._restart_stuck)
 
     @property
     def store(self) -> EventStore:
@@ -169,6 +186,8 @@ class LabClient(QObject):
         if self._reader is not None and self._reader.isRunning():
             return
         self._closing.clear()
+        with self._pending_lock:
+            self._lab_ready = False
         try:
             self._lab = LabProcess(self.interpreter)
         except LabError as exc:
@@ -190,12 +209,44 @@ class LabClient(QObject):
             and self._lab.hello is not None
         )
 
+    def _started(self, _hello: dict) -> None:
+        self._restarting = False
+
+    def _restart_stuck(self, stuck: list) -> None:
+        """GUI thread: the last run left a thread stuck in a task; start a clean lab."""
+        if self._closing.is_set() and self._reader is None:
+            return  # closed meanwhile
+        # the finished run's store keeps its lab's handshake (its rows are named by it)
+        self._store = EventStore()
+        self._restarting = True
+        self.restart()
+        self.labRestarted.emit(
+            f"A task would not stop (stuck in {', '.join(map(str, stuck))}), so the lab "
+            "was restarted; the next run starts in a fresh one."
+        )
+
+    def _take_pending(self) -> P.Start | None:
+        """Reader thread, once the lab is up (and close): the held run, if any."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+            self._lab_ready = True
+        return pending
+
     def begin_run(self, params: P.Start | dict) -> EventStore:
         """Send ``start`` with ``params`` into a fresh store (returned).
 
         Raises LabError when the lab is gone, BadInput when ``params`` is malformed.
+        While the lab restarts on its own (after a stuck task), the run is held and
+        sent as soon as the fresh lab is up.
         """
         start = as_start(params)
+        if self._restarting and self._reader is not None and self._reader.isRunning():
+            with self._pending_lock:
+                if not self._lab_ready:  # the reader sends it when the lab is up
+                    store = EventStore()
+                    self._store = store
+                    self._pending = start
+                    return store
         if not self.is_alive():
             raise LabError("the lab is not running")
         store = EventStore()
@@ -220,6 +271,7 @@ class LabClient(QObject):
     def close(self) -> None:
         """Stop the lab and every process it started, then let the reader end."""
         self._closing.set()
+        self._take_pending()
         if self._lab is not None:
             self._lab.close(timeout=0.5)
         if self._reader is not None:

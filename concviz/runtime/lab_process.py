@@ -21,6 +21,12 @@ from concviz.resources import lab_source_root
 # Where another interpreter imports the lab from (the project, or the bundle's copy).
 PACKAGE_ROOT = str(lab_source_root())
 
+# How long a lab may take to send its handshake before it is given up. Generous: a
+# cold interpreter on a busy machine imports for seconds; one that never answers (a
+# wrapper script that waits, an interpreter stuck on its start-up) must not hang
+# the window or the CLI.
+HANDSHAKE_TIMEOUT_S = 15.0
+
 
 class LabError(Exception):
     """The lab could not start or stopped talking (the text is for the user)."""
@@ -49,10 +55,22 @@ def lab_command(interpreter: str | None = None) -> list[str]:
     return [interpreter or sys.executable, "-m", "concviz.lab"]
 
 
+def _decode_hello(frame: tuple[int, bytes] | None) -> dict | None:
+    if frame is None or frame[0] != P.FRAME_JSON:
+        return None
+    try:
+        hello = json.loads(frame[1])
+    except ValueError:
+        return None
+    return hello if isinstance(hello, dict) else None
+
+
 class LabProcess:
     """One lab process: its pipes, its handshake, and a clean end."""
 
-    def __init__(self, interpreter: str | None = None) -> None:
+    def __init__(
+        self, interpreter: str | None = None, handshake_timeout: float | None = None
+    ) -> None:
         if interpreter is not None:
             path = Path(interpreter).expanduser()
             if not path.exists():
@@ -66,6 +84,9 @@ class LabProcess:
         self._stderr: deque[str] = deque(maxlen=40)
         self._stderr_thread: threading.Thread | None = None
         self._send_lock = threading.Lock()
+        self.handshake_timeout = (
+            HANDSHAKE_TIMEOUT_S if handshake_timeout is None else handshake_timeout
+        )
 
     @property
     def pid(self) -> int | None:
@@ -94,15 +115,21 @@ class LabProcess:
             target=self._drain_stderr, name="concviz-lab-stderr", daemon=True
         )
         self._stderr_thread.start()
-        frame = self.read_frame()
-        if frame is None or frame[0] != P.FRAME_JSON:
-            self.proc.wait(timeout=5)
+        frame = self._read_handshake()
+        hello = _decode_hello(frame)
+        if hello is None:
+            # not a lab talking (it died, or wrote something else): end what it started
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            self._kill_tree(self.proc)
+            self.proc.wait()
             # An old Python often dies importing the lab: say what it is, not how it died.
             self._refuse_old(_probe_version(self.interpreter))
             raise BadInterpreter(
                 self._why_dead(f"the lab could not start under {lab_command(self.interpreter)[0]}")
             )
-        hello = json.loads(frame[1])
         if hello.get("type") != "hello" or hello.get("protocol") != P.PROTOCOL_VERSION:
             raise LabError(f"the lab speaks another protocol: {hello.get('protocol')!r}")
         self._refuse_old(str((hello.get("interpreter") or {}).get("version", "")))
@@ -122,6 +149,45 @@ class LabProcess:
                 f"interpreter {self.interpreter} is Python {version}; "
                 f"the lab needs Python {need} or newer"
             )
+
+    def _read_handshake(self) -> tuple[int, bytes] | None:
+        """The lab's first frame, or LabError once the handshake timeout has passed.
+
+        The read itself blocks; a timer ends the lab's whole process tree when it is
+        late, which ends the read.
+        """
+        assert self.proc is not None
+        late = threading.Event()
+
+        def give_up() -> None:
+            late.set()
+            self._kill_tree(self.proc)
+
+        timer = threading.Timer(self.handshake_timeout, give_up)
+        timer.daemon = True
+        timer.start()
+        try:
+            frame = self.read_frame()
+        except P.ProtocolError:
+            frame = None
+        finally:
+            timer.cancel()
+        if late.is_set():
+            self._kill_tree(self.proc)
+            raise BadInterpreter(
+                f"the lab under {lab_command(self.interpreter)[0]} did not answer within "
+                f"{self.handshake_timeout:g} s, so it was ended; check that this is a "
+                "Python 3.10 or newer that starts on its own"
+            )
+        return frame
+
+    def restart(self) -> dict:
+        """End this lab and start a fresh one under the same interpreter; its handshake."""
+        self.close(timeout=0.3)
+        self.proc = None
+        self.hello = None
+        self._stderr.clear()
+        return self.start()
 
     def _drain_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
@@ -165,6 +231,11 @@ class LabProcess:
             return "the lab closed its channel but is still running"
         return self._why_dead("the lab stopped unexpectedly")
 
+    def kill(self) -> None:
+        """End the lab's process tree at once (any thread); the reader sees the stream end."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._kill_tree(self.proc)
+
     def close(self, timeout: float = 2.0) -> None:
         """End the lab and everything it started; safe to call twice."""
         proc = self.proc
@@ -187,6 +258,30 @@ class LabProcess:
                     stream.close()
             except OSError:
                 pass
+
+    @staticmethod
+    def _kill_tree(proc: subprocess.Popen) -> None:
+        """SIGKILL the lab's process group and every descendant that left it."""
+        try:
+            import psutil
+
+            family = psutil.Process(proc.pid).children(recursive=True)
+        except Exception:  # gone already, or psutil refuses: the group kill still runs
+            family = []
+        if os.name == "posix":
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for child in family:
+            try:
+                child.kill()
+            except Exception:
+                pass
+        try:
+            proc.kill()
+        except OSError:
+            pass
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen) -> None:

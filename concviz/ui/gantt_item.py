@@ -20,7 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from concviz.lab import protocol as P
-from concviz.model.event_store import BAR_ERROR, BAR_SLICE, EventStore
+from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
 
 from . import theme as T
 
@@ -151,6 +151,7 @@ class GanttData:
         self.e = (b["end"][self.idx] - t0_ns) / 1e9
         self.cpu = (b["cpu"][self.idx] / 1e9).astype(np.float32)
         self.is_error = b["kind"][self.idx] == BAR_ERROR
+        self.is_stopped = b["kind"][self.idx] == BAR_STOPPED
         self.serial_rows = np.array(
             [r for r, rw in enumerate(self.rows) if rw.label == "serial step"], np.int64
         )
@@ -159,7 +160,7 @@ class GanttData:
         # asyncio rows hold a task bar and, on top of it, the slices when the coroutine
         # ran: two layers, each without overlaps, so merging never bridges one with the other
         is_slice = b["kind"][self.idx] == BAR_SLICE
-        plain = ~self.is_error & ~is_slice
+        plain = ~self.is_error & ~is_slice & ~self.is_stopped
         self.layers: list[_Layer] = []
         for mask in (plain, is_slice):
             if mask is plain and mask.all():
@@ -186,6 +187,9 @@ class GanttData:
         self.err_s = self.s[self.is_error]
         self.err_e = self.e[self.is_error]
         self.err_row = self.row[self.is_error]
+        self.stop_s = self.s[self.is_stopped]
+        self.stop_e = self.e[self.is_stopped]
+        self.stop_row = self.row[self.is_stopped]
         if len(self.s):
             self.x_min, self.x_max = float(self.s.min()), float(self.e.max())
         else:
@@ -308,7 +312,7 @@ class GanttItem(pg.GraphicsObject):
         self.now_s: float | None = None
         self.bar_height = 0.7
         self.pen_scale = 1.0
-        self._batches = [_RectBatch() for _ in range(6)]
+        self._batches = [_RectBatch() for _ in range(8)]
         self._bounds = QRectF()
         self.last_paint_s = 0.0  # for benchmarks
         self.rects_drawn = 0
@@ -391,6 +395,7 @@ class GanttItem(pg.GraphicsObject):
             "cpu": float(d.cpu[i]),
             "running": False,
             "error": bool(d.is_error[i]),
+            "stopped": bool(d.is_stopped[i]),
             "slice": bool(d._bars["kind"][d.idx[i]] == BAR_SLICE),
         }
 
@@ -428,6 +433,7 @@ class GanttItem(pg.GraphicsObject):
             if slices is not None:  # coroutine slices: inner, half-height bars on top
                 drawn += self._paint_bars(p, d, slices, r0, r1, x0, x1, pw, h * 0.5)
             drawn += self._paint_errors(p, d, r0, r1, x0, x1, pw, h)
+            drawn += self._paint_stopped(p, d, r0, r1, x0, x1, pw, h)
         self._paint_open(p, x0, x1, pw, h)
         self.rects_drawn = drawn
         self.last_paint_s = time.perf_counter() - t_start
@@ -504,6 +510,25 @@ class GanttItem(pg.GraphicsObject):
         hh = min(0.95, h + 0.15)  # taller than ordinary bars: not told by hue alone
         p.setBrush(QBrush(QColor(self.theme.error)))
         self._batches[4].draw(p, s, row - hh / 2, w, np.full(len(s), hh))
+        return int(m.sum())
+
+    def _paint_stopped(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+        """Tasks the stop cut short: the stopped grey, hatched, at least 3 px wide."""
+        if not len(d.stop_s):
+            return 0
+        m = (d.stop_row >= r0) & (d.stop_row <= r1) & (d.stop_e >= x0) & (d.stop_s <= x1)
+        if not m.any():
+            return 0
+        s, e, row = d.stop_s[m], d.stop_e[m], d.stop_row[m]
+        s = np.maximum(s, x0 - pw)
+        w = np.maximum(np.minimum(e, x1 + pw) - s, 3 * pw)
+        y, hh = row - h / 2, np.full(len(s), h)
+        p.setBrush(QBrush(QColor(self.theme.stopped)))
+        self._batches[6].draw(p, s, y, w, hh)
+        hatch = QColor(self.theme.foreground)
+        hatch.setAlphaF(0.45)
+        p.setBrush(QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+        self._batches[7].draw(p, s, y, w, hh)
         return int(m.sum())
 
     def _paint_open(self, p, x0, x1, pw, h) -> None:

@@ -26,6 +26,7 @@ class LegendBar(QWidget):
                 ("bars0", "mostly waiting", "on a CPU for <30% of its wall time"),
                 ("running", "running", "still running: the bar grows"),
                 ("error", "failed", "the task raised an exception"),
+                ("stopped", "stopped", "the run was stopped before this task ended"),
                 ("marker", "switch", "the strategy or worker count changed here"),
             ]),
             ("CPU", [
@@ -61,6 +62,10 @@ class LegendBar(QWidget):
                 sw.setStyleSheet(f"background:{colour}; border:none;")
             elif key == "running":
                 sw.setStyleSheet(f"background:{theme.bars[1]}; border:3px solid {theme.running};")
+            elif key == "stopped":
+                sw.setStyleSheet(
+                    f"background:{theme.stopped}; border:2px dashed {theme.foreground};"
+                )
             elif key == "heat":
                 import pyqtgraph as pg
 

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         c.requestRejected.connect(self._request_rejected)
         c.noticeArrived.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         c.labFailed.connect(self._lab_failed)
+        c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
         self.apply_theme(self.theme)
         self.set_presentation(False)

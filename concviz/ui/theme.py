@@ -61,6 +61,9 @@ class Theme:
     machine: str  # whole-machine CPU line
     lab: str  # lab's own CPU line
     heatmap: str  # pyqtgraph colormap name
+    # a task the stop cut short or left unfinished: grey, hatched (told apart from the
+    # serial step's solid grey by its texture, not by hue alone)
+    stopped: str = "#BDBDBD"
 
     def qcolor(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -80,6 +83,7 @@ LIGHT = Theme(
     machine="#1A1A1A",
     lab=OKABE_ITO["orange"],
     heatmap="cividis",
+    stopped="#BDBDBD",
 )
 
 DARK = Theme(
@@ -96,6 +100,7 @@ DARK = Theme(
     machine="#EDEDED",
     lab=OKABE_ITO["orange"],
     heatmap="cividis",
+    stopped="#5F656D",
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}

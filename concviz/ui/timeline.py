@@ -458,6 +458,8 @@ def describe(info: dict) -> str:
     )
     if info.get("error"):
         kind = "failed task"
+    elif info.get("stopped"):
+        kind = "stopped task"
     lines = [f"<b>{kind} {info['task']}</b> on {info['label']}"]
     lines.append(f"started {info['start']:.3f} s, wall {info['wall'] * 1000:.1f} ms")
     if info.get("cpu") is not None:

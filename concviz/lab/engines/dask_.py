@@ -66,7 +66,7 @@ def _dask_task(spec: dict, index: int) -> tuple[int, int, str | None, int]:
     err = None
     try:
         fn(index)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - SystemExit & co. are the task's failure too
         err = describe_error(exc)
     return index, time.thread_time_ns() - c0, err, os.getpid()
 

@@ -12,20 +12,27 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..protocol import EV_END, EV_ERROR, EV_SLICE_END, EV_SLICE_START, EV_START
-from ..recorder import Buffer, cpu_ns, describe_error, execute, perf_ns
+from ..protocol import EV_END, EV_ERROR, EV_SLICE_END, EV_SLICE_START, EV_START, EV_STOPPED
+from ..recorder import Buffer, Stopped, cpu_ns, describe_error, execute, leave_if_forked, perf_ns
 from ..workloads import async_task_fn, task_fn
 from .base import RunContext, strategy
 from .local import thread_indexer
 
 
 class _Traced:
-    """Awaitable that drives a coroutine and records each of its slices."""
+    """Awaitable that drives a coroutine and records each of its slices.
 
-    __slots__ = ("coro", "buf", "worker", "task")
+    Whatever ends the coroutine ends its task record: a return, any exception
+    (``SystemExit`` and ``KeyboardInterrupt`` too, which asyncio would otherwise
+    carry out of the event loop, ending the run with tasks never recorded), or the
+    run's stop (cancellation), recorded as stopped.
+    """
 
-    def __init__(self, coro, buf: Buffer, worker: int, task: int) -> None:
+    __slots__ = ("coro", "buf", "worker", "task", "stopping")
+
+    def __init__(self, coro, buf: Buffer, worker: int, task: int, stopping) -> None:
         self.coro, self.buf, self.worker, self.task = coro, buf, worker, task
+        self.stopping = stopping
 
     def __await__(self):
         coro, buf, w, i = self.coro, self.buf, self.worker, self.task
@@ -34,7 +41,7 @@ class _Traced:
         cpu_total = 0
         value = None
         exc: BaseException | None = None
-        err: str | None = None
+        kind = EV_END
         try:
             while True:
                 s0 = perf_ns()
@@ -48,6 +55,7 @@ class _Traced:
                 except StopIteration:
                     return None
                 finally:
+                    leave_if_forked(buf.pid)  # a child forked by the coroutine stops here
                     c1 = cpu_ns()
                     buf.add(EV_SLICE_END, w, i, perf_ns(), c1 - c0, s0)
                     cpu_total += c1 - c0
@@ -56,14 +64,20 @@ class _Traced:
                     exc = None
                 except BaseException as e:  # cancellation reaches the coroutine this way
                     value, exc = None, e
-        except asyncio.CancelledError:
-            err = "CancelledError: the run was stopped"
-            raise
-        except Exception as e:
-            err = describe_error(e)
-            return err
+        except asyncio.CancelledError as e:
+            if self.stopping():
+                kind = EV_STOPPED
+                raise  # the stop cancelled the worker: let it end
+            kind = EV_ERROR
+            return describe_error(e)
+        except Stopped:
+            kind = EV_STOPPED
+            return None
+        except BaseException as e:  # noqa: BLE001 - a failing task is data, not a crash
+            kind = EV_ERROR
+            return describe_error(e)
         finally:
-            buf.add(EV_ERROR if err else EV_END, w, i, perf_ns(), cpu_total, t_start)
+            buf.add(kind, w, i, perf_ns(), cpu_total, t_start)
 
 
 @strategy("asyncio", "N coroutines on one event loop thread (asyncio.gather)")
@@ -76,7 +90,7 @@ def run_asyncio(ctx: RunContext) -> None:
 
         async def worker(w: int) -> None:
             while (index := ctx.feed.next()) is not None:
-                err = await _Traced(afn(index), buf, w, index)
+                err = await _Traced(afn(index), buf, w, index, ctx.stop_event.is_set)
                 if err:
                     ctx.task_error(index, w, err)
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from ..protocol import EV_END, EV_ERROR, EV_START
+from ..protocol import EV_END, EV_ERROR, EV_START, EV_STOPPED
 from ..recorder import cpu_ns, perf_ns
 from .base import RunContext, strategy
 from .local import thread_indexer
@@ -64,6 +64,31 @@ def _lowlevel():
     return m.create, run, m.destroy
 
 
+def _end_kind(err: str | None, stopping: bool) -> int:
+    """How a task in a subinterpreter ended, from the error text it came back with.
+
+    Only text crosses back; a workload's stop check raises ``Stopped``, which is a
+    stop, not a failure, when the run is stopping.
+    """
+    if not err:
+        return EV_END
+    if stopping and "Stopped" in _last_line(err):
+        return EV_STOPPED
+    return EV_ERROR
+
+
+def _last_line(err: str | None) -> str:
+    """The error's last line as ``Type: message`` (3.12 writes ``<class 'Type'>: message``)."""
+    lines = (err or "").strip().splitlines()
+    if not lines:
+        return "failed"
+    name, sep, message = lines[-1].partition(":")
+    if name.startswith("<class '") and name.endswith("'>"):
+        name = name[len("<class '") : -2]
+    message = message.strip()
+    return f"{name}: {message}" if sep and message else name
+
+
 def _setup_code(ctx: RunContext, stop_fd: int) -> str:
     return (
         "import sys, json\n"
@@ -106,9 +131,10 @@ def run_interpreter_pool(ctx: RunContext) -> None:
                 buf.add(EV_START, worker, index, t0, 0, 0)
                 err = run(iid, f"_fn({index})")
                 c1 = cpu_ns()
-                buf.add(EV_ERROR if err else EV_END, worker, index, perf_ns(), c1 - c0, t0)
-                if err:
-                    ctx.task_error(index, worker, err.strip().splitlines()[-1])
+                kind = _end_kind(err, ctx.stop_event.is_set())
+                buf.add(kind, worker, index, perf_ns(), c1 - c0, t0)
+                if kind == EV_ERROR:
+                    ctx.task_error(index, worker, _last_line(err))
         finally:
             destroy(iid)
 
@@ -138,7 +164,7 @@ def _interp_task(spec_json: str, index: int):
     err = None
     try:
         fn(index)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - SystemExit & co. are the task's failure
         err = f"{type(exc).__name__}: {exc}"
     return t0, time.perf_counter_ns(), time.thread_time_ns() - c0, threading.get_native_id(), err
 
@@ -161,8 +187,9 @@ def _run_executor(ctx: RunContext) -> None:
         t0, t1, cpu, tid, err = fut.result()
         w = workers_by_tid.setdefault(tid, next_worker())
         buf.add(EV_START, w, fut.index, t0, 0, 0)
-        buf.add(EV_ERROR if err else EV_END, w, fut.index, t1, cpu, t0)
-        if err:
+        kind = _end_kind(err, ctx.stop_event.is_set())
+        buf.add(kind, w, fut.index, t1, cpu, t0)
+        if kind == EV_ERROR:
             ctx.task_error(fut.index, w, err)
 
     with InterpreterPoolExecutor(max_workers=ctx.workers) as ex:

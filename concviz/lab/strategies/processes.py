@@ -30,6 +30,9 @@ _worker: dict = {}
 
 
 def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
+    # a forked worker inherits the lab's SIGINT handler, which ignores it; in a worker
+    # a SIGINT is the task's KeyboardInterrupt, as in any Python program
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for fd in close_fds:  # a forked worker must not hold the lab's private channel open
         try:
             os.close(fd)
@@ -75,6 +78,37 @@ def _worker_task(index: int):
 
 
 # ------------------------------------------------------------------ lab side
+# How long a stopped worker has to ship its last batch and exit on SIGTERM before it
+# is killed (a task may have ignored SIGTERM, or be stuck in a C call).
+TERM_GRACE_S = 0.4
+
+
+def _end_processes(processes) -> None:
+    """SIGTERM every worker, then SIGKILL those still alive after ``TERM_GRACE_S``."""
+    procs = [p for p in processes if p.exitcode is None]
+    for p in procs:
+        try:
+            p.terminate()
+        except (OSError, ValueError):
+            pass
+    sentinels = []
+    for p in procs:
+        try:
+            sentinels.append(p.sentinel)
+        except ValueError:
+            pass
+    deadline = time.monotonic() + TERM_GRACE_S
+    while sentinels and (left := deadline - time.monotonic()) > 0:
+        ready = mp_connection.wait(sentinels, left)
+        sentinels = [s for s in sentinels if s not in ready]
+    for p in procs:
+        try:
+            if p.exitcode is None:
+                p.kill()
+        except (OSError, ValueError):
+            pass
+
+
 def _describe_exit(code: int) -> str:
     if code < 0:
         try:
@@ -212,7 +246,13 @@ def run_processes(ctx: RunContext) -> None:
     # 0.1 s, so one that dies before the first check would otherwise go unseen and
     # its task would never finish.
     w.watch(pool._pool)
-    ctx.on_stop(pool.terminate)
+
+    def end_pool() -> None:
+        # Pool.terminate joins its workers: end them first, so it cannot wait for ever
+        _end_processes(list(pool._pool))
+        pool.terminate()
+
+    ctx.on_stop(end_pool)
     try:
 
         def check() -> None:
@@ -233,7 +273,7 @@ def run_processes(ctx: RunContext) -> None:
 
         submit_windowed(ctx, submit, w.result, check)
         if ctx.stop_event.is_set():
-            pool.terminate()
+            end_pool()
         else:
             pool.close()
         pool.join()
@@ -259,9 +299,11 @@ def run_process_pool(ctx: RunContext) -> None:
 
     def kill() -> None:
         w.watch((ex._processes or {}).values())
-        for p in list((ex._processes or {}).values()):
+        procs = list((ex._processes or {}).values())
+        for p in procs:
             p.terminate()
         ex.shutdown(wait=False, cancel_futures=True)
+        _end_processes(procs)  # and SIGKILL any that ignore SIGTERM
 
     ctx.on_stop(kill)
     try:
