@@ -150,9 +150,9 @@ def test_a_worker_that_segfaults_ends_the_run_naming_it(strategy):
 
 # ------------------------------------------------------------------ bad parameters
 BAD = [
-    ({"workers": 0}, "workers must be at least 1"),
-    ({"task_ms": -1}, "task size must be zero or more"),
-    ({"tasks": -3}, "tasks must be at least 1"),
+    ({"workers": 0}, "workers must be between 1 and 1024, not 0"),
+    ({"task_ms": -1}, "task_ms must be at least 0 and at most 60000, not -1"),
+    ({"tasks": -3}, "tasks must be between 1 and 1000000, not -3"),
     ({"workload": "nope"}, "unknown workload 'nope'"),
     ({"strategy": "nope"}, "unknown strategy 'nope'"),
     ({"workload": "user", "user": str(DATA / "missing.py") + ":f"}, "does not exist"),
