@@ -177,6 +177,9 @@ def _describe_interp(interp: dict) -> str:
 
 
 def _print_run(run: dict, out=sys.stdout) -> None:
+    from concviz.model.metrics import busy_machine_warning
+    from concviz.model.wait_states import PARTS
+
     n_ok = sum(1 for t in run["tasks"] if t["ok"])
     print(
         f"{run['workload']} × {run['strategy']}, {run['workers']} workers, "
@@ -188,6 +191,20 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{len(run['tasks'])}",
         file=out,
     )
+    gil = run.get("gil") or {}
+    if gil.get("source") == "sampled":
+        totals = {k: sum(t[f"{k}_s"] for t in gil["per_thread"].values()) for k in PARTS}
+        print(
+            f"  where the workers' time went: running {totals['running']:.3f} s, waiting for "
+            f"the GIL {totals['gil_wait']:.3f} s, for a CPU {totals['cpu_wait']:.3f} s, on "
+            f"I/O/sleep/locks {totals['io_wait']:.3f} s — GIL contention {gil['contention']:.2f}",
+            file=out,
+        )
+    elif gil.get("source") == "estimate" and gil.get("reason"):
+        print(f"  GIL: an estimate only ({gil['reason']})", file=out)
+    busy = busy_machine_warning(run.get("machine_busy_cores"))
+    if busy:
+        print(f"  warning: {busy}", file=out)
     for ph in run.get("phases", []):
         print(
             f"  {ph['kind']} {ph['seconds']:.3f} s: {ph['label']} (not counted in wall)", file=out
@@ -233,7 +250,10 @@ def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
 
     try:
         store = run_batch(
-            _params(args, strategy), interpreter=args.interpreter, on_json=_show_notice
+            _params(args, strategy),
+            interpreter=args.interpreter,
+            on_json=_show_notice,
+            observe=True,
         )
     except LabError as exc:
         store = getattr(exc, "store", None)

@@ -128,6 +128,10 @@ class EventStore:
         self.version = 0  # bumped on every change, so a view can skip redrawing
         self.t_min: int | None = None
         self.t_max: int | None = None
+        # what the worker threads were doing, sampled from outside (model.wait_states),
+        # and the cores other programs used during the run: set by whoever observed it
+        self.waits = None
+        self.machine_busy_cores: float | None = None
 
     # ------------------------------------------------------------ writing
     def add_frame(self, kind: int, payload: bytes) -> dict | None:

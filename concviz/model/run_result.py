@@ -9,6 +9,7 @@ from concviz.lab import protocol as P
 from . import gil
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import parallelism
+from .wait_states import PARTS, gil_contention, split_tasks
 
 
 def run_object(store: EventStore, run: int = -1) -> dict:
@@ -22,6 +23,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     tid = np.array([lanes[i].tid for i in lane_idx.tolist()], dtype=np.int64)
     worker = np.array([lanes[i].worker for i in lane_idx.tolist()], dtype=np.int64)
     order = np.lexsort((bars["start"], bars["task"]))
+    split = _split(store, tid, bars)
     tasks = []
     serial_cpu = 0
     for i in order.tolist():
@@ -47,6 +49,8 @@ def run_object(store: EventStore, run: int = -1) -> dict:
                 "error": None if ok or stopped else store.task_errors.get(task, "failed"),
             }
         )
+        if split is not None and split["sampled"][i]:
+            tasks[-1]["split_ms"] = {k: round(float(split[k][i]) / 1e6, 3) for k in PARTS}
     phases = [
         {
             "kind": ph.get("kind"),
@@ -119,6 +123,45 @@ def run_object(store: EventStore, run: int = -1) -> dict:
             "probe_samples": int(in_run.sum()),
             "probe_cpu_s": probe_cost.get("cpu_ns", 0) / 1e9,
         },
+        "gil": _gil_section(store, split, tid, worker, lanes, lane_idx, contention),
+        "machine_busy_cores": store.machine_busy_cores,
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
         "tasks": tasks,
+    }
+
+
+def _split(store: EventStore, tid: np.ndarray, bars: dict) -> dict | None:
+    """Each bar's wall time split by the sampled thread states, or None when unsampled."""
+    waits = store.waits
+    if waits is None or waits.source != "sampled" or not len(tid):
+        return None
+    return split_tasks(tid, bars["start"], bars["end"], bars["cpu"], waits.view())
+
+
+def _gil_section(store, split, tid, worker, lanes, lane_idx, estimate) -> dict:
+    """``gil``: contention from sampled states, per thread; the probe's estimate otherwise."""
+    interp = (store.hello or {}).get("interpreter", {})
+    if interp.get("free_threaded") and not interp.get("gil_enabled", True):
+        return {"source": "no GIL", "contention": None, "per_thread": {}}
+    waits = store.waits
+    workers = worker != P.WORKER_SERIAL
+    if split is None or gil_contention({k: v[workers] for k, v in split.items()}) is None:
+        reason = (
+            waits.reason
+            if waits is not None and waits.reason
+            else "thread states were not sampled for this run"
+        )
+        return {"source": "estimate", "contention": estimate, "reason": reason, "per_thread": {}}
+    per_thread = {}
+    for lane in np.unique(lane_idx[workers]).tolist():
+        mine = (lane_idx == lane) & workers
+        part = {k: v[mine] for k, v in split.items()}
+        per_thread[lanes[lane].label] = {
+            **{f"{k}_s": round(float(part[k].sum()) / 1e9, 4) for k in PARTS},
+            "contention": gil_contention(part),
+        }
+    return {
+        "source": "sampled",
+        "contention": gil_contention({k: v[workers] for k, v in split.items()}),
+        "per_thread": per_thread,
     }

@@ -36,14 +36,18 @@ def run_batch(
     on_json: Callable[[dict], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     restart_if_stuck: bool = True,
+    observe: bool = False,
 ) -> EventStore:
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
     Uses ``lab`` when given (left running), else starts and closes a lab of its own.
     Raises BadInput when the parameters are malformed or the lab refuses them,
-    LabError when it dies (the
-    store read so far on the exception's ``store``), KeyboardInterrupt after a
-    Ctrl-C has stopped the run.
+    LabError when it dies (the store read so far on the exception's ``store``),
+    KeyboardInterrupt after a Ctrl-C has stopped the run.
+
+    ``observe`` also watches the run from outside, as the window does: every lab
+    thread's state at 200 Hz (``store.waits``: the GIL, CPU and I/O waits) and the
+    cores other programs used meanwhile (``store.machine_busy_cores``).
 
     A run that ends with a thread stuck in a task (the lab abandoned it) leaves that
     lab unclean: a lab given by the caller is restarted at once (unless
@@ -59,6 +63,7 @@ def run_batch(
     if store.hello is None and lab.hello is not None:
         store.add_json(lab.hello)
     finished: dict | None = None
+    observer = _Observer(lab.pid, store) if observe and lab.pid else None
     try:
         with _StopOnInterrupt(lab) as interrupt:
             lab.send(start)
@@ -88,6 +93,8 @@ def run_batch(
             lab.close(timeout=0.2)  # the user is waiting: no tidy shutdown
         raise
     finally:
+        if observer is not None:
+            observer.close()
         if own:
             lab.close()
     if finished is not None and finished.get("stuck") and not own and restart_if_stuck:
@@ -97,6 +104,33 @@ def run_batch(
             f"concviz: a task would not stop (stuck in {stuck}); the lab was restarted"
         )
     return store
+
+
+class _Observer:
+    """The window's two outside views of a run, for a headless one (see ``run_batch``)."""
+
+    def __init__(self, lab_pid: int, store: EventStore) -> None:
+        from concviz.model.wait_states import WaitSamples
+
+        from .cpu_sampler import CpuSampler
+        from .wait_sampler import WaitSampler
+
+        self.store = store
+        store.waits = WaitSamples()
+        self.waits = WaitSampler(lab_pid, samples=store.waits)
+        self.cpu = CpuSampler(hz=10.0, capacity_s=3600)
+        self.cpu.set_lab_pid(lab_pid)
+        self.waits.start()
+        self.cpu.start()
+
+    def close(self) -> None:
+        self.waits.stop()
+        self.cpu.stop()
+        if self.store.runs and self.store.runs[-1].finished:
+            info = self.store.runs[-1]
+            self.store.machine_busy_cores = self.cpu.series.others_between(
+                int(info.started["t_ns"]), int(info.finished["t_ns"])
+            )
 
 
 def _to_stderr(text: str) -> None:

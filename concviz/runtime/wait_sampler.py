@@ -106,7 +106,8 @@ def _descendants(pid: int) -> list[int]:
 class WaitSampler:
     """Samples the threads of ``root_pid`` and its descendants into ``samples``."""
 
-    TREE_EVERY_S = 0.25  # new pool workers and threads are found within this
+    TREE_EVERY_S = 0.25  # new pool worker processes are found within this
+    THREADS_EVERY_S = 0.02  # a run's new worker threads, within this (one listdir each)
     IDLE_AFTER = 20  # samples without CPU before a thread is read less often
     IDLE_EVERY = 10
 
@@ -119,6 +120,8 @@ class WaitSampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_tree = -1e9
+        self._last_threads = -1e9
+        self._pids: list[int] = []
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
 
@@ -155,9 +158,11 @@ class WaitSampler:
         self._threads.clear()
 
     # -- sampling thread
-    def _refresh(self) -> None:
+    def _refresh(self, with_processes: bool) -> None:
+        if with_processes or not self._pids:
+            self._pids = _descendants(self.root_pid)
         alive = set()
-        for pid in _descendants(self.root_pid):
+        for pid in self._pids:
             if pid not in self._gil:
                 self._gil[pid] = python_runtime_range(pid)
             try:
@@ -178,9 +183,12 @@ class WaitSampler:
     def sample_once(self) -> int:
         """One sample of every thread; the number of threads read."""
         now = time.monotonic()
-        if now - self._last_tree >= self.TREE_EVERY_S:
-            self._last_tree = now
-            self._refresh()
+        if now - self._last_threads >= self.THREADS_EVERY_S:
+            self._last_threads = now
+            processes = now - self._last_tree >= self.TREE_EVERY_S
+            if processes:
+                self._last_tree = now
+            self._refresh(processes)
         pread = os.pread
         self._tick += 1
         t = time.perf_counter_ns()

@@ -21,6 +21,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from concviz.lab import protocol as P
 from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
+from concviz.model.wait_states import split_tasks
 
 from . import theme as T
 
@@ -48,12 +49,15 @@ class Row:
 class _Level:
     """Bars of every row at one level of detail, sorted by (row, start)."""
 
-    __slots__ = ("s", "e", "emax", "wall", "cpu", "wmax", "offsets")
+    __slots__ = ("s", "e", "emax", "wall", "cpu", "wmax", "waits", "offsets")
 
-    def __init__(self, s, e, wall, cpu, wmax, rows_of, n_rows):
+    def __init__(self, s, e, wall, cpu, wmax, rows_of, n_rows, waits=None):
         # wall: summed busy time; wmax: the widest member bar (a group of tiny bars
-        # stays "tiny", so it keeps merging with its neighbours at coarser levels)
+        # stays "tiny", so it keeps merging with its neighbours at coarser levels);
+        # waits: (4, n) seconds waiting for a CPU, for the GIL, on I/O, and how much
+        # of the wall time was sampled at all (None: no thread states were sampled)
         self.s, self.e, self.wall, self.cpu, self.wmax = s, e, wall, cpu, wmax
+        self.waits = waits
         self.emax = _row_cummax(e, rows_of)
         self.offsets = np.searchsorted(rows_of, np.arange(n_rows + 1), side="left")
 
@@ -92,6 +96,7 @@ def _merge(level: _Level, rows_of: np.ndarray, gap: float, n_rows: int):
         np.maximum.reduceat(level.wmax, idx),
         rows_of[idx],
         n_rows,
+        None if level.waits is None else np.add.reduceat(level.waits, idx, axis=1),
     )
     return merged, rows_of[idx]
 
@@ -99,9 +104,9 @@ def _merge(level: _Level, rows_of: np.ndarray, gap: float, n_rows: int):
 class _Layer:
     """Non-overlapping bars of each row, with their levels of detail built on demand."""
 
-    def __init__(self, s, e, wall, cpu, rows_of, n_rows) -> None:
+    def __init__(self, s, e, wall, cpu, rows_of, n_rows, waits=None) -> None:
         self.n_rows = n_rows
-        self.raw = _Level(s, e, wall, cpu, wall, rows_of, n_rows)
+        self.raw = _Level(s, e, wall, cpu, wall, rows_of, n_rows, waits)
         self.raw_rows = rows_of
         self._levels: dict[int, tuple[_Level, np.ndarray]] = {}
 
@@ -161,10 +166,13 @@ class GanttData:
         # ran: two layers, each without overlaps, so merging never bridges one with the other
         is_slice = b["kind"][self.idx] == BAR_SLICE
         plain = ~self.is_error & ~is_slice & ~self.is_stopped
+        self.waits = _waits(store, lanes, b, self.idx)
         self.layers: list[_Layer] = []
         for mask in (plain, is_slice):
             if mask is plain and mask.all():
-                self.layers.append(_Layer(self.s, self.e, wall, self.cpu, self.row, n_rows))
+                self.layers.append(
+                    _Layer(self.s, self.e, wall, self.cpu, self.row, n_rows, self.waits)
+                )
             elif mask.any():
                 self.layers.append(
                     _Layer(
@@ -174,6 +182,8 @@ class GanttData:
                         self.cpu[mask],
                         self.row[mask],
                         n_rows,
+                        # a coroutine's slices run by definition: only task bars wait
+                        None if self.waits is None or mask is is_slice else self.waits[:, mask],
                     )
                 )
             else:
@@ -220,6 +230,25 @@ class GanttData:
         dist = np.maximum(0.0, np.maximum(s[cand] - x, x - e[cand]))
         j = int(cand[np.argmin(dist)])
         return lo + j if dist.min() <= tol else None
+
+
+def _waits(store: EventStore, lanes, bars, idx: np.ndarray) -> np.ndarray | None:
+    """(4, n) float32 seconds per bar in drawing order: CPU, GIL and I/O waits, and the
+    wall time of bars whose thread states were sampled; None when none were."""
+    waits = store.waits
+    if waits is None or waits.source != "sampled" or not len(idx):
+        return None
+    samples = waits.view()
+    if not len(samples["t"]):
+        return None
+    tids = np.array([ln.tid for ln in lanes], np.int64)
+    lane = bars["lane"][idx]
+    split = split_tasks(tids[lane], bars["start"][idx], bars["end"][idx], bars["cpu"][idx], samples)
+    wall = np.maximum(bars["end"][idx] - bars["start"][idx], 0)
+    sampled_wall = np.where(split["sampled"], wall, 0)
+    return (
+        np.stack([split["cpu_wait"], split["gil_wait"], split["io_wait"], sampled_wall]) / 1e9
+    ).astype(np.float32)
 
 
 def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
@@ -312,7 +341,7 @@ class GanttItem(pg.GraphicsObject):
         self.now_s: float | None = None
         self.bar_height = 0.7
         self.pen_scale = 1.0
-        self._batches = [_RectBatch() for _ in range(8)]
+        self._batches = [_RectBatch() for _ in range(12)]
         self._bounds = QRectF()
         self.last_paint_s = 0.0  # for benchmarks
         self.rects_drawn = 0
@@ -397,6 +426,16 @@ class GanttItem(pg.GraphicsObject):
             "error": bool(d.is_error[i]),
             "stopped": bool(d.is_stopped[i]),
             "slice": bool(d._bars["kind"][d.idx[i]] == BAR_SLICE),
+            "split": (
+                {
+                    k: float(v)
+                    for k, v in zip(
+                        ("cpu_wait", "gil_wait", "io_wait"), d.waits[:3, i], strict=True
+                    )
+                }
+                if d.waits is not None and d.waits[3, i] > 0
+                else None
+            ),
         }
 
     # -- drawing
@@ -454,6 +493,7 @@ class GanttItem(pg.GraphicsObject):
         # the coarsest level whose merges stay below a pixel
         lvl = layer.level(int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4))))
         per_step: list[list[np.ndarray]] = [[], [], [], []]
+        per_split: list[list[np.ndarray]] = [[], [], [], []]
         serial = set(d.serial_rows.tolist())
         for r in range(r0, r1 + 1):
             lo, hi = lvl.offsets[r], lvl.offsets[r + 1]
@@ -465,6 +505,7 @@ class GanttItem(pg.GraphicsObject):
                 continue
             s, e, em = lvl.s[i0:i1], lvl.e[i0:i1], lvl.emax[i0:i1]
             wall, cpu, wmax = lvl.wall[i0:i1], lvl.cpu[i0:i1], lvl.wmax[i0:i1]
+            waits = None if lvl.waits is None else lvl.waits[:, i0:i1]
             if len(s) > 1:  # pixel merge: join sub-pixel bars closer than one pixel
                 idx = _group_starts(s, em, wmax, pw)
                 if len(idx) < len(s):
@@ -473,6 +514,8 @@ class GanttItem(pg.GraphicsObject):
                     wall = np.add.reduceat(wall, idx)
                     cpu = np.add.reduceat(cpu, idx)
                     wmax = np.maximum.reduceat(wmax, idx)
+                    if waits is not None:
+                        waits = np.add.reduceat(waits, idx, axis=1)
             # a one-pixel gap after each bar that is wide enough shows where tasks meet
             e = np.where(wmax >= 4 * pw, e - pw, e)
             s = np.maximum(s, x0 - pw)
@@ -484,8 +527,15 @@ class GanttItem(pg.GraphicsObject):
                 eff = np.divide(cpu, wall, out=np.zeros_like(cpu), where=wall > 0)
                 step = T.efficiency_step(eff)
             ys = np.full(len(s), r - h / 2)
+            split = np.zeros(len(s), bool)
+            if waits is not None and r not in serial:
+                # where the time went, measured: running, then each wait, in proportion
+                split = waits[3] >= 0.5 * wall
+                if split.any():
+                    self._split_segments(per_split, s[split], w[split], ys[split],
+                                         wall[split], cpu[split], waits[:, split])  # fmt: skip
             for k_step in range(4):
-                m = step == k_step
+                m = (step == k_step) & ~split
                 if m.any():
                     per_step[k_step].append(np.stack([s[m], ys[m], w[m]]))
         drawn = 0
@@ -497,7 +547,27 @@ class GanttItem(pg.GraphicsObject):
             p.setBrush(QBrush(QColor(colours[k_step])))
             self._batches[k_step].draw(p, arr[0], arr[1], arr[2], np.full(arr.shape[1], h))
             drawn += arr.shape[1]
+        for k_part, chunks in enumerate(per_split):
+            if not chunks:
+                continue
+            arr = np.concatenate(chunks, axis=1)
+            p.setBrush(QBrush(QColor(self.theme.waits[k_part])))
+            self._batches[8 + k_part].draw(p, arr[0], arr[1], arr[2], np.full(arr.shape[1], h))
+            drawn += arr.shape[1]
         return drawn
+
+    @staticmethod
+    def _split_segments(per_split, s, w, ys, wall, cpu, waits) -> None:
+        """Cut each bar into running | CPU wait | GIL wait | I/O wait, by share of its time."""
+        parts = np.vstack([np.minimum(cpu, wall), waits[:3]])
+        total = np.maximum(parts.sum(axis=0), 1e-12)
+        widths = parts / total * w
+        x = s.copy()
+        for k in range(4):
+            m = widths[k] > 0
+            if m.any():
+                per_split[k].append(np.stack([x[m], ys[m], widths[k][m]]))
+            x = x + widths[k]
 
     def _paint_errors(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
         if not len(d.err_s):

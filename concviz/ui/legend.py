@@ -19,12 +19,21 @@ class LegendBar(QWidget):
         outer.setContentsMargins(8, 0, 8, 0)
         outer.setSpacing(2)
         self._swatches: list[tuple[QLabel, str]] = []
+        self._entries: list[tuple[str, tuple[QWidget, ...]]] = []
         rows = [
             ("Tasks", [
+                ("waits0", "running", "the task's thread was on a CPU (its measured CPU time)"),
+                ("waits2", "waiting for the GIL",
+                 "asleep until another thread hands over the GIL (sampled 200× a second)"),
+                ("waits1", "waiting for a CPU",
+                 "ready to run, but another thread or program held the core (the kernel's "
+                 "run-queue delay)"),
+                ("waits3", "I/O, sleep, lock",
+                 "asleep in a system call: reading, writing, sleeping, or on a lock"),
                 ("bars2", "computing", "on a CPU for ≥70% of its wall time"),
                 ("bars1", "partly waiting", "on a CPU for 30-70%: waiting for the GIL or I/O"),
                 ("bars0", "mostly waiting", "on a CPU for <30% of its wall time"),
-                ("running", "running", "still running: the bar grows"),
+                ("running", "in progress", "still running: the bar grows"),
                 ("error", "failed", "the task raised an exception"),
                 ("stopped", "stopped", "the run was stopped before this task ended"),
                 ("marker", "switch", "the strategy or worker count changed here"),
@@ -49,17 +58,35 @@ class LegendBar(QWidget):
                 lab = QLabel(text)
                 lab.setToolTip(tip)
                 lay.addWidget(lab)
-                lay.addSpacing(12)
+                gap = QWidget()
+                gap.setFixedWidth(12)
+                lay.addWidget(gap)
                 self._swatches.append((sw, key))
+                self._entries.append((key, (sw, lab, gap)))
             lay.addStretch(1)
             outer.addLayout(lay)
         self.set_theme(theme)
+        self.set_waits(False)
+
+    def set_waits(self, sampled: bool) -> None:
+        """Name the colours bars are drawn in: the measured wait split, or CPU shares."""
+        self.waits = sampled
+        for key, widgets in self._entries:
+            shown = (
+                key.startswith("waits") == sampled
+                if key.startswith(("waits", "bars"))
+                else True
+            )
+            for w in widgets:
+                w.setVisible(shown)
 
     def set_theme(self, theme: T.Theme) -> None:
         for sw, key in self._swatches:
             if key.startswith("bars"):
                 colour = theme.bars[int(key[-1])]
                 sw.setStyleSheet(f"background:{colour}; border:none;")
+            elif key.startswith("waits"):
+                sw.setStyleSheet(f"background:{theme.waits[int(key[-1])]}; border:none;")
             elif key == "running":
                 sw.setStyleSheet(f"background:{theme.bars[1]}; border:3px solid {theme.running};")
             elif key == "stopped":

@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self._run_params = params
         self._run_started = False
+        self._watch_waits(store)
         self.timeline.set_store(store, time.perf_counter_ns())
         self._set_running(True)
         self.summary.clear(
@@ -314,19 +315,36 @@ class MainWindow(QMainWindow):
         self._run_started = True
         self.timeline.set_origin(int(obj["t_ns"]))
 
+    def _watch_waits(self, store) -> None:
+        """Sample what every lab thread does for this run (the wait split, the GIL)."""
+        from concviz.model.wait_states import WaitSamples
+        from concviz.runtime.wait_sampler import WaitSampler
+
+        self._stop_waits()
+        store.waits = WaitSamples()
+        if self.client.pid is not None:
+            self._waits = WaitSampler(self.client.pid, samples=store.waits)
+            self._waits.start()
+
+    def _stop_waits(self) -> None:
+        waits, self._waits = getattr(self, "_waits", None), None
+        if waits is not None:
+            waits.stop()
+
     def _run_finished(self, obj: dict) -> None:
+        self._stop_waits()
         self._set_running(False)
         store = self.timeline.store
         self.timeline.refresh()
         self.timeline.zoom_to_fit()
         if store is None or not store.runs:
             return
-        run = run_object(store)
         info = store.runs[-1]
         if info.finished:
-            run["machine_busy_cores"] = self.sampler.series.others_between(
+            store.machine_busy_cores = self.sampler.series.others_between(
                 int(info.started["t_ns"]), int(info.finished["t_ns"])
             )
+        run = run_object(store)
         params = self._run_params or {}
         tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
         self.summary.show_run(run, tasks)
@@ -389,6 +407,10 @@ class MainWindow(QMainWindow):
         if self.record_frames:
             self.frame_times.append(time.perf_counter())
         self.timeline.refresh()
+        data = self.timeline.gantt.data
+        sampled = data is not None and data.waits is not None
+        if self.legend.waits != sampled:  # the legend names the colours the bars use
+            self.legend.set_waits(sampled)
         if self.output.follow(self.timeline.store) and not self.output.isVisible():
             self.output.show()  # the workload printed: show it where it can be read
             self.statusBar().showMessage("The workload printed: see Program output.", 5000)
@@ -656,6 +678,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.lenses.close_all()
         self.timer.stop()
+        self._stop_waits()
         self.sampler.stop()
         self.client.close()
 

@@ -62,7 +62,8 @@ class SummaryPanel(QFrame):
         )
         self.measure_button.clicked.connect(self.measureSequentialClicked)
         self.measure_button.hide()
-        grid.addWidget(self.measure_button, 3, 3, 1, 2, Qt.AlignmentFlag.AlignLeft)
+        # in the speedup tile's note line, which it replaces while it is shown
+        grid.addWidget(self.measure_button, 3, 3, 1, 1, Qt.AlignmentFlag.AlignLeft)
         self.baselines = Baselines()
         self.last: dict | None = None
 
@@ -125,11 +126,13 @@ class SummaryPanel(QFrame):
         self.baselines.add(run)
         base = self.baselines.for_run(run)
         complete = run.get("ok") and not run.get("stopped") and tasks is not None
-        self.measure_button.setVisible(complete and base is None)
+        offer = bool(complete and base is None)
+        self.measure_button.setVisible(offer)
         if base is None:
             self.values["speedup"].setText("—")
-            self.notes["speedup"].setText(
-                "no sequential run of this experiment" if complete else "needs a finished batch"
+            self.notes["speedup"].setText("" if offer else "needs a finished batch")
+            self.values["speedup"].setToolTip(
+                "no sequential run of this experiment yet" if offer else ""
             )
             self.values["efficiency"].setText("—")
             self.notes["efficiency"].setText("speedup ÷ workers")

@@ -64,6 +64,9 @@ class Theme:
     # a task the stop cut short or left unfinished: grey, hatched (told apart from the
     # serial step's solid grey by its texture, not by hue alone)
     stopped: str = "#BDBDBD"
+    # where a task's time went (model.wait_states.PARTS): running, waiting for a CPU,
+    # for the GIL, on I/O/sleep/locks: four hues, not shades of one
+    waits: tuple[str, str, str, str] = ("#0072B2", "#CC79A7", "#E69F00", "#B9DCF4")
 
     def qcolor(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -101,6 +104,7 @@ DARK = Theme(
     lab=OKABE_ITO["orange"],
     heatmap="cividis",
     stopped="#5F656D",
+    waits=("#56B4E9", "#CC79A7", "#F0B400", "#2C5470"),
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}

@@ -465,4 +465,11 @@ def describe(info: dict) -> str:
     if info.get("cpu") is not None:
         eff = cpu_efficiency(info["cpu"], info["wall"])
         lines.append(f"CPU {info['cpu'] * 1000:.1f} ms ({eff * 100:.0f}% of wall on a CPU)")
+    split = info.get("split")
+    if split:
+        lines.append(
+            f"running {info['cpu'] * 1000:.1f} ms · waiting for the GIL "
+            f"{split['gil_wait'] * 1000:.1f} ms · for a CPU {split['cpu_wait'] * 1000:.1f} ms"
+            f" · on I/O, a sleep or a lock {split['io_wait'] * 1000:.1f} ms"
+        )
     return "<br>".join(lines)

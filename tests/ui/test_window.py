@@ -131,7 +131,7 @@ def test_measure_sequential_gives_the_run_its_own_baseline(window, qtbot):
     window.run()
     qtbot.waitUntil(lambda: not window.running, timeout=30000)
     assert window.summary.text("speedup") == "—"
-    assert "no sequential run of this experiment" in window.summary.notes["speedup"].text()
+    assert "no sequential run of this experiment" in window.summary.values["speedup"].toolTip()
     assert window.summary.measure_button.isVisible()
     qtbot.mouseClick(window.summary.measure_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.running, timeout=5000)
