@@ -96,3 +96,34 @@ def parallelism_over_time(
         busy = np.where(width > 0, np.diff(covered(np.ones_like(s))) / width, 0.0)
         eff = np.where(width > 0, np.diff(covered(r)) / width, 0.0)
     return busy, eff
+
+
+def sampled_sentence(per_thread: dict[str, dict], contention: float | None) -> str:
+    """The GIL meter from sampled thread states (``run_object(...)["gil"]``), in words.
+
+    A thread "wants Python" when it runs or waits for the GIL; its wait share is
+    ``gil_wait / (gil_wait + running)``. One thread alone never waits.
+    """
+    wanting = {
+        name: t
+        for name, t in per_thread.items()
+        if t.get("running_s", 0.0) + t.get("gil_wait_s", 0.0) > 0.0
+    }
+    if contention is None or not wanting:
+        return "no worker thread ran Python yet"
+    n = len(wanting)
+    shares = [
+        t["gil_wait_s"] / (t["gil_wait_s"] + t["running_s"])
+        for t in wanting.values()
+        if t["gil_wait_s"] + t["running_s"] > 0
+    ]
+    mean = sum(shares) / len(shares) if shares else 0.0
+    if contention < LOW:
+        return (
+            f"{n} thread{'s' if n != 1 else ''} ran Python without waiting for the GIL "
+            f"(contention {contention:.2f})"
+        )
+    return (
+        f"{n} threads want Python; it runs one at a time: each waits {mean:.0%} of its "
+        f"time for the GIL (contention {contention:.2f})"
+    )

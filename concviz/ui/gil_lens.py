@@ -208,6 +208,10 @@ class GilLens(QWidget):
             bool(interp.get("gil_enabled", True)),
         )
         over = "Over the run" if store.runs[-1].finished else "Over the run so far"
+        sampled = self._sampled(store)
+        if sampled is not None:  # measured from outside: who waited for the GIL
+            self.contention = sampled["contention"]
+            meter = gil.sampled_sentence(sampled["per_thread"], sampled["contention"])
         self.meter.setText(f"{over}: {meter}")
         pr = store.probes()
         sel = pr["t"] >= lo
@@ -231,10 +235,33 @@ class GilLens(QWidget):
             if probe_note
             else ""
         )
+        if sampled is not None:
+            level = gil.contention_level(sampled["contention"])
+            self.details.setText(
+                f"GIL contention: {level} — measured: every worker thread's state read from "
+                f"outside the lab 200 times a second (switch interval {switch * 1000:.1f} ms)"
+                f"{ctx}"
+            )
+            return
+        why = (store.waits.reason if store.waits is not None else None) or "not sampled"
         self.details.setText(
-            f"GIL contention: {level} — a thread waking from a 1 ms sleep waited "
-            f"{late_ms:.1f} ms for the GIL (switch interval {switch * 1000:.1f} ms){cost}{ctx}"
+            f"GIL contention: {level} (an estimate: {why}) — a thread waking from a 1 ms "
+            f"sleep waited {late_ms:.1f} ms for the GIL (switch interval "
+            f"{switch * 1000:.1f} ms){cost}{ctx}"
         )
+
+    @staticmethod
+    def _sampled(store: EventStore) -> dict | None:
+        """The run's sampled GIL section (as ``run --json`` has it), or None."""
+        if store.waits is None or store.waits.source != "sampled" or not store.bar_count:
+            return None
+        from concviz.model import run_object
+
+        try:
+            section = run_object(store)["gil"]
+        except (KeyError, IndexError):
+            return None
+        return section if section.get("source") == "sampled" else None
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.watch.close()

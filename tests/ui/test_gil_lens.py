@@ -27,7 +27,10 @@ def test_lens_reads_one_gil_for_python_threads_and_cores_view_counts_moves(windo
     lens.refresh()
     cores.refresh()
     print(lens.meter.text(), "|", lens.details.text(), "|", cores.migrations)
-    assert lens.meter.text().startswith("Over the run: Python is running on")
+    # measured from outside: two threads take turns holding the GIL
+    assert lens.meter.text().startswith("Over the run: 2 threads want Python"), lens.meter.text()
+    assert lens.contention is not None and lens.contention >= 0.3
+    assert "measured" in lens.details.text()
     # idle after the run: later samples never stretch the lens's time axis
     x_end = lens.python_curve.getData()[0].max()
     run_s = (window.timeline.store.runs[-1].finished["t_ns"] - window.timeline.store.runs[-1]
@@ -37,7 +40,9 @@ def test_lens_reads_one_gil_for_python_threads_and_cores_view_counts_moves(windo
     assert lens.python_curve.getData()[0].max() == x_end <= run_s + 0.05
     # two busy threads under one GIL: about one core of Python (wide margins: noisy CI)
     assert 1.5 <= lens.busy <= 2.2, lens.busy
-    assert 0.4 <= lens.effective <= 1.3, lens.effective
+    assert lens.effective <= 1.3, lens.effective  # one GIL: about one core of Python at most
+    if (window.timeline.store.machine_busy_cores or 0.0) < 0.2:  # a quiet machine gives it
+        assert lens.effective >= 0.4, lens.effective
     assert "GIL contention" in lens.details.text()
     if sys.platform.startswith("linux"):
         assert len(cores.migrations) == 2, cores.migrations
