@@ -3,12 +3,13 @@
 The wait sampler (``runtime/wait_sampler.py``) reads every lab thread from outside the
 lab at about 200 Hz: what the thread is doing at that instant (``STATE_*``, from
 ``/proc/PID/task/TID/syscall``), its CPU time and its run-queue delay (both cumulative,
-from ``schedstat``). This module keeps those samples as numpy columns and turns them
+from ``schedstat``, read every other sample; -1 in between). This module keeps those samples as numpy columns and turns them
 into numbers without Qt:
 
 * **running** — the task's own CPU time (exact, measured in the worker);
 * **waiting for a CPU** — the growth of the thread's run-queue delay over the task:
-  it was runnable, but another thread or program held the core (exact, from the kernel);
+  it was runnable, but another thread or program held the core (from the kernel's
+  counter, interpolated between its readings at 100 Hz);
 * the rest of the wall time is **off CPU**, shared out by the sampled states in the
   task's interval: **waiting for the GIL** (asleep in ``futex`` on the GIL, see
   ``runtime/elf_symbols.py``) or **waiting on I/O, a sleep or a lock** (any other wait).
@@ -77,6 +78,21 @@ class WaitSamples:
             )
             self.version += 1
 
+    def append_rows(self, rows: np.ndarray) -> None:
+        """``rows``: (n, 6) int64 of t, pid, tid, state, cpu_ns, delay_ns."""
+        if len(rows) == 0:
+            return
+        with self._lock:
+            self._cols.append(
+                t=rows[:, 0],
+                pid=rows[:, 1],
+                tid=rows[:, 2],
+                state=rows[:, 3].astype(np.uint8),
+                cpu_ns=rows[:, 4],
+                delay_ns=rows[:, 5],
+            )
+            self.version += 1
+
     def view(self) -> dict[str, np.ndarray]:
         with self._lock:
             return self._cols.view()
@@ -124,7 +140,8 @@ def split_tasks(
         if hi - lo == 0:
             continue
         t, state, delay = st[lo:hi], sstate[lo:hi], sdelay[lo:hi]
-        waited = _at(t, delay, end[mine]) - _at(t, delay, start[mine])
+        read = delay >= 0  # the counters are read at a lower rate than the state (-1)
+        waited = _at(t[read], delay[read], end[mine]) - _at(t[read], delay[read], start[mine])
         cpu_wait = np.clip(waited, 0.0, off[mine])
         rest = off[mine] - cpu_wait
         out["cpu_wait"][mine] = cpu_wait

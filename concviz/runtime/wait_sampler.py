@@ -3,8 +3,9 @@
 Per thread and sample, two small reads of files kept open (``pread``):
 ``/proc/PID/task/TID/syscall`` — ``running`` in user space, else the system call
 and its first argument (for ``futex``, the address slept on; inside the process's
-``_PyRuntime`` it is the GIL, see ``elf_symbols``) — and ``schedstat``: CPU time
-and run-queue delay, both cumulative nanoseconds. The window and the CLI are the
+``_PyRuntime`` it is the GIL, see ``elf_symbols``) — and, every other sample,
+``schedstat``: CPU time and run-queue delay, both cumulative nanoseconds (-1 in the
+samples in between). The window and the CLI are the
 lab's ancestors, so the kernel lets them read these files (``ptrace_scope`` 1 allows
 a parent). Linux only; elsewhere, or when the files cannot be read, the samples say
 "unavailable" with a reason and the run keeps its CPU-share colours.
@@ -60,7 +61,7 @@ def classify(raw: bytes, gil: tuple[int, int] | None) -> int:
 
 
 class _Thread:
-    __slots__ = ("pid", "tid", "syscall", "sched", "last_cpu", "idle")
+    __slots__ = ("pid", "tid", "syscall", "sched", "last_cpu", "last_t", "idle")
 
     def __init__(self, pid: int, tid: int) -> None:
         base = f"/proc/{pid}/task/{tid}"
@@ -74,7 +75,8 @@ class _Thread:
                 os.close(fd)
             raise
         self.syscall, self.sched = fds
-        self.last_cpu = -1
+        self.last_cpu = 0
+        self.last_t = 0
         self.idle = 0  # samples in a row with no CPU used: a thread that waits long
 
     def close(self) -> None:
@@ -108,8 +110,10 @@ class WaitSampler:
 
     TREE_EVERY_S = 0.25  # new pool worker processes are found within this
     THREADS_EVERY_S = 0.02  # a run's new worker threads, within this (one listdir each)
-    IDLE_AFTER = 20  # samples without CPU before a thread is read less often
+    IDLE_AFTER = 20  # quiet samples in a row before a thread is read less often
     IDLE_EVERY = 10
+    SCHED_EVERY = 2  # CPU time and run-queue delay every 2nd tick: 100 Hz
+    FLUSH_EVERY = 10  # samples reach readers within 50 ms at 200 Hz, in one append
 
     def __init__(self, root_pid: int, hz: float = 200.0, samples: WaitSamples | None = None):
         self.root_pid = root_pid
@@ -122,6 +126,7 @@ class WaitSampler:
         self._last_tree = -1e9
         self._last_threads = -1e9
         self._pids: list[int] = []
+        self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
 
@@ -153,6 +158,7 @@ class WaitSampler:
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
+        self.flush()
         for th in self._threads.values():
             th.close()
         self._threads.clear()
@@ -191,28 +197,47 @@ class WaitSampler:
             self._refresh(processes)
         pread = os.pread
         self._tick += 1
+        tick, idle_after, idle_every = self._tick, self.IDLE_AFTER, self.IDLE_EVERY
         t = time.perf_counter_ns()
-        rows = []
+        out = self._pending
+        n = 0
         gone = []
         for key, th in self._threads.items():
             # a thread that has used no CPU for a while (the lab's control reader, a
             # long sleep) is read 1 tick in IDLE_EVERY: its state is not changing
-            if th.idle >= self.IDLE_AFTER and self._tick % self.IDLE_EVERY:
+            if th.idle >= idle_after and tick % idle_every:
                 continue
             try:
+                raw = pread(th.syscall, 128, 0)
+                state = STATE_USER if raw[:1] == b"r" else classify(raw, self._gil.get(th.pid))
+                if tick % self.SCHED_EVERY:
+                    # the counters change smoothly: read them at half the rate (-1: not
+                    # read), the state, which flips every few ms, at every tick
+                    out += (t, th.pid, th.tid, state, -1, -1)
+                    n += 1
+                    continue
                 sched = pread(th.sched, 64, 0).split()
                 cpu = int(sched[0])
-                state = classify(pread(th.syscall, 128, 0), self._gil.get(th.pid))
-                rows.append((th.pid, th.tid, state, cpu, int(sched[1])))
-                th.idle = th.idle + 1 if cpu == th.last_cpu and state != STATE_USER else 0
-                th.last_cpu = cpu
+                out += (t, th.pid, th.tid, state, cpu, int(sched[1]))
+                # "idle": asleep now and under 2 % of a core since its last reading
+                quiet = state != STATE_USER and (cpu - th.last_cpu) * 50 < t - th.last_t
+                th.idle = th.idle + 1 if quiet else 0
+                th.last_cpu, th.last_t = cpu, t
+                n += 1
             except (OSError, ValueError, IndexError):
                 gone.append(key)
         for key in gone:
             self._threads.pop(key).close()
-        if rows:
-            self.samples.append(t, np.asarray(rows, dtype=np.int64))
-        return len(rows)
+        if tick % self.FLUSH_EVERY == 0:
+            self.flush()
+        return n
+
+    def flush(self) -> None:
+        """Hand the samples taken since the last flush to ``samples`` (one array append)."""
+        if self._pending:
+            rows = np.array(self._pending, dtype=np.int64).reshape(-1, 6)
+            self._pending = []
+            self.samples.append_rows(rows)
 
     def _loop(self) -> None:
         period = 1.0 / self.hz
