@@ -166,6 +166,11 @@ class InterpreterPicker(QWidget):
     def _use_selected(self) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self.infos) and self.infos[row].get("supported"):
-            self.current = self.infos[row]["path"]
-            self.interpreterChosen.emit(self.current)
+            info = self.infos[row]
+            # the app's own Python is chosen as "no --interpreter": the lab then starts
+            # exactly as the app does, in its environment (engines and all), whatever
+            # path the scan resolved it to
+            own = "this app" in info.get("sources", [])
+            self.current = None if own else info["path"]
+            self.interpreterChosen.emit("" if own else info["path"])
             self._scanned(self.infos)  # move the bold mark

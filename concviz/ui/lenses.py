@@ -86,7 +86,7 @@ class Lenses:
         return w
 
     def _use_interpreter(self, path: str) -> None:
-        self.window.client.interpreter = path
+        self.window.client.interpreter = path or None  # "": the app's own Python
         self.window.restart_lab()
 
     def close_all(self) -> None:

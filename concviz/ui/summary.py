@@ -113,7 +113,9 @@ class SummaryPanel(QFrame):
             self.notes["wall"].setText(f"without {engine_time:.2f} s engine start/stop")
             extra = f"start-up {run.get('startup_s', 0.0):.2f} s"
             dashboard = (run.get("engine") or {}).get("dashboard")
-            if dashboard:
+            # a LocalCluster's dashboard ended with the run: no dead link; a remote
+            # cluster (the user's own) is still up, and so is its dashboard
+            if dashboard and run["strategy"] != "dask-local":
                 extra += f" · dashboard {dashboard}"
             self.title.setText(f"{self.title.text()} · {extra}")
         else:

@@ -38,7 +38,11 @@ def test_picker_lists_pyenv_pythons_and_remembers_a_path(qtbot, tmp_path):
                 "interpreter-pool" in picker.table.item(list(by_path).index(info["path"]), 3).text()
             )
     # choosing one emits its path
-    row = next(r for r, i in enumerate(picker.infos) if i.get("supported"))
+    row = next(
+        r
+        for r, i in enumerate(picker.infos)
+        if i.get("supported") and "this app" not in i.get("sources", [])
+    )
     picker.table.selectRow(row)
     with qtbot.waitSignal(picker.interpreterChosen, timeout=1000) as sig:
         picker.use_button.click()
@@ -48,3 +52,24 @@ def test_picker_lists_pyenv_pythons_and_remembers_a_path(qtbot, tmp_path):
         picker.add_path(pyenv[0])
     assert pyenv[0] in settings.value(SETTINGS_KEY)
     picker.scan.wait()
+
+
+def test_this_app_restarts_the_lab_in_the_apps_own_environment(window, qtbot):
+    """The app's own entry means "no --interpreter": the lab keeps the app's packages."""
+    picker = window.lenses.show("picker")
+    qtbot.waitUntil(lambda: bool(picker.infos), timeout=60000)
+    own = next(r for r, i in enumerate(picker.infos) if "this app" in i.get("sources", []))
+    # first another Python, then back to this app
+    other = next((r for r, i in enumerate(picker.infos) if i.get("supported") and r != own), None)
+    if other is not None:
+        picker.table.selectRow(other)
+        with qtbot.waitSignal(window.client.labStarted, timeout=60000):
+            picker.use_button.click()
+        assert window.client.interpreter == picker.infos[other]["path"]
+    picker.table.selectRow(own)
+    with qtbot.waitSignal(window.client.labStarted, timeout=60000) as sig:
+        picker.use_button.click()
+    assert window.client.interpreter is None
+    import sys
+
+    assert sig.args[0]["interpreter"]["executable"] == sys.executable

@@ -1,0 +1,39 @@
+"""The summary's words: no dead links, the run's own knobs."""
+
+from __future__ import annotations
+
+
+def _run(**kw) -> dict:
+    run = {
+        "strategy": "dask-local",
+        "workload": "cpu-python",
+        "workers": 2,
+        "task_ms": 50.0,
+        "wall_s": 1.0,
+        "cpu_s": 1.8,
+        "parallelism": 1.8,
+        "ok": True,
+        "stopped": False,
+        "tasks": [],
+        "markers": [],
+        "phases": [{"kind": "startup", "seconds": 2.0}],
+        "startup_s": 2.0,
+        "teardown_s": 0.5,
+        "engine": {"dashboard": "http://127.0.0.1:8787/status"},
+        "interpreter": {"executable": "/x/python", "version": "3.11.7"},
+        "tasks_asked": 10,
+    }
+    run.update(kw)
+    return run
+
+
+def test_a_local_clusters_dashboard_is_not_offered_once_the_cluster_is_gone(qtbot):
+    from concviz.ui.summary import SummaryPanel
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.show_run(_run(), 10)
+    assert "dashboard" not in panel.title.text()
+    assert "start-up 2.00 s" in panel.title.text()
+    panel.show_run(_run(strategy="dask-remote"), 10)  # the user's cluster is still up
+    assert "dashboard http://127.0.0.1:8787/status" in panel.title.text()
