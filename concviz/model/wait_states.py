@@ -41,6 +41,7 @@ FIELDS = (
     ("state", np.uint8),
     ("cpu_ns", np.int64),
     ("delay_ns", np.int64),
+    ("core", np.int16),  # the core it last ran on, read at 10 Hz (-1 in between)
 )
 
 # the split's parts, in drawing order
@@ -63,23 +64,8 @@ class WaitSamples:
         self.source = "sampled"  # or "unavailable", with ``reason``
         self.reason: str | None = None
 
-    def append(self, t: int, rows: np.ndarray) -> None:
-        """``rows``: (n, 5) int64 of pid, tid, state, cpu_ns, delay_ns."""
-        if len(rows) == 0:
-            return
-        with self._lock:
-            self._cols.append(
-                t=np.full(len(rows), t, np.int64),
-                pid=rows[:, 0],
-                tid=rows[:, 1],
-                state=rows[:, 2].astype(np.uint8),
-                cpu_ns=rows[:, 3],
-                delay_ns=rows[:, 4],
-            )
-            self.version += 1
-
     def append_rows(self, rows: np.ndarray) -> None:
-        """``rows``: (n, 6) int64 of t, pid, tid, state, cpu_ns, delay_ns."""
+        """``rows``: (n, 7) int64 of t, pid, tid, state, cpu_ns, delay_ns, core."""
         if len(rows) == 0:
             return
         with self._lock:
@@ -90,6 +76,7 @@ class WaitSamples:
                 state=rows[:, 3].astype(np.uint8),
                 cpu_ns=rows[:, 4],
                 delay_ns=rows[:, 5],
+                core=rows[:, 6].astype(np.int16),
             )
             self.version += 1
 

@@ -61,26 +61,26 @@ def classify(raw: bytes, gil: tuple[int, int] | None) -> int:
 
 
 class _Thread:
-    __slots__ = ("pid", "tid", "syscall", "sched", "last_cpu", "last_t", "idle")
+    __slots__ = ("pid", "tid", "syscall", "sched", "stat", "last_cpu", "last_t", "idle")
 
     def __init__(self, pid: int, tid: int) -> None:
         base = f"/proc/{pid}/task/{tid}"
         self.pid, self.tid = pid, tid
         fds: list[int] = []
         try:
-            for name in ("syscall", "schedstat"):
+            for name in ("syscall", "schedstat", "stat"):
                 fds.append(os.open(f"{base}/{name}", os.O_RDONLY))
         except OSError:
             for fd in fds:
                 os.close(fd)
             raise
-        self.syscall, self.sched = fds
+        self.syscall, self.sched, self.stat = fds
         self.last_cpu = 0
         self.last_t = 0
         self.idle = 0  # samples in a row with no CPU used: a thread that waits long
 
     def close(self) -> None:
-        for fd in (self.syscall, self.sched):
+        for fd in (self.syscall, self.sched, self.stat):
             try:
                 os.close(fd)
             except OSError:
@@ -113,6 +113,7 @@ class WaitSampler:
     IDLE_AFTER = 20  # quiet samples in a row before a thread is read less often
     IDLE_EVERY = 10
     SCHED_EVERY = 2  # CPU time and run-queue delay every 2nd tick: 100 Hz
+    CORE_EVERY = 20  # the core a thread is on (the costly stat file): 10 Hz
     FLUSH_EVERY = 10  # samples reach readers within 50 ms at 200 Hz, in one append
 
     def __init__(self, root_pid: int, hz: float = 200.0, samples: WaitSamples | None = None):
@@ -126,7 +127,7 @@ class WaitSampler:
         self._last_tree = -1e9
         self._last_threads = -1e9
         self._pids: list[int] = []
-        self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay
+        self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
 
@@ -213,12 +214,17 @@ class WaitSampler:
                 if tick % self.SCHED_EVERY:
                     # the counters change smoothly: read them at half the rate (-1: not
                     # read), the state, which flips every few ms, at every tick
-                    out += (t, th.pid, th.tid, state, -1, -1)
+                    out += (t, th.pid, th.tid, state, -1, -1, -1)
                     n += 1
                     continue
                 sched = pread(th.sched, 64, 0).split()
                 cpu = int(sched[0])
-                out += (t, th.pid, th.tid, state, cpu, int(sched[1]))
+                core = -1
+                if tick % self.CORE_EVERY == 0:  # which core: for the cores lens, 10 Hz
+                    stat = pread(th.stat, 1024, 0)
+                    fields = stat[stat.rfind(b")") + 2 :].split()
+                    core = int(fields[36]) if len(fields) > 36 else -1
+                out += (t, th.pid, th.tid, state, cpu, int(sched[1]), core)
                 # "idle": asleep now and under 2 % of a core since its last reading
                 quiet = state != STATE_USER and (cpu - th.last_cpu) * 50 < t - th.last_t
                 th.idle = th.idle + 1 if quiet else 0
@@ -235,7 +241,7 @@ class WaitSampler:
     def flush(self) -> None:
         """Hand the samples taken since the last flush to ``samples`` (one array append)."""
         if self._pending:
-            rows = np.array(self._pending, dtype=np.int64).reshape(-1, 6)
+            rows = np.array(self._pending, dtype=np.int64).reshape(-1, 7)
             self._pending = []
             self.samples.append_rows(rows)
 

@@ -127,13 +127,20 @@ class CoresView(QWidget):
         samples: ThreadSamples = self.watch.samples
         if store is None or not store.runs:
             return
-        key = (id(store), store.version, samples.version)
+        waits = store.waits if store.waits is not None and len(store.waits) else None
+        key = (id(store), store.version, samples.version, waits.version if waits else -1)
         if key == self._key:
             return
         self._key = key
         t0 = int(store.runs[-1].started["t_ns"])
         tids = worker_tids(store)
-        v = samples.view()
+        if waits is not None:
+            # sampled beside every run, so a lens opened after the run still shows it
+            w = waits.view()
+            known = w["core"] >= 0
+            v = {"t": w["t"][known], "tid": w["tid"][known], "core": w["core"][known]}
+        else:
+            v = samples.view()
         self.n_cores = int((store.hello or {}).get("cores") or 1)
         blocks: dict[int, list[QRectF]] = {}
         ticks = []

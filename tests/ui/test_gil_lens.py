@@ -50,3 +50,17 @@ def test_lens_reads_one_gil_for_python_threads_and_cores_view_counts_moves(windo
         assert cores.blocks.blocks  # something was drawn, coloured by core
     else:
         pytest.skip("the cores view is Linux only")
+
+
+def test_the_cores_view_opened_after_a_run_shows_that_run(window, qtbot):
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the cores view is Linux only")
+    configure(window, workload="cpu-python", strategy="threads", workers=2, tasks=8, task_ms=80)
+    with qtbot.waitSignal(window.client.runFinished, timeout=60000):
+        window.run()
+    cores = window.lenses.show("cores")  # opened only now, after the run
+    cores.refresh()
+    assert len(cores.migrations) == 2, cores.migrations
+    assert cores.blocks.blocks
