@@ -76,6 +76,10 @@ class _Reader(QThread):
             return
         if c.lab_nice:
             _lower_priority(lab.pid, c.lab_nice)
+        if c._store.runs:
+            # the shown run keeps the handshake of the lab that ran it: its rows are
+            # named by that lab's pid and Python, not by the fresh lab's
+            c._store = EventStore()
         c._store.add_json(hello)
         c.labStarted.emit(hello)
         lab.send(P.Strategies())

@@ -193,3 +193,23 @@ def test_strategy_tooltips_say_what_to_expect(window):
     tip = window.controls.strategy_buttons["threads"].toolTip()
     assert "no faster than sequential" in tip and "GIL" in tip
     assert "faster" in window.controls.strategy_buttons["process-pool"].toolTip()
+
+
+def test_the_shown_run_keeps_its_row_labels_when_the_lab_changes_python(window, qtbot):
+    import glob
+
+    others = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[23].*/bin/python3.1[23]")))
+    if not others:
+        pytest.skip("needs a second CPython (3.12/3.13 under ~/.pyenv/versions)")
+    configure(window, workload="io-sleep", strategy="threads", workers=2, tasks=4, task_ms=10)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    store = window.timeline.store
+    before = (store.hello["pid"], [r.label for r in window.timeline.gantt.data.rows])
+    window.client.interpreter = others[-1]
+    with qtbot.waitSignal(window.client.labStarted, timeout=60000):
+        window.restart_lab()
+    window.timeline.refresh()
+    assert window.timeline.store is store  # still the run on screen
+    assert store.hello["pid"] == before[0]  # named by the lab that ran it
+    assert [r.label for r in window.timeline.gantt.data.rows] == before[1]
