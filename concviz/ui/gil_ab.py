@@ -178,6 +178,16 @@ class CasePane(QFrame):
         lay_.setRowStretchFactor(1, 2)
         lay.addWidget(self.plots, 1)
         self._marker_lines: list[pg.InfiniteLine] = []
+        self._empty_axes()
+
+    def _empty_axes(self) -> None:
+        """Before a run: time from 0, rows for the workers, 0 to 2 cores — no negatives."""
+        self.gantt_plot.setXRange(0.0, 1.0, padding=0)
+        self.gantt_plot.setYRange(-0.5, 1.5, padding=0)
+        self.gantt_plot.getAxis("left").setTicks([[], []])  # no rows yet: no row labels
+        self.strip.setXRange(0.0, 1.0, padding=0)
+        self.strip.setYRange(0.0, 2.0, padding=0.05)
+        self.strip.getAxis("left").setTicks([[(v, str(v)) for v in (0, 1, 2)], []])
 
     def show_failed(self, message: str) -> None:
         self.numbers.setText(f"<b>could not run:</b> {message}")

@@ -120,3 +120,16 @@ def test_free_threaded_threads_read_no_gil(qtbot):
     g = view.panes[0].run["gil_contention"]
     assert g["meter"].startswith("no GIL") and g["effective_parallelism"] >= 1.5, g
     view.shutdown()
+
+
+def test_the_empty_ab_panes_have_sane_axes(qtbot):
+    from concviz.ui import theme as T
+    from concviz.ui.gil_ab import Case, CasePane
+
+    case = Case("A", "threads sharing ONE GIL", "threads", None, "3.11.7")
+    pane = CasePane(case, T.LIGHT)
+    qtbot.addWidget(pane)
+    (x0, x1), (y0, y1) = pane.strip.viewRange()
+    assert x0 >= 0 and x1 > x0, (x0, x1)  # time starts at 0, never negative
+    assert y0 >= -0.2 and y1 >= 1.0, (y0, y1)  # cores from 0 up
+    assert pane.gantt_plot.viewRange()[0][0] >= 0
