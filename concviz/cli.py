@@ -177,13 +177,16 @@ def _describe_interp(interp: dict) -> str:
 
 
 def _print_run(run: dict, out=sys.stdout) -> None:
-    from concviz.model.metrics import busy_machine_warning
+    from concviz.model.metrics import busy_machine_warning, task_size_text
     from concviz.model.wait_states import PARTS
 
     n_ok = sum(1 for t in run["tasks"] if t["ok"])
+    what = run["user"] if run["workload"] == "user" and run.get("user") else run["workload"]
+    workers = 1 if run["strategy"] == "sequential" else run["workers"]
     print(
-        f"{run['workload']} × {run['strategy']}, {run['workers']} workers, "
-        f"{len(run['tasks'])} tasks of {run['task_ms']:g} ms — {_describe_interp(run['interpreter'])}",
+        f"{what} × {run['strategy']}, {workers} worker{'s' if workers != 1 else ''}, "
+        f"{len(run['tasks'])} tasks of {task_size_text(run)} — "
+        f"{_describe_interp(run['interpreter'])}",
         file=out,
     )
     print(
@@ -191,6 +194,12 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{len(run['tasks'])}",
         file=out,
     )
+    if run.get("native_cpu_s"):
+        print(
+            f"  native threads used {run['native_cpu_s']:.2f} s of CPU outside the tasks' "
+            "threads (counted in parallelism)",
+            file=out,
+        )
     gil = run.get("gil") or {}
     if gil.get("source") == "sampled":
         totals = {k: sum(t[f"{k}_s"] for t in gil["per_thread"].values()) for k in PARTS}

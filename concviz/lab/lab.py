@@ -154,6 +154,12 @@ def _check_options(name: str, options: dict) -> None:
 STOP_GRACE_S = 0.7  # after a stop, how long the runner has to report on its own
 
 
+def _process_cpu_s() -> float:
+    """CPU seconds of this process and of the children it has waited for (all threads)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class _FinishState:
     """Who reports a run's end: its runner, or the stop's watchdog (once, either)."""
 
@@ -165,11 +171,13 @@ class _FinishState:
         self.runner: threading.Thread | None = None
         self.threads_before: set[int | None] = set()
         self.t0 = 0
+        self.cpu0 = 0.0
         self.probe: GilProbe | None = None
 
     def begin(self, t0: int, probe: GilProbe | None) -> None:
         """Runner thread, at the run's start: what the watchdog needs to know."""
         self.t0, self.probe = t0, probe
+        self.cpu0 = _process_cpu_s()
         self.runner = threading.current_thread()
         self.threads_before = {t.ident for t in threading.enumerate()}
 
@@ -311,6 +319,10 @@ class Run:
                 "probe": None
                 if probe is None
                 else {"samples": probe.samples, "cpu_ns": probe.cpu_ns},
+                # every thread of the lab and of the worker processes it waited for:
+                # native threads a library starts (BLAS) use CPU no task's clock sees
+                "process_cpu_ns": int((_process_cpu_s() - self._finish.cpu0) * 1e9)
+                - (probe.cpu_ns if probe is not None else 0),
                 # threads still inside a task the stop could not end: the lab is not
                 # clean any more, and its client starts a fresh one
                 "stuck": stuck,

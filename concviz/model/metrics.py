@@ -35,3 +35,29 @@ def busy_machine_warning(others_cores: float | None) -> str | None:
         f"Other programs used {others_cores:.1f} cores during this run: "
         "its timings are not trustworthy."
     )
+
+
+def task_size_text(run: dict) -> str:
+    """A run's task size in words: the asked size, or for the user's own function (whose
+    size nobody asked for) the measured wall time per task, median and spread."""
+    measured = run.get("task_ms_measured")
+    if run.get("workload") != "user":
+        return f"{run['task_ms']:g} ms"
+    if not measured:
+        return "your function"
+    return (
+        f"{measured['median']:.3g} ms (median; {measured['min']:.3g}–{measured['max']:.3g} ms)"
+    )
+
+
+def measured_task_ms(walls_ms: list[float]) -> dict | None:
+    """Median, minimum and maximum of the tasks' wall times (ms), or None without tasks."""
+    import statistics
+
+    if not walls_ms:
+        return None
+    return {
+        "median": float(statistics.median(walls_ms)),
+        "min": float(min(walls_ms)),
+        "max": float(max(walls_ms)),
+    }

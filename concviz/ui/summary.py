@@ -104,7 +104,7 @@ class SummaryPanel(QFrame):
         if run.get("jitter"):
             knobs += f" · jitter {run['jitter']:.0%}"
         self.title.setText(
-            f"{what} · {how} · {n_done} tasks of {run['task_ms']:g} ms{knobs} · {mode}"
+            f"{what} · {how} · {n_done} tasks of {metrics.task_size_text(run)}{knobs} · {mode}"
         )
         self.values["wall"].setText(f"{wall:.2f} s")
         engine_time = run.get("startup_s", 0.0) + run.get("teardown_s", 0.0)
@@ -121,7 +121,16 @@ class SummaryPanel(QFrame):
         else:
             self.notes["wall"].setText("start to finish")
         self.values["cpu"].setText(f"{cpu:.2f} s")
-        self.notes["cpu"].setText("summed over workers")
+        native = run.get("native_cpu_s") or 0.0
+        self.notes["cpu"].setText(
+            f"+ {native:.2f} s in native threads" if native else "summed over workers"
+        )
+        self.notes["cpu"].setToolTip(
+            f"native threads (a library's own, such as BLAS) used {native:.2f} s of CPU "
+            "outside the tasks' threads; parallelism counts it"
+            if native
+            else ""
+        )
         par = run["parallelism"]
         self.values["parallelism"].setText(f"{par:.2f}×")
         self.notes["parallelism"].setText("cores busy on average")

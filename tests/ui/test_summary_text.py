@@ -37,3 +37,24 @@ def test_a_local_clusters_dashboard_is_not_offered_once_the_cluster_is_gone(qtbo
     assert "start-up 2.00 s" in panel.title.text()
     panel.show_run(_run(strategy="dask-remote"), 10)  # the user's cluster is still up
     assert "dashboard http://127.0.0.1:8787/status" in panel.title.text()
+
+
+def test_native_cpu_and_a_measured_task_size_are_named(qtbot):
+    from concviz.ui.summary import SummaryPanel
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    panel.show_run(
+        _run(
+            strategy="sequential",
+            workload="user",
+            user="/x/mm.py:work",
+            phases=[],
+            native_cpu_s=0.62,
+            task_ms_measured={"median": 189.0, "min": 172.0, "max": 251.0},
+        ),
+        10,
+    )
+    assert "+ 0.62 s in native threads" in panel.notes["cpu"].text()
+    assert "189 ms (median; 172–251 ms)" in panel.title.text()
+    assert "50 ms" not in panel.title.text()
