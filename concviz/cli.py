@@ -234,6 +234,26 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         print("  run stopped before the end", file=out)
 
 
+PRINTED_LINES = 200  # of the program's output, on the terminal (all of it: --json)
+
+
+def _print_output(output: dict, out) -> None:
+    """What the user's code printed, each line naming its task and worker, capped."""
+    lines = output["lines"]
+    if not lines:
+        return
+    total = len(lines) + output["dropped"]
+    print(f"  program output ({total} line{'s' if total != 1 else ''}):", file=out)
+    for line in lines[:PRINTED_LINES]:
+        print(f"    {line}", file=out)
+    if total > PRINTED_LINES:
+        print(
+            f"    … {total - PRINTED_LINES} more lines (the first {len(lines)} are in --json; "
+            "--no-output hides it all)",
+            file=out,
+        )
+
+
 def _write_json(obj, dest: str) -> None:
     text = json.dumps(obj, indent=2)
     if dest == "-":
@@ -297,6 +317,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     run, store = _one_run(args)
     out = sys.stderr if args.json == "-" else sys.stdout
     _print_run(run, out)
+    if not args.no_output:
+        _print_output(run["output"], out)
     if args.json:
         _write_json(run, args.json)
     if args.trace:
@@ -487,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.add_argument("--json", metavar="FILE", help="write the run as JSON (- for stdout)")
     p.add_argument("--trace", metavar="FILE", help="write a Chrome Trace Event file")
+    p.add_argument(
+        "--no-output", action="store_true", help="do not print what the workload printed"
+    )
     p = sub.add_parser("compare", help="run sequential and several strategies, side by side")
     _add_run_options(p, strategy=False)
     p.add_argument(

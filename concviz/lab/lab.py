@@ -21,6 +21,7 @@ import traceback
 from . import protocol as P
 from . import workloads
 from .gil_probe import GilProbe
+from .output import attribute_stdout
 from .protocol import (
     EV_END,
     EV_START,
@@ -594,6 +595,7 @@ def _capture_stdout(channel: Channel) -> None:
     sys.stdout = io.TextIOWrapper(
         io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True
     )
+    attribute_stdout()  # a line printed inside a task names the task and its worker
 
     def pump() -> None:
         while True:

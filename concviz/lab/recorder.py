@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from .output import running
 from .protocol import EV_END, EV_ERROR, EV_START, EV_STOPPED, pack_records
 
 perf_ns = time.perf_counter_ns
@@ -161,6 +162,7 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
     fetching its next task count toward that task.
     """
     append, pid, tid = buf.append, buf.pid, buf.tid
+    running.task, running.worker = task, worker  # what it prints is named after it
     t0 = perf_ns()
     append((EV_START, 0, worker, task, pid, tid, t0, 0, 0))
     kind = EV_END
@@ -175,6 +177,7 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
     leave_if_forked(pid)
     c1 = cpu_ns()
     t1 = perf_ns()
+    running.task = None
     append((kind, 0, worker, task, pid, tid, t1, c1 - buf.cpu_mark, t0))
     buf.cpu_mark = c1
     if len(buf.items) >= MAX_BATCH:

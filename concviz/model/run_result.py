@@ -141,6 +141,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         },
         "gil": _gil_section(store, split, tid, worker, lanes, lane_idx, contention),
         "machine_busy_cores": store.machine_busy_cores,
+        "output": program_output(store),
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
         "tasks": tasks,
     }
@@ -162,11 +163,12 @@ def _gil_section(store, split, tid, worker, lanes, lane_idx, estimate) -> dict:
     waits = store.waits
     workers = worker != P.WORKER_SERIAL
     if split is None or gil_contention({k: v[workers] for k, v in split.items()}) is None:
-        reason = (
-            waits.reason
-            if waits is not None and waits.reason
-            else "thread states were not sampled for this run"
-        )
+        if waits is not None and waits.reason:
+            reason = waits.reason
+        elif waits is not None and waits.source == "sampled":
+            reason = "the tasks were too short for a thread-state sample (200 a second)"
+        else:
+            reason = "thread states were not sampled for this run"
         return {"source": "estimate", "contention": estimate, "reason": reason, "per_thread": {}}
     per_thread = {}
     for lane in np.unique(lane_idx[workers]).tolist():
@@ -181,3 +183,12 @@ def _gil_section(store, split, tid, worker, lanes, lane_idx, estimate) -> dict:
         "contention": gil_contention({k: v[workers] for k, v in split.items()}),
         "per_thread": per_thread,
     }
+
+
+OUTPUT_LINES = 1000  # what a run object keeps of the program's output
+
+
+def program_output(store: EventStore, limit: int = OUTPUT_LINES) -> dict:
+    """What the user's code printed: the first ``limit`` lines and how many were left out."""
+    lines = "".join(store.output).splitlines()
+    return {"lines": lines[:limit], "dropped": max(0, len(lines) - limit)}

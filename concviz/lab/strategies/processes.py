@@ -41,6 +41,9 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
     for p in reversed(sys_path):
         if p not in sys.path:
             sys.path.insert(0, p)
+    from ..output import attribute_stdout
+
+    attribute_stdout()  # spawned: a fresh sys.stdout; forked: already wrapped
     pid = os.getpid()
     with slots.get_lock():
         index = next((i for i in range(len(slots)) if slots[i] == 0), len(slots))
