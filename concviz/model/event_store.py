@@ -369,4 +369,6 @@ class EventStore:
             lo = info.started["t_ns"]
             hi = info.finished["t_ns"] if info.finished else np.iinfo(np.int64).max
             keep &= (b["start"] >= lo) & (b["end"] <= hi)
-        return {k: v[keep] for k, v in b.items()}
+        out = {k: v[keep] for k, v in b.items()}
+        out["index"] = np.flatnonzero(keep)  # where each is in bars(): for per-bar data
+        return out

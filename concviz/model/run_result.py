@@ -9,7 +9,7 @@ from concviz.lab import protocol as P
 from . import gil
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import measured_task_ms, parallelism
-from .wait_states import PARTS, gil_contention, split_tasks
+from .wait_states import PARTS, bar_splits, gil_contention
 
 
 def run_object(store: EventStore, run: int = -1) -> dict:
@@ -149,10 +149,9 @@ def run_object(store: EventStore, run: int = -1) -> dict:
 
 def _split(store: EventStore, tid: np.ndarray, bars: dict) -> dict | None:
     """Each bar's wall time split by the sampled thread states, or None when unsampled."""
-    waits = store.waits
-    if waits is None or waits.source != "sampled" or not len(tid):
+    if not len(tid):
         return None
-    return split_tasks(tid, bars["start"], bars["end"], bars["cpu"], waits.view())
+    return bar_splits(store, bars["index"])
 
 
 def _gil_section(store, split, tid, worker, lanes, lane_idx, estimate) -> dict:

@@ -63,6 +63,8 @@ class WaitSamples:
         self.version = 0
         self.source = "sampled"  # or "unavailable", with ``reason``
         self.reason: str | None = None
+        # (4, bars) float32: the split of bars whose samples were dropped (NaN: none)
+        self.frozen: np.ndarray | None = None
 
     def append_rows(self, rows: np.ndarray) -> None:
         """``rows``: (n, 7) int64 of t, pid, tid, state, cpu_ns, delay_ns, core."""
@@ -86,6 +88,92 @@ class WaitSamples:
 
     def __len__(self) -> int:
         return len(self.view()["t"])
+
+    def trim_before(self, t_ns: int) -> int:
+        """Drop the samples taken before ``t_ns``; how many were dropped."""
+        with self._lock:
+            v = self._cols.view()
+            keep = np.flatnonzero(v["t"] >= t_ns)
+            dropped = len(v["t"]) - len(keep)
+            if dropped:
+                fresh = _Columns(FIELDS, capacity=max(1024, 2 * len(keep)))
+                fresh.append(**{name: col[keep] for name, col in v.items()})
+                self._cols = fresh
+                self.version += 1
+            return dropped
+
+
+# a long (continuous) run keeps this much of its samples; older bars keep their split
+KEEP_S = 60.0
+
+
+def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | None:
+    """The split of the store's bars ``idx`` (all when None), frozen or from the samples.
+
+    None when the store has no sampled thread states. Bars whose split was frozen by
+    ``bound_samples`` keep it after their samples are gone.
+    """
+    waits = store.waits
+    if waits is None or waits.source != "sampled":
+        return None
+    bars = store.bars()
+    if idx is None:
+        idx = np.arange(len(bars["start"]))
+    lanes = store.lanes()
+    tids = np.array([ln.tid for ln in lanes], np.int64) if lanes else np.zeros(0, np.int64)
+    out = split_tasks(
+        tids[bars["lane"][idx]] if len(idx) else np.zeros(0, np.int64),
+        bars["start"][idx],
+        bars["end"][idx],
+        bars["cpu"][idx],
+        waits.view(),
+    )
+    frozen = getattr(waits, "frozen", None)
+    if frozen is not None and len(idx):
+        inside = idx < frozen.shape[1]
+        k = idx[inside]
+        done = np.zeros(len(idx), bool)
+        done[inside] = ~np.isnan(frozen[0, k])
+        if done.any():
+            rows = idx[done]
+            for j, part in enumerate(("cpu_wait", "gil_wait", "io_wait")):
+                out[part][done] = frozen[j, rows]
+            out["sampled"][done] = frozen[3, rows] > 0
+    return out
+
+
+def bound_samples(store, keep_s: float = KEEP_S) -> int:
+    """Keep a long run's samples to its last ``keep_s`` seconds (memory stays flat).
+
+    Bars that ended before the cut have their split frozen first, so they keep it.
+    Returns how many samples were dropped.
+    """
+    waits = store.waits
+    if waits is None or waits.source != "sampled":
+        return 0
+    t = waits.view()["t"]
+    if not len(t) or t[-1] - t[0] < 2 * keep_s * 1e9:
+        return 0  # trim in steps of keep_s, not a little on every call
+    cut = int(t[-1] - keep_s * 1e9)
+    bars = store.bars()
+    n = len(bars["end"])
+    frozen = getattr(waits, "frozen", None)
+    if frozen is None or frozen.shape[1] < n:
+        grown = np.full((4, max(n, 1024)), np.nan, np.float32)
+        if frozen is not None:
+            grown[:, : frozen.shape[1]] = frozen
+        frozen = grown
+    todo = np.flatnonzero((bars["end"] < cut) & np.isnan(frozen[0, :n]))
+    if len(todo):
+        split = bar_splits(store, todo)
+        if split is not None:
+            wall = np.maximum(bars["end"][todo] - bars["start"][todo], 0)
+            frozen[0, todo] = split["cpu_wait"]
+            frozen[1, todo] = split["gil_wait"]
+            frozen[2, todo] = split["io_wait"]
+            frozen[3, todo] = np.where(split["sampled"], wall, 0)
+    waits.frozen = frozen
+    return waits.trim_before(cut)
 
 
 def _at(t: np.ndarray, values: np.ndarray, when: np.ndarray) -> np.ndarray:

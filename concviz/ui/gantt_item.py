@@ -21,7 +21,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from concviz.lab import protocol as P
 from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
-from concviz.model.wait_states import split_tasks
+from concviz.model.wait_states import bar_splits
 
 from . import theme as T
 
@@ -235,15 +235,11 @@ class GanttData:
 def _waits(store: EventStore, lanes, bars, idx: np.ndarray) -> np.ndarray | None:
     """(4, n) float32 seconds per bar in drawing order: CPU, GIL and I/O waits, and the
     wall time of bars whose thread states were sampled; None when none were."""
-    waits = store.waits
-    if waits is None or waits.source != "sampled" or not len(idx):
+    if not len(idx):
         return None
-    samples = waits.view()
-    if not len(samples["t"]):
+    split = bar_splits(store, idx)
+    if split is None or not split["sampled"].any():
         return None
-    tids = np.array([ln.tid for ln in lanes], np.int64)
-    lane = bars["lane"][idx]
-    split = split_tasks(tids[lane], bars["start"][idx], bars["end"][idx], bars["cpu"][idx], samples)
     wall = np.maximum(bars["end"][idx] - bars["start"][idx], 0)
     sampled_wall = np.where(split["sampled"], wall, 0)
     return (

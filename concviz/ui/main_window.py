@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QW
 from concviz.lab import protocol as P
 from concviz.model import metrics
 from concviz.model.run_result import run_object
+from concviz.model.wait_states import bound_samples
 from concviz.runtime.cpu_sampler import CpuSampler
 from concviz.runtime.headless import BadInput
 from concviz.runtime.lab_client import LabClient
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         self._run_params: dict | None = None
         self._run_started = False
         self._measure_for: dict | None = None  # the run "Measure sequential" is for
+        self._next_bound = 0.0  # when the wait samples are next kept in bounds
         self._closed = False
         self.frame_times: list[float] = []  # perf_counter of each redraw tick (benchmarks)
         self.record_frames = False
@@ -407,6 +409,12 @@ class MainWindow(QMainWindow):
         if self.record_frames:
             self.frame_times.append(time.perf_counter())
         self.timeline.refresh()
+        store = self.timeline.store
+        now = time.monotonic()
+        if store is not None and store.waits is not None and now >= self._next_bound:
+            # a class-long continuous run: old samples go, old bars keep their split
+            self._next_bound = now + 2.0
+            bound_samples(store)
         data = self.timeline.gantt.data
         sampled = data is not None and data.waits is not None
         if self.legend.waits != sampled:  # the legend names the colours the bars use

@@ -74,3 +74,36 @@ def test_a_task_too_short_for_a_wait_sample_takes_its_threads_share():
     assert split["gil_wait"][0] == pytest.approx(1 * MS)  # half of the 2 ms off CPU
     assert split["io_wait"][0] == pytest.approx(1 * MS)
     assert gil_contention(split) is None  # nothing sampled inside it: no figure
+
+
+def test_a_long_runs_samples_stay_bounded_and_old_bars_keep_their_split():
+    from concviz.lab import protocol as P
+    from concviz.model import EventStore
+    from concviz.model.wait_states import WaitSamples, bar_splits, bound_samples
+
+    store = EventStore()
+    store.add_json({"type": "hello", "pid": 1, "interpreter": {}})
+    store.add_json({"type": "run_started", "t_ns": 0, "strategy": "threads", "workers": 1,
+                    "workload": "cpu-python", "tasks": None, "task_ms": 50.0})  # fmt: skip
+    s = 1_000_000_000
+    # one worker thread (tid 7), a 1 s task every second for 300 s, half of it GIL wait
+    records = []
+    for k in range(300):
+        t0 = k * s
+        records.append((P.EV_START, 0, 0, k, 1, 7, t0, 0, 0))
+        records.append((P.EV_END, 0, 0, k, 1, 7, t0 + s - 1000, s // 2, t0))
+    store.add_frame(P.FRAME_EVENTS, P.pack_records(records))
+    waits = WaitSamples()
+    store.waits = waits
+    t = np.arange(0, 300 * s, 5 * MS)
+    n = len(t)
+    waits.append_rows(np.stack([t, np.ones(n), np.full(n, 7),
+                                np.where((t // (5 * MS)) % 2, STATE_GIL, STATE_USER),
+                                np.zeros(n), np.zeros(n), np.full(n, -1)], axis=1).astype(np.int64))  # fmt: skip
+    before = bar_splits(store)
+    dropped = bound_samples(store, keep_s=60.0)
+    assert dropped > 0 and len(waits) <= 60 * 200 + 1
+    after = bar_splits(store)
+    assert after["sampled"].all()
+    np.testing.assert_allclose(after["gil_wait"], before["gil_wait"], rtol=1e-5)
+    assert after["gil_wait"][0] == pytest.approx(0.5 * s, rel=0.02)
