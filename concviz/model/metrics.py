@@ -45,9 +45,7 @@ def task_size_text(run: dict) -> str:
         return f"{run['task_ms']:g} ms"
     if not measured:
         return "your function"
-    return (
-        f"{measured['median']:.3g} ms (median; {measured['min']:.3g}–{measured['max']:.3g} ms)"
-    )
+    return f"{measured['median']:.3g} ms (median; {measured['min']:.3g}–{measured['max']:.3g} ms)"
 
 
 def measured_task_ms(walls_ms: list[float]) -> dict | None:

@@ -111,7 +111,7 @@ def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | 
     """The split of the store's bars ``idx`` (all when None), frozen or from the samples.
 
     None when the store has no sampled thread states. Bars whose split was frozen by
-    ``bound_samples`` keep it after their samples are gone.
+    ``bound_samples`` keep it (and cost nothing) after their samples are gone.
     """
     waits = store.waits
     if waits is None or waits.source != "sampled":
@@ -119,61 +119,66 @@ def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | 
     bars = store.bars()
     if idx is None:
         idx = np.arange(len(bars["start"]))
-    lanes = store.lanes()
-    tids = np.array([ln.tid for ln in lanes], np.int64) if lanes else np.zeros(0, np.int64)
-    out = split_tasks(
-        tids[bars["lane"][idx]] if len(idx) else np.zeros(0, np.int64),
-        bars["start"][idx],
-        bars["end"][idx],
-        bars["cpu"][idx],
-        waits.view(),
-    )
-    frozen = getattr(waits, "frozen", None)
-    if frozen is not None and len(idx):
+    n = len(idx)
+    out = {p: np.zeros(n) for p in PARTS}
+    out["running"] = np.minimum(
+        np.maximum(bars["cpu"][idx], 0), np.maximum(bars["end"][idx] - bars["start"][idx], 0)
+    ).astype(float)
+    out["sampled"] = np.zeros(n, bool)
+    frozen = waits.frozen
+    done = np.zeros(n, bool)
+    if frozen is not None and n:
         inside = idx < frozen.shape[1]
-        k = idx[inside]
-        done = np.zeros(len(idx), bool)
-        done[inside] = ~np.isnan(frozen[0, k])
+        done[inside] = ~np.isnan(frozen[0, idx[inside]])
         if done.any():
             rows = idx[done]
             for j, part in enumerate(("cpu_wait", "gil_wait", "io_wait")):
                 out[part][done] = frozen[j, rows]
             out["sampled"][done] = frozen[3, rows] > 0
+    live = np.flatnonzero(~done)
+    if len(live):
+        lanes = store.lanes()
+        tids = np.array([ln.tid for ln in lanes], np.int64)
+        k = idx[live]
+        got = split_tasks(
+            tids[bars["lane"][k]], bars["start"][k], bars["end"][k], bars["cpu"][k], waits.view()
+        )
+        for part in (*PARTS, "sampled"):
+            out[part][live] = got[part]
     return out
 
 
-def bound_samples(store, keep_s: float = KEEP_S) -> int:
-    """Keep a long run's samples to its last ``keep_s`` seconds (memory stays flat).
-
-    Bars that ended before the cut have their split frozen first, so they keep it.
-    Returns how many samples were dropped.
+def bound_samples(store, keep_s: float = KEEP_S, settle_s: float = 2.0) -> int:
+    """Freeze the split of bars that ended ``settle_s`` before the newest sample (they
+    will not change: redraws stop recomputing them), and keep a long run's samples to
+    its last ``keep_s`` seconds so memory stays flat. Returns how many samples went.
     """
     waits = store.waits
     if waits is None or waits.source != "sampled":
         return 0
     t = waits.view()["t"]
-    if not len(t) or t[-1] - t[0] < 2 * keep_s * 1e9:
-        return 0  # trim in steps of keep_s, not a little on every call
-    cut = int(t[-1] - keep_s * 1e9)
+    if not len(t):
+        return 0
     bars = store.bars()
     n = len(bars["end"])
-    frozen = getattr(waits, "frozen", None)
+    frozen = waits.frozen
     if frozen is None or frozen.shape[1] < n:
-        grown = np.full((4, max(n, 1024)), np.nan, np.float32)
+        grown = np.full((4, max(2 * n, 1024)), np.nan, np.float32)
         if frozen is not None:
             grown[:, : frozen.shape[1]] = frozen
-        frozen = grown
-    todo = np.flatnonzero((bars["end"] < cut) & np.isnan(frozen[0, :n]))
+        frozen = waits.frozen = grown
+    settled = int(t[-1] - settle_s * 1e9)
+    todo = np.flatnonzero((bars["end"] < settled) & np.isnan(frozen[0, :n]))
     if len(todo):
         split = bar_splits(store, todo)
-        if split is not None:
-            wall = np.maximum(bars["end"][todo] - bars["start"][todo], 0)
-            frozen[0, todo] = split["cpu_wait"]
-            frozen[1, todo] = split["gil_wait"]
-            frozen[2, todo] = split["io_wait"]
-            frozen[3, todo] = np.where(split["sampled"], wall, 0)
-    waits.frozen = frozen
-    return waits.trim_before(cut)
+        wall = np.maximum(bars["end"][todo] - bars["start"][todo], 0)
+        frozen[0, todo] = split["cpu_wait"]
+        frozen[1, todo] = split["gil_wait"]
+        frozen[2, todo] = split["io_wait"]
+        frozen[3, todo] = np.where(split["sampled"], wall, 0)
+    if t[-1] - t[0] < 2 * keep_s * 1e9:
+        return 0  # trim in steps of keep_s, not a little on every call
+    return waits.trim_before(int(t[-1] - keep_s * 1e9))
 
 
 def _at(t: np.ndarray, values: np.ndarray, when: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -64,6 +65,9 @@ def run_batch(
         store.add_json(lab.hello)
     finished: dict | None = None
     observer = _Observer(lab.pid, store) if observe and lab.pid else None
+    if observer is not None and observer.sampled and "gil_probe" not in start.options:
+        # read from outside: the probe thread would only take the GIL from the workers
+        start = dataclasses.replace(start, options={**start.options, "gil_probe": False})
     try:
         with _StopOnInterrupt(lab) as interrupt:
             lab.send(start)
@@ -118,6 +122,7 @@ class _Observer:
         self.store = store
         store.waits = WaitSamples()
         self.waits = WaitSampler(lab_pid, samples=store.waits)
+        self.sampled = WaitSampler.unavailable_reason(lab_pid) is None
         self.cpu = CpuSampler(hz=10.0, capacity_s=3600)
         self.cpu.set_lab_pid(lab_pid)
         self.waits.start()

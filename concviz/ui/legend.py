@@ -73,9 +73,7 @@ class LegendBar(QWidget):
         self.waits = sampled
         for key, widgets in self._entries:
             shown = (
-                key.startswith("waits") == sampled
-                if key.startswith(("waits", "bars"))
-                else True
+                key.startswith("waits") == sampled if key.startswith(("waits", "bars")) else True
             )
             for w in widgets:
                 w.setVisible(shown)

@@ -35,6 +35,7 @@ from concviz.runtime.cpu_sampler import CpuSampler
 from concviz.runtime.headless import BadInput
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
+from concviz.runtime.wait_sampler import WaitSampler
 
 from . import theme as T
 from .banner import Banner
@@ -279,6 +280,10 @@ class MainWindow(QMainWindow):
         params = self.controls.params()
         if extra:
             params.update(extra)
+        if self.client.pid is not None and WaitSampler.unavailable_reason(self.client.pid) is None:
+            # the GIL is read from outside: the lab's probe thread, which takes the GIL
+            # a thousand times a second itself, would only disturb what is measured
+            params["options"] = {**params.get("options", {}), "gil_probe": False}
         if params.get("strategy") != "sequential":
             self._measure_for = None
         try:
@@ -320,7 +325,6 @@ class MainWindow(QMainWindow):
     def _watch_waits(self, store) -> None:
         """Sample what every lab thread does for this run (the wait split, the GIL)."""
         from concviz.model.wait_states import WaitSamples
-        from concviz.runtime.wait_sampler import WaitSampler
 
         self._stop_waits()
         store.waits = WaitSamples()

@@ -66,7 +66,10 @@ def _contention(lab: LabProcess, **params) -> tuple[float | None, dict]:
     sampler = WaitSampler(lab.pid)
     sampler.start()
     try:
-        store = run_batch({"task_ms": 40, "tasks": 12, **params}, lab=lab)
+        # as the window and the CLI run it: the GIL read from outside, no probe thread
+        store = run_batch(
+            {"task_ms": 40, "tasks": 12, "options": {"gil_probe": False}, **params}, lab=lab
+        )
     finally:
         sampler.stop()
     run = run_object(store)
