@@ -391,6 +391,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if d is None or not len(d.s):
             return
         x0, x1 = min(0.0, d.x_min), d.x_max
+        if self.store is not None and self.store.t_max is not None:
+            # the whole run even when the bars drawn are a rebuild behind (the rebuild
+            # budget may defer the last one by a few frames)
+            x1 = max(x1, (self.store.t_max - self.t0_ns) / 1e9)
         if self.store is not None:  # an engine's start-up and teardown too
             self._sync_phases(self.store, self.now_s())
             for ph in self.store.phases():
