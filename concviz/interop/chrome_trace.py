@@ -26,7 +26,7 @@ def trace_events(store: EventStore) -> list[dict]:
     t0 = store.t_min or 0
     events: list[dict] = []
     loop_track: dict[int, tuple[int, int]] = {}  # coroutine lane -> (pid, loop track)
-    for order, row in enumerate(arrange_rows(store, max_coroutine_rows=None)):
+    for order, row in enumerate(arrange_rows(store, max_group_rows=None)):
         if row.kind == ROW_LOOP:
             track, name = _LOOP_TRACK + row.tid, row.label
             for lane in row.lanes:

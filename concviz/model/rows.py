@@ -23,10 +23,13 @@ ROW_WORKER = "worker"  # one thread or process of a strategy: its task bars
 ROW_LOOP = "loop"  # an event loop's thread: the slices in which its coroutines ran
 ROW_COROUTINE = "coroutine"  # one coroutine under its loop: its tasks, waiting or running
 ROW_COROUTINES = "coroutines"  # every coroutine of a loop at once: how many wait, over time
+ROW_WORKERS = "workers"  # every thread (or process) of a group at once: how many are busy
+DENSITY_ROWS = (ROW_COROUTINES, ROW_WORKERS)
 
-# More coroutines than this under one loop are drawn as one density row: 40 rows
-# already leave a few pixels each in a window's Gantt, and 1000 would be noise.
-MAX_COROUTINE_ROWS = 40
+# More coroutines than this under one loop, or threads or processes in one group, are
+# drawn as one density row: 40 rows already leave a few pixels each in a window's
+# Gantt, and 1000 would be noise.
+MAX_GROUP_ROWS = 40
 
 
 @dataclass
@@ -65,12 +68,12 @@ def arrange_rows(
     lanes: list[Lane] | None = None,
     bars: dict[str, np.ndarray] | None = None,
     lab_pid: int | None = None,
-    max_coroutine_rows: int | None = MAX_COROUTINE_ROWS,
+    max_group_rows: int | None = MAX_GROUP_ROWS,
 ) -> list[Row]:
     """Rows grouped process -> thread: serial step first, then each process in order
     of appearance, its lanes ordered by run segment then worker index; an event loop's
-    coroutines under its thread's row (as one density row past ``max_coroutine_rows``,
-    None: never)."""
+    coroutines under its thread's row. Past ``max_group_rows`` (None: never) a loop's
+    coroutines, or a group's workers, become one density row."""
     lanes = store.lanes() if lanes is None else lanes
     bars = store.bars() if bars is None else bars
     if lab_pid is None:
@@ -127,7 +130,7 @@ def arrange_rows(
             members = sorted(members, key=lambda m: (m.worker, m.index))
             ids = tuple(m.index for m in members)
             rows.append(Row(-1, loop_label(ln.tid), ln.pid, g, ROW_LOOP, ids, ln.tid))
-            if max_coroutine_rows is not None and len(members) > max_coroutine_rows:
+            if max_group_rows is not None and len(members) > max_group_rows:
                 label = f"{SUB_ROW}{len(members)} coroutines"
                 rows.append(Row(-1, label, ln.pid, g, ROW_COROUTINES, ids, ln.tid))
             else:
@@ -137,7 +140,29 @@ def arrange_rows(
                     )
             continue
         rows.append(Row(ln.index, worker_label(ln, lab_pid), ln.pid, g, ROW_WORKER, (), ln.tid))
-    return rows
+    return rows if max_group_rows is None else _merge_big_groups(rows, max_group_rows, lab_pid)
+
+
+def _merge_big_groups(rows: list[Row], most: int, lab_pid: int | None) -> list[Row]:
+    """A group of more than ``most`` worker rows becomes one density row, where its
+    first row was."""
+    members: dict[int, list[Row]] = {}
+    for row in rows:
+        if row.kind == ROW_WORKER and row.label != "serial step":
+            members.setdefault(row.group, []).append(row)
+    big = {g: rs for g, rs in members.items() if len(rs) > most}
+    if not big:
+        return rows
+    out: list[Row] = []
+    for row in rows:
+        group = big.get(row.group) if row.kind == ROW_WORKER else None
+        if group is None or row.label == "serial step":
+            out.append(row)
+        elif row is group[0]:
+            what = "threads" if lab_pid is not None and row.pid == lab_pid else "workers"
+            ids = tuple(r.lane for r in group)
+            out.append(Row(-1, f"{len(group)} {what}", row.pid, row.group, ROW_WORKERS, ids))
+    return out
 
 
 def worker_label(ln: Lane, lab_pid: int | None) -> str:

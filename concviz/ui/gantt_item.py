@@ -20,10 +20,11 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
 from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
 from concviz.model.rows import (
-    MAX_COROUTINE_ROWS,
+    MAX_GROUP_ROWS,
     ROW_COROUTINE,
     ROW_COROUTINES,
     ROW_LOOP,
+    ROW_WORKERS,
     SUB_ROW,
     Row,
     arrange_rows,
@@ -123,7 +124,7 @@ class _Layer:
 
 
 # what each row draws, as small integers for per-bar lookups
-_KIND_CODE = {ROW_LOOP: 1, ROW_COROUTINE: 2, ROW_COROUTINES: 3}
+_KIND_CODE = {ROW_LOOP: 1, ROW_COROUTINE: 2, ROW_COROUTINES: 3, ROW_WORKERS: 4}
 
 
 class GanttData:
@@ -135,13 +136,13 @@ class GanttData:
     """
 
     def __init__(
-        self, store: EventStore, t0_ns: int, max_coroutine_rows: int | None = MAX_COROUTINE_ROWS
+        self, store: EventStore, t0_ns: int, max_group_rows: int | None = MAX_GROUP_ROWS
     ) -> None:
         self.t0_ns = t0_ns
         b = store.bars()
         lanes = store.lanes()
         lab_pid = (store.hello or {}).get("pid")
-        self.rows: list[Row] = arrange_rows(store, lanes, b, lab_pid, max_coroutine_rows)
+        self.rows: list[Row] = arrange_rows(store, lanes, b, lab_pid, max_group_rows)
         self.row_of_lane = np.full(max(len(lanes), 1), -1, np.int64)
         loop_of_lane = np.full(max(len(lanes), 1), -1, np.int64)
         for r, row in enumerate(self.rows):
@@ -227,7 +228,7 @@ class GanttData:
         self.stop_row = self.row[self.is_stopped]
         # density rows: how many coroutines wait and run, as step functions in seconds
         self.density: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
-        dense = [r for r, rw in enumerate(self.rows) if rw.kind == ROW_COROUTINES]
+        dense = [r for r, rw in enumerate(self.rows) if rw.kind in (ROW_COROUTINES, ROW_WORKERS)]
         if dense:
             open_tasks = store.open_bars()
             t_now = store.t_max
@@ -430,7 +431,7 @@ class GanttItem(pg.GraphicsObject):
         if counts is not None:
             waiting, running, n = counts
             return {
-                "density": True,
+                "density": d.rows[row].kind,
                 "row": row,
                 "label": d.rows[row].label.removeprefix(SUB_ROW),
                 "start": x,
@@ -611,8 +612,9 @@ class GanttItem(pg.GraphicsObject):
         return drawn
 
     def _paint_density(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
-        """A density row: per pixel column, the most coroutines that had work (waiting
-        or running) in it, as a band rising from the row's foot (full height: all)."""
+        """A density row: per pixel column, the most coroutines (or threads) that had a
+        task (waiting or running) in it, as a band rising from the row's foot (full
+        height: all of them)."""
         drawn = 0
         for r, (t, alive, _running, n) in d.density.items():
             if not (r0 <= r <= r1) or not len(t) or n <= 0:

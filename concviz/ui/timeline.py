@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QToolTip
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
 from concviz.model.metrics import cpu_efficiency
-from concviz.model.rows import MAX_COROUTINE_ROWS, ROW_COROUTINES, ROW_LOOP
+from concviz.model.rows import DENSITY_ROWS, MAX_GROUP_ROWS, ROW_LOOP
 
 from . import theme as T
 from .cpu_panel import CpuPanel
@@ -46,7 +46,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.scale = 1.0
         self._store_version = -1
         self._rows_key: tuple = ()
-        self._coroutine_rows = MAX_COROUTINE_ROWS
+        self._group_rows = MAX_GROUP_ROWS
         self._next_rebuild = 0.0
         self._marker_lines: list[pg.InfiniteLine] = []
         self._n_markers = 0
@@ -124,8 +124,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
             if store.version != self._store_version and time.perf_counter() >= self._next_rebuild:
                 t = time.perf_counter()
                 self._store_version = store.version
-                self._coroutine_rows = self._coroutine_rows_fit()
-                data = GanttData(store, self.t0_ns, self._coroutine_rows)
+                self._group_rows = self._group_rows_fit()
+                data = GanttData(store, self.t0_ns, self._group_rows)
                 self.gantt.set_data(data, open_rows, now if self.running else None)
                 self._sync_rows(data)
                 self._sync_markers(store)
@@ -159,14 +159,14 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._set_y_range(data.n_rows)
             self._update_row_ticks()
 
-    def _coroutine_rows_fit(self) -> int:
-        """How many coroutine sub-rows one event loop may have before they merge into a
-        density row: at most MAX_COROUTINE_ROWS, and fewer when the Gantt is too short
-        for each to get ~10 pixels."""
-        return max(4, min(MAX_COROUTINE_ROWS, int(self.gantt_plot.vb.height() / 10)))
+    def _group_rows_fit(self) -> int:
+        """How many rows one event loop's coroutines (or one group's threads) may have
+        before they merge into a density row: at most MAX_GROUP_ROWS, and fewer when
+        the Gantt is too short for each to get ~10 pixels."""
+        return max(4, min(MAX_GROUP_ROWS, int(self.gantt_plot.vb.height() / 10)))
 
     def _resized(self, *_args) -> None:
-        if self._coroutine_rows_fit() != self._coroutine_rows:
+        if self._group_rows_fit() != self._group_rows:
             self._store_version = -1  # sub-rows or a density row: rebuild at the next frame
         self._update_row_ticks()
 
@@ -205,7 +205,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         # when rows are too thin for every label, every step-th gets one; an event loop
         # and a density row always do (they head or stand for a group), and the rows
         # next to them give way
-        heads = [r for r, row in enumerate(d.rows) if row.kind in (ROW_LOOP, ROW_COROUTINES)]
+        heads = [
+            r for r, row in enumerate(d.rows) if row.kind == ROW_LOOP or row.kind in DENSITY_ROWS
+        ]
         near = np.zeros(d.n_rows, bool)
         for r in heads:
             near[max(0, r - step + 1) : r + step] = True
@@ -482,6 +484,11 @@ class QFontMetricsCache:
 
 def describe(info: dict) -> str:
     """The hover tooltip of one bar (or of a density row at one instant)."""
+    if info.get("density") == "workers":  # threads have no slices: busy is all we know
+        return (
+            f"<b>{info['label']}</b> at {info['start']:.3f} s<br>"
+            f"{info['waiting']} of {info['of']} busy with a task"
+        )
     if info.get("density"):
         return (
             f"<b>{info['label']}</b> at {info['start']:.3f} s<br>"

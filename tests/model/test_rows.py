@@ -11,6 +11,7 @@ from concviz.model.rows import (
     ROW_COROUTINES,
     ROW_LOOP,
     ROW_WORKER,
+    ROW_WORKERS,
     arrange_rows,
     coroutine_counts,
 )
@@ -65,10 +66,10 @@ def test_more_coroutines_than_fit_become_one_density_row():
     for w in range(50):
         records += _coroutine(w, w, 0, [(10 * w, 10 * w + 5)])
     s = _store(records)
-    rows = arrange_rows(s, max_coroutine_rows=40)
+    rows = arrange_rows(s, max_group_rows=40)
     assert [r.kind for r in rows] == [ROW_LOOP, ROW_COROUTINES]
     assert rows[1].label == "↳ 50 coroutines" and len(rows[1].lanes) == 50
-    assert len(arrange_rows(s, max_coroutine_rows=None)) == 51
+    assert len(arrange_rows(s, max_group_rows=None)) == 51
 
 
 def test_threads_stay_worker_rows():
@@ -104,3 +105,17 @@ def test_coroutine_counts_by_hand():
     # a task still open counts until "now"
     t, alive, _ = coroutine_counts(s.bars(), lanes, [(lanes[0], 9, 400)], t_now=500)
     assert int(alive[np.searchsorted(t, 450, side="right") - 1]) == 1
+
+
+def test_more_threads_than_fit_become_one_density_row():
+    records = []
+    for w in range(60):
+        records += [
+            (P.EV_START, 0, w, w, LAB_PID, 1000 + w, 0, 0, 0),
+            (P.EV_END, 0, w, w, LAB_PID, 1000 + w, 100, 1, 0),
+        ]
+    s = _store(records)
+    rows = arrange_rows(s, max_group_rows=40)
+    assert [(r.kind, r.label) for r in rows] == [(ROW_WORKERS, "60 threads")]
+    t, alive, _running = coroutine_counts(s.bars(), rows[0].lanes)
+    assert int(alive.max()) == 60
