@@ -7,25 +7,40 @@ import os
 from pathlib import Path
 
 from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
+from concviz.model.rows import ROW_COROUTINE, ROW_LOOP, SUB_ROW, arrange_rows
+
+# an event loop's own track (the slices in which its coroutines ran) is keyed past
+# every lane's, by its thread id
+_LOOP_TRACK = 1 << 40
 
 
 def trace_events(store: EventStore) -> list[dict]:
-    """Complete ("X") events in microseconds, grouped process -> thread -> worker."""
+    """Complete ("X") events in microseconds, grouped process -> thread -> worker.
+
+    Tracks are named and ordered as the window's rows (``model.rows``): a worker's
+    track is its row; an event loop gets a track of the slices in which each coroutine
+    held it, above one track per coroutine (its tasks, and their slices inside them).
+    """
     lanes = store.lanes()
     bars = store.bars()
     t0 = store.t_min or 0
     events: list[dict] = []
-    for lane in lanes:
-        # one track per worker: asyncio coroutines share a thread, so key by lane
-        events.append(
-            {
-                "ph": "M",
-                "name": "thread_name",
-                "pid": lane.pid,
-                "tid": lane.index,
-                "args": {"name": f"{lane.label} (tid {lane.tid})"},
-            }
-        )
+    loop_track: dict[int, tuple[int, int]] = {}  # coroutine lane -> (pid, loop track)
+    for order, row in enumerate(arrange_rows(store, max_group_rows=None)):
+        if row.kind == ROW_LOOP:
+            track, name = _LOOP_TRACK + row.tid, row.label
+            for lane in row.lanes:
+                loop_track[lane] = (row.pid, track)
+        elif row.kind == ROW_COROUTINE:
+            track = row.lane
+            name = f"{row.label.removeprefix(SUB_ROW)} (event loop, tid {row.tid})"
+        else:
+            track, name = row.lane, f"{row.label} (tid {lanes[row.lane].tid})"
+        for meta, args in (
+            ("thread_name", {"name": name}),
+            ("thread_sort_index", {"sort_index": order}),
+        ):
+            events.append({"ph": "M", "name": meta, "pid": row.pid, "tid": track, "args": args})
     for pid in sorted({lane.pid for lane in lanes}):
         events.append(
             {"ph": "M", "name": "process_name", "pid": pid, "args": {"name": f"pid {pid}"}}
@@ -48,18 +63,23 @@ def trace_events(store: EventStore) -> list[dict]:
             args["error"] = store.task_errors.get(task, "failed")
         elif kind == BAR_STOPPED:
             args["stopped"] = True
-        events.append(
-            {
-                "ph": "X",
-                "name": name,
-                "cat": "slice" if kind == BAR_SLICE else "task",
-                "pid": pids[lane],
-                "tid": lane,
-                "ts": (start - t0) / 1000.0,
-                "dur": (end - start) / 1000.0,
-                "args": args,
-            }
-        )
+        event = {
+            "ph": "X",
+            "name": name,
+            "cat": "slice" if kind == BAR_SLICE else "task",
+            "pid": pids[lane],
+            "tid": lane,
+            "ts": (start - t0) / 1000.0,
+            "dur": (end - start) / 1000.0,
+            "args": args,
+        }
+        events.append(event)
+        if kind == BAR_SLICE and lane in loop_track:  # and on its loop's track
+            coroutine = lanes[lane].worker + 1
+            pid, track = loop_track[lane]
+            events.append(
+                {**event, "name": f"coroutine {coroutine}: task {task}", "pid": pid, "tid": track}
+            )
     for m in store.markers:
         events.append(
             {

@@ -38,6 +38,19 @@ _DEFAULT_WORKLOADS = {
     "io-sleep": "time.sleep; waits without CPU",
 }
 
+# Threads and coroutines that wait on I/O cost little while they wait, so a thousand
+# of them is a real design (a server's connections); CPU work gains nothing past the
+# cores, and a process or subinterpreter each costs megabytes: those stay near them.
+IO_WORKERS_MAX = 1000
+_IO_STRATEGIES = {"asyncio", "asyncio-to-thread", "threads", "thread-pool"}
+
+
+def workers_limit(strategy: str, workload: str, cores: int) -> int:
+    """The most workers the control offers for ``strategy`` running ``workload``."""
+    if strategy in _IO_STRATEGIES and workload.startswith("io-"):
+        return IO_WORKERS_MAX
+    return 2 * max(cores, 1)
+
 
 class ControlBar(QWidget):
     """Choices for the next run, and live switches during a continuous one."""
@@ -120,9 +133,9 @@ class ControlBar(QWidget):
         self.workers.setRange(1, 2 * self.cores)
         self.workers.setValue(min(2, 2 * self.cores))
         self.workers.setMinimumWidth(160)
-        self.workers.setToolTip(f"1 to {2 * self.cores} (this machine has {self.cores} cores)")
         self.workers.valueChanged.connect(self._workers_debounced)
         row2.addWidget(self.workers, 1)
+        self.workload.currentIndexChanged.connect(lambda _i: self._sync_workers_limit())
 
         row2.addSpacing(12)
         row2.addWidget(QLabel("Tasks"))
@@ -206,6 +219,7 @@ class ControlBar(QWidget):
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # Space belongs to the Run shortcut
         self.running = False
         self._sync_mode()
+        self._sync_workers_limit()
 
     # -- filled from the lab
     def set_strategies(self, items: list[dict]) -> None:
@@ -404,6 +418,7 @@ class ControlBar(QWidget):
         if current:
             self.set_workload(current)
         self.workload.blockSignals(False)
+        self._sync_workers_limit()
 
     # -- values
     def set_strategy(self, name: str) -> None:
@@ -418,6 +433,24 @@ class ControlBar(QWidget):
             if i >= 0:
                 with QSignalBlocker(self.strategy_combo):
                     self.strategy_combo.setCurrentIndex(i)
+        self._sync_workers_limit()
+
+    def _sync_workers_limit(self) -> None:
+        """The workers control's range follows the strategy and the workload; a value
+        past a smaller limit comes down to it (silently: whoever changed the strategy
+        or the workload sends the count with it)."""
+        if not hasattr(self, "workers"):
+            return  # the workload list is filled before the workers control exists
+        top = workers_limit(self.strategy(), self.workload.currentText(), self.cores)
+        if top == self.workers.maximum():
+            return
+        with QSignalBlocker(self.workers):
+            self.workers.setRange(1, top)
+        what = "threads or coroutines waiting on I/O" if top > 2 * self.cores else "workers"
+        self.workers.setToolTip(
+            f"1 to {top} {what} (this machine has {self.cores} cores)"
+            + ("" if top > 2 * self.cores else "; I/O work under threads or asyncio goes to 1000")
+        )
 
     def strategy(self) -> str:
         b = self.strategy_group.checkedButton()
@@ -492,6 +525,7 @@ class ControlBar(QWidget):
     # -- user actions
     def _on_strategy_clicked(self, button: QPushButton) -> None:
         self._wanted_strategy = button.property("strategy")
+        self._sync_workers_limit()  # first: a live switch carries the count it allows
         self.strategyChosen.emit(self._wanted_strategy)
 
     @qdebounced(timeout=300)

@@ -12,15 +12,24 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
-from concviz.lab import protocol as P
 from concviz.model.event_store import BAR_ERROR, BAR_SLICE, BAR_STOPPED, EventStore
+from concviz.model.rows import (
+    MAX_GROUP_ROWS,
+    ROW_COROUTINE,
+    ROW_COROUTINES,
+    ROW_LOOP,
+    ROW_WORKERS,
+    SUB_ROW,
+    Row,
+    arrange_rows,
+    coroutine_counts,
+)
 from concviz.model.wait_states import bar_splits
 
 from . import theme as T
@@ -34,16 +43,6 @@ except ImportError:  # pragma: no cover - older/newer pyqtgraph
 _GAP0 = 1e-6
 _LEVELS = 16
 _ROW_OFFSET = 1e7  # seconds; keeps rows apart in one cumulative max
-
-
-@dataclass
-class Row:
-    """One timeline row: which lane of the store it shows and its label."""
-
-    lane: int
-    label: str
-    pid: int
-    group: int  # index of its process group (for the alternating bands)
 
 
 class _Level:
@@ -124,70 +123,97 @@ class _Layer:
         return self._levels[k][0]
 
 
-class GanttData:
-    """A snapshot of the store's bars arranged for drawing (pure numpy)."""
+# what each row draws, as small integers for per-bar lookups
+_KIND_CODE = {ROW_LOOP: 1, ROW_COROUTINE: 2, ROW_COROUTINES: 3, ROW_WORKERS: 4}
 
-    def __init__(self, store: EventStore, t0_ns: int) -> None:
+
+class GanttData:
+    """A snapshot of the store's bars arranged for drawing (pure numpy).
+
+    Rows come from ``model.rows.arrange_rows``. An asyncio coroutine's slices are
+    drawn twice: on its own row (over its task bar, which shows the whole time it had
+    work, waiting or not) and on its event loop's row (which shows who held the loop).
+    """
+
+    def __init__(
+        self, store: EventStore, t0_ns: int, max_group_rows: int | None = MAX_GROUP_ROWS
+    ) -> None:
         self.t0_ns = t0_ns
         b = store.bars()
         lanes = store.lanes()
         lab_pid = (store.hello or {}).get("pid")
-        self.rows = _arrange_rows(store, lanes, b, lab_pid)
+        self.rows: list[Row] = arrange_rows(store, lanes, b, lab_pid, max_group_rows)
         self.row_of_lane = np.full(max(len(lanes), 1), -1, np.int64)
+        loop_of_lane = np.full(max(len(lanes), 1), -1, np.int64)
         for r, row in enumerate(self.rows):
-            self.row_of_lane[row.lane] = r
+            if row.lane >= 0:
+                self.row_of_lane[row.lane] = r
+            if row.kind == ROW_LOOP:
+                loop_of_lane[list(row.lanes)] = r
+        self.coroutine_of_lane = np.array([ln.worker + 1 for ln in lanes] or [0], np.int64)
         n_rows = len(self.rows)
         self.n_rows = n_rows
+        self.row_kind = np.array([_KIND_CODE.get(r.kind, 0) for r in self.rows] or [0], np.int8)
         # memory matters at 1 M bars: int32 rows, float32 CPU, arrays shared when
-        # nothing is filtered out, task ids and kinds looked up in the store on demand
+        # nothing is filtered out or added, task ids and kinds looked up in the store
         self._bars = b
         lane = b["lane"]
         row = self.row_of_lane[lane].astype(np.int32) if len(lane) else np.zeros(0, np.int32)
+        loop_extra = np.zeros(0, np.int64)
+        if len(lane) and loop_of_lane.max() >= 0:
+            loop_extra = np.flatnonzero((b["kind"] == BAR_SLICE) & (loop_of_lane[lane] >= 0))
         keep = np.flatnonzero(row >= 0)
-        if len(keep) == len(row):
+        if len(keep) == len(row) and not len(loop_extra):
             keep = None
+        else:  # a slice's second place: its event loop's row
+            row = np.concatenate([row[keep], loop_of_lane[lane[loop_extra]].astype(np.int32)])
+            keep = np.concatenate([keep, loop_extra])
         start = (b["start"] if keep is None else b["start"][keep]) - t0_ns
-        row_k = row if keep is None else row[keep]
-        order = np.lexsort((start, row_k))
+        order = np.lexsort((start, row))
         self.idx = order if keep is None else keep[order]
-        self.row = row_k[order]
+        self.row = row[order]
         self.s = start[order] / 1e9
         del start
         self.e = (b["end"][self.idx] - t0_ns) / 1e9
         self.cpu = (b["cpu"][self.idx] / 1e9).astype(np.float32)
-        self.is_error = b["kind"][self.idx] == BAR_ERROR
-        self.is_stopped = b["kind"][self.idx] == BAR_STOPPED
+        kind = b["kind"][self.idx]
+        self.is_error = kind == BAR_ERROR
+        self.is_stopped = kind == BAR_STOPPED
         self.serial_rows = np.array(
             [r for r, rw in enumerate(self.rows) if rw.label == "serial step"], np.int64
         )
         self.offsets_all = np.searchsorted(self.row, np.arange(n_rows + 1), side="left")
         wall = self.e - self.s
-        # asyncio rows hold a task bar and, on top of it, the slices when the coroutine
-        # ran: two layers, each without overlaps, so merging never bridges one with the other
-        is_slice = b["kind"][self.idx] == BAR_SLICE
+        is_slice = kind == BAR_SLICE
         plain = ~self.is_error & ~is_slice & ~self.is_stopped
         self.waits = _waits(store, lanes, b, self.idx)
-        self.layers: list[_Layer] = []
-        for mask in (plain, is_slice):
-            if mask is plain and mask.all():
-                self.layers.append(
-                    _Layer(self.s, self.e, wall, self.cpu, self.row, n_rows, self.waits)
-                )
-            elif mask.any():
-                self.layers.append(
-                    _Layer(
-                        self.s[mask],
-                        self.e[mask],
-                        wall[mask],
-                        self.cpu[mask],
-                        self.row[mask],
-                        n_rows,
-                        # a coroutine's slices run by definition: only task bars wait
-                        None if self.waits is None or mask is is_slice else self.waits[:, mask],
-                    )
-                )
-            else:
-                self.layers.append(None)
+        # a coroutine's task bar spans the time it had work: it held the loop only in
+        # its slices (drawn over it), so the bar itself is drawn waiting, and the loop
+        # thread's sampled states (another coroutine's, as often as not) never split it
+        on_coroutine = self.row_kind[self.row] == _KIND_CODE[ROW_COROUTINE]
+        waiting = plain & on_coroutine
+        task_cpu = self.cpu
+        task_waits = self.waits
+        if waiting.any():
+            task_cpu = np.where(waiting, np.float32(0), self.cpu)
+            if task_waits is not None:
+                task_waits = np.where(waiting, np.float32(0), task_waits)
+        if plain.all():
+            self.layers: list[_Layer | None] = [
+                _Layer(self.s, self.e, wall, task_cpu, self.row, n_rows, task_waits)
+            ]
+        else:
+            self.layers = [self._layer(plain, wall, task_cpu, task_waits)]
+        # slices by their coroutine's parity, in two shades, on both of their rows: the
+        # loop's row then reads as a hand-over from one coroutine to the next
+        self.slice_layers: list[_Layer | None] = []
+        self.slice_coroutine: list[np.ndarray] = []
+        if is_slice.any():
+            number = self.coroutine_of_lane[lane[self.idx]] if len(lane) else np.zeros(0)
+            for parity in (1, 0):
+                mask = is_slice & (number % 2 == parity)
+                self.slice_layers.append(self._layer(mask, wall, self.cpu, None))
+                self.slice_coroutine.append(number[mask])
         self.raw = self.layers[0].raw if self.layers[0] is not None else None
         self.emax_all = (
             self.raw.emax
@@ -200,10 +226,42 @@ class GanttData:
         self.stop_s = self.s[self.is_stopped]
         self.stop_e = self.e[self.is_stopped]
         self.stop_row = self.row[self.is_stopped]
+        # density rows: how many coroutines wait and run, as step functions in seconds
+        self.density: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+        dense = [r for r, rw in enumerate(self.rows) if rw.kind in (ROW_COROUTINES, ROW_WORKERS)]
+        if dense:
+            open_tasks = store.open_bars()
+            t_now = store.t_max
+            for r in dense:
+                t, alive, running = coroutine_counts(b, self.rows[r].lanes, open_tasks, t_now)
+                self.density[r] = ((t - t0_ns) / 1e9, alive, running, len(self.rows[r].lanes))
         if len(self.s):
             self.x_min, self.x_max = float(self.s.min()), float(self.e.max())
         else:
             self.x_min = self.x_max = 0.0
+
+    def _layer(self, mask: np.ndarray, wall, cpu, waits) -> _Layer | None:
+        if not mask.any():
+            return None
+        return _Layer(
+            self.s[mask],
+            self.e[mask],
+            wall[mask],
+            cpu[mask],
+            self.row[mask],
+            self.n_rows,
+            None if waits is None else waits[:, mask],
+        )
+
+    def counts_at(self, row: int, x: float) -> tuple[int, int, int] | None:
+        """A density row at ``x``: (coroutines waiting, running, of how many)."""
+        if row not in self.density:
+            return None
+        t, alive, running, n = self.density[row]
+        k = int(np.searchsorted(t, x, side="right")) - 1
+        if k < 0:
+            return 0, 0, n
+        return int(alive[k] - running[k]), int(running[k]), n
 
     @property
     def task(self) -> np.ndarray:
@@ -247,56 +305,13 @@ def _waits(store: EventStore, lanes, bars, idx: np.ndarray) -> np.ndarray | None
     ).astype(np.float32)
 
 
-def _arrange_rows(store: EventStore, lanes, bars, lab_pid) -> list[Row]:
-    """Rows grouped process -> thread: serial step first, then each process in order of
-    appearance, its lanes ordered by run segment then worker index."""
-    if not lanes:
-        return []
-    first = np.full(len(lanes), np.iinfo(np.int64).max, np.int64)
-    if len(bars["lane"]):
-        np.minimum.at(first, bars["lane"], bars["start"])
-    for lane, _task, start in store.open_bars():
-        if lane < len(first):  # a lane the reader added after ``lanes`` was taken
-            first[lane] = min(first[lane], start)
-    seg_t = []
-    if store.runs:
-        seg_t = [s["t_ns"] for s in store.runs[-1].segments]
-    seg_t_arr = np.array(seg_t or [0], np.int64)
-    placed = []
-    # a process's place in its segment: its lowest worker number, so "worker 1" comes
-    # before "worker 2" whichever reported first (and a process's rows stay together)
-    lowest: dict[tuple[int, int], int] = {}
-    for ln in lanes:
-        if first[ln.index] == np.iinfo(np.int64).max:
-            continue  # a lane with nothing to draw yet (queued only)
-        seg = int(np.searchsorted(seg_t_arr, first[ln.index], side="right")) - 1
-        placed.append((seg, ln))
-        if ln.worker != P.WORKER_SERIAL:
-            key = (seg, ln.pid)
-            lowest[key] = min(lowest.get(key, ln.worker), ln.worker)
-    keyed = []
-    for seg, ln in placed:
-        if ln.worker == P.WORKER_SERIAL:
-            keyed.append(((-1, 0, 0, 0, 0), ln))
-            continue
-        keyed.append(((seg, lowest[(seg, ln.pid)], ln.pid, ln.worker, ln.index), ln))
-    keyed.sort(key=lambda kv: kv[0])
-    rows: list[Row] = []
-    groups: dict[tuple[int, int], int] = {}
-    for key, ln in keyed:
-        if ln.worker == P.WORKER_SERIAL:
-            label = "serial step"
-        elif ln.has_slices:
-            label = f"coroutine {ln.worker}"
-        elif ln.name:  # what the strategy calls it, e.g. "interpreter 3"
-            label = ln.name
-        elif lab_pid is not None and ln.pid == lab_pid:
-            label = f"thread {ln.worker}"
-        else:
-            label = f"process {ln.worker}"
-        g = groups.setdefault((key[0], ln.pid), len(groups))
-        rows.append(Row(ln.index, label, ln.pid, g))
-    return rows
+def running_shades(theme: T.Theme) -> tuple[str, str]:
+    """Two shades of "running" for coroutine slices (odd-numbered coroutines, even):
+    the theme's running hue, and the shade of its blue ramp furthest from it in
+    lightness that is not the pale "waiting" one."""
+    base = QColor(theme.waits[0])
+    other = max(theme.bars[1:], key=lambda c: abs(QColor(c).lightness() - base.lightness()))
+    return theme.waits[0], other
 
 
 class _RectBatch:
@@ -403,18 +418,44 @@ class GanttItem(pg.GraphicsObject):
                     "running": True,
                     "wall": self.now_s - start,
                     "cpu": None,
-                    "label": d.rows[r].label if d and r < d.n_rows else "",
+                    "label": d.rows[r].label.removeprefix(SUB_ROW) if d and r < d.n_rows else "",
+                    "row_kind": d.rows[r].kind if d and r < d.n_rows else None,
                 }
         if d is None or abs(y - row) > self.bar_height / 2 + 0.05:
             return None
+        counts = d.counts_at(row, x)
+        if counts is not None:
+            waiting, running, n = counts
+            return {
+                "density": d.rows[row].kind,
+                "row": row,
+                "label": d.rows[row].label.removeprefix(SUB_ROW),
+                "start": x,
+                "waiting": waiting,
+                "running": running,
+                "of": n,
+            }
         i = d.find(x, row, tol_px * pw)
         if i is None:
             return None
         wall = float(d.e[i] - d.s[i])
+        lane = int(d._bars["lane"][d.idx[i]])
+        kind = d.rows[row].kind
+        held = None
+        if kind == ROW_COROUTINE and d._bars["kind"][d.idx[i]] != BAR_SLICE:
+            # how long this task held the loop: its slices' time (only on a hover)
+            b, task = d._bars, d._bars["task"][d.idx[i]]
+            mine = (b["lane"] == lane) & (b["task"] == task) & (b["kind"] == BAR_SLICE)
+            held = float((b["end"][mine] - b["start"][mine]).sum()) / 1e9
         return {
+            "held": held,
+            "row_kind": kind,
+            "coroutine": (
+                int(d.coroutine_of_lane[lane]) if kind in (ROW_LOOP, ROW_COROUTINE) else None
+            ),
             "task": int(d._bars["task"][d.idx[i]]),
             "row": row,
-            "label": d.rows[row].label,
+            "label": d.rows[row].label.removeprefix(SUB_ROW),
             "start": float(d.s[i]),
             "wall": wall,
             "cpu": float(d.cpu[i]),
@@ -462,14 +503,20 @@ class GanttItem(pg.GraphicsObject):
         drawn = 0
         if d is not None and n_rows:
             self._paint_bands(p, d, r0, r1, x0, x1)
-            tasks, slices = d.layers
+            tasks = d.layers[0]
             if tasks is not None:
                 drawn += self._paint_bars(p, d, tasks, r0, r1, x0, x1, pw, h)
-            if slices is not None:  # coroutine slices: inner, half-height bars on top
-                drawn += self._paint_bars(p, d, slices, r0, r1, x0, x1, pw, h * 0.5)
+            # coroutine slices: running, over their task's (waiting) bar and on the loop's
+            # row, in two shades so that one coroutine's turn is told from the next one's
+            for layer, colour in zip(d.slice_layers, running_shades(self.theme), strict=False):
+                if layer is not None:
+                    drawn += self._paint_bars(p, d, layer, r0, r1, x0, x1, pw, h, colour)
+            drawn += self._paint_density(p, d, r0, r1, x0, x1, pw, h)
             drawn += self._paint_errors(p, d, r0, r1, x0, x1, pw, h)
             drawn += self._paint_stopped(p, d, r0, r1, x0, x1, pw, h)
         self._paint_open(p, x0, x1, pw, h)
+        if d is not None and d.slice_layers:
+            self._paint_coroutine_numbers(p, d, r0, r1, x0, x1, pw, h)
         self.rects_drawn = drawn
         self.last_paint_s = time.perf_counter() - t_start
 
@@ -485,7 +532,11 @@ class GanttItem(pg.GraphicsObject):
             n = len(rows)
             self._batches[5].draw(p, np.full(n, x0), rows - 0.5, np.full(n, x1 - x0), np.ones(n))
 
-    def _paint_bars(self, p, d: GanttData, layer: _Layer, r0, r1, x0, x1, pw, h) -> int:
+    def _paint_bars(
+        self, p, d: GanttData, layer: _Layer, r0, r1, x0, x1, pw, h, colour: str | None = None
+    ) -> int:
+        """Paint one layer's visible bars; ``colour``: every bar in it (else by CPU share
+        or by the measured wait split)."""
         # the coarsest level whose merges stay below a pixel
         lvl = layer.level(int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4))))
         per_step: list[list[np.ndarray]] = [[], [], [], []]
@@ -517,7 +568,9 @@ class GanttItem(pg.GraphicsObject):
             s = np.maximum(s, x0 - pw)
             e = np.minimum(e, x1 + pw)
             w = np.maximum(e - s, pw)
-            if r in serial:
+            if colour is not None:
+                step = np.full(len(s), 2)
+            elif r in serial:
                 step = np.full(len(s), 3)
             else:
                 eff = np.divide(cpu, wall, out=np.zeros_like(cpu), where=wall > 0)
@@ -536,6 +589,8 @@ class GanttItem(pg.GraphicsObject):
                     per_step[k_step].append(np.stack([s[m], ys[m], w[m]]))
         drawn = 0
         colours = [*self.theme.bars, self.theme.serial]
+        if colour is not None:
+            colours[2] = colour
         for k_step, chunks in enumerate(per_step):
             if not chunks:
                 continue
@@ -551,6 +606,73 @@ class GanttItem(pg.GraphicsObject):
             self._batches[8 + k_part].draw(p, arr[0], arr[1], arr[2], np.full(arr.shape[1], h))
             drawn += arr.shape[1]
         return drawn
+
+    def _paint_density(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+        """A density row: per pixel column, the most coroutines (or threads) that had a
+        task (waiting or running) in it, as a band rising from the row's foot (full
+        height: all of them)."""
+        drawn = 0
+        for r, (t, alive, _running, n) in d.density.items():
+            if not (r0 <= r <= r1) or not len(t) or n <= 0:
+                continue
+            cols = int(min(max((x1 - x0) / pw, 1), 8192))
+            edges = x0 + np.arange(cols + 1) * ((x1 - x0) / cols)
+            at = np.searchsorted(t, edges[:-1], side="right")
+            value = np.where(at > 0, alive[np.maximum(at - 1, 0)], 0)
+            # changes inside a column count too (a burst narrower than a pixel)
+            nxt = np.searchsorted(t, edges[1:], side="left")
+            inside = nxt > at
+            if inside.any():
+                peaks = np.maximum.reduceat(alive, np.minimum(at, len(alive) - 1))
+                value = np.where(inside, np.maximum(value, peaks), value)
+            value = np.maximum(value, 0)
+            # one rectangle per run of equal height
+            change = np.flatnonzero(np.r_[True, value[1:] != value[:-1]])
+            heights = value[change]
+            lefts = edges[change]
+            rights = edges[np.r_[change[1:], cols]]
+            m = heights > 0
+            if not m.any():
+                continue
+            hh = h * heights[m] / n
+            p.setBrush(QBrush(QColor(self.theme.bars[0])))
+            self._batches[5].draw(p, lefts[m], r + h / 2 - hh, rights[m] - lefts[m], hh)
+            drawn += int(m.sum())
+        return drawn
+
+    def _paint_coroutine_numbers(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> None:
+        """Each slice wide enough for it carries its coroutine's number."""
+        loop_rows = [r for r in range(r0, r1 + 1) if d.rows[r].kind == ROW_LOOP]
+        if not loop_rows:
+            return
+        tr = p.transform()
+        font = p.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85 * self.pen_scale))
+        p.save()
+        p.resetTransform()
+        p.setFont(font)
+        fm_w = p.fontMetrics().horizontalAdvance("0000")
+        labels = 0
+        for k, layer in enumerate(d.slice_layers):
+            if layer is None:
+                continue
+            raw, numbers = layer.raw, d.slice_coroutine[k]
+            p.setPen(QColor(self.theme.background if k == 0 else self.theme.foreground))
+            for r in loop_rows:
+                lo, hi = raw.offsets[r], raw.offsets[r + 1]
+                i0 = lo + int(np.searchsorted(raw.emax[lo:hi], x0, side="left"))
+                i1 = lo + int(np.searchsorted(raw.s[lo:hi], x1, side="right"))
+                if i1 - i0 > 2000:
+                    continue  # far too many to be wide enough: skip the work
+                s, e = np.maximum(raw.s[i0:i1], x0), np.minimum(raw.e[i0:i1], x1)
+                wide = np.flatnonzero((e - s) / pw >= fm_w)
+                for j in wide[: 400 - labels].tolist():
+                    a = tr.map(QPointF(float(s[j]), r - h / 2))
+                    b = tr.map(QPointF(float(e[j]), r + h / 2))
+                    rect = QRectF(a, b).normalized()
+                    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(int(numbers[i0 + j])))
+                labels += min(len(wide), 400 - labels)
+        p.restore()
 
     @staticmethod
     def _split_segments(per_split, s, w, ys, wall, cpu, waits) -> None:
@@ -604,10 +726,13 @@ class GanttItem(pg.GraphicsObject):
         pen.setCosmetic(True)
         pen.setWidthF(2.0 * self.pen_scale)
         p.setPen(pen)
-        p.setBrush(QBrush(QColor(self.theme.bars[1])))
+        kinds = self.data.row_kind if self.data is not None else np.zeros(1, np.int8)
         for row, _task, start in self.open:
             if self.now_s < x0 or start > x1:
                 continue
+            # a coroutine's open task holds the loop only in its slices: drawn waiting
+            waiting = row < len(kinds) and kinds[row] == _KIND_CODE[ROW_COROUTINE]
+            p.setBrush(QBrush(QColor(self.theme.bars[0 if waiting else 1])))
             w = max(self.now_s - start, pw)
             p.drawRect(QRectF(QPointF(start, row - h / 2), QPointF(start + w, row + h / 2)))
         p.setPen(Qt.PenStyle.NoPen)

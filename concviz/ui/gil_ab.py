@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from concviz.model import gil
 from concviz.model.event_store import EventStore
+from concviz.model.rows import ROW_WORKER
 from concviz.model.run_result import run_object
 from concviz.runtime.batch_runner import BatchRunner, Job
 from concviz.runtime.interpreter_scan import InterpreterScan
@@ -206,7 +207,11 @@ class CasePane(QFrame):
         t0 = int(store.runs[-1].started["t_ns"])
         data = GanttData(store, t0)
         lanes = store.lanes()
-        for row in data.rows:  # subinterpreters are named by id, asyncio tasks by name
+        # subinterpreters are named by id; an event loop and its coroutines keep the
+        # names model.rows gave them
+        for row in data.rows:
+            if row.lane < 0 or row.kind != ROW_WORKER:
+                continue
             name = lanes[row.lane].name
             if name:
                 row.label = name

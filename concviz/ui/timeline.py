@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem, QToolTip
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
 from concviz.model.metrics import cpu_efficiency
+from concviz.model.rows import DENSITY_ROWS, MAX_GROUP_ROWS, ROW_LOOP
 
 from . import theme as T
 from .cpu_panel import CpuPanel
@@ -44,6 +46,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.scale = 1.0
         self._store_version = -1
         self._rows_key: tuple = ()
+        self._group_rows = MAX_GROUP_ROWS
         self._next_rebuild = 0.0
         self._marker_lines: list[pg.InfiniteLine] = []
         self._n_markers = 0
@@ -79,7 +82,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.gantt_plot.vb.sigRangeChangedManually.connect(self._user_moved)
         self.cpu.heat.vb.sigRangeChangedManually.connect(self._user_moved)
         self.cpu.total.vb.sigRangeChangedManually.connect(self._user_moved)
-        self.gantt_plot.vb.sigResized.connect(self._update_row_ticks)
+        self.gantt_plot.vb.sigResized.connect(self._resized)
         self.gantt_plot.sigXRangeChanged.connect(self._layout_phase_labels)
         self.scene().sigMouseMoved.connect(self._hover)
         self.set_theme(theme)
@@ -121,7 +124,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
             if store.version != self._store_version and time.perf_counter() >= self._next_rebuild:
                 t = time.perf_counter()
                 self._store_version = store.version
-                data = GanttData(store, self.t0_ns)
+                self._group_rows = self._group_rows_fit()
+                data = GanttData(store, self.t0_ns, self._group_rows)
                 self.gantt.set_data(data, open_rows, now if self.running else None)
                 self._sync_rows(data)
                 self._sync_markers(store)
@@ -155,6 +159,17 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._set_y_range(data.n_rows)
             self._update_row_ticks()
 
+    def _group_rows_fit(self) -> int:
+        """How many rows one event loop's coroutines (or one group's threads) may have
+        before they merge into a density row: at most MAX_GROUP_ROWS, and fewer when
+        the Gantt is too short for each to get ~10 pixels."""
+        return max(4, min(MAX_GROUP_ROWS, int(self.gantt_plot.vb.height() / 10)))
+
+    def _resized(self, *_args) -> None:
+        if self._group_rows_fit() != self._group_rows:
+            self._store_version = -1  # sub-rows or a density row: rebuild at the next frame
+        self._update_row_ticks()
+
     def _top(self, n_rows: int) -> float:
         """The Gantt's top edge: a strip above the first row for phase labels, if any."""
         if not self._phase_items:
@@ -187,7 +202,21 @@ class TimelineView(pg.GraphicsLayoutWidget):
         px_per_row = self.gantt_plot.vb.height() / max(d.n_rows, 1)
         line_px = QFontMetricsCache.height(axis)
         step = max(1, math.ceil(line_px / max(px_per_row, 1e-6)))
-        axis.setTicks([[(r, row.label) for r, row in enumerate(d.rows) if r % step == 0], []])
+        # when rows are too thin for every label, every step-th gets one; an event loop
+        # and a density row always do (they head or stand for a group), and the rows
+        # next to them give way
+        heads = [
+            r for r, row in enumerate(d.rows) if row.kind == ROW_LOOP or row.kind in DENSITY_ROWS
+        ]
+        near = np.zeros(d.n_rows, bool)
+        for r in heads:
+            near[max(0, r - step + 1) : r + step] = True
+        ticks = [
+            (r, row.label)
+            for r, row in enumerate(d.rows)
+            if r in heads or (r % step == 0 and not near[r])
+        ]
+        axis.setTicks([ticks, []])
         self._fit_left_axes([row.label for row in d.rows])
 
     def _fit_left_axes(self, labels: list[str]) -> None:
@@ -364,6 +393,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if d is None or not len(d.s):
             return
         x0, x1 = min(0.0, d.x_min), d.x_max
+        if self.store is not None and self.store.t_max is not None:
+            # the whole run even when the bars drawn are a rebuild behind (the rebuild
+            # budget may defer the last one by a few frames)
+            x1 = max(x1, (self.store.t_max - self.t0_ns) / 1e9)
         if self.store is not None:  # an engine's start-up and teardown too
             self._sync_phases(self.store, self.now_s())
             for ph in self.store.phases():
@@ -450,7 +483,28 @@ class QFontMetricsCache:
 
 
 def describe(info: dict) -> str:
-    """The hover tooltip of one bar."""
+    """The hover tooltip of one bar (or of a density row at one instant)."""
+    if info.get("density") == "workers":  # threads have no slices: busy is all we know
+        return (
+            f"<b>{info['label']}</b> at {info['start']:.3f} s<br>"
+            f"{info['waiting']} of {info['of']} busy with a task"
+        )
+    if info.get("density"):
+        return (
+            f"<b>{info['label']}</b> at {info['start']:.3f} s<br>"
+            f"{info['waiting']} waiting (on I/O, or for the loop), "
+            f"{info['running']} holding the event loop, of {info['of']}"
+        )
+    coroutine = info.get("coroutine")
+    if coroutine is not None and info.get("slice"):
+        return "<br>".join(
+            [
+                f"<b>coroutine {coroutine} held the event loop</b> (task {info['task']})",
+                f"from {info['start']:.3f} s for {info['wall'] * 1000:.2f} ms, "
+                f"CPU {(info.get('cpu') or 0.0) * 1000:.2f} ms",
+                "every other coroutine of this loop waited meanwhile",
+            ]
+        )
     kind = (
         "running task"
         if info.get("running")
@@ -465,6 +519,13 @@ def describe(info: dict) -> str:
     if info.get("cpu") is not None:
         eff = cpu_efficiency(info["cpu"], info["wall"])
         lines.append(f"CPU {info['cpu'] * 1000:.1f} ms ({eff * 100:.0f}% of wall on a CPU)")
+    if info.get("held") is not None:
+        # a coroutine's task: it ran only in its slices, and waited the rest
+        waited = max(info["wall"] - info["held"], 0.0)
+        lines.append(
+            f"held the event loop {info['held'] * 1000:.1f} ms · waited {waited * 1000:.1f} ms"
+            " (on I/O, or for the loop while another coroutine held it)"
+        )
     split = info.get("split")
     if split:
         lines.append(

@@ -44,11 +44,40 @@ def test_every_task_once_no_overlap_on_a_worker(strategy, workload):
 def test_asyncio_with_cpu_work_never_overlaps_and_records_slices():
     store, obj = run(strategy="asyncio", workload="cpu-python", workers=4, tasks=8, task_ms=10)
     assert_sound(obj, 8, 4)
-    assert overlaps(obj["tasks"]) == 0  # a CPU task never yields: the loop is blocked
     assert len({t["tid"] for t in obj["tasks"]}) == 1
-    slices = store.bars()["kind"] == BAR_SLICE
+    b = store.bars()
+    slices = b["kind"] == BAR_SLICE
     assert slices.sum() >= 8  # at least one resume -> suspend slice per coroutine task
     assert any(lane.has_slices for lane in store.lanes())
+    # a CPU task never yields: the loop is blocked, so no two slices ever overlap
+    order = b["start"][slices].argsort()
+    starts, ends = b["start"][slices][order], b["end"][slices][order]
+    assert (starts[1:] >= ends[:-1]).all()
+
+
+@pytest.mark.timeout(60)
+def test_asyncio_coroutine_blocked_by_cpu_work_is_recorded_waiting():
+    """Two coroutines, CPU work: the second waits for the loop from the moment it is
+    created, and its task's bar says so (it starts then, not when it first runs)."""
+    store, obj = run(strategy="asyncio", workload="cpu-python", workers=2, tasks=4, task_ms=20)
+    assert_sound(obj, 4, 2)
+    b = store.bars()
+    lanes = store.lanes()
+    first_task: dict[int, tuple[int, int]] = {}  # worker -> (start, first slice start)
+    for worker in (0, 1):
+        mine = [ln.index for ln in lanes if ln.worker == worker]
+        assert len(mine) == 1, "both coroutines have a row"
+        on = b["lane"] == mine[0]
+        tasks = on & (b["kind"] != BAR_SLICE)
+        t0 = int(b["start"][tasks].min())
+        first_slice = int(b["start"][on & (b["kind"] == BAR_SLICE)].min())
+        first_task[worker] = (t0, first_slice)
+    # both started together, at creation; the second ran only after the first's CPU
+    # work (at least one 20 ms task) had held the loop
+    (a0, a_run), (b0, b_run) = first_task[0], first_task[1]
+    assert abs(b0 - a0) < 5_000_000
+    assert b_run - b0 >= 15_000_000
+    assert a_run - a0 < b_run - b0
 
 
 @pytest.mark.timeout(60)

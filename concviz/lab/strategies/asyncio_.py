@@ -3,6 +3,9 @@
 For ``asyncio`` every resume -> suspend slice of each task's coroutine is recorded,
 so the interleaving on the loop's single thread can be drawn; a CPU-bound task never
 suspends, so it blocks every other coroutine, and the timeline shows exactly that.
+Each coroutine takes its first task when it is created, and the task's start is
+recorded then: a coroutine that waits for the loop (because another one blocks it)
+has a bar from the moment it was ready, not from the moment it first ran.
 """
 
 from __future__ import annotations
@@ -28,16 +31,21 @@ class _Traced:
     run's stop (cancellation), recorded as stopped.
     """
 
-    __slots__ = ("coro", "buf", "worker", "task", "stopping")
+    __slots__ = ("coro", "buf", "worker", "task", "stopping", "t_start")
 
-    def __init__(self, coro, buf: Buffer, worker: int, task: int, stopping) -> None:
+    def __init__(
+        self, coro, buf: Buffer, worker: int, task: int, stopping, t_start: int | None = None
+    ) -> None:
         self.coro, self.buf, self.worker, self.task = coro, buf, worker, task
         self.stopping = stopping
+        self.t_start = t_start  # set when the task's start was recorded before it ran
 
     def __await__(self):
         coro, buf, w, i = self.coro, self.buf, self.worker, self.task
-        t_start = perf_ns()
-        buf.add(EV_START, w, i, t_start, 0, 0)
+        t_start = self.t_start
+        if t_start is None:
+            t_start = perf_ns()
+            buf.add(EV_START, w, i, t_start, 0, 0)
         cpu_total = 0
         value = None
         exc: BaseException | None = None
@@ -88,13 +96,42 @@ def run_asyncio(ctx: RunContext) -> None:
         buf = ctx.recorder.buffer()
         loop = asyncio.get_running_loop()
 
-        async def worker(w: int) -> None:
-            while (index := ctx.feed.next()) is not None:
-                err = await _Traced(afn(index), buf, w, index, ctx.stop_event.is_set)
+        async def worker(w: int, first: int, t_first: int) -> None:
+            index: int | None = first
+            t_start: int | None = t_first
+            while index is not None:
+                begun.add(w)
+                err = await _Traced(afn(index), buf, w, index, ctx.stop_event.is_set, t_start)
                 if err:
                     ctx.task_error(index, w, err)
+                index, t_start = ctx.feed.next(), None
 
-        tasks = [asyncio.create_task(worker(w), name=f"worker-{w}") for w in range(ctx.workers)]
+        def never_ran(w: int, index: int, t_start: int):
+            """A coroutine cancelled before it first ran never reaches its own
+            bookkeeping: its task, recorded as started, is recorded as stopped here."""
+
+            def done(_task: asyncio.Task) -> None:
+                if w not in begun:
+                    buf.add(EV_STOPPED, w, index, perf_ns(), 0, t_start)
+
+            return done
+
+        # each coroutine takes its first task now, when it is created and ready to run,
+        # so the time it waits for the loop (another coroutine holding it) is on record
+        begun: set[int] = set()
+        firsts: list[tuple[int, int]] = []
+        for w in range(ctx.workers):
+            index = ctx.feed.next()
+            if index is None:
+                break  # more coroutines than tasks: the rest would have nothing to do
+            t = perf_ns()
+            buf.add(EV_START, w, index, t, 0, 0)
+            firsts.append((index, t))
+        tasks = []
+        for w, (index, t) in enumerate(firsts):
+            task = asyncio.create_task(worker(w, index, t), name=f"worker-{w}")
+            task.add_done_callback(never_ran(w, index, t))
+            tasks.append(task)
         ctx.emit(
             {
                 "type": "workers",
