@@ -5,6 +5,7 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from . import theme as T
@@ -23,12 +24,12 @@ class LegendBar(QWidget):
         rows = [
             ("Tasks", [
                 ("waits0", "running", "the task's thread was on a CPU (its measured CPU time)"),
-                ("waits2", "waiting for the GIL",
+                ("waits2", "GIL wait",
                  "asleep until another thread hands over the GIL (sampled 200× a second)"),
-                ("waits1", "waiting for a CPU",
+                ("waits1", "CPU wait",
                  "ready to run, but another thread or program held the core (the kernel's "
                  "run-queue delay)"),
-                ("waits3", "I/O, sleep, lock",
+                ("waits3", "I/O · sleep · lock",
                  "asleep in a system call: reading, writing, sleeping, or on a lock"),
                 ("bars2", "computing", "on a CPU for ≥70% of its wall time"),
                 ("bars1", "partly waiting", "on a CPU for 30-70%: waiting for the GIL or I/O"),
@@ -71,12 +72,14 @@ class LegendBar(QWidget):
     def set_waits(self, sampled: bool) -> None:
         """Name the colours bars are drawn in: the measured wait split, or CPU shares."""
         self.waits = sampled
-        for key, widgets in self._entries:
-            shown = (
-                key.startswith("waits") == sampled if key.startswith(("waits", "bars")) else True
-            )
+        shown = {
+            key: (key.startswith("waits") == sampled if key.startswith(("waits", "bars")) else True)
+            for key, _ in self._entries
+        }
+        # hide before showing: both sets at once would be wide enough to grow the window
+        for key, widgets in sorted(self._entries, key=lambda e: shown[e[0]]):
             for w in widgets:
-                w.setVisible(shown)
+                w.setVisible(shown[key])
 
     def set_theme(self, theme: T.Theme) -> None:
         for sw, key in self._swatches:
@@ -113,6 +116,11 @@ class LegendBar(QWidget):
                 )
             else:
                 sw.setStyleSheet(f"background:{getattr(theme, key)}; border:none;")
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Never what makes the window wider than the screen: at worst the row is cut."""
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), 320), hint.height())
 
     def set_scale(self, scale: float) -> None:
         for sw, key in self._swatches:

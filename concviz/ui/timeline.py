@@ -453,10 +453,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.total.getAxis("bottom").setHeight(int(50 * scale))
         # the scene's minimum heights are the widget's too: the window's layout must never
         # give the view less, or the time axis falls off its bottom (a 720p projector)
-        heights = {self.gantt_plot: 120, self.cpu.heat: 56, self.cpu.total: 96}
+        # (the margin: the scene layout's own spacing and borders between the plots)
+        heights = {self.gantt_plot: 100, self.cpu.heat: 48, self.cpu.total: 88}
         for plot, h in heights.items():
             plot.setMinimumHeight(h * scale)
-        self.setMinimumHeight(int(sum(heights.values()) * scale + 24))
+        self.setMinimumHeight(int(sum(heights.values()) * scale + 48))
         self.gantt.set_presentation(scale > 1.0)
         self.cpu.set_line_width(2.0 * scale)
         for line in self._marker_lines:
