@@ -89,7 +89,7 @@ class Lane:
             return "serial step"
         if self.name:
             return self.name
-        return f"worker {self.worker}"
+        return f"worker {self.worker + 1}"  # from 1, as people count
 
 
 @dataclass

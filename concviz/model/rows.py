@@ -171,9 +171,10 @@ def worker_label(ln: Lane, lab_pid: int | None) -> str:
         return "serial step"
     if ln.name:  # what the strategy calls it, e.g. "interpreter 3"
         return ln.name
+    # rows number from 1, as people count workers (the lab's index is from 0)
     if lab_pid is not None and ln.pid == lab_pid:
-        return f"thread {ln.worker}"
-    return f"process {ln.worker}"
+        return f"thread {ln.worker + 1}"
+    return f"process {ln.worker + 1}"
 
 
 def coroutine_counts(

@@ -218,7 +218,9 @@ class GilLens(QWidget):
         switch = (store.runs[-1].finished or {}).get("switch_interval") or (store.hello or {}).get(
             "switch_interval", 0.005
         )
-        self.contention = gil.gil_contention(pr["late"][sel], switch)
+        estimate = gil.gil_contention(pr["late"][sel], switch)
+        if sampled is None:
+            self.contention = estimate
         level = gil.contention_level(self.contention)
         late_ms = float(np.median(pr["late"][sel])) / 1e6 if sel.any() else float("nan")
         v = self.watch.samples.view()

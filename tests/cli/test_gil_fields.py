@@ -39,11 +39,13 @@ def test_cpu_python_threads_show_high_contention_io_sleep_low():
     cpu = run_json("cpu-python")
     io = run_json("io-sleep")
     assert all("cpu_ns" in t for t in cpu["tasks"])
+    # the GIL read from outside: two Python spinners take turns, sleepers never queue
+    assert cpu["gil"]["source"] == io["gil"]["source"] == "sampled"
+    assert cpu["gil"]["contention"] >= 0.3, cpu["gil"]
+    assert io["gil"]["contention"] < 0.15, io["gil"]
+    assert set(cpu["gil"]["per_thread"]) == {"worker 1", "worker 2"}
     g_cpu, g_io = cpu["gil_contention"], io["gil_contention"]
-    assert g_cpu["probe_samples"] > 0 and g_io["probe_samples"] > 0
-    # a waking thread waits most of a switch interval behind two Python spinners
-    assert g_cpu["level"] == "high", g_cpu
-    assert g_io["level"] == "low", g_io
     assert g_cpu["meter"].startswith("Python is running on")
-    assert 0.6 <= g_cpu["effective_parallelism"] <= 1.3
+    assert g_cpu["effective_parallelism"] <= 1.3  # one GIL: one core of Python at most
     assert g_io["effective_parallelism"] < 0.2
+    assert io["native_cpu_s"] == 0.0  # the lab's own threads are not "native CPU"
