@@ -49,7 +49,7 @@ def test_a_worker_on_the_same_host_keeps_its_clock_and_gets_a_row():
     sink = S.EventSink(ctx, name="slot {n}")
     try:
         t0 = time.perf_counter_ns()
-        _run_worker(sink.address, 7)
+        _run_worker(sink.worker_address, 7)
         assert sink.wait_ended(1, timeout=5)
         rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
         end = rec[rec["kind"] == P.EV_END][0]
@@ -69,7 +69,7 @@ def test_a_worker_on_another_host_is_mapped_onto_the_labs_clock(monkeypatch):
     sink = S.EventSink(ctx)
     try:
         t0 = time.perf_counter_ns()
-        _run_worker(sink.address, 3)
+        _run_worker(sink.worker_address, 3)
         assert sink.wait_ended(1, timeout=5)
         rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
         end = rec[rec["kind"] == P.EV_END][0]

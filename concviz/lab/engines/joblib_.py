@@ -44,7 +44,8 @@ def run_joblib_loky(ctx: RunContext) -> None:
     from joblib import Parallel, delayed
 
     sink = EventSink(ctx, name="loky worker {n}")
-    spec, address = ctx.spec, sink.address
+    # the workers' address carries the run's secret: loky pickles it over its pipes
+    spec, address = ctx.spec, sink.worker_address
     executor = None
     try:
         with Parallel(

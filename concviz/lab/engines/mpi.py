@@ -31,7 +31,7 @@ from collections import deque
 
 from ..strategies.base import RunContext, WorkerDied, strategy
 from .common import engine_info, find_program, install_hint, missing_module, phase, worker_env
-from .sink import ControlLink, EventSink
+from .sink import ControlLink, EventSink, callback_problem
 
 ENV_VAR = "CONCVIZ_MPI"  # JSON {address, spec, path} for the rank program
 RANK_MODULE = "concviz.lab.engines.mpi_rank"
@@ -53,6 +53,11 @@ def _mpi_missing() -> str | None:
 
 
 def _check_options(options: dict) -> str | None:
+    callback = options.get("callback_host")
+    if callback is not None:
+        why = callback_problem(callback)
+        if why:
+            return why
     hostfile = options.get("hostfile")
     if hostfile is None:
         return None
@@ -362,19 +367,18 @@ def run_mpi(ctx: RunContext) -> None:
     starting = phase(ctx, "startup", f"mpiexec -n {n}: starting {n} ranks")
     mpiexec = find_program("mpiexec") or "mpiexec"
     callback = ctx.options.get("callback_host")
-    sink = EventSink(
-        ctx,
-        name="rank {i}",
-        host="0.0.0.0" if callback else "127.0.0.1",
-        advertise=callback or None,
-    )
+    sink = EventSink(ctx, name="rank {i}", callback=callback or None)
     hostfile = ctx.options.get("hostfile")
     cmd = [mpiexec, "-n", str(n)]
     if hostfile:
         cmd += ["-hostfile", os.path.abspath(hostfile)]
     cmd += [sys.executable, "-m", RANK_MODULE]
     env = worker_env(ctx.sys_path)
-    env[ENV_VAR] = json.dumps({"address": sink.address, "spec": ctx.spec, "path": ctx.sys_path})
+    # The ranks' environment is private to the user (unlike mpiexec's command line,
+    # which ps shows): the run's secret goes there.
+    env[ENV_VAR] = json.dumps(
+        {"address": sink.worker_address, "spec": ctx.spec, "path": ctx.sys_path}
+    )
     command = shlex.join(cmd)
     starting.details.update({"command": command, "ranks": n, "events_to": sink.address})
     if hostfile:

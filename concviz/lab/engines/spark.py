@@ -27,7 +27,7 @@ import time
 
 from ..strategies.base import RunContext, WorkerDied, strategy
 from .common import engine_info, install_hint, missing_module, phase, worker_env
-from .sink import EventSink, run_task, warm_up
+from .sink import EventSink, callback_problem, resolve_callback, run_task, warm_up
 
 NO_JAVA = (
     "Java is not installed: Spark needs Java 17 or newer (e.g. apt install openjdk-17-jre-headless)"
@@ -59,8 +59,8 @@ def _check_remote(options: dict) -> str | None:
     if not isinstance(master, str) or not _MASTER.match(master.strip()):
         return f"{NEEDS_MASTER} (not {master!r})"
     callback = options.get("callback_host")
-    if callback is not None and (not isinstance(callback, str) or not callback.strip()):
-        return f"the callback host must be a host name or address, not {callback!r}"
+    if callback is not None:
+        return callback_problem(callback)
     return None
 
 
@@ -171,9 +171,10 @@ class _Spark:
             pairs["spark.python.unix.domain.socket.enabled"] = "true"
         if self.remote:
             pairs["spark.cores.max"] = str(self.ctx.workers)
+            # executors reach the driver by the name the user gave; it listens on the
+            # one address of this machine that name resolves to, never on all of them
             pairs["spark.driver.host"] = self.callback
-            if self.callback != "127.0.0.1":
-                pairs["spark.driver.bindAddress"] = "0.0.0.0"
+            pairs["spark.driver.bindAddress"] = resolve_callback(self.callback)
         else:
             pairs["spark.driver.host"] = "127.0.0.1"
             pairs["spark.driver.bindAddress"] = "127.0.0.1"
@@ -393,9 +394,9 @@ def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
     callback = (
         str(ctx.options.get("callback_host") or "127.0.0.1").strip() if remote else "127.0.0.1"
     )
-    bind = "127.0.0.1" if callback == "127.0.0.1" else "0.0.0.0"
-    sink = EventSink(ctx, name=SLOT_NAME, host=bind, advertise=callback)
-    spec, address, n = ctx.spec, sink.address, ctx.workers
+    sink = EventSink(ctx, name=SLOT_NAME, callback=callback if remote else None)
+    # the workers' address carries the run's secret: it travels inside the task closures
+    spec, address, n = ctx.spec, sink.worker_address, ctx.workers
     spark: _Spark | None = None
     try:
         try:
