@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import sys
 
 from ..recorder import perf_ns
@@ -121,3 +122,33 @@ def phase(ctx: RunContext, kind: str, label: str) -> Phase:
 def engine_info(ctx: RunContext, **details) -> None:
     """Tell the window something about the engine (dashboard address, clock offsets)."""
     ctx.emit({"type": "engine", "t_ns": perf_ns(), **details})
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_lab():
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when the lab dies (Linux).
+
+    None elsewhere. ``prctl`` is looked up here, in the lab, so the child between
+    fork and exec only makes one call (no import, no library loading, which could
+    deadlock in a child forked from a threaded process). The signal comes when the
+    *thread* that started the child ends, so start it on a thread that outlives it
+    (the run's thread, which ends the child in its teardown).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    kill = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, kill, 0, 0, 0)
+
+    return preexec

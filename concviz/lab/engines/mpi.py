@@ -30,7 +30,15 @@ import time
 from collections import deque
 
 from ..strategies.base import RunContext, WorkerDied, strategy
-from .common import engine_info, find_program, install_hint, missing_module, phase, worker_env
+from .common import (
+    die_with_lab,
+    engine_info,
+    find_program,
+    install_hint,
+    missing_module,
+    phase,
+    worker_env,
+)
 from .sink import ControlLink, EventSink, callback_problem
 
 ENV_VAR = "CONCVIZ_MPI"  # JSON {address, spec, path} for the rank program
@@ -153,6 +161,8 @@ class _Mpiexec:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            # a lab killed with SIGKILL cannot end mpiexec itself; the kernel does
+            preexec_fn=die_with_lab(),
         )
         self._pumps = [
             threading.Thread(target=self._pump_stdout, name="concviz-mpiexec-out", daemon=True),

@@ -70,6 +70,7 @@ SECRET_SIZE = 32
 OTHER_HOST_NS = 1_000_000_000
 ASSIGN = -1
 CONTROL = -2
+BYE = b"\x00"  # lab to worker, once, on an event connection it closes on purpose
 
 HANDSHAKE_TIMEOUT_S = 5.0  # a client that says nothing cannot hold a thread longer
 MAX_PENDING = 32  # connections still in their handshake; more are refused at once
@@ -237,6 +238,7 @@ class EventSink:
         self.problems: list[str] = []  # why, the latest few (also on the lab's stderr)
         self.controls: list[ControlLink] = []
         self._conns: list[socket.socket] = []
+        self._events: list[socket.socket] = []  # authenticated event connections
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
         accept = threading.Thread(target=self._accept, name="concviz-sink", daemon=True)
@@ -360,6 +362,7 @@ class EventSink:
         label = raw.decode("utf-8", "replace") or self._name.format(n=row + 1, i=row)
         self._ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: label}})
         with self._lock:
+            self._events.append(conn)
             self.rows[row] = (pid, tid, label)
             if offset:
                 self.offsets_ms[label] = round(offset / 1e6, 3)
@@ -445,7 +448,13 @@ class EventSink:
             pass
         with self._lock:
             conns = list(self._conns)
+            events = set(self._events)
         for c in conns:
+            if c in events:
+                try:
+                    c.send(BYE)  # a deliberate close, not the lab's death (_exit_when_closed)
+                except OSError:
+                    pass
             self._end(c)
 
 
@@ -533,10 +542,14 @@ def recorder_for(
 
 
 def _exit_when_closed(sock: socket.socket) -> None:
-    """Block until the lab's end of ``sock`` closes, then end this process at once."""
+    """Block until the lab's end of ``sock`` closes, then end this process at once.
+
+    A sink that closes on purpose says ``BYE`` first: the engine ends its workers
+    itself then, and a process that outlives one run (a reused pool) lives on.
+    """
     try:
-        while sock.recv(4096):
-            pass
+        if sock.recv(1) == BYE:
+            return
     except OSError:
         pass
     os._exit(LAB_GONE_EXIT)
@@ -568,19 +581,28 @@ def task_function(spec: dict):
     return fn
 
 
-def warm_up(address: str, spec: dict, want: int = ASSIGN, name: str = "") -> int:
+def warm_up(
+    address: str, spec: dict, want: int = ASSIGN, name: str = "", exit_with_lab: bool = False
+) -> int:
     """Connect this worker and build its task function before any task is timed."""
-    recorder_for(address, want, name)
+    recorder_for(address, want, name, exit_with_lab)
     task_function(spec)
     time.sleep(0.05)  # hold this worker, so the engine hands the next warm-up to another
     return os.getpid()
 
 
-def run_task(address: str, spec: dict, index: int, want: int = ASSIGN, name: str = ""):
+def run_task(
+    address: str,
+    spec: dict,
+    index: int,
+    want: int = ASSIGN,
+    name: str = "",
+    exit_with_lab: bool = False,
+):
     """Run task ``index`` in this engine worker, recording it; ``(index, row, error)``.
 
     ``address`` is the sink's ``worker_address`` (it carries the run's secret).
     """
-    rec, row = recorder_for(address, want, name)
+    rec, row = recorder_for(address, want, name, exit_with_lab)
     buf = rec.buffer()
     return index, row, execute(buf, row, index, task_function(spec))
