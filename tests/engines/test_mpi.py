@@ -148,3 +148,36 @@ def test_failing_tasks_are_gathered_at_rank_0_and_reported_with_their_text(tmp_p
         6: (0, "ValueError: task 6 refuses"),
     }, failed
     assert not left, left
+
+
+def test_nothing_of_an_mpi_run_outlives_a_lab_killed_with_sigkill():
+    require("mpi")
+    # a batch is one round: rank 0 reads the lab's connection again only after all of
+    # it, so before ranks watched their own link the job ran on for the whole batch
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": "mpi",
+                "workers": 2,
+                "tasks": 400,
+                "task_ms": 50.0,
+            }
+        )
+        while len(store.task_bars()["task"]) < 4:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            store.add_frame(*frame)
+        marker = _events_address(run_object(store))
+        assert len(_mpi_processes(marker, timeout=0)) >= 3  # mpiexec, proxy, ranks
+        lab.proc.kill()  # SIGKILL: the lab runs no clean-up of its own
+        lab.proc.wait(5)
+        time.sleep(3.0)
+        left = _mpi_processes(marker, timeout=0)
+    finally:
+        lab.close()
+    assert not left, f"still running 3 s after the lab was killed: {left}"
