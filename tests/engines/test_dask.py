@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 
 import psutil
 import pytest
@@ -194,3 +196,46 @@ def test_stop_ends_a_continuous_dask_run_and_leaves_no_dask_process():
         workers = {ln.pid for ln in lanes if ln.name and ln.name.startswith("dask ")}
         assert len(workers) == 2, lanes
         assert not _gone(workers), "Dask workers outlived the stopped run"
+
+
+def test_an_address_that_answers_but_is_not_dask_exits_2_in_one_sentence():
+    require("dask-remote")
+    # something that accepts and then waits for a request (an HTTP server, a database),
+    # and something that greets with bytes of its own (an SSH server)
+    for greeting in (b"", b"SSH-2.0-OpenSSH_9.6\r\n"):
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            port = server.getsockname()[1]
+            stop = threading.Event()
+
+            def serve(server=server, greeting=greeting, stop=stop) -> None:
+                server.settimeout(0.1)
+                held = []
+                while not stop.is_set():
+                    try:
+                        conn, _ = server.accept()
+                    except TimeoutError:
+                        continue
+                    held.append(conn)  # never closed while the test runs: no EOF to see
+                    if greeting:
+                        conn.sendall(greeting)
+                for conn in held:
+                    conn.close()
+
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            t0 = time.monotonic()
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-m", "concviz", "run", "-s", "dask-remote",
+                     "--dask-address", f"tcp://127.0.0.1:{port}", "--tasks", "2"],
+                    capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+            finally:
+                stop.set()
+                t.join(5)
+        took = time.monotonic() - t0
+        said = (out.stdout + out.stderr).strip()
+        assert out.returncode == 2, out
+        assert "is not a Dask scheduler" in said and f"127.0.0.1:{port}" in said, said
+        assert "Traceback" not in said and "\n" not in said, said
+        assert took < 20, f"took {took:.1f} s"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import psutil
@@ -99,6 +101,8 @@ def test_stop_ends_a_continuous_mpi_run_at_once_and_leaves_nothing():
 
 RANK_DIES = """
 import os
+import subprocess
+import sys
 import time
 
 
@@ -126,6 +130,8 @@ def test_a_rank_that_dies_fails_the_run_naming_mpi_and_keeps_what_was_recorded(t
 
 
 TASK_RAISES = """
+import subprocess
+import sys
 import time
 
 
@@ -181,3 +187,32 @@ def test_nothing_of_an_mpi_run_outlives_a_lab_killed_with_sigkill():
     finally:
         lab.close()
     assert not left, f"still running 3 s after the lab was killed: {left}"
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("localhost:2\nnode one\n", 2),  # a space inside a host
+        ("# the cluster\nlocalhost:0\n", 2),  # zero slots
+        ("localhost;touch /tmp/x\n", 1),
+        ("\n# nothing but comments\n", None),
+    ],
+)
+def test_a_bad_hostfile_is_refused_by_the_cli_in_one_sentence_naming_the_line(tmp_path, text, line):
+    require("mpi")
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text(text)
+    out = subprocess.run(
+        [sys.executable, "-m", "concviz", "run", "-s", "mpi", "--hostfile", str(hostfile),
+         "--tasks", "2", "--task-ms", "10"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    said = (out.stdout + out.stderr).strip()
+    assert out.returncode == 2, out
+    assert "Traceback" not in said and "\n" not in said, said
+    assert str(hostfile) in said, said
+    if line is None:
+        assert "lists no host" in said, said
+    else:
+        assert f"line {line} of the MPI hostfile" in said, said
+        assert repr(text.splitlines()[line - 1]) in said, said

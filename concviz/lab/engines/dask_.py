@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -42,12 +43,61 @@ def _dask_missing() -> str | None:
 
 
 def _check_remote(options: dict) -> str | None:
-    if not options.get("dask_address"):
+    address = options.get("dask_address")
+    if not address:
         return (
             "dask-remote needs the scheduler's address: --dask-address tcp://host:8786 "
             "(in the window: Engine settings…)"
         )
-    return None
+    return _not_a_scheduler(str(address))
+
+
+SNIFF_TIMEOUT_S = 2.0  # a scheduler greets at once (measured: 1 ms on loopback)
+
+
+def _not_a_scheduler(address: str) -> str | None:
+    """One sentence when something answers at a tcp:// ``address`` but is not Dask.
+
+    Dask's own connect would wait out its time-out on such a server, then fail with
+    a traceback's worth of text. Every Dask comm greets a new connection before it
+    reads anything: a frame (``<Q`` length, ``<Q`` frame count, ``<Q`` frame sizes)
+    holding the msgpack map of its handshake (``compression``, ``python``,
+    ``pickle-protocol``). Nothing that is not Dask sends that. An address that does
+    not answer at all is left to the run, which says it cannot reach it.
+    """
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp") or not host or not port.isdigit():
+        return None  # TLS and other transports: Dask's connect checks them itself
+    try:
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=SNIFF_TIMEOUT_S)
+    except (OSError, ValueError, OverflowError):
+        return None
+    data = b""
+    deadline = time.monotonic() + SNIFF_TIMEOUT_S
+    try:
+        with sock:
+            while len(data) < 256 and b"python" not in data:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(left)
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        pass
+    if len(data) >= 16:
+        total, frames = struct.unpack_from("<QQ", data)
+        if 0 < frames <= 64 and total < 1 << 20 and b"python" in data:
+            return None
+    said = "said nothing" if not data else f"sent {len(data)} bytes that are no Dask handshake"
+    return (
+        f"something answers at {address} but it is not a Dask scheduler (it {said} within "
+        f"{SNIFF_TIMEOUT_S:g} s); give the address the scheduler prints as "
+        "'Scheduler at: tcp://host:8786'"
+    )
 
 
 # ------------------------------------------------------------------ worker side

@@ -76,6 +76,53 @@ def _check_options(options: dict) -> str | None:
             f"the MPI hostfile {hostfile} does not exist; give a file that lists the hosts "
             "to start ranks on, one per line (host or host:slots)"
         )
+    return _hostfile_problem(hostfile)
+
+
+MAX_HOSTFILE = 1 << 20
+# A host (a name, an IPv4 address or a bracketed IPv6 one), then hydra's ":slots".
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[1-9]\d*)?$"
+)
+# Open MPI's and hydra's settings after the host: slots=4, max_slots=8, ifhn=eth0
+_SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*=\S+$")
+
+
+def _hostfile_problem(path: str) -> str | None:
+    """One sentence naming the first line of ``path`` that is not a host, or None.
+
+    mpiexec itself says little about a bad line (hydra: "unable to parse"; some
+    versions start on the wrong hosts or hang trying to reach a line it took for a
+    name), so the lab reads the file first. A line is a host or ``host:slots``,
+    optionally followed by ``key=value`` settings; ``#`` starts a comment.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_HOSTFILE + 1)
+    except OSError as exc:
+        return f"the MPI hostfile {path} cannot be read ({exc.strerror or exc})"
+    if len(data) > MAX_HOSTFILE:
+        return f"the MPI hostfile {path} is over {MAX_HOSTFILE >> 20} MiB: not a list of hosts"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"the MPI hostfile {path} is not text (UTF-8): not a list of hosts"
+    hosts = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        bad = not _HOST.match(words[0]) or not all(_SETTING.match(w) for w in words[1:])
+        if bad:
+            shown = line.strip()
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            return (
+                f"line {number} of the MPI hostfile {path} is not a host: {shown!r} "
+                "(write one host per line, as host or host:slots)"
+            )
+        hosts += 1
+    if not hosts:
+        return f"the MPI hostfile {path} lists no host (write one per line, as host or host:slots)"
     return None
 
 
