@@ -21,6 +21,7 @@ from enginekit import (
     leftovers,
     require,
     run_in_lab,
+    stop_during_start_up,
     stopped_continuous_run,
 )
 
@@ -239,3 +240,14 @@ def test_an_address_that_answers_but_is_not_dask_exits_2_in_one_sentence():
         assert "is not a Dask scheduler" in said and f"127.0.0.1:{port}" in said, said
         assert "Traceback" not in said and "\n" not in said, said
         assert took < 20, f"took {took:.1f} s"
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.5])
+def test_a_stop_during_the_local_clusters_start_up_ends_the_run_at_once(after_s):
+    require("dask-local")
+    finished, took, left, again = stop_during_start_up("dask-local", after_s)
+    assert finished["stopped"] and finished["ok"], finished
+    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
+    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
+    assert not left, left
+    assert again["ok"] and len(again["tasks"]) == 4, again["error"]

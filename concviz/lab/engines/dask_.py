@@ -28,7 +28,15 @@ from ..protocol import EV_END, EV_ERROR, EV_START
 from ..recorder import describe_error, perf_ns
 from ..strategies.base import RunContext, WorkerDied, strategy
 from ..strategies.dispatch import window_for
-from .common import LAB_ROOT, engine_info, install_hint, missing_module, phase
+from .common import (
+    ABANDONED,
+    LAB_ROOT,
+    engine_info,
+    install_hint,
+    missing_module,
+    phase,
+    start_up,
+)
 from .sink import task_function
 
 POLL_S = 0.25  # how often the task stream is read while a run goes
@@ -434,6 +442,17 @@ def _dashboard_runs(client, cluster) -> bool:
         return False  # not worth failing a run for
 
 
+def _close(client, cluster) -> None:
+    """Close a client and the cluster it belongs to (either may be None)."""
+    if client is not None:
+        try:
+            client.close(timeout=5)
+        except Exception:
+            pass  # the cluster still has to go
+    if cluster is not None:
+        cluster.close(timeout=10)
+
+
 def _run(ctx: RunContext, remote: bool) -> None:
     address = str(ctx.options.get("dask_address") or "")
     if remote:
@@ -444,10 +463,10 @@ def _run(ctx: RunContext, remote: bool) -> None:
     cluster = client = None
     try:
         try:
-            _quiet_logs()
-            from distributed import Client
-
             if remote:
+                _quiet_logs()
+                from distributed import Client
+
                 try:
                     _knock(address)
                     client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -464,27 +483,46 @@ def _run(ctx: RunContext, remote: bool) -> None:
                         f"(none joined within {WORKERS_TIMEOUT_S:g} s)"
                     ) from None
             else:
-                from distributed import LocalCluster
-
                 upload_error = None
                 threads_per_worker = int(ctx.options.get("threads_per_worker") or 1)
-                import dask
 
-                # Dask's statistical profiler samples each worker's task thread every
-                # 10 ms, taking the GIL from the task each time; concviz measures the
-                # tasks itself, so the workers it starts go without (about 7 % here).
-                dask.config.set({"distributed.worker.profile.enabled": False})
-                cluster = LocalCluster(
-                    n_workers=ctx.workers,
-                    threads_per_worker=threads_per_worker,
-                    processes=bool(ctx.options.get("dask_processes", True)),
-                    host="127.0.0.1",
-                    protocol="tcp://",  # also for threads, which would talk inproc:// to no host
-                    dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
-                    silence_logs=logging.ERROR,
-                )
-                client = Client(cluster, set_as_default=False)
-                client.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
+                def build():
+                    # importing distributed alone takes a second or more: a stop
+                    # must not wait for it either
+                    _quiet_logs()
+                    import dask
+                    from distributed import Client, LocalCluster
+
+                    # Dask's statistical profiler samples each worker's task thread
+                    # every 10 ms, taking the GIL from the task each time; concviz
+                    # measures the tasks itself, so the workers it starts go without
+                    # (about 7 % here).
+                    dask.config.set({"distributed.worker.profile.enabled": False})
+                    if ctx.stop_event.is_set():
+                        return None  # stopped while importing: start nothing
+                    made = LocalCluster(
+                        n_workers=ctx.workers,
+                        threads_per_worker=threads_per_worker,
+                        processes=bool(ctx.options.get("dask_processes", True)),
+                        host="127.0.0.1",
+                        protocol="tcp://",  # also for threads: inproc:// has no host
+                        dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
+                        silence_logs=logging.ERROR,
+                    )
+                    joined = None
+                    try:
+                        joined = Client(made, set_as_default=False)
+                        joined.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
+                    except BaseException:
+                        _close(joined, made)
+                        raise
+                    return made, joined
+
+                # a stop during the seconds a LocalCluster takes to start ends it at once
+                built = start_up(ctx, build, lambda pair: pair and _close(pair[1], pair[0]))
+                if not built or built is ABANDONED:
+                    return
+                cluster, client = built
             try:
                 pids = client.run(os.getpid)
                 client.run(_warm_up, ctx.spec)

@@ -31,12 +31,14 @@ from collections import deque
 
 from ..strategies.base import RunContext, WorkerDied, strategy
 from .common import (
+    descendants,
     die_with_lab,
     engine_info,
     find_program,
     install_hint,
     missing_module,
     phase,
+    process_stat,
     worker_env,
 )
 from .sink import ControlLink, EventSink, callback_problem
@@ -127,53 +129,9 @@ def _hostfile_problem(path: str) -> str | None:
 
 
 # ------------------------------------------------------------------ processes
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """``(state, ppid, start time)`` of a process from /proc, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    # the command name may hold spaces and parentheses: the fields follow the last ')'
-    fields = text.rsplit(")", 1)[-1].split()
-    try:
-        return fields[0], int(fields[1]), int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _descendants(root: int) -> dict[int, int]:
-    """Every process under ``root``: pid -> start time (Linux; empty where there's no /proc).
-
-    hydra puts its proxy and each rank in a session of its own, so a signal to
-    mpiexec's process group does not reach them; their pids do.
-    """
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return {}
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    for name in names:
-        if not name.isdigit():
-            continue
-        stat = _stat(int(name))
-        if stat is not None:
-            children.setdefault(stat[1], []).append(int(name))
-            starts[int(name)] = stat[2]
-    found: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            if pid not in found:
-                found[pid] = starts[pid]
-                todo.append(pid)
-    return found
-
-
 def _alive(pid: int, start: int) -> bool:
     """The same process (not a recycled pid), still running (not a zombie)."""
-    stat = _stat(pid)
+    stat = process_stat(pid)
     return stat is not None and stat[2] == start and stat[0] not in ("Z", "X")
 
 
@@ -251,7 +209,7 @@ class _Mpiexec:
     # -- run thread (and control thread for terminate)
     def remember_tree(self) -> None:
         """Note the processes mpiexec has started (hydra's proxies, the ranks)."""
-        tree = _descendants(self.proc.pid)
+        tree = descendants(self.proc.pid)
         with self._tree_lock:
             self._tree.update(tree)
 

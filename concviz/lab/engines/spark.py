@@ -26,7 +26,15 @@ import threading
 import time
 
 from ..strategies.base import RunContext, WorkerDied, strategy
-from .common import engine_info, install_hint, missing_module, phase, worker_env
+from .common import (
+    ABANDONED,
+    engine_info,
+    install_hint,
+    missing_module,
+    phase,
+    start_up,
+    worker_env,
+)
 from .sink import EventSink, callback_problem, resolve_callback, run_task, warm_up
 
 NO_JAVA = (
@@ -305,8 +313,6 @@ class _Spark:
 
     # -- teardown
     def stop(self) -> None:
-        from pyspark import SparkContext
-
         sc, self.sc = self.sc, None
         if sc is not None:
             try:
@@ -319,10 +325,13 @@ class _Spark:
                 gateway.shutdown()
             except Exception:
                 pass
-        with SparkContext._lock:
-            SparkContext._gateway = None  # the next run starts a JVM of its own
-            SparkContext._jvm = None
-            SparkContext._active_spark_context = None
+        if "pyspark" in sys.modules:  # never imported (a stop came first): nothing to reset
+            from pyspark import SparkContext
+
+            with SparkContext._lock:
+                SparkContext._gateway = None  # the next run starts a JVM of its own
+                SparkContext._jvm = None
+                SparkContext._active_spark_context = None
         proc, self.proc = self.proc, None
         if proc is not None:
             _end_process(proc)
@@ -400,22 +409,35 @@ def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
     spark: _Spark | None = None
     try:
         try:
-            java = find_java()
-            if java is None:
-                raise WorkerDied(NO_JAVA)
-            import pyspark
-
-            version = pyspark.__version__
-            major = _java_major(java)
-            if major is not None and major < 17 and int(version.split(".")[0]) >= 4:
-                raise WorkerDied(
-                    f"Java {major} is too old: Spark {version} needs Java 17 or newer "
-                    "(e.g. apt install openjdk-17-jre-headless)"
-                )
-            if remote:
-                _reach_master(master)
             spark = _Spark(ctx, master, remote, callback, sink)
-            spark.start(java)
+
+            def build() -> _Spark | None:
+                java = find_java()
+                if java is None:
+                    raise WorkerDied(NO_JAVA)
+                import pyspark
+
+                version = pyspark.__version__
+                major = _java_major(java)
+                if major is not None and major < 17 and int(version.split(".")[0]) >= 4:
+                    raise WorkerDied(
+                        f"Java {major} is too old: Spark {version} needs Java 17 or newer "
+                        "(e.g. apt install openjdk-17-jre-headless)"
+                    )
+                if remote:
+                    _reach_master(master)
+                if ctx.stop_event.is_set():
+                    return None  # stopped already: start no JVM
+                spark.start(java)
+                return spark
+
+            # the JVM takes seconds to start: a stop kills it instead of waiting
+            built = start_up(ctx, build, lambda started: started and started.stop())
+            if built is ABANDONED:
+                spark = None  # still starting: its own thread stops it when it ends
+                return
+            if built is None:
+                return  # stopped during the start-up
             sc = spark.sc
             ctx.on_stop(spark.cancel)
             starting.details.update({"master": master, "spark": sc.version})
