@@ -216,9 +216,10 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
     every process the lab started since (a JVM, Dask's worker processes) is killed,
     which makes the start-up fail within moments; the run's thread then goes on to
     its teardown at once. Returns what ``build`` returned, or None when it failed
-    after a stop (raises what it raised otherwise), or ``ABANDONED`` when it is
-    still running ``STOP_WAIT_S`` after the stop: then the run must not touch what
-    it builds, and its thread hands the result to ``discard`` when it ends.
+    after a stop (raises what it raised otherwise), or ``ABANDONED`` when the run
+    was stopped and ``build`` returned anyway or was still running ``STOP_WAIT_S``
+    after the stop: then the run must not touch what it builds, and the start-up's
+    thread hands the result to ``discard`` when it ends.
     """
     before = set(descendants(os.getpid()))
     box: dict[str, Any] = {}
@@ -234,8 +235,12 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
             done.set()
             return
         with lock:
-            left = box.get("abandoned", False)
-            if not left:
+            # Stopped by now: what was built is ended here, off the run's thread (a
+            # cluster takes seconds to close; the stopped run must not wait for it).
+            left = box.get("abandoned", False) or ctx.stop_event.is_set()
+            if left:
+                box["abandoned"] = True
+            else:
                 box["value"] = value
         done.set()
         if left:
@@ -253,8 +258,9 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
             with lock:
                 if "value" not in box and "error" not in box:
                     box["abandoned"] = True
-                    return ABANDONED
             break
+    if box.get("abandoned"):
+        return ABANDONED
     if "error" in box:
         if ctx.stop_event.is_set():
             return None

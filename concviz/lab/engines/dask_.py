@@ -453,6 +453,23 @@ def _close(client, cluster) -> None:
         cluster.close(timeout=10)
 
 
+def _prepare(ctx: RunContext, client, cluster, upload_error: str | None) -> tuple:
+    """The workers' pids, clock offsets and threads, a task-stream tracker, the dashboard."""
+    try:
+        pids = client.run(os.getpid)
+        client.run(_warm_up, ctx.spec)
+        offsets = _clock_offsets(client)
+        threads = sum(client.nthreads().values())
+        tracker = _Tracker(ctx, client, offsets, pids)
+    except Exception as exc:
+        why = f" (uploading concviz's sources failed: {upload_error})" if upload_error else ""
+        raise WorkerDied(
+            f"the Dask workers cannot run concviz's tasks: {describe_error(exc)}{why}"
+        ) from None
+    dashboard = client.dashboard_link if _dashboard_runs(client, cluster) else None
+    return pids, offsets, threads, tracker, dashboard
+
+
 def _run(ctx: RunContext, remote: bool) -> None:
     address = str(ctx.options.get("dask_address") or "")
     if remote:
@@ -513,32 +530,22 @@ def _run(ctx: RunContext, remote: bool) -> None:
                     try:
                         joined = Client(made, set_as_default=False)
                         joined.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
+                        return made, joined, *_prepare(ctx, joined, made, None)
                     except BaseException:
                         _close(joined, made)
                         raise
-                    return made, joined
 
-                # a stop during the seconds a LocalCluster takes to start ends it at once
-                built = start_up(ctx, build, lambda pair: pair and _close(pair[1], pair[0]))
+                # a stop during the seconds a LocalCluster takes to start ends the run
+                # at once; the cluster, if it came up all the same, is closed off the
+                # run's thread
+                built = start_up(ctx, build, lambda got: got and _close(got[1], got[0]))
                 if not built or built is ABANDONED:
                     return
-                cluster, client = built
-            try:
-                pids = client.run(os.getpid)
-                client.run(_warm_up, ctx.spec)
-                offsets = _clock_offsets(client)
-                threads = sum(client.nthreads().values())
-                tracker = _Tracker(ctx, client, offsets, pids)
-            except WorkerDied:
-                raise
-            except Exception as exc:
-                why = (
-                    f" (uploading concviz's sources failed: {upload_error})" if upload_error else ""
+                cluster, client, pids, offsets, threads, tracker, dashboard = built
+            if remote:
+                pids, offsets, threads, tracker, dashboard = _prepare(
+                    ctx, client, None, upload_error
                 )
-                raise WorkerDied(
-                    f"the Dask workers cannot run concviz's tasks: {describe_error(exc)}{why}"
-                ) from None
-            dashboard = client.dashboard_link if _dashboard_runs(client, cluster) else None
             scheduler = client.scheduler.address
             offsets_ms = {_short(w): round(off * 1e3, 3) for w, off in sorted(offsets.items())}
             starting.details.update(

@@ -240,10 +240,8 @@ class EventSink:
         self._conns: list[socket.socket] = []
         self._events: list[socket.socket] = []  # authenticated event connections
         self._closed = threading.Event()
-        self._threads: list[threading.Thread] = []
-        accept = threading.Thread(target=self._accept, name="concviz-sink", daemon=True)
-        accept.start()
-        self._threads.append(accept)
+        self._accepter = threading.Thread(target=self._accept, name="concviz-sink", daemon=True)
+        self._accepter.start()
 
     # -- accept thread
     def _accept(self) -> None:
@@ -266,7 +264,6 @@ class EventSink:
             )
             with self._lock:
                 self._conns.append(conn)
-                self._threads.append(t)
             t.start()
 
     def _row_for(self, want: int) -> int:
@@ -416,8 +413,10 @@ class EventSink:
                     ends += 1
         return ends
 
-    @staticmethod
-    def _end(conn: socket.socket) -> None:
+    def _end(self, conn: socket.socket) -> None:
+        with self._lock:  # a flood of refused clients must not pile up here
+            if conn in self._conns:
+                self._conns.remove(conn)
         try:
             conn.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -456,6 +455,9 @@ class EventSink:
                 except OSError:
                     pass
             self._end(c)
+        accept = self._accepter
+        if accept is not threading.current_thread():
+            accept.join(timeout=1.0)
 
 
 def _peer(peer) -> str:
