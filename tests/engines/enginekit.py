@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -186,3 +187,42 @@ def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, s
         yield StoppedRun(obj, store, time.monotonic() - stopped_at, lab.proc.pid)
     finally:
         lab.close()
+
+
+def stop_during_start_up(strategy: str, after_s: float) -> tuple[dict, float, list[str], dict]:
+    """Stop a batch run ``after_s`` into its engine's start-up, then run again in the same lab.
+
+    ``(run_finished, seconds from the stop to it, what was left under the lab, the next
+    run's run_object)``.
+    """
+    lab = LabProcess()
+    lab.start()
+    try:
+        lab.send(
+            {"cmd": "start", "workload": "cpu-python", "strategy": strategy, "workers": WORKERS,
+             "tasks": 4, "task_ms": 20.0}
+        )  # fmt: skip
+        store = EventStore()
+        stopped_at: list[float] = []
+
+        def stop() -> None:
+            stopped_at.append(time.monotonic())
+            lab.send({"cmd": "stop"})
+
+        timer = threading.Timer(after_s, stop)
+        timer.start()
+        while True:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            obj = store.add_frame(*frame)
+            if obj and obj.get("type") == "phase" and obj["kind"] == "startup" and obj["t_ns"]:
+                assert stopped_at, "the start-up ended before the stop was sent"
+            if obj and obj.get("type") == "run_finished":
+                break
+        timer.join()
+        took = time.monotonic() - stopped_at[0]
+        left = leftovers(lab.proc.pid, timeout=5)
+        again = run_in_lab(strategy, lab=lab, tasks=4, task_ms=20.0)[0]
+    finally:
+        lab.close()
+    return obj, took, left, again

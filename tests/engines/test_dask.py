@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import threading
+import time
 
 import psutil
 import pytest
@@ -19,6 +21,7 @@ from enginekit import (
     leftovers,
     require,
     run_in_lab,
+    stop_during_start_up,
     stopped_continuous_run,
 )
 
@@ -194,3 +197,57 @@ def test_stop_ends_a_continuous_dask_run_and_leaves_no_dask_process():
         workers = {ln.pid for ln in lanes if ln.name and ln.name.startswith("dask ")}
         assert len(workers) == 2, lanes
         assert not _gone(workers), "Dask workers outlived the stopped run"
+
+
+def test_an_address_that_answers_but_is_not_dask_exits_2_in_one_sentence():
+    require("dask-remote")
+    # something that accepts and then waits for a request (an HTTP server, a database),
+    # and something that greets with bytes of its own (an SSH server)
+    for greeting in (b"", b"SSH-2.0-OpenSSH_9.6\r\n"):
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            port = server.getsockname()[1]
+            stop = threading.Event()
+
+            def serve(server=server, greeting=greeting, stop=stop) -> None:
+                server.settimeout(0.1)
+                held = []
+                while not stop.is_set():
+                    try:
+                        conn, _ = server.accept()
+                    except TimeoutError:
+                        continue
+                    held.append(conn)  # never closed while the test runs: no EOF to see
+                    if greeting:
+                        conn.sendall(greeting)
+                for conn in held:
+                    conn.close()
+
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            t0 = time.monotonic()
+            try:
+                out = subprocess.run(
+                    [sys.executable, "-m", "concviz", "run", "-s", "dask-remote",
+                     "--dask-address", f"tcp://127.0.0.1:{port}", "--tasks", "2"],
+                    capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+            finally:
+                stop.set()
+                t.join(5)
+        took = time.monotonic() - t0
+        said = (out.stdout + out.stderr).strip()
+        assert out.returncode == 2, out
+        assert "is not a Dask scheduler" in said and f"127.0.0.1:{port}" in said, said
+        assert "Traceback" not in said and "\n" not in said, said
+        assert took < 20, f"took {took:.1f} s"
+
+
+@pytest.mark.parametrize("after_s", [0.3, 1.5])
+def test_a_stop_during_the_local_clusters_start_up_ends_the_run_at_once(after_s):
+    require("dask-local")
+    finished, took, left, again = stop_during_start_up("dask-local", after_s)
+    assert finished["stopped"] and finished["ok"], finished
+    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
+    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
+    assert not left, left
+    assert again["ok"] and len(again["tasks"]) == 4, again["error"]

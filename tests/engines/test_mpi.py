@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import psutil
@@ -99,6 +101,8 @@ def test_stop_ends_a_continuous_mpi_run_at_once_and_leaves_nothing():
 
 RANK_DIES = """
 import os
+import subprocess
+import sys
 import time
 
 
@@ -126,6 +130,8 @@ def test_a_rank_that_dies_fails_the_run_naming_mpi_and_keeps_what_was_recorded(t
 
 
 TASK_RAISES = """
+import subprocess
+import sys
 import time
 
 
@@ -148,3 +154,65 @@ def test_failing_tasks_are_gathered_at_rank_0_and_reported_with_their_text(tmp_p
         6: (0, "ValueError: task 6 refuses"),
     }, failed
     assert not left, left
+
+
+def test_nothing_of_an_mpi_run_outlives_a_lab_killed_with_sigkill():
+    require("mpi")
+    # a batch is one round: rank 0 reads the lab's connection again only after all of
+    # it, so before ranks watched their own link the job ran on for the whole batch
+    lab = LabProcess()
+    lab.start()
+    store = EventStore()
+    try:
+        lab.send(
+            {
+                "cmd": "start",
+                "workload": "cpu-python",
+                "strategy": "mpi",
+                "workers": 2,
+                "tasks": 400,
+                "task_ms": 50.0,
+            }
+        )
+        while len(store.task_bars()["task"]) < 4:
+            frame = lab.read_frame()
+            assert frame is not None, lab.died_reason()
+            store.add_frame(*frame)
+        marker = _events_address(run_object(store))
+        assert len(_mpi_processes(marker, timeout=0)) >= 3  # mpiexec, proxy, ranks
+        lab.proc.kill()  # SIGKILL: the lab runs no clean-up of its own
+        lab.proc.wait(5)
+        time.sleep(3.0)
+        left = _mpi_processes(marker, timeout=0)
+    finally:
+        lab.close()
+    assert not left, f"still running 3 s after the lab was killed: {left}"
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("localhost:2\nnode one\n", 2),  # a space inside a host
+        ("# the cluster\nlocalhost:0\n", 2),  # zero slots
+        ("localhost;touch /tmp/x\n", 1),
+        ("\n# nothing but comments\n", None),
+    ],
+)
+def test_a_bad_hostfile_is_refused_by_the_cli_in_one_sentence_naming_the_line(tmp_path, text, line):
+    require("mpi")
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text(text)
+    out = subprocess.run(
+        [sys.executable, "-m", "concviz", "run", "-s", "mpi", "--hostfile", str(hostfile),
+         "--tasks", "2", "--task-ms", "10"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    said = (out.stdout + out.stderr).strip()
+    assert out.returncode == 2, out
+    assert "Traceback" not in said and "\n" not in said, said
+    assert str(hostfile) in said, said
+    if line is None:
+        assert "lists no host" in said, said
+    else:
+        assert f"line {line} of the MPI hostfile" in said, said
+        assert repr(text.splitlines()[line - 1]) in said, said

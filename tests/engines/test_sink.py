@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
 
 import numpy as np
+import pytest
 
 from concviz.lab import protocol as P
 from concviz.lab import recorder
@@ -40,7 +43,7 @@ def _run_worker(address: str, index: int) -> None:
     t = threading.Thread(target=lambda: out.append(S.run_task(address, SPEC, index)))
     t.start()
     t.join(10)
-    rec, _row = S._links.pop((address, __import__("os").getpid()))
+    rec, _row = S._links.pop((address, os.getpid()))
     rec.close()
 
 
@@ -49,7 +52,7 @@ def test_a_worker_on_the_same_host_keeps_its_clock_and_gets_a_row():
     sink = S.EventSink(ctx, name="slot {n}")
     try:
         t0 = time.perf_counter_ns()
-        _run_worker(sink.address, 7)
+        _run_worker(sink.worker_address, 7)
         assert sink.wait_ended(1, timeout=5)
         rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
         end = rec[rec["kind"] == P.EV_END][0]
@@ -69,7 +72,7 @@ def test_a_worker_on_another_host_is_mapped_onto_the_labs_clock(monkeypatch):
     sink = S.EventSink(ctx)
     try:
         t0 = time.perf_counter_ns()
-        _run_worker(sink.address, 3)
+        _run_worker(sink.worker_address, 3)
         assert sink.wait_ended(1, timeout=5)
         rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
         end = rec[rec["kind"] == P.EV_END][0]
@@ -79,3 +82,189 @@ def test_a_worker_on_another_host_is_mapped_onto_the_labs_clock(monkeypatch):
         assert abs(shown["worker 1"] - behind / 1e6) < 100, shown  # measured and shown
     finally:
         sink.close()
+
+
+# ------------------------------------------------------------------ who may connect
+def _records(row: int, pid: int, /, n: int = 1, **change) -> bytes:
+    """``n`` task bars (start + end) for ``row`` and ``pid``; ``change`` overrides end fields."""
+    t0 = time.perf_counter_ns()
+    out = []
+    for task in range(n):
+        out.append((P.EV_START, 0, row, task, pid, 1, t0, 0, 0))
+        end = {"kind": P.EV_END, "t_ns": t0 + 1_000_000, "cpu_ns": 500_000, "t0_ns": t0}
+        end.update(change)
+        out.append(
+            (end["kind"], 0, change.get("worker", row), task, change.get("pid", pid), 1,
+             end["t_ns"], end["cpu_ns"], end["t0_ns"])
+        )  # fmt: skip
+    return P.pack_records(out)
+
+
+def _frame(payload: bytes) -> bytes:
+    return S.LENGTH.pack(len(payload)) + payload
+
+
+def _authenticated(sink: S.EventSink, want: int = S.ASSIGN) -> tuple[socket.socket, int]:
+    """A worker connection that knows the secret (the real worker side), past its handshake."""
+    sock = S.connect(sink.worker_address, want)
+    row, _ = S.ROW.unpack(S._recv_exact(sock, S.ROW.size))
+    sock.sendall(S.OFFSET.pack(0))
+    return sock, row
+
+
+def _closed_by_lab(sock: socket.socket, timeout: float = 5.0) -> bool:
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        sock.close()
+
+
+def _wait(cond, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_client_without_the_secret_is_refused_and_its_records_never_relayed():
+    ctx = _Ctx()
+    sink = S.EventSink(ctx)
+    try:
+        host, port, _ = S.split_address(sink.worker_address)
+        assert sink.address == f"{host}:{port}" and "#" not in sink.address  # shown to users
+        forged = _frame(_records(0, 4242, n=3))
+        for want in (S.ASSIGN, 0, S.CONTROL):
+            sock = socket.create_connection((host, port))
+            nonce = S._recv_exact(sock, S.NONCE_SIZE)
+            hello = S.HELLO.pack(S.MAGIC, want, 4242, 1, 0)
+            # a guessed secret, then forged tasks as if it had been accepted
+            mac = S._mac(b"guess" * 4, nonce, hello, b"")
+            sock.sendall(hello + mac + S.OFFSET.pack(0) + forged)
+            assert _closed_by_lab(sock)
+        # an old worker (no HMAC), and bytes that are no handshake at all
+        for junk in (S.HELLO.pack(b"CVZ2", 0, 4242, 1, 0) + forged, b"GET / HTTP/1.0\r\n\r\n" * 9):
+            sock = socket.create_connection((host, port))
+            sock.sendall(junk)
+            assert _closed_by_lab(sock)
+        assert _wait(lambda: sink.refused == 5), sink.problems
+        assert not ctx.batches and not sink.rows and not sink.controls
+        assert not [j for j in ctx.json if j["type"] == "workers"]
+        assert "does not know this run's secret" in sink.problems[0]
+        # the sink still serves the real workers
+        _run_worker(sink.worker_address, 1)
+        assert sink.wait_ended(1, timeout=5) and len(sink.rows) == 1
+    finally:
+        sink.close()
+
+
+def test_a_silent_client_is_given_up_after_the_handshake_timeout(monkeypatch):
+    monkeypatch.setattr(S, "HANDSHAKE_TIMEOUT_S", 0.3)
+    sink = S.EventSink(_Ctx())
+    try:
+        host, port, _ = S.split_address(sink.worker_address)
+        sock = socket.create_connection((host, port))
+        t0 = time.monotonic()
+        assert _closed_by_lab(sock)
+        assert time.monotonic() - t0 < 2.0
+        assert _wait(lambda: sink.refused == 1) and "timed out" in sink.problems[0]
+    finally:
+        sink.close()
+
+
+def test_only_one_control_link_is_given_and_only_to_a_client_with_the_secret():
+    sink = S.EventSink(_Ctx())
+    try:
+        first = S.control_link(sink.worker_address)
+        assert sink.wait_control(5) is not None
+        second = S.connect(sink.worker_address, S.CONTROL)
+        assert _closed_by_lab(second)
+        assert _wait(lambda: sink.refused == 1) and "already open" in sink.problems[0]
+        assert len(sink.controls) == 1
+        first.close()
+    finally:
+        sink.close()
+
+
+BAD_FRAMES = {
+    "misaligned": lambda row, pid: _frame(_records(row, pid)[:-7]),
+    "huge length": lambda row, pid: S.LENGTH.pack(0xFFFFFFFF) + _records(row, pid),
+    "empty": lambda row, pid: S.LENGTH.pack(0),
+    "another row": lambda row, pid: _frame(_records(row, pid, worker=row + 1)),
+    "another pid": lambda row, pid: _frame(_records(row, pid, pid=pid + 1)),
+    "end before start": lambda row, pid: _frame(_records(row, pid, t_ns=1000, t0_ns=2000)),
+    "negative cpu": lambda row, pid: _frame(_records(row, pid, cpu_ns=-1)),
+    "cpu beyond the cores": lambda row, pid: _frame(_records(row, pid, cpu_ns=10**12)),
+    "unknown kind": lambda row, pid: _frame(_records(row, pid, kind=99)),
+}
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_FRAMES))
+def test_a_bad_frame_from_an_authenticated_worker_drops_only_that_connection(bad):
+    ctx = _Ctx()
+    sink = S.EventSink(ctx)
+    try:
+        pid = os.getpid()
+        sock, row = _authenticated(sink)
+        good = _records(row, pid, n=2)
+        sock.sendall(_frame(good))
+        assert sink.wait_ended(2, timeout=5)  # what came before the bad frame is kept
+        sock.sendall(BAD_FRAMES[bad](row, pid) + _frame(_records(row, pid, n=5)))
+        assert _closed_by_lab(sock)
+        assert _wait(lambda: sink.dropped == 1), sink.problems
+        assert sink.problems[0].startswith(f"dropped row {row} (pid {pid}"), sink.problems
+        assert ctx.batches == [good] and sink.ended == 2  # nothing of or after the bad frame
+        # the run goes on: another worker is served as before
+        other, row2 = _authenticated(sink)
+        assert row2 != row
+        other.sendall(_frame(_records(row2, pid, n=1)))
+        assert sink.wait_ended(3, timeout=5)
+        other.close()
+    finally:
+        sink.close()
+
+
+def test_cpu_up_to_every_core_for_the_wall_time_is_sane():
+    ctx = _Ctx()
+    sink = S.EventSink(ctx)
+    try:
+        pid = os.getpid()
+        sock, row = _authenticated(sink)
+        cores = os.cpu_count() or 1
+        # 1 ms of wall on every core, plus the 10 ms allowed for the clocks
+        most = 1_000_000 * cores + S.CPU_SLACK_NS
+        sock.sendall(_frame(_records(row, pid, cpu_ns=most)))
+        assert sink.wait_ended(1, timeout=5) and not sink.dropped
+        sock.sendall(_frame(_records(row, pid, cpu_ns=most + 1)))
+        assert _closed_by_lab(sock) and _wait(lambda: sink.dropped == 1)
+    finally:
+        sink.close()
+
+
+def test_the_sink_binds_loopback_or_exactly_the_callback_address():
+    for callback in (None, "127.0.0.1", "localhost"):
+        sink = S.EventSink(_Ctx(), callback=callback)
+        try:
+            assert sink._server.getsockname()[0] in ("127.0.0.1", "::1"), callback
+        finally:
+            sink.close()
+    for bad, said in (
+        ("0.0.0.0", "wildcard"),
+        ("::", "wildcard"),
+        ("192.0.2.1", "not an address of this machine"),  # TEST-NET-1: nobody's address
+        ("no-such-host.invalid", "does not resolve"),
+        ("  ", "must be a host name"),
+    ):
+        why = S.callback_problem(bad)
+        assert why is not None and said in why, (bad, why)
+        assert "\n" not in why and why.count(". ") == 0, why
+        with pytest.raises(S.Refused):
+            S.EventSink(_Ctx(), callback=bad)

@@ -14,7 +14,14 @@ import urllib.request
 
 import psutil
 import pytest
-from enginekit import check_engine_run, leftovers, require, run_in_lab, stopped_continuous_run
+from enginekit import (
+    check_engine_run,
+    leftovers,
+    require,
+    run_in_lab,
+    stop_during_start_up,
+    stopped_continuous_run,
+)
 
 from concviz.runtime import run_batch
 from concviz.runtime.headless import BadInput
@@ -194,3 +201,14 @@ def test_stop_ends_a_continuous_spark_run_quickly_and_leaves_nothing():
         lanes = run.store.lanes()
         pids = {lane.pid for lane in lanes if (lane.name or "").startswith("Spark task")}
         assert pids and not _gone(pids), "Spark's Python workers outlived the run"
+
+
+@pytest.mark.parametrize("after_s", [0.3, 3.0])
+def test_a_stop_during_the_jvms_start_up_ends_the_run_at_once(after_s):
+    require("spark-local")
+    finished, took, left, again = stop_during_start_up("spark-local", after_s)
+    assert finished["stopped"] and finished["ok"], finished
+    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
+    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
+    assert not left, left
+    assert again["ok"] and len(again["tasks"]) == 4, again["error"]

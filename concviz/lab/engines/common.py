@@ -10,7 +10,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from ..recorder import perf_ns
 from ..strategies.base import RunContext
@@ -121,3 +125,159 @@ def phase(ctx: RunContext, kind: str, label: str) -> Phase:
 def engine_info(ctx: RunContext, **details) -> None:
     """Tell the window something about the engine (dashboard address, clock offsets)."""
     ctx.emit({"type": "engine", "t_ns": perf_ns(), **details})
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_lab():
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when the lab dies (Linux).
+
+    None elsewhere. ``prctl`` is looked up here, in the lab, so the child between
+    fork and exec only makes one call (no import, no library loading, which could
+    deadlock in a child forked from a threaded process). The signal comes when the
+    *thread* that started the child ends, so start it on a thread that outlives it
+    (the run's thread, which ends the child in its teardown).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError, ImportError):
+        return None
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    kill = int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, kill, 0, 0, 0)
+
+    return preexec
+
+
+# ------------------------------------------------------------------ processes
+def process_stat(pid: int) -> tuple[str, int, int] | None:
+    """``(state, ppid, start time)`` of a process from /proc, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # the command name may hold spaces and parentheses: the fields follow the last ')'
+    fields = text.rsplit(")", 1)[-1].split()
+    try:
+        return fields[0], int(fields[1]), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def descendants(root: int) -> dict[int, int]:
+    """Every process under ``root``: pid -> start time (Linux; empty where there's no /proc).
+
+    hydra puts its proxy and each rank in a session of its own, so a signal to
+    mpiexec's process group does not reach them; their pids do.
+    """
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return {}
+    children: dict[int, list[int]] = {}
+    starts: dict[int, int] = {}
+    for name in names:
+        if not name.isdigit():
+            continue
+        stat = process_stat(int(name))
+        if stat is not None:
+            children.setdefault(stat[1], []).append(int(name))
+            starts[int(name)] = stat[2]
+    found: dict[int, int] = {}
+    todo = [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            if pid not in found:
+                found[pid] = starts[pid]
+                todo.append(pid)
+    return found
+
+
+# After a stop, how long a start-up has to fail once its processes are gone; within
+# the lab's grace for a stopped run (lab.STOP_GRACE_S, 0.7 s), so the run ends clean.
+STOP_WAIT_S = 0.3
+ABANDONED = object()  # start_up's answer when the start-up is left to finish on its own
+
+
+def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any], None]) -> Any:
+    """``build()`` (an engine's start-up: a JVM, a LocalCluster), ended early by a stop.
+
+    A start-up takes seconds and cannot be interrupted from outside its thread, so it
+    runs on a thread of its own while the run's thread watches for a stop. On a stop
+    every process the lab started since (a JVM, Dask's worker processes) is killed,
+    which makes the start-up fail within moments; the run's thread then goes on to
+    its teardown at once. Returns what ``build`` returned, or None when it failed
+    after a stop (raises what it raised otherwise), or ``ABANDONED`` when the run
+    was stopped and ``build`` returned anyway or was still running ``STOP_WAIT_S``
+    after the stop: then the run must not touch what it builds, and the start-up's
+    thread hands the result to ``discard`` when it ends.
+    """
+    before = set(descendants(os.getpid()))
+    box: dict[str, Any] = {}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def go() -> None:
+        try:
+            value = build()
+        except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
+            with lock:
+                box["error"] = exc
+            done.set()
+            return
+        with lock:
+            # Stopped by now: what was built is ended here, off the run's thread (a
+            # cluster takes seconds to close; the stopped run must not wait for it).
+            left = box.get("abandoned", False) or ctx.stop_event.is_set()
+            if left:
+                box["abandoned"] = True
+            else:
+                box["value"] = value
+        done.set()
+        if left:
+            try:
+                discard(value)
+            except Exception:
+                pass  # nobody is left to tell; the processes were killed already
+
+    # named concviz-: the stop's watchdog does not count it as a task stuck in the lab
+    threading.Thread(target=go, name="concviz-engine-start", daemon=True).start()
+    while not done.wait(0.05):
+        if ctx.stop_event.is_set():
+            _kill_new(before)
+            done.wait(STOP_WAIT_S)
+            with lock:
+                if "value" not in box and "error" not in box:
+                    box["abandoned"] = True
+            break
+    if box.get("abandoned"):
+        return ABANDONED
+    if "error" in box:
+        if ctx.stop_event.is_set():
+            return None
+        raise box["error"]
+    return box["value"]
+
+
+def _kill_new(before: set[int]) -> None:
+    """SIGKILL every process under the lab that was not there before (Linux; else none)."""
+    for pid in descendants(os.getpid()):
+        if pid in before:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                # multiprocessing's resource tracker serves the lab for its whole life
+                if b"resource_tracker" in f.read():
+                    continue
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import socket
+import struct
 import tempfile
 import threading
 import time
@@ -27,7 +28,15 @@ from ..protocol import EV_END, EV_ERROR, EV_START
 from ..recorder import describe_error, perf_ns
 from ..strategies.base import RunContext, WorkerDied, strategy
 from ..strategies.dispatch import window_for
-from .common import LAB_ROOT, engine_info, install_hint, missing_module, phase
+from .common import (
+    ABANDONED,
+    LAB_ROOT,
+    engine_info,
+    install_hint,
+    missing_module,
+    phase,
+    start_up,
+)
 from .sink import task_function
 
 POLL_S = 0.25  # how often the task stream is read while a run goes
@@ -42,12 +51,61 @@ def _dask_missing() -> str | None:
 
 
 def _check_remote(options: dict) -> str | None:
-    if not options.get("dask_address"):
+    address = options.get("dask_address")
+    if not address:
         return (
             "dask-remote needs the scheduler's address: --dask-address tcp://host:8786 "
             "(in the window: Engine settings…)"
         )
-    return None
+    return _not_a_scheduler(str(address))
+
+
+SNIFF_TIMEOUT_S = 2.0  # a scheduler greets at once (measured: 1 ms on loopback)
+
+
+def _not_a_scheduler(address: str) -> str | None:
+    """One sentence when something answers at a tcp:// ``address`` but is not Dask.
+
+    Dask's own connect would wait out its time-out on such a server, then fail with
+    a traceback's worth of text. Every Dask comm greets a new connection before it
+    reads anything: a frame (``<Q`` length, ``<Q`` frame count, ``<Q`` frame sizes)
+    holding the msgpack map of its handshake (``compression``, ``python``,
+    ``pickle-protocol``). Nothing that is not Dask sends that. An address that does
+    not answer at all is left to the run, which says it cannot reach it.
+    """
+    scheme, _, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme not in ("", "tcp") or not host or not port.isdigit():
+        return None  # TLS and other transports: Dask's connect checks them itself
+    try:
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=SNIFF_TIMEOUT_S)
+    except (OSError, ValueError, OverflowError):
+        return None
+    data = b""
+    deadline = time.monotonic() + SNIFF_TIMEOUT_S
+    try:
+        with sock:
+            while len(data) < 256 and b"python" not in data:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(left)
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+    except OSError:
+        pass
+    if len(data) >= 16:
+        total, frames = struct.unpack_from("<QQ", data)
+        if 0 < frames <= 64 and total < 1 << 20 and b"python" in data:
+            return None
+    said = "said nothing" if not data else f"sent {len(data)} bytes that are no Dask handshake"
+    return (
+        f"something answers at {address} but it is not a Dask scheduler (it {said} within "
+        f"{SNIFF_TIMEOUT_S:g} s); give the address the scheduler prints as "
+        "'Scheduler at: tcp://host:8786'"
+    )
 
 
 # ------------------------------------------------------------------ worker side
@@ -384,6 +442,34 @@ def _dashboard_runs(client, cluster) -> bool:
         return False  # not worth failing a run for
 
 
+def _close(client, cluster) -> None:
+    """Close a client and the cluster it belongs to (either may be None)."""
+    if client is not None:
+        try:
+            client.close(timeout=5)
+        except Exception:
+            pass  # the cluster still has to go
+    if cluster is not None:
+        cluster.close(timeout=10)
+
+
+def _prepare(ctx: RunContext, client, cluster, upload_error: str | None) -> tuple:
+    """The workers' pids, clock offsets and threads, a task-stream tracker, the dashboard."""
+    try:
+        pids = client.run(os.getpid)
+        client.run(_warm_up, ctx.spec)
+        offsets = _clock_offsets(client)
+        threads = sum(client.nthreads().values())
+        tracker = _Tracker(ctx, client, offsets, pids)
+    except Exception as exc:
+        why = f" (uploading concviz's sources failed: {upload_error})" if upload_error else ""
+        raise WorkerDied(
+            f"the Dask workers cannot run concviz's tasks: {describe_error(exc)}{why}"
+        ) from None
+    dashboard = client.dashboard_link if _dashboard_runs(client, cluster) else None
+    return pids, offsets, threads, tracker, dashboard
+
+
 def _run(ctx: RunContext, remote: bool) -> None:
     address = str(ctx.options.get("dask_address") or "")
     if remote:
@@ -394,10 +480,10 @@ def _run(ctx: RunContext, remote: bool) -> None:
     cluster = client = None
     try:
         try:
-            _quiet_logs()
-            from distributed import Client
-
             if remote:
+                _quiet_logs()
+                from distributed import Client
+
                 try:
                     _knock(address)
                     client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
@@ -414,43 +500,52 @@ def _run(ctx: RunContext, remote: bool) -> None:
                         f"(none joined within {WORKERS_TIMEOUT_S:g} s)"
                     ) from None
             else:
-                from distributed import LocalCluster
-
                 upload_error = None
                 threads_per_worker = int(ctx.options.get("threads_per_worker") or 1)
-                import dask
 
-                # Dask's statistical profiler samples each worker's task thread every
-                # 10 ms, taking the GIL from the task each time; concviz measures the
-                # tasks itself, so the workers it starts go without (about 7 % here).
-                dask.config.set({"distributed.worker.profile.enabled": False})
-                cluster = LocalCluster(
-                    n_workers=ctx.workers,
-                    threads_per_worker=threads_per_worker,
-                    processes=bool(ctx.options.get("dask_processes", True)),
-                    host="127.0.0.1",
-                    protocol="tcp://",  # also for threads, which would talk inproc:// to no host
-                    dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
-                    silence_logs=logging.ERROR,
+                def build():
+                    # importing distributed alone takes a second or more: a stop
+                    # must not wait for it either
+                    _quiet_logs()
+                    import dask
+                    from distributed import Client, LocalCluster
+
+                    # Dask's statistical profiler samples each worker's task thread
+                    # every 10 ms, taking the GIL from the task each time; concviz
+                    # measures the tasks itself, so the workers it starts go without
+                    # (about 7 % here).
+                    dask.config.set({"distributed.worker.profile.enabled": False})
+                    if ctx.stop_event.is_set():
+                        return None  # stopped while importing: start nothing
+                    made = LocalCluster(
+                        n_workers=ctx.workers,
+                        threads_per_worker=threads_per_worker,
+                        processes=bool(ctx.options.get("dask_processes", True)),
+                        host="127.0.0.1",
+                        protocol="tcp://",  # also for threads: inproc:// has no host
+                        dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
+                        silence_logs=logging.ERROR,
+                    )
+                    joined = None
+                    try:
+                        joined = Client(made, set_as_default=False)
+                        joined.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
+                        return made, joined, *_prepare(ctx, joined, made, None)
+                    except BaseException:
+                        _close(joined, made)
+                        raise
+
+                # a stop during the seconds a LocalCluster takes to start ends the run
+                # at once; the cluster, if it came up all the same, is closed off the
+                # run's thread
+                built = start_up(ctx, build, lambda got: got and _close(got[1], got[0]))
+                if not built or built is ABANDONED:
+                    return
+                cluster, client, pids, offsets, threads, tracker, dashboard = built
+            if remote:
+                pids, offsets, threads, tracker, dashboard = _prepare(
+                    ctx, client, None, upload_error
                 )
-                client = Client(cluster, set_as_default=False)
-                client.wait_for_workers(ctx.workers, timeout=WORKERS_TIMEOUT_S)
-            try:
-                pids = client.run(os.getpid)
-                client.run(_warm_up, ctx.spec)
-                offsets = _clock_offsets(client)
-                threads = sum(client.nthreads().values())
-                tracker = _Tracker(ctx, client, offsets, pids)
-            except WorkerDied:
-                raise
-            except Exception as exc:
-                why = (
-                    f" (uploading concviz's sources failed: {upload_error})" if upload_error else ""
-                )
-                raise WorkerDied(
-                    f"the Dask workers cannot run concviz's tasks: {describe_error(exc)}{why}"
-                ) from None
-            dashboard = client.dashboard_link if _dashboard_runs(client, cluster) else None
             scheduler = client.scheduler.address
             offsets_ms = {_short(w): round(off * 1e3, 3) for w, off in sorted(offsets.items())}
             starting.details.update(

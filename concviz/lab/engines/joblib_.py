@@ -43,15 +43,19 @@ def run_joblib_loky(ctx: RunContext) -> None:
     starting = phase(ctx, "startup", f"starting {ctx.workers} loky worker processes")
     from joblib import Parallel, delayed
 
+    # loky's workers notice a lab killed with SIGKILL only when their idle time-out
+    # ends (minutes): exit_with_lab ends them with their connection to the lab instead
     sink = EventSink(ctx, name="loky worker {n}")
-    spec, address = ctx.spec, sink.address
+    # the workers' address carries the run's secret: loky pickles it over its pipes
+    spec, address = ctx.spec, sink.worker_address
     executor = None
     try:
         with Parallel(
             n_jobs=ctx.workers, backend="loky", return_as="generator_unordered"
         ) as parallel:
             try:
-                list(parallel(delayed(warm_up)(address, spec) for _ in range(2 * ctx.workers)))
+                warm = delayed(warm_up)(address, spec, exit_with_lab=True)
+                list(parallel(warm for _ in range(2 * ctx.workers)))
                 sink.wait_rows(ctx.workers, timeout=10)
                 executor = getattr(parallel._backend, "_workers", None)
             finally:
@@ -61,7 +65,7 @@ def run_joblib_loky(ctx: RunContext) -> None:
 
             def tasks():
                 for index in ctx.feed:
-                    yield delayed(run_task)(address, spec, index)
+                    yield delayed(run_task)(address, spec, index, exit_with_lab=True)
 
             try:
                 done = _results(ctx, parallel(tasks()))

@@ -30,8 +30,18 @@ import time
 from collections import deque
 
 from ..strategies.base import RunContext, WorkerDied, strategy
-from .common import engine_info, find_program, install_hint, missing_module, phase, worker_env
-from .sink import ControlLink, EventSink
+from .common import (
+    descendants,
+    die_with_lab,
+    engine_info,
+    find_program,
+    install_hint,
+    missing_module,
+    phase,
+    process_stat,
+    worker_env,
+)
+from .sink import ControlLink, EventSink, callback_problem
 
 ENV_VAR = "CONCVIZ_MPI"  # JSON {address, spec, path} for the rank program
 RANK_MODULE = "concviz.lab.engines.mpi_rank"
@@ -53,6 +63,11 @@ def _mpi_missing() -> str | None:
 
 
 def _check_options(options: dict) -> str | None:
+    callback = options.get("callback_host")
+    if callback is not None:
+        why = callback_problem(callback)
+        if why:
+            return why
     hostfile = options.get("hostfile")
     if hostfile is None:
         return None
@@ -63,57 +78,60 @@ def _check_options(options: dict) -> str | None:
             f"the MPI hostfile {hostfile} does not exist; give a file that lists the hosts "
             "to start ranks on, one per line (host or host:slots)"
         )
+    return _hostfile_problem(hostfile)
+
+
+MAX_HOSTFILE = 1 << 20
+# A host (a name, an IPv4 address or a bracketed IPv6 one), then hydra's ":slots".
+_HOST = re.compile(
+    r"^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[1-9]\d*)?$"
+)
+# Open MPI's and hydra's settings after the host: slots=4, max_slots=8, ifhn=eth0
+_SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*=\S+$")
+
+
+def _hostfile_problem(path: str) -> str | None:
+    """One sentence naming the first line of ``path`` that is not a host, or None.
+
+    mpiexec itself says little about a bad line (hydra: "unable to parse"; some
+    versions start on the wrong hosts or hang trying to reach a line it took for a
+    name), so the lab reads the file first. A line is a host or ``host:slots``,
+    optionally followed by ``key=value`` settings; ``#`` starts a comment.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_HOSTFILE + 1)
+    except OSError as exc:
+        return f"the MPI hostfile {path} cannot be read ({exc.strerror or exc})"
+    if len(data) > MAX_HOSTFILE:
+        return f"the MPI hostfile {path} is over {MAX_HOSTFILE >> 20} MiB: not a list of hosts"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"the MPI hostfile {path} is not text (UTF-8): not a list of hosts"
+    hosts = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        bad = not _HOST.match(words[0]) or not all(_SETTING.match(w) for w in words[1:])
+        if bad:
+            shown = line.strip()
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            return (
+                f"line {number} of the MPI hostfile {path} is not a host: {shown!r} "
+                "(write one host per line, as host or host:slots)"
+            )
+        hosts += 1
+    if not hosts:
+        return f"the MPI hostfile {path} lists no host (write one per line, as host or host:slots)"
     return None
 
 
 # ------------------------------------------------------------------ processes
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """``(state, ppid, start time)`` of a process from /proc, or None if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            text = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    # the command name may hold spaces and parentheses: the fields follow the last ')'
-    fields = text.rsplit(")", 1)[-1].split()
-    try:
-        return fields[0], int(fields[1]), int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _descendants(root: int) -> dict[int, int]:
-    """Every process under ``root``: pid -> start time (Linux; empty where there's no /proc).
-
-    hydra puts its proxy and each rank in a session of its own, so a signal to
-    mpiexec's process group does not reach them; their pids do.
-    """
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return {}
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    for name in names:
-        if not name.isdigit():
-            continue
-        stat = _stat(int(name))
-        if stat is not None:
-            children.setdefault(stat[1], []).append(int(name))
-            starts[int(name)] = stat[2]
-    found: dict[int, int] = {}
-    todo = [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            if pid not in found:
-                found[pid] = starts[pid]
-                todo.append(pid)
-    return found
-
-
 def _alive(pid: int, start: int) -> bool:
     """The same process (not a recycled pid), still running (not a zombie)."""
-    stat = _stat(pid)
+    stat = process_stat(pid)
     return stat is not None and stat[2] == start and stat[0] not in ("Z", "X")
 
 
@@ -148,6 +166,8 @@ class _Mpiexec:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            # a lab killed with SIGKILL cannot end mpiexec itself; the kernel does
+            preexec_fn=die_with_lab(),
         )
         self._pumps = [
             threading.Thread(target=self._pump_stdout, name="concviz-mpiexec-out", daemon=True),
@@ -189,7 +209,7 @@ class _Mpiexec:
     # -- run thread (and control thread for terminate)
     def remember_tree(self) -> None:
         """Note the processes mpiexec has started (hydra's proxies, the ranks)."""
-        tree = _descendants(self.proc.pid)
+        tree = descendants(self.proc.pid)
         with self._tree_lock:
             self._tree.update(tree)
 
@@ -362,19 +382,18 @@ def run_mpi(ctx: RunContext) -> None:
     starting = phase(ctx, "startup", f"mpiexec -n {n}: starting {n} ranks")
     mpiexec = find_program("mpiexec") or "mpiexec"
     callback = ctx.options.get("callback_host")
-    sink = EventSink(
-        ctx,
-        name="rank {i}",
-        host="0.0.0.0" if callback else "127.0.0.1",
-        advertise=callback or None,
-    )
+    sink = EventSink(ctx, name="rank {i}", callback=callback or None)
     hostfile = ctx.options.get("hostfile")
     cmd = [mpiexec, "-n", str(n)]
     if hostfile:
         cmd += ["-hostfile", os.path.abspath(hostfile)]
     cmd += [sys.executable, "-m", RANK_MODULE]
     env = worker_env(ctx.sys_path)
-    env[ENV_VAR] = json.dumps({"address": sink.address, "spec": ctx.spec, "path": ctx.sys_path})
+    # The ranks' environment is private to the user (unlike mpiexec's command line,
+    # which ps shows): the run's secret goes there.
+    env[ENV_VAR] = json.dumps(
+        {"address": sink.worker_address, "spec": ctx.spec, "path": ctx.sys_path}
+    )
     command = shlex.join(cmd)
     starting.details.update({"command": command, "ranks": n, "events_to": sink.address})
     if hostfile:

@@ -40,7 +40,8 @@ def _gather_here(comm) -> None:
 def _serve(comm, config: dict) -> int:
     rank, size = comm.Get_rank(), comm.Get_size()
     address = config["address"]
-    rec, row = recorder_for(address, want=rank, name=f"rank {rank}")
+    # a rank ends with its lab: a SIGKILLed lab cannot end hydra's sessions for it
+    rec, row = recorder_for(address, want=rank, name=f"rank {rank}", exit_with_lab=True)
     fn = task_function(config["spec"])
     link = control_link(address) if rank == 0 else None
     _gather_here(comm)

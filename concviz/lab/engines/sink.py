@@ -1,18 +1,28 @@
-"""Events from an engine's worker processes to the lab, over a TCP connection each.
+"""Events from an engine's worker processes to the lab, over an authenticated TCP connection each.
 
 An engine (loky, Spark's Python workers, MPI ranks) starts its processes itself, so
-they cannot inherit the lab's queue. Instead the lab listens on a local port; each
-worker process connects once, says hello, gets its row number back, and then sends
-the packed batches its ``Recorder`` flushes (every few ms, never a call per event).
-The lab relays those batches unchanged, like a worker process's, and counts their
-end records (one byte per record) so it knows when a task's end has arrived.
+they cannot inherit the lab's queue. Instead the lab listens on a port; each worker
+process connects once, proves it knows the run's secret, gets its row number back,
+and then sends the packed batches its ``Recorder`` flushes (every few ms, never a
+call per event). The lab checks every batch (see ``_check_frame``) and relays it
+unchanged, like a worker process's, and counts its end records so it knows when a
+task's end has arrived.
 
-Wire format, worker to lab: ``HELLO`` (magic, wanted row or ``ASSIGN``/``CONTROL``,
-pid, native tid, name length) + name; lab to worker: ``ROW`` (the row and the lab's
-clock); worker to lab: ``OFFSET`` (its clock's offset to the lab's, measured from that
-round trip and applied to every timestamp it sends when it is on another host), then
-frames of ``<I`` length + payload. A ``CONTROL`` connection instead carries JSON lines both
-ways (the MPI driver uses one to hand rank 0 its rounds of tasks).
+Who may connect. The port is open to every local user (and, with a callback host,
+to the network), so nothing a connection says is believed before it proves it holds
+the secret the lab made for this run. The secret travels to the workers only inside
+``worker_address`` (``host:port#hexsecret``), which the engines hand over through
+channels other users cannot read: loky's pickled task arguments (pipes), Spark's
+task closures, the MPI ranks' environment (``/proc/PID/environ`` is private to the
+user; the mpiexec command line, which ``ps`` shows, never carries it).
+
+Wire format. Lab to worker: a fresh ``NONCE``. Worker to lab: ``HELLO`` (magic,
+wanted row or ``ASSIGN``/``CONTROL``, pid, native tid, name length) + name +
+``HMAC-SHA256(secret, nonce + hello + name)``. Lab to worker: ``ROW`` (the row and the
+lab's clock). Worker to lab: ``OFFSET`` (its clock's offset to the lab's, measured from
+that round trip and applied to every timestamp it sends when it is on another host),
+then frames of ``<I`` length + payload. A ``CONTROL`` connection (one per run: the MPI
+driver's rank 0) instead carries JSON lines both ways after ``ROW``.
 
 Threads: ``EventSink`` is built and closed on the run's thread; it accepts on a
 thread of its own and reads each connection on another. Worker side: ``run_task`` on
@@ -22,27 +32,58 @@ whichever thread the engine calls it.
 from __future__ import annotations
 
 import atexit
+import hashlib
+import hmac
+import ipaddress
 import json
 import os
+import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 
-from ..protocol import EV_END, EV_ERROR, RECORD_SIZE
+from ..protocol import (
+    EV_END,
+    EV_ERROR,
+    EV_SLICE_END,
+    EV_STOPPED,
+    EVENT_NAMES,
+    RECORD,
+    RECORD_SIZE,
+    WORKER_PROBE,
+)
 from ..recorder import Recorder, execute, perf_ns
 
-MAGIC = b"CVZ2"
+MAGIC = b"CVZ3"  # 3: the HELLO is followed by an HMAC over the lab's nonce
 HELLO = struct.Struct("<4siIQH")
 LENGTH = struct.Struct("<I")
 ROW = struct.Struct("<iq")  # the row, and the lab's perf_counter_ns as it answered
 OFFSET = struct.Struct("<q")  # the worker's clock offset to the lab's, as it applies it
+NONCE_SIZE = 16
+MAC_SIZE = hashlib.sha256().digest_size
+SECRET_SIZE = 32
 # Processes on one host share one monotonic clock, so what the handshake measures there
 # is only its own error (half a round trip); another host's clock is off by seconds or
 # days (they booted at other times). Only an offset beyond this is applied and shown.
 OTHER_HOST_NS = 1_000_000_000
 ASSIGN = -1
 CONTROL = -2
+BYE = b"\x00"  # lab to worker, once, on an event connection it closes on purpose
+
+HANDSHAKE_TIMEOUT_S = 5.0  # a client that says nothing cannot hold a thread longer
+MAX_PENDING = 32  # connections still in their handshake; more are refused at once
+MAX_NAME = 256  # bytes of a worker's name in its HELLO
+MAX_FRAME = 4 << 20  # bytes of one batch (a Recorder flushes far less: every few ms)
+# Rows the lab gives out: a worker index is 16 bits and the top few are reserved
+# (serial step, dispatcher, GIL probe).
+MAX_ROW = WORKER_PROBE - 1
+# CPU time an interval may claim beyond what its wall time allows on every core, for
+# the two clocks' granularity (thread_time vs perf_counter) and the read between them.
+CPU_SLACK_NS = 10_000_000
+_INTERVALS = frozenset((EV_END, EV_ERROR, EV_SLICE_END, EV_STOPPED))
+_KINDS = frozenset(EVENT_NAMES)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -56,8 +97,84 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def _mac(secret: bytes, nonce: bytes, hello: bytes, name: bytes) -> bytes:
+    return hmac.new(secret, nonce + hello + name, hashlib.sha256).digest()
+
+
+class Refused(Exception):
+    """A connection the sink will not serve; the message says why (logged, never raised out)."""
+
+
+def callback_problem(host: object) -> str | None:
+    """None when ``host`` names an address of this machine, else one sentence saying why not."""
+    try:
+        resolve_callback(host)
+    except Refused as exc:
+        return str(exc)
+    return None
+
+
+def resolve_callback(host: object) -> str:
+    """The one address of this machine that the callback ``host`` names (raises Refused).
+
+    The sink binds exactly that address: workers on other hosts reach it there, and
+    nothing else on the machine is opened. A wildcard (``0.0.0.0``, ``::``) would
+    open every interface, so it is refused like a name that is not this machine's.
+    Whether an address is this machine's is asked of the kernel: binding to it
+    succeeds only then.
+    """
+    if not isinstance(host, str) or not host.strip():
+        raise Refused(f"the callback host must be a host name or address, not {host!r}")
+    name = host.strip().strip("[]")
+    try:
+        infos = socket.getaddrinfo(name, 0, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise Refused(
+            f"the callback host {name} does not resolve ({why}); name this machine's "
+            "address that the workers can reach"
+        ) from None
+    tried = []
+    for family, _, _, _, sockaddr in infos:
+        ip = sockaddr[0]
+        if ipaddress.ip_address(ip.split("%", 1)[0]).is_unspecified:
+            raise Refused(
+                f"the callback host {name} is the wildcard address {ip}, which would accept "
+                "events on every interface; name the one address the workers can reach"
+            )
+        tried.append(ip)
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as probe:
+                probe.bind((ip, 0))
+        except OSError:
+            continue
+        return ip
+    raise Refused(
+        f"the callback host {name} ({', '.join(dict.fromkeys(tried))}) is not an address of "
+        "this machine; name this machine's address that the workers can reach"
+    )
+
+
+def _recv_by(sock: socket.socket, n: int, deadline: float) -> bytes:
+    """``n`` bytes, all of them before ``deadline`` (a client trickling bytes gains nothing)."""
+    chunks = []
+    while n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        sock.settimeout(left)
+        chunk = sock.recv(min(n, 1 << 16))
+        if not chunk:
+            raise EOFError("connection closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
 class ControlLink:
     """JSON lines over one connection (lab side and worker side alike)."""
+
+    MAX_LINE = 1 << 20  # a round's task list; a longer line is not one of ours
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -71,7 +188,7 @@ class ControlLink:
 
     def receive(self) -> dict | None:
         """The next message, or None when the other side closed the connection."""
-        line = self._file.readline()
+        line = self._file.readline(self.MAX_LINE)
         if not line:
             return None
         return json.loads(line)
@@ -85,49 +202,68 @@ class ControlLink:
 
 
 class EventSink:
-    """The lab's end: accepts worker connections and relays their batches."""
+    """The lab's end: authenticates worker connections, checks and relays their batches.
 
-    def __init__(
-        self,
-        ctx,
-        name: str = "worker {n}",
-        host: str = "127.0.0.1",
-        advertise: str | None = None,
-    ) -> None:
+    ``callback`` is the host workers on other machines reach the lab at (None: this
+    machine only, bound to 127.0.0.1); it must name an address of this machine
+    (``resolve_callback``), and exactly that address is bound.
+    ``address`` (host:port) is what users are shown; ``worker_address`` also carries
+    the run's secret and is for the workers only.
+    """
+
+    def __init__(self, ctx, name: str = "worker {n}", callback: str | None = None) -> None:
         self._ctx = ctx
         self._name = name
-        self._server = socket.create_server((host, 0))
+        host = "127.0.0.1" if callback is None else resolve_callback(callback)
+        self._server = socket.create_server(
+            (host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET
+        )
         self._server.settimeout(0.2)
         port = self._server.getsockname()[1]
-        self.address = f"{advertise or host}:{port}"
+        self.address = f"{host}:{port}"
+        self._secret = secrets.token_bytes(SECRET_SIZE)
+        self.worker_address = f"{self.address}#{self._secret.hex()}"
+        # No set of threads can use more CPU than the cores give in the same wall time.
+        self._cores = os.cpu_count() or 1
         self._lock = threading.Condition()
+        self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._next_row = 0
         self._taken: set[int] = set()
+        self._control_taken = False
         self.rows: dict[int, tuple[int, int, str]] = {}  # row -> (pid, tid, name)
         self.offsets_ms: dict[str, float] = {}  # workers on other hosts: their clock offset
         self.ended = 0
+        self.refused = 0  # connections that failed the handshake (never given a row)
+        self.dropped = 0  # authenticated connections ended for a bad frame
+        self.problems: list[str] = []  # why, the latest few (also on the lab's stderr)
         self.controls: list[ControlLink] = []
         self._conns: list[socket.socket] = []
+        self._events: list[socket.socket] = []  # authenticated event connections
         self._closed = threading.Event()
-        self._threads: list[threading.Thread] = []
-        accept = threading.Thread(target=self._accept, name="concviz-sink", daemon=True)
-        accept.start()
-        self._threads.append(accept)
+        self._accepter = threading.Thread(target=self._accept, name="concviz-sink", daemon=True)
+        self._accepter.start()
 
     # -- accept thread
     def _accept(self) -> None:
         while not self._closed.is_set():
             try:
-                conn, _ = self._server.accept()
+                conn, peer = self._server.accept()
             except TimeoutError:
                 continue
             except OSError:
                 return
-            conn.settimeout(None)
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            who = _peer(peer)
+            if not self._pending.acquire(blocking=False):
+                conn.close()
+                self._problem(
+                    "refused", f"a connection from {who}: {MAX_PENDING} still in handshake"
+                )
+                continue
+            t = threading.Thread(
+                target=self._serve, args=(conn, who), name="concviz-sink-conn", daemon=True
+            )
             with self._lock:
                 self._conns.append(conn)
-                self._threads.append(t)
             t.start()
 
     def _row_for(self, want: int) -> int:
@@ -136,49 +272,156 @@ class EventSink:
                 while self._next_row in self._taken:
                     self._next_row += 1
                 want = self._next_row
+            if want > MAX_ROW:
+                raise Refused(f"no rows left (at most {MAX_ROW + 1})")
             self._taken.add(want)
             return want
 
-    # -- one thread per connection
-    def _serve(self, conn: socket.socket) -> None:
+    def _problem(self, what: str, text: str) -> None:
+        """Count a refused or dropped connection and say why on the lab's stderr."""
+        with self._lock:
+            if what == "refused":
+                self.refused += 1
+            else:
+                self.dropped += 1
+            self.problems = [*self.problems[-19:], f"{what} {text}"]
         try:
-            magic, want, pid, tid, name_len = HELLO.unpack(_recv_exact(conn, HELLO.size))
-            if magic != MAGIC:
-                conn.close()
-                return
-            name = _recv_exact(conn, name_len).decode("utf-8", "replace")
-            if want == CONTROL:
-                conn.sendall(ROW.pack(0, perf_ns()))
-                with self._lock:
-                    self.controls.append(ControlLink(conn))
-                    self._lock.notify_all()
-                return
-            row = self._row_for(want)
-            conn.sendall(ROW.pack(row, perf_ns()))
-            (offset,) = OFFSET.unpack(_recv_exact(conn, OFFSET.size))
-            label = name or self._name.format(n=row + 1, i=row)
-            self._ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: label}})
-            with self._lock:
-                self.rows[row] = (pid, tid, label)
-                if offset:
-                    self.offsets_ms[label] = round(offset / 1e6, 3)
-                    offsets = dict(self.offsets_ms)
-                self._lock.notify_all()
-            if offset:  # a worker on another host: its clock was mapped onto the lab's
-                self._ctx.emit({"type": "engine", "t_ns": perf_ns(), "offsets_ms": offsets})
-            send = self._ctx.send_events
-            while True:
-                (length,) = LENGTH.unpack(_recv_exact(conn, LENGTH.size))
-                payload = _recv_exact(conn, length)
-                kinds = payload[0::RECORD_SIZE]
-                ends = kinds.count(EV_END) + kinds.count(EV_ERROR)
-                send(payload)
-                if ends:
-                    with self._lock:
-                        self.ended += ends
-                        self._lock.notify_all()
-        except (EOFError, OSError, struct.error):
+            sys.stderr.write(f"concviz event sink: {what} {text}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+    # -- one thread per connection
+    def _serve(self, conn: socket.socket, who: str) -> None:
+        try:
+            try:
+                hello = self._handshake(conn)
+            finally:
+                self._pending.release()
+        except Refused as exc:
+            self._end(conn)
+            self._problem("refused", f"a connection from {who}: {exc}")
             return
+        except (EOFError, OSError, struct.error) as exc:
+            self._end(conn)
+            if not self._closed.is_set():
+                why = "handshake timed out" if isinstance(exc, TimeoutError) else "closed"
+                self._problem("refused", f"a connection from {who}: {why} in its handshake")
+            return
+        if hello is None:
+            return  # the control link: its reader is the engine's
+        row, pid = hello
+        try:
+            self._relay(conn, row, pid)
+        except Refused as exc:
+            self._end(conn)
+            self._problem("dropped", f"row {row} (pid {pid}, from {who}): {exc}")
+        except (EOFError, OSError):
+            return  # the worker ended, or the sink is closing
+
+    def _handshake(self, conn: socket.socket) -> tuple[int, int] | None:
+        """Check the client knows the secret, then give it a row (or the control link).
+
+        ``(row, pid)`` of an event connection, None for the control link.
+        """
+        deadline = time.monotonic() + HANDSHAKE_TIMEOUT_S
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        conn.settimeout(HANDSHAKE_TIMEOUT_S)
+        conn.sendall(nonce)
+        hello = _recv_by(conn, HELLO.size, deadline)
+        magic, want, pid, tid, name_len = HELLO.unpack(hello)
+        if magic != MAGIC:
+            raise Refused(f"not a concviz worker of this version (it began {hello[:4]!r})")
+        if name_len > MAX_NAME:
+            raise Refused(f"a name of {name_len} bytes (at most {MAX_NAME})")
+        raw = _recv_by(conn, name_len, deadline)
+        mac = _recv_by(conn, MAC_SIZE, deadline)
+        # before anything the client said is believed or answered
+        if not hmac.compare_digest(mac, _mac(self._secret, nonce, hello, raw)):
+            raise Refused("it does not know this run's secret")
+        if want == CONTROL:
+            with self._lock:
+                if self._control_taken:
+                    raise Refused("the control link is already open (one per run)")
+                self._control_taken = True
+            conn.sendall(ROW.pack(0, perf_ns()))
+            conn.settimeout(None)
+            with self._lock:
+                self.controls.append(ControlLink(conn))
+                self._lock.notify_all()
+            return None
+        if not ASSIGN <= want <= MAX_ROW:
+            raise Refused(f"it asked for row {want}")
+        row = self._row_for(want)
+        conn.sendall(ROW.pack(row, perf_ns()))
+        (offset,) = OFFSET.unpack(_recv_by(conn, OFFSET.size, deadline))
+        conn.settimeout(None)
+        label = raw.decode("utf-8", "replace") or self._name.format(n=row + 1, i=row)
+        self._ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: label}})
+        with self._lock:
+            self._events.append(conn)
+            self.rows[row] = (pid, tid, label)
+            if offset:
+                self.offsets_ms[label] = round(offset / 1e6, 3)
+                offsets = dict(self.offsets_ms)
+            self._lock.notify_all()
+        if offset:  # a worker on another host: its clock was mapped onto the lab's
+            self._ctx.emit({"type": "engine", "t_ns": perf_ns(), "offsets_ms": offsets})
+        return row, pid
+
+    def _relay(self, conn: socket.socket, row: int, pid: int) -> None:
+        """Check and relay one worker's frames until it closes (raises Refused on a bad one)."""
+        send = self._ctx.send_events
+        while True:
+            (length,) = LENGTH.unpack(_recv_exact(conn, LENGTH.size))
+            if not 0 < length <= MAX_FRAME:
+                raise Refused(f"a frame of {length} bytes (1 to {MAX_FRAME} allowed)")
+            if length % RECORD_SIZE:
+                raise Refused(f"a frame of {length} bytes, not a whole number of records")
+            payload = _recv_exact(conn, length)
+            ends = self._check_frame(payload, row, pid)
+            send(payload)
+            if ends:
+                with self._lock:
+                    self.ended += ends
+                    self._lock.notify_all()
+
+    def _check_frame(self, payload: bytes, row: int, pid: int) -> int:
+        """Raise Refused unless every record is this worker's and sane; its end records.
+
+        An interval's CPU time is bounded by its wall time on every core of the
+        machine (no set of threads can use more CPU than the cores give), plus
+        ``CPU_SLACK_NS`` for the granularity of the two clocks.
+        """
+        cores = self._cores
+        ends = 0
+        for kind, _, worker, task, rpid, _, t, cpu, t0 in RECORD.iter_unpack(payload):
+            if kind not in _KINDS:
+                raise Refused(f"a record of unknown kind {kind}")
+            if worker != row:
+                raise Refused(f"a record for row {worker}, not its own")
+            if rpid != pid:
+                raise Refused(f"a record of pid {rpid}, not its own")
+            if kind in _INTERVALS:
+                if t < t0:
+                    raise Refused(f"task {task} ends {t0 - t} ns before it starts")
+                if cpu < 0 or cpu > (t - t0) * cores + CPU_SLACK_NS:
+                    raise Refused(
+                        f"task {task} claims {cpu} ns of CPU in {t - t0} ns on {cores} cores"
+                    )
+                if kind == EV_END or kind == EV_ERROR:
+                    ends += 1
+        return ends
+
+    def _end(self, conn: socket.socket) -> None:
+        with self._lock:  # a flood of refused clients must not pile up here
+            if conn in self._conns:
+                self._conns.remove(conn)
+        try:
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
 
     # -- run thread
     def wait_rows(self, n: int, timeout: float) -> bool:
@@ -204,12 +447,24 @@ class EventSink:
             pass
         with self._lock:
             conns = list(self._conns)
+            events = set(self._events)
         for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
+            if c in events:
+                try:
+                    c.send(BYE)  # a deliberate close, not the lab's death (_exit_when_closed)
+                except OSError:
+                    pass
+            self._end(c)
+        accept = self._accepter
+        if accept is not threading.current_thread():
+            accept.join(timeout=1.0)
+
+
+def _peer(peer) -> str:
+    try:
+        return f"{peer[0]}:{peer[1]}"
+    except (IndexError, TypeError):
+        return str(peer)
 
 
 # ------------------------------------------------------------------ worker side
@@ -217,20 +472,44 @@ _clock = time.perf_counter_ns  # this process's clock (another host's, for a rem
 _links: dict[tuple[str, int], tuple[Recorder, int]] = {}
 _fns: dict[str, object] = {}
 _link_lock = threading.Lock()
+LAB_GONE_EXIT = 75  # a worker's exit status when its lab went away (never a task's doing)
+
+
+def split_address(worker_address: str) -> tuple[str, int, bytes]:
+    """``(host, port, secret)`` from a ``host:port#hexsecret`` worker address."""
+    where, sep, key = worker_address.partition("#")
+    host, _, port = where.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError("a worker address is host:port#secret (EventSink.worker_address)")
+    return host.strip("[]"), int(port), bytes.fromhex(key)
 
 
 def connect(address: str, want: int = ASSIGN, name: str = "") -> socket.socket:
-    host, port = address.rsplit(":", 1)
-    sock = socket.create_connection((host, int(port)), timeout=30)
-    sock.settimeout(None)
+    """Connect to the lab's sink at the worker ``address`` and prove the run's secret.
+
+    Returns with the lab's ``ROW`` answer still to be read (it comes only when the
+    proof holds; a refused connection is closed instead).
+    """
+    host, port, secret = split_address(address)
+    sock = socket.create_connection((host, port), timeout=30)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    raw = name.encode()
-    sock.sendall(HELLO.pack(MAGIC, want, os.getpid(), threading.get_native_id(), len(raw)) + raw)
+    nonce = _recv_exact(sock, NONCE_SIZE)
+    raw = name.encode()[:MAX_NAME]
+    hello = HELLO.pack(MAGIC, want, os.getpid(), threading.get_native_id(), len(raw))
+    sock.sendall(hello + raw + _mac(secret, nonce, hello, raw))
     return sock
 
 
-def recorder_for(address: str, want: int = ASSIGN, name: str = "") -> tuple[Recorder, int]:
-    """This process's recorder sending to the lab at ``address``, and its row."""
+def recorder_for(
+    address: str, want: int = ASSIGN, name: str = "", exit_with_lab: bool = False
+) -> tuple[Recorder, int]:
+    """This process's recorder sending to the lab at ``address``, and its row.
+
+    ``exit_with_lab``: end this process the moment its lab goes away (the lab never
+    writes on this connection after the handshake, so its end of file is the lab's
+    end). For processes that no one else would end: MPI ranks, whose mpiexec and
+    hydra proxies live in sessions of their own.
+    """
     key = (address, os.getpid())  # a forked worker must not share its parent's link
     with _link_lock:
         got = _links.get(key)
@@ -240,6 +519,7 @@ def recorder_for(address: str, want: int = ASSIGN, name: str = "") -> tuple[Reco
         sock = connect(address, want, name)
         row, lab_ns = ROW.unpack(_recv_exact(sock, ROW.size))
         t2 = _clock()
+        sock.settimeout(None)
         offset = lab_ns - (t1 + t2) // 2
         if abs(offset) > OTHER_HOST_NS:
             _shift_clock(offset)
@@ -255,8 +535,26 @@ def recorder_for(address: str, want: int = ASSIGN, name: str = "") -> tuple[Reco
         rec = Recorder(sink)
         rec.start()
         atexit.register(rec.close)
+        if exit_with_lab:
+            threading.Thread(
+                target=_exit_when_closed, args=(sock,), name="concviz-lab-watch", daemon=True
+            ).start()
         _links[key] = (rec, row)
         return rec, row
+
+
+def _exit_when_closed(sock: socket.socket) -> None:
+    """Block until the lab's end of ``sock`` closes, then end this process at once.
+
+    A sink that closes on purpose says ``BYE`` first: the engine ends its workers
+    itself then, and a process that outlives one run (a reused pool) lives on.
+    """
+    try:
+        if sock.recv(1) == BYE:
+            return
+    except OSError:
+        pass
+    os._exit(LAB_GONE_EXIT)
 
 
 def _shift_clock(offset: int) -> None:
@@ -270,6 +568,7 @@ def _shift_clock(offset: int) -> None:
 def control_link(address: str) -> ControlLink:
     sock = connect(address, CONTROL)
     _recv_exact(sock, ROW.size)
+    sock.settimeout(None)
     return ControlLink(sock)
 
 
@@ -284,18 +583,28 @@ def task_function(spec: dict):
     return fn
 
 
-def warm_up(address: str, spec: dict, want: int = ASSIGN, name: str = "") -> int:
+def warm_up(
+    address: str, spec: dict, want: int = ASSIGN, name: str = "", exit_with_lab: bool = False
+) -> int:
     """Connect this worker and build its task function before any task is timed."""
-    import time
-
-    recorder_for(address, want, name)
+    recorder_for(address, want, name, exit_with_lab)
     task_function(spec)
     time.sleep(0.05)  # hold this worker, so the engine hands the next warm-up to another
     return os.getpid()
 
 
-def run_task(address: str, spec: dict, index: int, want: int = ASSIGN, name: str = ""):
-    """Run task ``index`` in this engine worker, recording it; ``(index, row, error)``."""
-    rec, row = recorder_for(address, want, name)
+def run_task(
+    address: str,
+    spec: dict,
+    index: int,
+    want: int = ASSIGN,
+    name: str = "",
+    exit_with_lab: bool = False,
+):
+    """Run task ``index`` in this engine worker, recording it; ``(index, row, error)``.
+
+    ``address`` is the sink's ``worker_address`` (it carries the run's secret).
+    """
+    rec, row = recorder_for(address, want, name, exit_with_lab)
     buf = rec.buffer()
     return index, row, execute(buf, row, index, task_function(spec))

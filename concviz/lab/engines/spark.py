@@ -26,8 +26,16 @@ import threading
 import time
 
 from ..strategies.base import RunContext, WorkerDied, strategy
-from .common import engine_info, install_hint, missing_module, phase, worker_env
-from .sink import EventSink, run_task, warm_up
+from .common import (
+    ABANDONED,
+    engine_info,
+    install_hint,
+    missing_module,
+    phase,
+    start_up,
+    worker_env,
+)
+from .sink import EventSink, callback_problem, resolve_callback, run_task, warm_up
 
 NO_JAVA = (
     "Java is not installed: Spark needs Java 17 or newer (e.g. apt install openjdk-17-jre-headless)"
@@ -59,8 +67,8 @@ def _check_remote(options: dict) -> str | None:
     if not isinstance(master, str) or not _MASTER.match(master.strip()):
         return f"{NEEDS_MASTER} (not {master!r})"
     callback = options.get("callback_host")
-    if callback is not None and (not isinstance(callback, str) or not callback.strip()):
-        return f"the callback host must be a host name or address, not {callback!r}"
+    if callback is not None:
+        return callback_problem(callback)
     return None
 
 
@@ -171,9 +179,10 @@ class _Spark:
             pairs["spark.python.unix.domain.socket.enabled"] = "true"
         if self.remote:
             pairs["spark.cores.max"] = str(self.ctx.workers)
+            # executors reach the driver by the name the user gave; it listens on the
+            # one address of this machine that name resolves to, never on all of them
             pairs["spark.driver.host"] = self.callback
-            if self.callback != "127.0.0.1":
-                pairs["spark.driver.bindAddress"] = "0.0.0.0"
+            pairs["spark.driver.bindAddress"] = resolve_callback(self.callback)
         else:
             pairs["spark.driver.host"] = "127.0.0.1"
             pairs["spark.driver.bindAddress"] = "127.0.0.1"
@@ -304,8 +313,6 @@ class _Spark:
 
     # -- teardown
     def stop(self) -> None:
-        from pyspark import SparkContext
-
         sc, self.sc = self.sc, None
         if sc is not None:
             try:
@@ -318,10 +325,13 @@ class _Spark:
                 gateway.shutdown()
             except Exception:
                 pass
-        with SparkContext._lock:
-            SparkContext._gateway = None  # the next run starts a JVM of its own
-            SparkContext._jvm = None
-            SparkContext._active_spark_context = None
+        if "pyspark" in sys.modules:  # never imported (a stop came first): nothing to reset
+            from pyspark import SparkContext
+
+            with SparkContext._lock:
+                SparkContext._gateway = None  # the next run starts a JVM of its own
+                SparkContext._jvm = None
+                SparkContext._active_spark_context = None
         proc, self.proc = self.proc, None
         if proc is not None:
             _end_process(proc)
@@ -393,28 +403,41 @@ def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
     callback = (
         str(ctx.options.get("callback_host") or "127.0.0.1").strip() if remote else "127.0.0.1"
     )
-    bind = "127.0.0.1" if callback == "127.0.0.1" else "0.0.0.0"
-    sink = EventSink(ctx, name=SLOT_NAME, host=bind, advertise=callback)
-    spec, address, n = ctx.spec, sink.address, ctx.workers
+    sink = EventSink(ctx, name=SLOT_NAME, callback=callback if remote else None)
+    # the workers' address carries the run's secret: it travels inside the task closures
+    spec, address, n = ctx.spec, sink.worker_address, ctx.workers
     spark: _Spark | None = None
     try:
         try:
-            java = find_java()
-            if java is None:
-                raise WorkerDied(NO_JAVA)
-            import pyspark
-
-            version = pyspark.__version__
-            major = _java_major(java)
-            if major is not None and major < 17 and int(version.split(".")[0]) >= 4:
-                raise WorkerDied(
-                    f"Java {major} is too old: Spark {version} needs Java 17 or newer "
-                    "(e.g. apt install openjdk-17-jre-headless)"
-                )
-            if remote:
-                _reach_master(master)
             spark = _Spark(ctx, master, remote, callback, sink)
-            spark.start(java)
+
+            def build() -> _Spark | None:
+                java = find_java()
+                if java is None:
+                    raise WorkerDied(NO_JAVA)
+                import pyspark
+
+                version = pyspark.__version__
+                major = _java_major(java)
+                if major is not None and major < 17 and int(version.split(".")[0]) >= 4:
+                    raise WorkerDied(
+                        f"Java {major} is too old: Spark {version} needs Java 17 or newer "
+                        "(e.g. apt install openjdk-17-jre-headless)"
+                    )
+                if remote:
+                    _reach_master(master)
+                if ctx.stop_event.is_set():
+                    return None  # stopped already: start no JVM
+                spark.start(java)
+                return spark
+
+            # the JVM takes seconds to start: a stop kills it instead of waiting
+            built = start_up(ctx, build, lambda started: started and started.stop())
+            if built is ABANDONED:
+                spark = None  # still starting: its own thread stops it when it ends
+                return
+            if built is None:
+                return  # stopped during the start-up
             sc = spark.sc
             ctx.on_stop(spark.cancel)
             starting.details.update({"master": master, "spark": sc.version})
