@@ -244,3 +244,15 @@ def test_an_open_lens_follows_a_live_theme_switch(window, qtbot):
     qtbot.waitUntil(convoy.isVisible)
     assert convoy.theme is T.LIGHT
     assert_reads(grab_region(convoy, convoy.plot), T.LIGHT, "convoy plot, opened in light")
+
+
+def test_a_theme_switch_keeps_the_time_axis_in_seconds(window, qtbot):
+    """A switch while a 6 ms run is on screen must not relabel it as 6 s."""
+    window.timeline.gantt_plot.setXRange(0, 0.006, padding=0)
+    qtbot.wait(20)
+    choose_theme(window, qtbot, "dark")
+    choose_theme(window, qtbot, "light")
+    axis = window.timeline.cpu.total.getAxis("bottom")
+    # the factor pyqtgraph multiplies tick values by before writing them
+    assert axis.autoSIPrefixScale == 1.0
+    assert axis.tickStrings([0.002], axis.autoSIPrefixScale * axis.scale, 0.001) == ["0.002"]
