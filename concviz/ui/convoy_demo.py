@@ -32,7 +32,7 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 
 from . import theme as T
-from .plot_style import lesson_plot
+from .plot_style import add_legend, lesson_plot, theme_plots
 
 # knob positions (seconds): log-spaced from 0.5 ms to 50 ms; CPython's default is 5 ms
 INTERVALS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
@@ -90,25 +90,12 @@ class ConvoyDemo(QWidget):
         lay.addLayout(row)
         self.plot = lesson_plot(theme, "ms late", "seconds")
         p = self.plot.getPlotItem()
-        p.addLegend(
-            offset=(10, 10),
-            labelTextColor=theme.foreground,
-            labelTextSize=f"{T.BASE_POINT_SIZE:.0f}pt",
-            brush=pg.mkBrush(theme.background),
-        )
+        add_legend(p, theme, T.BASE_POINT_SIZE, offset=(10, 10))
         self.late_curve = p.plot(
-            pen=None,
-            symbol="o",
-            symbolSize=7,
-            symbolBrush=T.OKABE_ITO["vermillion"],
-            symbolPen=None,
-            name="I/O thread woke this late",
+            pen=None, symbol="o", symbolSize=7, symbolPen=None, name="I/O thread woke this late"
         )
-        self.knob_curve = p.plot(
-            pen=pg.mkPen(theme.foreground, width=2.5, style=Qt.PenStyle.DashLine),
-            stepMode=None,
-            name="switch interval",
-        )
+        self.knob_curve = p.plot(stepMode=None, name="switch interval")
+        self.set_theme(theme)
         lay.addWidget(self.plot, 1)
         self.status = QLabel("Press Start, then move the knob.")
         self.status.setFont(kf)
@@ -127,6 +114,13 @@ class ConvoyDemo(QWidget):
         self.timer.start()
         self._pending_start = False
         self.client.start()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the plot and its curves (the controls follow the application palette)."""
+        self.theme = theme
+        theme_plots(self.plot, [self.plot.getPlotItem()], theme)
+        self.late_curve.setSymbolBrush(pg.mkBrush(theme.error))
+        self.knob_curve.setPen(pg.mkPen(theme.foreground, width=2.5, style=Qt.PenStyle.DashLine))
 
     def interval(self) -> float:
         return INTERVALS[self.knob.value()]

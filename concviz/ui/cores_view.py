@@ -24,7 +24,7 @@ from concviz.model.thread_samples import ThreadSamples, migrations
 
 from . import theme as T
 from .gil_lens import LabThreadWatch, worker_tids
-from .plot_style import style_axes
+from .plot_style import style_axes, theme_plots
 
 CORE_COLOURS = [
     T.OKABE_ITO[k]
@@ -33,11 +33,14 @@ CORE_COLOURS = [
 LINUX = sys.platform.startswith("linux")
 
 
-def core_colour(core: int, n_cores: int) -> QColor:
+def core_colour(core: int, n_cores: int, theme: T.Theme = T.LIGHT) -> QColor:
+    """The colour of ``core`` of ``n_cores``; Okabe-Ito's black is the theme's text colour,
+    so the eighth core does not vanish into a dark background."""
     if core < 0:
-        return QColor("#BBBBBB")
+        return QColor(theme.muted)
     if n_cores <= len(CORE_COLOURS):
-        return QColor(CORE_COLOURS[core % len(CORE_COLOURS)])
+        colour = CORE_COLOURS[core % len(CORE_COLOURS)]
+        return QColor(theme.foreground if colour == T.OKABE_ITO["black"] else colour)
     return pg.colormap.get("cividis").map(core / max(n_cores - 1, 1), mode="qcolor")
 
 
@@ -48,6 +51,7 @@ class _CoreBlocks(pg.GraphicsObject):
         super().__init__()
         self.blocks: dict[int, list[QRectF]] = {}
         self.n_cores = 1
+        self.theme = T.LIGHT
         self._bounds = QRectF()
 
     def set_blocks(self, blocks: dict[int, list[QRectF]], n_cores: int, bounds: QRectF) -> None:
@@ -63,7 +67,7 @@ class _CoreBlocks(pg.GraphicsObject):
         try:
             p.setPen(pg.mkPen(None))
             for core, rects in self.blocks.items():
-                p.setBrush(QBrush(core_colour(core, self.n_cores)))
+                p.setBrush(QBrush(core_colour(core, self.n_cores, self.theme)))
                 p.drawRects(rects)
         except Exception:  # an exception escaping paint() takes the app down
             import traceback
@@ -101,6 +105,7 @@ class CoresView(QWidget):
         self.legend = QLabel("")
         self.legend.setFont(f)
         lay.addWidget(self.legend)
+        self.theme = theme
         self.plot = pg.PlotWidget(background=theme.background)
         pi = self.plot.getPlotItem()
         pi.setMenuEnabled(False)
@@ -115,11 +120,30 @@ class CoresView(QWidget):
         pi.addItem(self.blocks)
         lay.addWidget(self.plot, 1)
         self.n_cores = 1
+        self._cores_seen: list[int] = []
         self._key: tuple = ()
+        self.set_theme(theme)
         self.timer = QTimer(self)
         self.timer.setInterval(200)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the plot, the blocks and the core legend."""
+        self.theme = theme
+        self.blocks.theme = theme
+        self.blocks.update()
+        theme_plots(self.plot, [self.plot.getPlotItem()], theme)
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        self.legend.setText(
+            "  ".join(
+                f"<span style='background:{core_colour(c, self.n_cores, self.theme).name()}'>"
+                f"&nbsp;&nbsp;&nbsp;&nbsp;</span> core {c}"
+                for c in self._cores_seen
+            )
+        )
 
     def refresh(self) -> None:
         store, pid = self.source()
@@ -164,10 +188,5 @@ class CoresView(QWidget):
         pi = self.plot.getPlotItem()
         pi.getAxis("left").setTicks([ticks, []])
         pi.setYRange(-0.6, n - 0.4, padding=0)
-        seen = sorted(c for c in blocks if c >= 0)
-        self.legend.setText(
-            "  ".join(
-                f"<span style='background:{core_colour(c, self.n_cores).name()}'>&nbsp;&nbsp;&nbsp;&nbsp;</span> core {c}"
-                for c in seen
-            )
-        )
+        self._cores_seen = sorted(c for c in blocks if c >= 0)
+        self._show_legend()

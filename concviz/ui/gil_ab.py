@@ -41,6 +41,7 @@ from concviz.runtime.interpreter_scan import InterpreterScan
 
 from . import theme as T
 from .gantt_item import GanttData, GanttItem
+from .plot_style import theme_plots
 
 
 @dataclass
@@ -134,7 +135,6 @@ class CasePane(QFrame):
         lay.addWidget(self.numbers)
 
         self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground(theme.background)
         self.gantt_plot = self.plots.addPlot(row=0, col=0)
         self.strip = self.plots.addPlot(row=1, col=0)
         for p in (self.gantt_plot, self.strip):
@@ -144,8 +144,6 @@ class CasePane(QFrame):
             for name in ("left", "bottom"):
                 ax = p.getAxis(name)
                 ax.enableAutoSIPrefix(False)
-                ax.setPen(pg.mkPen(theme.foreground))
-                ax.setTextPen(pg.mkPen(theme.foreground))
                 ax.setStyle(tickFont=_font(T.BASE_POINT_SIZE * scale))
             p.getAxis("left").setWidth(int(130 * scale))
         self.gantt_plot.invertY(True)
@@ -162,24 +160,45 @@ class CasePane(QFrame):
             **{"font-size": f"{T.BASE_POINT_SIZE * scale:.0f}pt"},
         )
         self.strip.getAxis("bottom").setHeight(int(48 * scale))
-        self.busy_curve = self.strip.plot(
-            pen=pg.mkPen(theme.foreground, width=2.5 * scale, style=Qt.PenStyle.DashLine),
-            stepMode="center",
-        )
-        fill = QColor(theme.bars[2])
-        fill.setAlpha(150)
-        self.python_curve = self.strip.plot(
-            pen=pg.mkPen(theme.bars[2], width=3 * scale),
-            stepMode="center",
-            fillLevel=0,
-            brush=fill,
-        )
+        self.busy_curve = self.strip.plot(stepMode="center")
+        self.python_curve = self.strip.plot(stepMode="center", fillLevel=0)
         lay_ = self.plots.ci.layout
         lay_.setRowStretchFactor(0, 3)
         lay_.setRowStretchFactor(1, 2)
         lay.addWidget(self.plots, 1)
         self._marker_lines: list[pg.InfiniteLine] = []
+        self.set_theme(theme)
         self._empty_axes()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the plots, the Gantt, the curves, the markers and the meter."""
+        self.theme = theme
+        scale = self.scale
+        theme_plots(self.plots, [self.gantt_plot, self.strip], theme)
+        self.gantt.set_theme(theme)
+        self.busy_curve.setPen(
+            pg.mkPen(theme.foreground, width=2.5 * scale, style=Qt.PenStyle.DashLine)
+        )
+        fill = QColor(theme.bars[2])
+        fill.setAlpha(150)
+        self.python_curve.setPen(pg.mkPen(theme.bars[2], width=3 * scale))
+        self.python_curve.setBrush(fill)
+        for line in self._marker_lines:
+            line.setPen(pg.mkPen(theme.error, width=3 * scale))
+            line.label.setColor(theme.error)
+        self._show_meter()
+
+    def _show_meter(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        colour = (
+            self.theme.error if run["gil_contention"]["level"] == "high" else self.theme.bars[2]
+        )
+        self.meter.setText(
+            f"<span style='color:{colour}'>{_meter_sentence(run)}</span> · "
+            f"done in {run['wall_s']:.2f} s"
+        )
 
     def _empty_axes(self) -> None:
         """Before a run: time from 0, rows for the workers, 0 to 2 cores — no negatives."""
@@ -256,10 +275,7 @@ class CasePane(QFrame):
             f"wall {wall:.2f} s · CPU {run['cpu_s']:.2f} s · "
             f"{len(run['tasks'])} tasks · GIL contention <b>{g['level']}</b>{ok}"
         )
-        colour = self.theme.error if g["level"] == "high" else self.theme.bars[2]
-        self.meter.setText(
-            f"<span style='color:{colour}'>{_meter_sentence(run)}</span> · done in {wall:.2f} s"
-        )
+        self._show_meter()
 
     def wall_s(self) -> float:
         return float(self.run["wall_s"]) if self.run else 0.0
@@ -368,6 +384,13 @@ class GilABView(QWidget):
         else:
             self._build_panes()
 
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the legend and every case's plots (widgets follow the application)."""
+        self.theme = theme
+        self._set_legend()
+        for pane in self.panes:
+            pane.set_theme(theme)
+
     def _set_legend(self) -> None:
         th = self.theme
         sw = "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;"
@@ -428,6 +451,7 @@ class GilABView(QWidget):
         ]
         for pane in self.panes:
             pane.numbers.setText("waiting to run…")
+            pane.run = None  # its meter must not come back on a theme switch
             pane.meter.setText("")
         self.run_button.setEnabled(False)
         self.stop_button.setEnabled(True)

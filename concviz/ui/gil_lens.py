@@ -27,7 +27,7 @@ from concviz.model.thread_samples import ThreadSamples, cpu_rate
 from concviz.runtime.thread_sampler import ThreadSampler
 
 from . import theme as T
-from .plot_style import lesson_plot
+from .plot_style import add_legend, lesson_plot, theme_plots
 
 
 class LabThreadWatch(QObject):
@@ -142,25 +142,23 @@ class GilLens(QWidget):
         lay.addWidget(self.details)
         self.plot = lesson_plot(theme, "cores", "seconds since the run started", label_scale=1.0)
         p = self.plot.getPlotItem()
-        p.addLegend(
-            offset=(-10, 10),
-            labelTextColor=theme.foreground,
-            labelTextSize=f"{T.BASE_POINT_SIZE:.0f}pt",
-            brush=pg.mkBrush(theme.background),
-        )
-        self.busy_curve = p.plot(
-            pen=pg.mkPen(theme.foreground, width=2.5, style=Qt.PenStyle.DashLine),
-            name="busy workers",
-        )
-        self.python_curve = p.plot(
-            pen=pg.mkPen(theme.bars[2], width=3), name="running Python (CPU of the workers)"
-        )
+        add_legend(p, theme, T.BASE_POINT_SIZE, offset=(-10, 10))
+        self.busy_curve = p.plot(name="busy workers")
+        self.python_curve = p.plot(name="running Python (CPU of the workers)")
         lay.addWidget(self.plot, 1)
+        self.set_theme(theme)
         self._key: tuple = ()
         self.timer = QTimer(self)
         self.timer.setInterval(200)  # the meter changes slowly; 5 Hz reads calmly
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the plot and its curves (the labels follow the application palette)."""
+        self.theme = theme
+        theme_plots(self.plot, [self.plot.getPlotItem()], theme)
+        self.busy_curve.setPen(pg.mkPen(theme.foreground, width=2.5, style=Qt.PenStyle.DashLine))
+        self.python_curve.setPen(pg.mkPen(theme.bars[2], width=3))
 
     def refresh(self) -> None:
         store, pid = self.source()

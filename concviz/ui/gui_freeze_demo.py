@@ -25,7 +25,7 @@ from concviz.model.frame_stats import frame_intervals_ms, interval_stats
 from concviz.runtime.batch_runner import BatchRunner, Job
 
 from . import theme as T
-from .plot_style import lesson_plot
+from .plot_style import add_legend, lesson_plot, theme_plots
 
 FRAME_MS = 16
 LAB_TASK_MS = 100
@@ -101,10 +101,7 @@ class FreezeDemo(QWidget):
             "Phase 2 runs the same work in the lab, a separate process with its own GIL."
         )
         warn.setWordWrap(True)
-        warn.setStyleSheet(
-            f"background:#FFF3C4; color:#1A1A1A; border:2px solid {T.OKABE_ITO['orange']};"
-            " padding:6px; font-weight:bold;"
-        )
+        warn.setObjectName("warning")  # the application stylesheet colours it per theme
         lay.addWidget(warn)
         row = QHBoxLayout()
         self.window_button = QPushButton("1 · Work inside this window")
@@ -121,31 +118,14 @@ class FreezeDemo(QWidget):
             theme, "ms between the window's frames", "seconds since the phase started"
         )
         p = self.plot.getPlotItem()
-        p.addLegend(
-            offset=(-10, 10),
-            labelTextSize=f"{T.BASE_POINT_SIZE * 1.2:.0f}pt",
-            labelTextColor=theme.foreground,
-            brush=pg.mkBrush(theme.background),
-        )
-        p.addItem(
-            pg.InfiniteLine(
-                pos=1000 / 60,
-                angle=0,
-                pen=pg.mkPen(theme.grid, width=2, style=pg.QtCore.Qt.DashLine),
-            )
-        )
+        add_legend(p, theme, T.BASE_POINT_SIZE * 1.2, offset=(-10, 10))
+        self.smooth_line = pg.InfiniteLine(pos=1000 / 60, angle=0)  # a 60 Hz frame
+        p.addItem(self.smooth_line)
         self.curves = {
             "window": p.plot(
-                pen=pg.mkPen(T.OKABE_ITO["vermillion"], width=2.5),
-                symbol="o",
-                symbolSize=9,
-                symbolBrush=T.OKABE_ITO["vermillion"],
-                symbolPen=None,
-                name=self.PHASE_NAMES["window"],
+                symbol="o", symbolSize=9, symbolPen=None, name=self.PHASE_NAMES["window"]
             ),
-            "lab": p.plot(
-                pen=pg.mkPen(T.OKABE_ITO["blue"], width=2.5), name=self.PHASE_NAMES["lab"]
-            ),
+            "lab": p.plot(name=self.PHASE_NAMES["lab"]),
         }
         p.setYRange(0, 60)
         self._y_top = 60.0
@@ -160,6 +140,7 @@ class FreezeDemo(QWidget):
         lay.addWidget(self.numbers)
 
         self.setStyleSheet(f"QPushButton {{ font-size: {T.BASE_POINT_SIZE * 1.1:.0f}pt; }}")
+        self.set_theme(theme)
         self.window_button.clicked.connect(lambda: self.start(["window"]))
         self.lab_button.clicked.connect(lambda: self.start(["lab"]))
         self.both_button.clicked.connect(lambda: self.start(["window", "lab"]))
@@ -175,6 +156,16 @@ class FreezeDemo(QWidget):
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Recolour the plot, its curves and the 60 Hz line (widgets follow the application)."""
+        self.theme = theme
+        theme_plots(self.plot, [self.plot.getPlotItem()], theme)
+        self.smooth_line.setPen(pg.mkPen(theme.grid, width=2, style=pg.QtCore.Qt.DashLine))
+        # the window phase is the bad news (error colour); the lab phase the bars' strong blue
+        self.curves["window"].setPen(pg.mkPen(theme.error, width=2.5))
+        self.curves["window"].setSymbolBrush(pg.mkBrush(theme.error))
+        self.curves["lab"].setPen(pg.mkPen(theme.bars[2], width=2.5))
 
     # -- control
     def is_running(self) -> bool:

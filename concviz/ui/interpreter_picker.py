@@ -11,7 +11,8 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from concviz.runtime.interpreter_scan import InterpreterScan
+
+from . import theme as T
 
 SETTINGS_KEY = "interpreters/extra"
 COLUMNS = ("Python", "build", "GIL", "strategies available", "found in", "path")
@@ -62,10 +65,12 @@ class InterpreterPicker(QWidget):
         self,
         settings: QSettings | None = None,
         current: str | None = None,
+        theme: T.Theme = T.LIGHT,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("concviz — choose the lab's Python")
+        self.theme = theme
         self.settings = settings if settings is not None else QSettings("concviz", "concviz")
         self.current = current
         self.infos: list[dict] = []
@@ -138,13 +143,21 @@ class InterpreterPicker(QWidget):
     def _scanned(self, infos: list[dict]) -> None:
         self.infos = infos
         self.rescan_button.setEnabled(True)
+        self._fill_table()
+        usable = sum(1 for i in infos if i.get("supported"))
+        self.status.setText(
+            f"{len(infos)} found, {usable} can run the lab. Bold: the one the lab runs under now."
+        )
+
+    def _fill_table(self) -> None:
+        infos = self.infos
         self.table.setRowCount(len(infos))
         for r, info in enumerate(infos):
             cells = describe_row(info)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if not info.get("supported"):
-                    item.setForeground(Qt.GlobalColor.gray)
+                    item.setForeground(QColor(self.theme.muted))
                 if info["path"] == self.current or (
                     self.current is None and "this app" in info.get("sources", [])
                 ):
@@ -153,10 +166,11 @@ class InterpreterPicker(QWidget):
                     item.setFont(f)
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
-        usable = sum(1 for i in infos if i.get("supported"))
-        self.status.setText(
-            f"{len(infos)} found, {usable} can run the lab. Bold: the one the lab runs under now."
-        )
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Grey the unusable rows in the theme's muted colour (the rest follows the app)."""
+        self.theme = theme
+        self._fill_table()
 
     def _selection_changed(self) -> None:
         row = self.table.currentRow()
@@ -173,4 +187,4 @@ class InterpreterPicker(QWidget):
             own = "this app" in info.get("sources", [])
             self.current = None if own else info["path"]
             self.interpreterChosen.emit("" if own else info["path"])
-            self._scanned(self.infos)  # move the bold mark
+            self._fill_table()  # move the bold mark

@@ -3,6 +3,8 @@
 Each lens opens in a window of its own (created on first use, then raised). The lens
 windows read the main window's live store and lab pid; the demos start labs of their
 own. Choosing another Python in the picker restarts the main window's lab under it.
+Every lens has ``set_theme(theme)``: a lens is made in the window's theme and follows
+a live switch while it is open.
 
 Threads: GUI thread only.
 """
@@ -12,12 +14,15 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QWidget
 
+from . import theme as T
+
 
 class Lenses:
     """Owns the lens windows of one main window."""
 
-    def __init__(self, window: QMainWindow) -> None:
+    def __init__(self, window: QMainWindow, theme: T.Theme = T.LIGHT) -> None:
         self.window = window
+        self.theme = theme
         self.open: dict[str, QWidget] = {}
         menu = window.menuBar().addMenu("&Lenses")
         items = (
@@ -43,9 +48,7 @@ class Lenses:
         return w.timeline.store, w.client.pid
 
     def _make(self, key: str) -> QWidget:
-        from . import theme as T
-
-        theme = getattr(self.window, "theme", T.LIGHT)
+        theme = self.theme
         if key == "gil":
             from .gil_lens import GilLens
 
@@ -69,7 +72,7 @@ class Lenses:
             return FreezeDemo(theme)
         from .interpreter_picker import InterpreterPicker
 
-        picker = InterpreterPicker(self.window.settings, self.window.client.interpreter)
+        picker = InterpreterPicker(self.window.settings, self.window.client.interpreter, theme)
         picker.interpreterChosen.connect(self._use_interpreter)
         return picker
 
@@ -84,6 +87,12 @@ class Lenses:
         w.raise_()
         w.activateWindow()
         return w
+
+    def set_theme(self, theme: T.Theme) -> None:
+        """Lenses opened from now on, and those open now, take ``theme``."""
+        self.theme = theme
+        for w in self.open.values():
+            w.set_theme(theme)
 
     def _use_interpreter(self, path: str) -> None:
         self.window.client.interpreter = path or None  # "": the app's own Python

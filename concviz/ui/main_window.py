@@ -16,15 +16,7 @@ import os
 import time
 
 from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
-    QColor,
-    QFont,
-    QFontMetrics,
-    QKeySequence,
-    QPalette,
-)
+from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from concviz.lab import protocol as P
@@ -37,6 +29,7 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 from concviz.runtime.wait_sampler import WaitSampler
 
+from . import app_style
 from . import theme as T
 from .banner import Banner
 from .control_bar import ControlBar
@@ -115,7 +108,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.output)
         self.output.hide()
         self._build_menus()
-        self.lenses = Lenses(self)  # the GIL lenses and demos (ui/lenses.py)
+        self.lenses = Lenses(self, self.theme)  # the GIL lenses and demos (ui/lenses.py)
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -518,63 +511,41 @@ class MainWindow(QMainWindow):
         self.apply_theme(T.resolve(choice))
 
     def apply_theme(self, theme: T.Theme) -> None:
+        """Give the application, this window, its plots and every open lens ``theme``."""
         self.theme = theme
-        pal = QPalette(self.palette())
-        bg, fg = QColor(theme.background), QColor(theme.foreground)
-        dark = theme.name == "dark"
-        pal.setColor(QPalette.ColorRole.Window, bg)
-        pal.setColor(QPalette.ColorRole.WindowText, fg)
-        pal.setColor(QPalette.ColorRole.Base, QColor("#1F2328" if dark else "#FFFFFF"))
-        pal.setColor(QPalette.ColorRole.AlternateBase, QColor(theme.band))
-        pal.setColor(QPalette.ColorRole.Text, fg)
-        pal.setColor(QPalette.ColorRole.Button, QColor("#2A3038" if dark else "#EEF0F3"))
-        pal.setColor(QPalette.ColorRole.ButtonText, fg)
-        pal.setColor(QPalette.ColorRole.Highlight, QColor(theme.bars[2] if not dark else "#3D95CC"))
-        pal.setColor(QPalette.ColorRole.HighlightedText, QColor("#FFFFFF"))
-        pal.setColor(QPalette.ColorRole.ToolTipBase, bg)
-        pal.setColor(QPalette.ColorRole.ToolTipText, fg)
-        self.setPalette(pal)
+        app_style.apply(theme)  # menus, dialogs, tooltips and new windows too
         self.timeline.set_theme(theme)
         self.legend.set_theme(theme)
+        self.lenses.set_theme(theme)
         self._apply_stylesheet()
 
     def _apply_stylesheet(self) -> None:
+        # Colours come from the application's stylesheet (ui/app_style.py); this one
+        # only scales text and controls for presentation mode, with the theme's colours
+        # where a rule must repeat them.
         s = self.scale
         th = self.theme
         pt = T.BASE_POINT_SIZE * s
-        checked = th.bars[2] if th.name == "light" else "#3D95CC"
-        dark = th.name == "dark"
-        button = "#2A3038" if dark else "#EEF0F3"
-        base = "#1F2328" if dark else "#FFFFFF"
         self.setStyleSheet(
             f"""
-            QWidget {{ font-size: {pt:.1f}pt; color: {th.foreground}; }}
-            QMainWindow, QMenuBar, QStatusBar, #central {{ background: {th.background}; }}
-            QMenuBar::item {{ background: transparent; }}
-            QComboBox, QSpinBox, QDoubleSpinBox {{ background: {base}; border: 1px solid {th.grid};
-                                                   padding: 2px 4px; }}
+            QWidget {{ font-size: {pt:.1f}pt; }}
+            QMainWindow, #central {{ background: {th.background}; }}
             QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
-                width: {16 * s:.0f}px; background: {button}; border-left: 1px solid {th.grid}; }}
-            QAbstractSpinBox::up-arrow {{ image: none; width: 0; height: 0;
-                border-left: {4 * s:.0f}px solid transparent; border-right: {4 * s:.0f}px solid transparent;
+                width: {16 * s:.0f}px; }}
+            QAbstractSpinBox::up-arrow {{
+                border-left: {4 * s:.0f}px solid transparent;
+                border-right: {4 * s:.0f}px solid transparent;
                 border-bottom: {5 * s:.0f}px solid {th.foreground}; }}
-            QAbstractSpinBox::down-arrow {{ image: none; width: 0; height: 0;
-                border-left: {4 * s:.0f}px solid transparent; border-right: {4 * s:.0f}px solid transparent;
+            QAbstractSpinBox::down-arrow {{
+                border-left: {4 * s:.0f}px solid transparent;
+                border-right: {4 * s:.0f}px solid transparent;
                 border-top: {5 * s:.0f}px solid {th.foreground}; }}
-            QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; background: {button};
-                           border: 1px solid {th.grid}; border-radius: 4px; }}
-            QPushButton:checked {{ background: {checked}; color: white; font-weight: bold;
-                                   border: 1px solid {checked}; border-radius: 4px; }}
-            QPushButton:disabled {{ color: #888888; }}
-            QPushButton[unavailable="true"] {{ color: #888888; font-style: italic; }}
+            QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
             #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
             #summaryValue {{ font-size: {pt * 1.9:.1f}pt; font-weight: bold; }}
             #summaryHead, #summaryNote {{ font-size: {pt:.1f}pt; }}
-            #banner[level="error"] {{ background: #F9D5C2; border: 2px solid {T.OKABE_ITO["vermillion"]}; }}
-            #banner[level="warning"] {{ background: #FFF3C4; border: 2px solid {T.OKABE_ITO["orange"]}; }}
-            #banner QLabel {{ color: #1A1A1A; font-weight: bold; }}
             """
         )
         # a checked button turns bold: leave room for its bold text, or it is clipped

@@ -46,11 +46,29 @@ EFFICIENCY_NAMES = ("mostly waiting (<30% CPU)", "partly waiting", "computing (â
 
 @dataclass(frozen=True)
 class Theme:
-    """Every colour the window draws with."""
+    """Every colour the application draws with: widgets, menus, dialogs, plots and bars.
+
+    Nothing else names a colour for text or a surface; ``ui/app_style.py`` turns these
+    into the application's palette and stylesheet, and each plot reads them directly.
+    """
 
     name: str
-    background: str
-    foreground: str
+    background: str  # windows, dialogs, menus and plot backgrounds
+    foreground: str  # text on ``background``, axes and their labels
+    base: str  # behind text the user edits or reads in bulk: inputs, tables, output
+    button: str
+    highlight: str  # a selection, a checked button, the menu item under the pointer
+    highlighted_text: str  # text on ``highlight``
+    tooltip_base: str
+    tooltip_text: str
+    muted: str  # disabled and secondary text
+    link: str
+    warning_base: str  # banners: a warning ...
+    warning_text: str
+    warning_border: str
+    error_base: str  # ... and an error
+    error_text: str
+    error_border: str
     grid: str
     band: str  # alternate process bands behind Gantt rows
     bars: tuple[str, str, str]  # waiting -> computing
@@ -76,6 +94,20 @@ LIGHT = Theme(
     name="light",
     background="#FFFFFF",
     foreground="#1A1A1A",
+    base="#FFFFFF",
+    button="#EEF0F3",
+    highlight="#0072B2",
+    highlighted_text="#FFFFFF",
+    tooltip_base="#F4F6F8",
+    tooltip_text="#1A1A1A",
+    muted="#5C5C5C",
+    link="#0072B2",
+    warning_base="#FFF3C4",
+    warning_text="#1A1A1A",
+    warning_border=OKABE_ITO["orange"],
+    error_base="#F9D5C2",
+    error_text="#1A1A1A",
+    error_border=OKABE_ITO["vermillion"],
     grid="#D0D0D0",
     band="#F1F4F8",
     bars=("#B9DCF4", "#56B4E9", "#0072B2"),
@@ -93,6 +125,20 @@ DARK = Theme(
     name="dark",
     background="#15181C",
     foreground="#EDEDED",
+    base="#1F2328",
+    button="#2A3038",
+    highlight="#22608F",  # white on the bars' blue would read at only 3.3:1
+    highlighted_text="#FFFFFF",
+    tooltip_base="#2A3038",
+    tooltip_text="#EDEDED",
+    muted="#9AA0A6",
+    link="#8FD0F5",
+    warning_base="#4A3B00",
+    warning_text="#FFF3C4",
+    warning_border="#F0B400",
+    error_base="#5A2410",
+    error_text="#FFD9C7",
+    error_border="#FF7A2F",
     grid="#3A3F45",
     band="#1E2329",
     bars=("#2C5470", "#3D95CC", "#8FD0F5"),
@@ -110,19 +156,55 @@ DARK = Theme(
 THEMES = {"light": LIGHT, "dark": DARK}
 
 
+# The desktop's own window colour, read before concviz first replaces the application
+# palette: afterwards the palette is ours and would make "system" follow itself.
+_system_window_lightness: int | None = None
+
+
+def remember_system_palette() -> None:
+    """Note the desktop's palette once, before the first theme is applied."""
+    global _system_window_lightness
+    if _system_window_lightness is None and QGuiApplication.instance() is not None:
+        _system_window_lightness = QGuiApplication.palette().window().color().lightness()
+
+
 def system_prefers_dark() -> bool:
     app = QGuiApplication.instance()
     if app is None:
         return False
+    remember_system_palette()
+    dark_palette = (_system_window_lightness or 255) < 128
     try:
         scheme = QGuiApplication.styleHints().colorScheme()
     except AttributeError:  # Qt < 6.5
-        return QGuiApplication.palette().window().color().lightness() < 128
+        return dark_palette
     if scheme == Qt.ColorScheme.Dark:
         return True
     if scheme == Qt.ColorScheme.Light:
         return False
-    return QGuiApplication.palette().window().color().lightness() < 128
+    return dark_palette
+
+
+def contrast_ratio(a: str | QColor, b: str | QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (same) to 21 (black on white).
+
+    (L1 + 0.05) / (L2 + 0.05) with L the relative luminance of the lighter (L1) and
+    darker (L2) colour: L = 0.2126 R + 0.7152 G + 0.0722 B of the linearised sRGB
+    channels, c / 12.92 when c <= 0.04045, else ((c + 0.055) / 1.055) ** 2.4.
+    Text reads comfortably at 4.5 or more (WCAG AA).
+    """
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def relative_luminance(colour: str | QColor) -> float:
+    """WCAG relative luminance of an sRGB colour, 0 (black) to 1 (white)."""
+    c = QColor(colour)
+
+    def lin(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(c.redF()) + 0.7152 * lin(c.greenF()) + 0.0722 * lin(c.blueF())
 
 
 def resolve(choice: str) -> Theme:

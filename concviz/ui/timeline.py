@@ -85,6 +85,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.gantt_plot.vb.sigResized.connect(self._resized)
         self.gantt_plot.sigXRangeChanged.connect(self._layout_phase_labels)
         self.scene().sigMouseMoved.connect(self._hover)
+        for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
+            for name in ("left", "bottom"):
+                # Once, while the range is still pyqtgraph's 0..1: disabling the prefix
+                # also freezes the scale computed from the range at that moment, so a
+                # later call (a theme switch) on a 6 ms run would label 6 ms as "6 s".
+                plot.getAxis(name).enableAutoSIPrefix(False)
         self.set_theme(theme)
         self.set_scale(1.0)
         self.gantt_plot.setXRange(0, 10, padding=0)
@@ -426,7 +432,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
         for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
             for name in ("left", "bottom"):
                 ax = plot.getAxis(name)
-                ax.enableAutoSIPrefix(False)
                 ax.setPen(pg.mkPen(theme.foreground))
                 ax.setTextPen(pg.mkPen(theme.foreground))
         for line in self._marker_lines:
