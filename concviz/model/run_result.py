@@ -79,7 +79,8 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     wall_all = finished.get("wall_ns", 0) / 1e9
     # the lab's own housekeeping (its control, flusher and output threads) stays far
     # below a tenth of a core: more than that beside the tasks is a library's threads
-    if process_cpu_s is not None and process_cpu_s - cpu_s > max(0.1 * cpu_s, 0.1 * wall_all):
+    extra = max(0.1 * cpu_s, 0.1 * wall_all, 0.02)  # 20 ms: the clocks' own granularity
+    if process_cpu_s is not None and process_cpu_s - cpu_s > extra:
         native_s = process_cpu_s - cpu_s
     interp = (store.hello or {}).get("interpreter", {})
     probes = store.probes()

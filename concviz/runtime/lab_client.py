@@ -82,11 +82,16 @@ class _Reader(QThread):
             c._store = EventStore()
         c._store.add_json(hello)
         c.labStarted.emit(hello)
-        lab.send(P.Strategies())
-        lab.send(P.Workloads())
-        pending = c._take_pending()
-        if pending is not None:  # a run asked for while this lab was starting
-            lab.send(pending)
+        try:
+            lab.send(P.Strategies())
+            lab.send(P.Workloads())
+            pending = c._take_pending()
+            if pending is not None:  # a run asked for while this lab was starting
+                lab.send(pending)
+        except LabError as exc:  # closed meanwhile (a second restart), or it died
+            if not c._closing.is_set():
+                c.labFailed.emit(str(exc))
+            return
         last_emit = 0.0
         pending = False
         while True:
