@@ -1,4 +1,6 @@
-"""What user code prints, each line prefixed with the task and worker that printed it.
+"""What a task leaves behind besides its events: its printed lines, and its stop.
+
+What user code prints gets each line prefixed with the task and worker that printed it.
 
 ``execute`` (recorder) names the task running on each thread in ``running``; the lab
 (and each spawned pool worker) wraps ``sys.stdout`` in ``TaskLines``, which starts
@@ -12,6 +14,15 @@ import sys
 import threading
 
 running = threading.local()  # .task, .worker: the task this thread is running, if any
+
+
+class Stopped(Exception):
+    """Raised inside a task when the run is stopped (recorded as stopped, not failed).
+
+    Here, in a module of two standard imports, because every subinterpreter imports the
+    workloads that raise it: importing the recorder (and with it the protocol's
+    dataclasses) there cost each subinterpreter tens of milliseconds of start-up.
+    """
 
 
 class TaskLines:

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from .output import running
+from .output import Stopped, running
 from .protocol import EV_END, EV_ERROR, EV_START, EV_STOPPED, pack_records
 
 perf_ns = time.perf_counter_ns
@@ -25,10 +25,6 @@ cpu_ns = time.thread_time_ns
 
 MAX_BATCH = 4096
 FLUSH_INTERVAL_S = 0.01
-
-
-class Stopped(Exception):
-    """Raised inside a task when the run is stopped (recorded as stopped, not failed)."""
 
 
 class Buffer:

@@ -26,7 +26,7 @@ import threading
 import time
 import zlib
 
-from . import recorder as _recorder
+from .output import Stopped
 
 WORKLOADS: dict[str, str] = {
     "cpu-python": "pure-Python arithmetic; holds the GIL",
@@ -45,7 +45,6 @@ class BadWorkload(Exception):
 
 # Raised inside a task when the run is stopped; the recorder knows it (it records
 # such a task as stopped), so it lives there.
-Stopped = _recorder.Stopped
 
 
 # ---------------------------------------------------------------- stop signal

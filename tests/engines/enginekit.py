@@ -114,7 +114,7 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
     try:
         for round_ in range(ROUNDS if process_based else 1):
             quiet()
-            if process_based:
+            if process_based and not machine:  # once: the rounds run back to back
                 machine.append(machine_parallelism())
             seqs.append(run_in_lab("sequential", lab=lab, workers=1)[0]["wall_s"])
             quiet()
