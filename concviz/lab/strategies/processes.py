@@ -89,6 +89,7 @@ TERM_GRACE_S = 0.4
 def _end_processes(processes) -> None:
     """SIGTERM every worker, then SIGKILL those still alive after ``TERM_GRACE_S``."""
     procs = [p for p in processes if p.exitcode is None]
+    pids = {id(p): p.pid for p in procs}
     for p in procs:
         try:
             p.terminate()
@@ -109,7 +110,11 @@ def _end_processes(processes) -> None:
             if p.exitcode is None:
                 p.kill()
         except (OSError, ValueError):
-            pass
+            # the pool may have closed the Process object meanwhile: by pid, then
+            try:
+                os.kill(pids[id(p)], signal.SIGKILL)
+            except (OSError, KeyError, TypeError):
+                pass
 
 
 def _describe_exit(code: int) -> str:
