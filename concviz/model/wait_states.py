@@ -244,10 +244,26 @@ def split_tasks(
     return out
 
 
+# Below this share of their time, threads hardly want Python at all (they sleep, or
+# run native code): a millisecond of GIL wait beside a millisecond of Python is not
+# "contention", so their wanting time is counted as at least this share of the time.
+MIN_WANTING_SHARE = 0.1
+
+
 def gil_contention(split: dict[str, np.ndarray]) -> float | None:
-    """``gil_wait / (gil_wait + running)`` over the sampled tasks; None when none was."""
+    """Share of the workers' Python-wanting time spent waiting for the GIL, 0..1.
+
+    ``gil_wait / max(gil_wait + running, MIN_WANTING_SHARE * wall)`` over the sampled
+    tasks (``wall`` = all four parts): CPU-bound threads want Python all the time, so
+    for them it is ``gil_wait / (gil_wait + running)``; I/O-bound threads, which want it
+    for a sliver of their time, are not called contended for a few ms of waiting.
+    None when no task was sampled.
+    """
     keep = split["sampled"]
     if not keep.any():
         return None
-    want = split["gil_wait"][keep].sum() + split["running"][keep].sum()
-    return float(split["gil_wait"][keep].sum() / want) if want > 0 else 0.0
+    gil = split["gil_wait"][keep].sum()
+    want = gil + split["running"][keep].sum()
+    wall = sum(split[p][keep].sum() for p in PARTS)
+    floor = max(want, MIN_WANTING_SHARE * wall)
+    return float(gil / floor) if floor > 0 else 0.0

@@ -107,3 +107,16 @@ def test_a_long_runs_samples_stay_bounded_and_old_bars_keep_their_split():
     assert after["sampled"].all()
     np.testing.assert_allclose(after["gil_wait"], before["gil_wait"], rtol=1e-5)
     assert after["gil_wait"][0] == pytest.approx(0.5 * s, rel=0.02)
+
+
+def test_threads_that_hardly_want_python_are_not_called_contended():
+    # 1 ms of Python and 6 ms of GIL wait in 807 ms of sleeping tasks: the wanting time
+    # counts as a tenth of the time, 80.7 ms, so contention is 6 / 80.7, not 6 / 7
+    split = {
+        "running": np.array([1.0 * MS]),
+        "cpu_wait": np.array([0.0]),
+        "gil_wait": np.array([6.0 * MS]),
+        "io_wait": np.array([800.0 * MS]),
+        "sampled": np.array([True]),
+    }
+    assert gil_contention(split) == pytest.approx(6 / 80.7)
