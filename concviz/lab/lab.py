@@ -12,6 +12,7 @@ import io
 import json
 import os
 import signal
+import struct
 import sys
 import sysconfig
 import threading
@@ -312,6 +313,8 @@ class Run:
         probe = self._finish.probe
         t_run0 = self._finish.t0
         lab.recorder.flush()
+        if not stuck:  # (a stuck task may hold the output's lock: never wait on it)
+            drain_output()  # the tasks' last printed lines go before the run's end
         self.finished.set()
         now = perf_ns()
         lab.channel.json(
@@ -597,8 +600,55 @@ class Lab:
         return self.run is not None and self.run.abandoned
 
 
+class _OutputPump:
+    """Forwards what descriptor 1 receives (the user's prints) as output frames.
+
+    ``drain`` lets a run's end wait until everything printed so far has been sent, so
+    ``run_finished`` never overtakes a task's last lines (a reader stops at it).
+    """
+
+    def __init__(self, channel: Channel, fd: int) -> None:
+        self.channel, self.fd = channel, fd
+        self._busy = False  # between a read and its frame being written
+        threading.Thread(target=self._pump, name="concviz-output", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self._busy = True
+            self.channel.write(FRAME_OUTPUT, data)
+            self._busy = False
+
+    def _pending(self) -> int:
+        try:
+            import fcntl
+            import termios
+
+            return struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0" * 4))[0]
+        except (ImportError, OSError):
+            return 0  # cannot tell: do not wait
+
+    def drain(self, timeout: float = 0.2) -> None:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        deadline = time.monotonic() + timeout
+        while (self._busy or self._pending()) and time.monotonic() < deadline:
+            time.sleep(0.002)
+
+
+_pump: _OutputPump | None = None
+
+
 def _capture_stdout(channel: Channel) -> None:
     """Point descriptor 1 at a pipe whose text is forwarded as output frames."""
+    global _pump
     r, w = os.pipe()
     os.dup2(w, 1)
     os.close(w)
@@ -606,18 +656,13 @@ def _capture_stdout(channel: Channel) -> None:
         io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True
     )
     attribute_stdout()  # a line printed inside a task names the task and its worker
+    _pump = _OutputPump(channel, r)
 
-    def pump() -> None:
-        while True:
-            try:
-                data = os.read(r, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            channel.write(FRAME_OUTPUT, data)
 
-    threading.Thread(target=pump, name="concviz-output", daemon=True).start()
+def drain_output() -> None:
+    """Send everything printed so far before what comes next (a run's end)."""
+    if _pump is not None:
+        _pump.drain()
 
 
 def _watch_parent(on_gone) -> None:

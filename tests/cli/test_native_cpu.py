@@ -23,19 +23,7 @@ def work(i):
 """
 
 
-def _run(tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict]:
-    out = tmp_path / "run.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "concviz", "run", *args, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    return done, json.loads(out.read_text())
-
-
-def test_blas_threads_cpu_is_counted_and_named(tmp_path):
+def test_blas_threads_cpu_is_counted_and_named(tmp_path, run_cli):
     pytest.importorskip("numpy")
     f = tmp_path / "mm.py"
     f.write_text(MATMUL)
@@ -61,17 +49,17 @@ def test_blas_threads_cpu_is_counted_and_named(tmp_path):
     assert "native threads used" in done.stdout
 
 
-def test_pure_python_has_no_native_cpu(tmp_path):
-    _, run = _run(tmp_path, "-w", "cpu-python", "-s", "sequential", "--tasks", "8",
+def test_pure_python_has_no_native_cpu(tmp_path, run_cli):
+    _, run = run_cli("-w", "cpu-python", "-s", "sequential", "--tasks", "8",
                   "--task-ms", "40")  # fmt: skip
     assert run["native_cpu_s"] == 0.0
     assert run["process_cpu_s"] > 0
 
 
-def test_a_user_functions_task_size_is_measured(tmp_path):
+def test_a_user_functions_task_size_is_measured(tmp_path, run_cli):
     f = tmp_path / "naps.py"
     f.write_text("import time\ndef nap(i):\n    time.sleep(0.02 + 0.01 * (i % 2))\n")
-    done, run = _run(tmp_path, "-w", f"{f}:nap", "-s", "threads", "-n", "2", "--tasks", "6",
+    done, run = run_cli("-w", f"{f}:nap", "-s", "threads", "-n", "2", "--tasks", "6",
                      "--task-ms", "999")  # fmt: skip
     m = run["task_ms_measured"]
     assert 18 <= m["min"] <= m["median"] <= m["max"] <= 60, m

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 
-def _run(tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict]:
-    out = tmp_path / "run.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "concviz", "run", *args, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    return done, json.loads(out.read_text())
-
-
 @pytest.mark.parametrize("strategy", ["threads", "process-pool"])
-def test_each_printed_line_names_its_task_and_worker(tmp_path, strategy):
+def test_each_printed_line_names_its_task_and_worker(tmp_path, strategy, run_cli):
     f = tmp_path / "talk.py"
     f.write_text("def talk(i):\n    print(f'hello {i}')\n    print('a', 'b', end='')\n"
                  "    print(' c')\n")  # fmt: skip
-    done, run = _run(tmp_path, "-w", f"{f}:talk", "-s", strategy, "-n", "2", "--tasks", "4")
+    done, run = run_cli("-w", f"{f}:talk", "-s", strategy, "-n", "2", "--tasks", "4")
     lines = run["output"]["lines"]
     assert sorted(lines) == sorted(
         [f"[task {i} · worker {w}] {text}" for i, w in _workers(run) for text in
@@ -41,15 +25,15 @@ def _workers(run: dict) -> list[tuple[int, int]]:
     return [(t["id"], t["worker"] + 1) for t in run["tasks"]]
 
 
-def test_a_flood_is_capped_with_a_count_and_no_output_hides_it(tmp_path):
+def test_a_flood_is_capped_with_a_count_and_no_output_hides_it(tmp_path, run_cli):
     f = tmp_path / "flood.py"
     f.write_text("def flood(i):\n    for k in range(2000):\n        print(k)\n")
-    done, run = _run(tmp_path, "-w", f"{f}:flood", "-s", "sequential", "--tasks", "4")
+    done, run = run_cli("-w", f"{f}:flood", "-s", "sequential", "--tasks", "4")
     assert len(run["output"]["lines"]) == 1000
     assert run["output"]["dropped"] == 7000
     assert "program output (8000 lines):" in done.stdout
     assert "… 7800 more lines" in done.stdout
     assert len(done.stdout.splitlines()) < 260
-    quiet, _ = _run(tmp_path, "-w", f"{f}:flood", "-s", "sequential", "--tasks", "4",
+    quiet, _ = run_cli("-w", f"{f}:flood", "-s", "sequential", "--tasks", "4",
                     "--no-output")  # fmt: skip
     assert "program output" not in quiet.stdout
