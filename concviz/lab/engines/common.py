@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -221,6 +222,7 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
     after the stop: then the run must not touch what it builds, and the start-up's
     thread hands the result to ``discard`` when it ends.
     """
+    _wait_for_earlier(ctx)
     before = set(descendants(os.getpid()))
     box: dict[str, Any] = {}
     lock = threading.Lock()
@@ -250,7 +252,9 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
                 pass  # nobody is left to tell; the processes were killed already
 
     # named concviz-: the stop's watchdog does not count it as a task stuck in the lab
-    threading.Thread(target=go, name="concviz-engine-start", daemon=True).start()
+    starter = threading.Thread(target=go, name="concviz-engine-start", daemon=True)
+    starter.start()
+    _starters.append(starter)
     while not done.wait(0.05):
         if ctx.stop_event.is_set():
             _kill_new(before)
@@ -266,6 +270,20 @@ def start_up(ctx: RunContext, build: Callable[[], Any], discard: Callable[[Any],
             return None
         raise box["error"]
     return box["value"]
+
+
+_starters: list[threading.Thread] = []  # start-ups that may still be closing what they built
+EARLIER_WAIT_S = 20.0
+
+
+def _wait_for_earlier(ctx: RunContext) -> None:
+    """Let a stopped run's start-up finish closing what it built (a JVM, a cluster)
+    before another starts: the two would share ports, a SparkContext, a gateway."""
+    deadline = time.monotonic() + EARLIER_WAIT_S
+    for t in list(_starters):
+        while t.is_alive() and time.monotonic() < deadline and not ctx.stop_event.is_set():
+            t.join(0.1)
+    _starters[:] = [t for t in _starters if t.is_alive()]
 
 
 def _kill_new(before: set[int]) -> None:
