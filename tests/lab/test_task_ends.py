@@ -14,22 +14,15 @@ import time
 
 import psutil
 import pytest
-from labkit import DATA, Session, params, python_312_plus, run
+from labkit import DATA, STRATEGIES, Session, params, python_312_plus, run
 
 from concviz.model import BAR_SLICE, BAR_STOPPED, run_object
 from concviz.runtime import LabProcess, run_batch
 
 FAULTS = str(DATA / "faultfns.py")
 
-LOCAL_AND_PROCESS = (
-    "sequential",
-    "threads",
-    "thread-pool",
-    "asyncio",
-    "asyncio-to-thread",
-    "processes",
-    "process-pool",
-)
+# every strategy of labkit's but the subinterpreters (they need Python 3.12+: own tests)
+LOCAL_AND_PROCESS = tuple(s for s in STRATEGIES if s != "interpreter-pool")
 
 ENDINGS = [
     ("sys_exit", "SystemExit: 3"),
