@@ -1,0 +1,272 @@
+"""A session: every run of one sitting, kept, named, compared, saved (no Qt here).
+
+A :class:`Run` is one execution of a :class:`~concviz.lab.protocol.Start` spec (or a
+trace opened from another tool): its event store, the per-core CPU samples of its
+span, what the observer measured, and its result once it finished. A
+:class:`Session` holds the runs in order and tells its listeners what changed, the
+way a view binds to a model: ``session.listen(fn)`` calls ``fn(event, run)`` with
+``event`` one of ``added``, ``updated``, ``finished``, ``changed`` (renamed, marked
+as baseline), ``removed`` and ``cleared``.
+
+Speedup baselines are decided here, in one place: a run's baseline is the run the
+user marked for it, or else the latest complete sequential run of the *same
+experiment* (:func:`concviz.model.baselines.experiment_key`) in the session.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from concviz.lab import protocol as P
+
+from .baselines import experiment_key, is_complete
+from .event_store import EventStore
+
+SOURCES = ("live", "saved", "trace")
+EVENTS = ("added", "updated", "finished", "changed", "removed", "cleared")
+
+Listener = Callable[[str, "Run | None"], None]
+
+
+@dataclass
+class CpuSamples:
+    """Per-core CPU use over a run's span: ``t_ns`` (n,) and ``percent`` (n, cores)."""
+
+    t_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    percent: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    # the cores other programs kept busy at each sample (None when not measured)
+    others: np.ndarray | None = None
+
+    @property
+    def cores(self) -> int:
+        return int(self.percent.shape[1]) if self.percent.ndim == 2 else 0
+
+
+@dataclass
+class Run:
+    """One run of the session."""
+
+    id: int
+    name: str
+    spec: P.Start | None  # None for a trace opened from another tool
+    store: EventStore
+    source: str = "live"
+    cpu: CpuSamples = field(default_factory=CpuSamples)
+    annotations: list[dict] = field(default_factory=list)
+    # the run's result (``run_object``): set when it finished, or read from a file
+    result: dict | None = None
+    baseline_id: int | None = None  # a baseline the user chose, else the session decides
+    colour: int = 0  # an index into the theme's run colours
+    meta: dict[str, Any] = field(default_factory=dict)  # a trace's tool, a file's origin
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    @property
+    def strategy(self) -> str:
+        if self.spec is not None:
+            return self.spec.strategy
+        return str((self.result or {}).get("strategy") or self.meta.get("tool") or "trace")
+
+    @property
+    def workload(self) -> str:
+        if self.spec is not None:
+            return self.spec.workload
+        return str((self.result or {}).get("workload") or "")
+
+    @property
+    def wall_s(self) -> float | None:
+        return None if self.result is None else self.result.get("wall_s")
+
+
+def default_name(spec: P.Start | None, number: int) -> str:
+    """``#3 threads ×4 · cpu-python``: what the runs list shows until renamed."""
+    if spec is None:
+        return f"#{number} trace"
+    what = spec.user.rpartition(":")[2] if spec.workload == "user" and spec.user else spec.workload
+    workers = "" if spec.strategy == "sequential" else f" ×{spec.workers}"
+    return f"#{number} {spec.strategy}{workers} · {what}"
+
+
+class Session:
+    """The runs of one sitting, in the order they were made."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+        self.path: str | None = None  # the .concviz file it was opened from or saved to
+        self.dirty = False  # changed since it was last saved or opened
+        self.meta: dict[str, Any] = {}  # a file's header: machine, versions
+        self._listeners: list[Listener] = []
+        self._ids = itertools.count(1)
+        self._colours = itertools.count(0)
+
+    # ------------------------------------------------------------ listening
+    def listen(self, fn: Listener) -> Callable[[], None]:
+        """Call ``fn(event, run)`` on every change; returns a function that stops it."""
+        self._listeners.append(fn)
+
+        def unlisten() -> None:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+        return unlisten
+
+    def _tell(self, event: str, run: Run | None) -> None:
+        for fn in list(self._listeners):
+            fn(event, run)
+
+    # ------------------------------------------------------------ changing
+    def new_run(
+        self,
+        spec: P.Start | None,
+        store: EventStore | None = None,
+        *,
+        name: str | None = None,
+        source: str = "live",
+        **fields: Any,
+    ) -> Run:
+        """Add a run (live: its store fills as frames arrive) and tell the listeners."""
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        number = next(self._ids)
+        run = Run(
+            id=number,
+            name=name or default_name(spec, number),
+            spec=spec,
+            store=store if store is not None else EventStore(),
+            source=source,
+            colour=next(self._colours),
+            **fields,
+        )
+        self.runs.append(run)
+        self.dirty = True
+        self._tell("added", run)
+        return run
+
+    def add_run(self, run: Run) -> Run:
+        """Add a run made elsewhere (a file's, a trace's); its id is renumbered here."""
+        run.id = next(self._ids)
+        run.colour = next(self._colours)
+        self.runs.append(run)
+        self.dirty = True
+        self._tell("added", run)
+        return run
+
+    def updated(self, run: Run) -> None:
+        """New events arrived for a live run."""
+        self._tell("updated", run)
+
+    def finish(self, run: Run, result: dict) -> None:
+        """The run ended: keep its result (``run_object``) and tell the listeners."""
+        run.result = result
+        self.dirty = True
+        self._tell("finished", run)
+
+    def rename(self, run: Run, name: str) -> None:
+        name = " ".join(str(name).split())
+        if name and name != run.name:
+            run.name = name
+            self.dirty = True
+            self._tell("changed", run)
+
+    def set_baseline(self, run: Run, baseline: Run | None) -> None:
+        """Measure ``run``'s speedup against ``baseline`` (None: let the session choose)."""
+        if baseline is not None and baseline.id == run.id:
+            raise ValueError("a run cannot be its own baseline")
+        run.baseline_id = None if baseline is None else baseline.id
+        self.dirty = True
+        self._tell("changed", run)
+
+    def annotate(self, run: Run, note: dict) -> None:
+        run.annotations.append(dict(note))
+        self.dirty = True
+        self._tell("changed", run)
+
+    def remove(self, run: Run) -> None:
+        if run in self.runs:
+            self.runs.remove(run)
+            for other in self.runs:
+                if other.baseline_id == run.id:
+                    other.baseline_id = None
+            self.dirty = True
+            self._tell("removed", run)
+
+    def clear(self) -> None:
+        self.runs.clear()
+        self.path = None
+        self.dirty = False
+        self.meta = {}
+        self._tell("cleared", None)
+
+    # ------------------------------------------------------------ reading
+    def get(self, run_id: int) -> Run | None:
+        return next((r for r in self.runs if r.id == run_id), None)
+
+    def baseline_for(self, run: Run) -> Run | None:
+        """The sequential run ``run``'s speedup is measured against, or None."""
+        if run.baseline_id is not None:
+            chosen = self.get(run.baseline_id)
+            if chosen is not None and chosen.finished:
+                return chosen
+        res = run.result
+        if res is None or not is_complete(res):
+            return None
+        key = experiment_key(res)
+        for other in reversed(self.runs):
+            r = other.result
+            if (
+                other is not run
+                and r is not None
+                and r.get("strategy") == "sequential"
+                and is_complete(r)
+                and experiment_key(r) == key
+            ):
+                return other
+        return None
+
+    def speedup(self, run: Run) -> tuple[float | None, float | None]:
+        """``(speedup, efficiency)`` against the run's baseline; None where unknown.
+
+        Efficiency is the speedup per worker; a sequential run has none (one worker is
+        not "50 % efficient" on a two-core machine).
+        """
+        base = self.baseline_for(run)
+        wall = run.wall_s
+        if base is None or not wall or not base.wall_s:
+            return None, None
+        speedup = float(base.wall_s) / float(wall)
+        if run.strategy == "sequential":
+            return speedup, None
+        workers = run.spec.workers if run.spec is not None else (run.result or {}).get("workers")
+        return speedup, (speedup / workers if workers else None)
+
+    def table(self) -> list[dict]:
+        """One row per run, as the runs list, ``concviz info`` and the CSV show it."""
+        rows = []
+        for run in self.runs:
+            speedup, efficiency = self.speedup(run)
+            res = run.result or {}
+            rows.append(
+                {
+                    "id": run.id,
+                    "name": run.name,
+                    "source": run.source,
+                    "strategy": run.strategy,
+                    "workload": run.workload,
+                    "workers": run.spec.workers if run.spec is not None else res.get("workers"),
+                    "tasks": len(res.get("tasks") or []),
+                    "wall_s": res.get("wall_s"),
+                    "cpu_s": res.get("cpu_s"),
+                    "parallelism": res.get("parallelism"),
+                    "speedup": speedup,
+                    "efficiency": efficiency,
+                    "finished": run.finished,
+                }
+            )
+        return rows
