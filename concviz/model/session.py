@@ -63,6 +63,8 @@ class Run:
     baseline_id: int | None = None  # a baseline the user chose, else the session decides
     colour: int = 0  # an index into the theme's run colours
     meta: dict[str, Any] = field(default_factory=dict)  # a trace's tool, a file's origin
+    # a trace's counter tracks (``C`` events), drawn on the CPU panel: name -> (t_ns, value)
+    counters: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
