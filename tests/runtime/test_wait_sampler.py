@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from concviz.model import run_object
+from concviz.model.gil import LOW
 from concviz.model.wait_states import (
     STATE_GIL,
     STATE_IO,
@@ -95,7 +96,10 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
     lab.start()
     try:
         alone, _ = _contention(lab, workload="cpu-python", strategy="sequential", workers=1)
-        assert alone is not None and alone < 0.1, alone  # one thread never waits for itself
+        # one thread never waits for itself: the meter reads "low". What it does wait is
+        # the lab's own flusher taking the GIL for a moment every 10 ms, which grows
+        # when other programs hold the cores (0.12 was seen in CI on a loaded machine)
+        assert alone is not None and alone < LOW, alone
         pair, totals = _contention(lab, workload="cpu-python", strategy="threads", workers=2)
         assert pair is not None
         if pair < 0.4:
@@ -105,9 +109,9 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
             assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
             assert waited / (waited + totals["running"]) >= 0.4, (pair, totals)
         native, _ = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
-        assert native is not None and native < 0.15, native  # hashlib/zlib drop the GIL
+        assert native is not None and native < LOW, native  # hashlib/zlib drop the GIL
         sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
-        assert sleeps is not None and sleeps < 0.15, sleeps
+        assert sleeps is not None and sleeps < LOW, sleeps
         assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
     finally:
         lab.close()
