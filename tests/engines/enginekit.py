@@ -141,7 +141,7 @@ def check_engine_run(strategy: str, options: dict | None = None, process_based: 
             assert run["ok"], run["error"]
             assert not left, f"left running after the run: {left}"
             runs.append(run)
-            if round_ + 1 >= MIN_ROUNDS and _shown(seqs, runs, machine):
+            if process_based and round_ + 1 >= MIN_ROUNDS and _shown(seqs, runs, machine):
                 break
     finally:
         lab.close()
