@@ -253,6 +253,8 @@ class Run:
                 workloads.check_picklable(self.spec["user"])
         except BadWorkload as exc:
             raise BadRequest(str(exc)) from None
+        # the user's module, imported just now to check it: reported as start-up
+        self.imported = workloads.take_import()
         self.stop_event = threading.Event()
         self.feed = TaskFeed(self.tasks, lab.recorder)
         self.pending_switch: dict | None = None
@@ -397,6 +399,19 @@ class Run:
                     "calibration": self.spec["cal"],
                 }
             )
+            if self.imported is not None:
+                t0, t1, path = self.imported
+                lab.channel.json(
+                    {
+                        "type": "phase",
+                        "kind": "startup",
+                        "strategy": self.strategy,
+                        "label": f"import of {os.path.basename(path)}",
+                        "t0_ns": t0,
+                        "t_ns": t1,
+                        "details": {"path": path, "before_run": True},
+                    }
+                )
             if self.serial_fraction > 0 and self.tasks:
                 self._serial_step()
             while not self.stop_event.is_set():

@@ -315,7 +315,21 @@ def parse_user_ref(ref: str) -> tuple[str, str]:
     return path, func
 
 
+# The last import of a user module this process made: (t0_ns, t_ns, path). A run
+# reports it as a start-up phase (the module's own import time: under ``fork`` the
+# workers inherit it, so it is paid here once, before the run).
+_last_import: tuple[int, int, str] | None = None
+
+
+def take_import() -> tuple[int, int, str] | None:
+    """The user module import made since the last call, if any: (t0_ns, t_ns, path)."""
+    global _last_import
+    out, _last_import = _last_import, None
+    return out
+
+
 def load_user_function(ref: str):
+    global _last_import
     path, func = parse_user_ref(ref)
     path = os.path.abspath(path)
     if not os.path.isfile(path):
@@ -328,8 +342,10 @@ def load_user_function(ref: str):
             raise BadWorkload(f"user workload file {path} is not a Python file")
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
+        t0 = time.perf_counter_ns()
         try:
             spec.loader.exec_module(mod)
+            _last_import = (t0, time.perf_counter_ns(), path)
         except SyntaxError as exc:
             del sys.modules[name]
             raise BadWorkload(

@@ -66,15 +66,37 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     ]
     startup_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "startup")
     teardown_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "teardown")
-    # an engine's start-up and teardown are reported apart, never as task time
-    wall_ns = max(0, finished.get("wall_ns", 0) - round((startup_s + teardown_s) * 1e9))
+    # an engine's or a pool's start-up and teardown are reported apart, never as task
+    # time: the wall leaves out what of them lies inside the run (a user module's
+    # import, made as the run was asked for, lies before it)
+    lo = int(started.get("t_ns", 0))
+    hi = int(finished.get("t_ns", lo + finished.get("wall_ns", 0)))
+    inside_ns = sum(
+        max(0, min(ph["t_ns"], hi) - max(ph["t0_ns"], lo))
+        for ph in phases
+        if ph["kind"] in ("startup", "teardown")
+    )
+    wall_ns = max(0, finished.get("wall_ns", 0) - inside_ns)
+    # each worker process's start-up (seconds from its pool's creation to ready)
+    worker_startup_s = [
+        s
+        for ph in phases
+        for s in (ph["details"].get("workers_ready_s") or [])
+        if ph["kind"] == "startup" and s is not None
+    ]
     wall_s = wall_ns / 1e9
     cpu_s = float(bars["cpu"].sum()) / 1e9 if len(bars["cpu"]) else 0.0
     # the lab's and its waited-for workers' CPU, every thread: when it exceeds the
     # tasks' own CPU by more than 10 %, the rest ran in threads no task's clock sees
     # (a library's native threads) and it counts towards parallelism
     process_ns = finished.get("process_cpu_ns")
-    process_cpu_s = process_ns / 1e9 if process_ns is not None else None
+    # what worker processes spent starting (interpreter, imports) is start-up, not tasks
+    startup_cpu_s = sum(
+        float(ph["details"].get("workers_startup_cpu_s") or 0.0)
+        for ph in phases
+        if ph["kind"] == "startup"
+    )
+    process_cpu_s = max(0.0, process_ns / 1e9 - startup_cpu_s) if process_ns is not None else None
     native_s = 0.0  # cpu_s holds every task bar's CPU, the serial step's included
     wall_all = finished.get("wall_ns", 0) / 1e9
     # the lab's own housekeeping (its control, flusher and output threads) stays far
@@ -111,6 +133,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         },
         "wall_s": wall_s,
         "startup_s": startup_s,
+        "worker_startup_s": worker_startup_s,
         "teardown_s": teardown_s,
         "phases": phases,
         "engine": dict(info.engine),

@@ -96,10 +96,10 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
     lab.start()
     try:
         alone, _ = _contention(lab, workload="cpu-python", strategy="sequential", workers=1)
-        # one thread never waits for itself: the meter reads "low". What it does wait is
-        # the lab's own flusher taking the GIL for a moment every 10 ms, which grows
-        # when other programs hold the cores (0.12 was seen in CI on a loaded machine)
-        assert alone is not None and alone < LOW, alone
+        # one thread never waits for itself. (A recorder flushing from a thread of its
+        # own every 10 ms made it wait, 12 % on a loaded machine: the worker now hands
+        # its events over itself as a task starts, see lab/recorder.py.)
+        assert alone is not None and alone < 0.1, alone
         pair, totals = _contention(lab, workload="cpu-python", strategy="threads", workers=2)
         assert pair is not None
         if pair < 0.4:
