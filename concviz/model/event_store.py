@@ -132,6 +132,7 @@ class EventStore:
         # and the cores other programs used during the run: set by whoever observed it
         self.waits = None
         self.machine_busy_cores: float | None = None
+        self.probe_thread: tuple[int, int] | None = None  # the sleep probe's (pid, tid)
 
     # ------------------------------------------------------------ writing
     def add_frame(self, kind: int, payload: bytes) -> dict | None:
@@ -170,6 +171,8 @@ class EventStore:
                 self._extend_time(obj["t_ns"], obj["t_ns"])
             elif kind == "marker":
                 self.markers.append(obj)
+            elif kind == "probe_thread":
+                self.probe_thread = (int(obj["pid"]), int(obj["tid"]))
             elif kind == "task_error":
                 self.task_errors[int(obj["task"])] = str(obj["error"])
             elif kind == "error":
