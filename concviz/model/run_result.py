@@ -9,6 +9,7 @@ from concviz.lab import protocol as P
 from . import gil
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import measured_task_ms, parallelism
+from .sync_waits import counter_summaries, names_of, run_waits, wait_totals
 from .wait_states import PARTS, bar_splits, gil_contention
 
 
@@ -147,7 +148,20 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "machine_busy_cores": store.machine_busy_cores,
         "output": program_output(store),
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
+        **_sync_section(store, started, finished),
         "tasks": tasks,
+    }
+
+
+def _sync_section(store: EventStore, started: dict, finished: dict) -> dict:
+    """``waits`` per sync object, queue ``counters``, a ``deadlock`` and a shared ``counter``."""
+    lo, hi = int(started["t_ns"]), int(finished.get("t_ns", 2**62))
+    waits = run_waits(store, lo, hi)
+    return {
+        "waits": wait_totals(waits, names_of(store, waits["object"])),
+        "counters": counter_summaries(store, lo, hi),
+        "deadlock": finished.get("deadlock"),
+        "counter": finished.get("workload_result"),
     }
 
 

@@ -15,6 +15,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..output import running
 from ..protocol import EV_END, EV_ERROR, EV_SLICE_END, EV_SLICE_START, EV_START, EV_STOPPED
 from ..recorder import Buffer, Stopped, cpu_ns, describe_error, execute, leave_if_forked, perf_ns
 from ..workloads import async_task_fn, task_fn
@@ -55,6 +56,9 @@ class _Traced:
                 s0 = perf_ns()
                 c0 = cpu_ns()
                 buf.add(EV_SLICE_START, w, i, s0, 0, 0)
+                # the coroutines share one thread: name the one running now, for what
+                # it prints and for the sync objects it waits on
+                running.task, running.worker = i, w
                 try:
                     if exc is not None:
                         yielded = coro.throw(exc)
@@ -63,6 +67,7 @@ class _Traced:
                 except StopIteration:
                     return None
                 finally:
+                    running.task = None
                     leave_if_forked(buf.pid)  # a child forked by the coroutine stops here
                     c1 = cpu_ns()
                     buf.add(EV_SLICE_END, w, i, perf_ns(), c1 - c0, s0)

@@ -50,6 +50,11 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
         if index < len(slots):
             slots[index] = pid
     rec = Recorder(events.put)
+    from .. import sync
+
+    # waits on instrumented objects are recorded here; names and blocked waits are
+    # messages the relay hands to the lab's deadlock monitor
+    sync.install(rec, events.put)
     # The parent is the lab, or under forkserver the fork server, which ends with the lab.
     parent_pid = os.getppid()
 
@@ -156,6 +161,11 @@ class _Relay:
                 return
             if payload is self._END:
                 return
+            if isinstance(payload, dict):  # a sync object's name or a blocked wait
+                from .. import sync
+
+                sync.forward(payload)
+                continue
             try:
                 send(payload)
             except OSError:
