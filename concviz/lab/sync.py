@@ -127,24 +127,33 @@ def _record(obj, t0: int, holder: int) -> None:
     task = getattr(running, "task", None)
     if rec is None or task is None:
         return
+    _append(rec.buffer(), obj, task, getattr(running, "worker", 0), t0, perf_ns(), holder)
+
+
+def _append(buf, obj, task: int, worker: int, t0: int, t1: int, holder: int) -> None:
     if obj._announced != os.getpid():
         _announce(obj)
-    buf = rec.buffer()
     buf.append(
-        (
-            EV_WAIT,
-            obj.code,
-            getattr(running, "worker", 0),
-            task,
-            buf.pid,
-            buf.tid,
-            perf_ns(),
-            pack_wait(obj.id, holder),
-            t0,
-        )
+        (EV_WAIT, obj.code, worker, task, buf.pid, buf.tid, t1, pack_wait(obj.id, holder), t0)
     )
     if len(buf.items) >= MAX_BATCH:
         buf.owner.flush()
+
+
+# thread ident -> (object, task, worker, buffer, start) of each wait in progress
+_open: dict[int, tuple] = {}
+
+
+def record_open_waits() -> None:
+    """Record every wait still in progress as ending now (a worker process being ended).
+
+    A process the lab terminates never leaves its waits' ``finally`` blocks; without
+    this, the waits of a deadlock under processes would vanish with their workers.
+    """
+    now = perf_ns()
+    for ident, (obj, task, worker, buf, t0, holder) in list(_open.items()):
+        if _open.pop(ident, None) is not None:
+            _append(buf, obj, task, worker, t0, now, holder)
 
 
 def record_counter(obj_id: int, value: int) -> None:
@@ -220,6 +229,10 @@ def _poll_wait(obj, try_wait: Callable[[float], bool], timeout: float | None, ho
     holder = holder_of()
     seen = None
     deadline = None if timeout is None or timeout < 0 else t0 + int(timeout * 1e9)
+    ident = threading.get_ident()
+    rec = _h.recorder
+    if rec is not None and me >= 0:
+        _open[ident] = (obj, me, getattr(running, "worker", 0), rec.buffer(), t0, holder)
     try:
         while True:
             step = POLL_S
@@ -240,7 +253,8 @@ def _poll_wait(obj, try_wait: Callable[[float], bool], timeout: float | None, ho
     finally:
         if seen is not None:
             _unblocked(me)
-        _record(obj, t0, holder)
+        if _open.pop(ident, None) is not None:
+            _record(obj, t0, holder)
 
 
 # ------------------------------------------------------------------ threading

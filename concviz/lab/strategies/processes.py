@@ -69,7 +69,11 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
         # The lab ended the pool (a stop, or another worker died): ship what this
         # worker recorded in the last flush interval before going. The flush runs on
         # a thread of its own, bounded, because the code interrupted here may hold a
-        # buffer's lock.
+        # buffer's lock. A second SIGTERM (the pool ends its workers too) must not run
+        # this again: its kill would cut the first flush's batch short mid-write, and the
+        # lab's relay stops at a cut batch, losing every worker's last events.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sync.record_open_waits()  # a task blocked on a lock never leaves its wait
         last = threading.Thread(target=rec.close, daemon=True)
         last.start()
         last.join(0.5)
