@@ -35,7 +35,7 @@ from .protocol import (
     frame,
 )
 from .recorder import Recorder, cpu_ns, perf_ns
-from .strategies import REGISTRY, RunContext, TaskFeed, WorkerDied
+from .strategies import REGISTRY, DagFeed, RunContext, TaskFeed, WorkerDied
 from .workloads import BadWorkload
 
 MAX_WORKERS = P.MAX_WORKERS
@@ -153,10 +153,31 @@ def _check_options(name: str, options: dict) -> None:
         raise BadRequest(why)
 
 
-def _check_sync_run(spec: dict, strategy: str, tasks: int | None, workers: int) -> None:
-    """A sync workload refuses strategies and task counts it cannot run (BadWorkload)."""
-    from .sync_workloads import SYNC_WORKLOADS, BadKnob, check_run
+def _graph(spec: dict, tasks: int | None, seed: int) -> list[list[int]] | None:
+    """The task graph of a graph workload (raises BadRequest), else None."""
+    from .dags import DAG_WORKLOADS, BadGraph, build
 
+    if spec["name"] not in DAG_WORKLOADS:
+        return None
+    if tasks is None:
+        raise BadRequest(
+            f"{spec['name']} is a graph of a fixed number of tasks: run it in batch mode"
+        )
+    try:
+        return build(spec["name"], tasks, spec.get("width"), seed)
+    except BadGraph as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _check_sync_run(spec: dict, strategy: str, tasks: int | None, workers: int) -> None:
+    """A sync or graph workload refuses strategies and task counts it cannot run (BadWorkload)."""
+    from .dags import DAG_WORKLOADS
+    from .sync_workloads import STRATEGIES, SYNC_WORKLOADS, BadKnob, check_run
+
+    if spec["name"] in DAG_WORKLOADS and strategy not in STRATEGIES:
+        raise BadWorkload(
+            f"the {spec['name']} task graph runs under {', '.join(STRATEGIES)}, not {strategy}"
+        )
     if spec["name"] in SYNC_WORKLOADS:
         try:
             check_run(spec, strategy, tasks, workers)
@@ -267,7 +288,12 @@ class Run:
         except BadWorkload as exc:
             raise BadRequest(str(exc)) from None
         self.stop_event = threading.Event()
-        self.feed = TaskFeed(self.tasks, lab.recorder)
+        self.deps = _graph(self.spec, self.tasks, start.seed)
+        self.feed = (
+            TaskFeed(self.tasks, lab.recorder)
+            if self.deps is None
+            else DagFeed(self.deps, lab.recorder)
+        )
         self.pending_switch: dict | None = None
         self.ctx: RunContext | None = None
         self.finished = threading.Event()  # set just before run_finished is sent
@@ -423,6 +449,8 @@ class Run:
                     "jitter": self.spec["jitter"],
                     "seed": self.spec["seed"],
                     "calibration": self.spec["cal"],
+                    # a task graph: each task's dependencies (None for independent tasks)
+                    "deps": self.deps,
                 }
             )
             if self.serial_fraction > 0 and self.tasks:

@@ -27,6 +27,7 @@ import time
 import zlib
 
 from . import sync_workloads
+from .dags import DAG_WORKLOADS
 from .output import Stopped
 
 WORKLOADS: dict[str, str] = {
@@ -38,6 +39,7 @@ WORKLOADS: dict[str, str] = {
     "mixed": "cpu-python for cpu_fraction of the task, then io-sleep",
     "user": "your function: path/to/file.py:function, called with each task's index",
     **sync_workloads.SYNC_WORKLOADS,
+    **DAG_WORKLOADS,
 }
 
 
@@ -415,6 +417,12 @@ def make_spec(
                     f"--{key.replace('_', '-')} applies only to the workloads that share "
                     f"objects ({', '.join(sync_workloads.SYNC_WORKLOADS)}), not to {name}"
                 )
+    if name in DAG_WORKLOADS:
+        spec["width"] = (options or {}).get("width")
+    elif "width" in (options or {}):
+        raise BadWorkload(
+            f"--width applies only to the task graphs ({', '.join(DAG_WORKLOADS)}), not to {name}"
+        )
     if name in ("cpu-python", "cpu-native", "io-file", "mixed", "contended-lock"):
         spec["cal"] = calibration(on_notice)
     return spec
@@ -469,6 +477,8 @@ def task_fn(spec: dict):
     cal = spec["cal"]
     if name in sync_workloads.SYNC_WORKLOADS:
         return sync_workloads.task_fn(spec)
+    if name in DAG_WORKLOADS:  # a graph's task waits like I/O: its order is the lesson
+        return lambda i: _sleep(task_ms_for(spec, i))
     if name == "cpu-python":
         return lambda i: _cpu_python(task_ms_for(spec, i), cal)
     if name == "cpu-native":
@@ -515,7 +525,7 @@ def async_task_fn(spec: dict):
     name = spec["name"]
     if name in sync_workloads.SYNC_WORKLOADS:
         return sync_workloads.async_task_fn(spec)
-    if name == "io-sleep":
+    if name == "io-sleep" or name in DAG_WORKLOADS:
 
         async def sleep_task(i: int) -> None:
             await asyncio.sleep(task_ms_for(spec, i) / 1000.0)

@@ -32,9 +32,9 @@ def wait_totals(waits: dict[str, np.ndarray], names: dict[int, tuple[str, str]])
             {
                 "object": name,
                 "kind": kind,
-                "total_s": round(float(totals[k]) / 1e9, 6),
+                "total_s": round(float(totals[k]) / 1e9, 9),
                 "count": int(counts[k]),
-                "max_s": round(float(longest[k]) / 1e9, 6),
+                "max_s": round(float(longest[k]) / 1e9, 9),
             }
         )
     return out
