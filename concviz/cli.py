@@ -58,6 +58,7 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
         help="how process strategies start their workers",
     )
     p.add_argument("--interpreter", metavar="PATH", help="run the lab under this Python (>= 3.10)")
+    _add_sync_options(p)
     g = p.add_argument_group("engines (joblib, Dask, Spark, MPI)")
     g.add_argument(
         "--dask-address", metavar="ADDR", help="dask-remote: the scheduler, e.g. tcp://host:8786"
@@ -82,6 +83,34 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
     )
 
 
+def _add_sync_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "shared objects (shared-counter, contended-lock, bounded-pool, producer-consumer, "
+        "barrier-phases, deadlock)"
+    )
+    g.add_argument(
+        "--sync",
+        metavar="MODE",
+        help="shared-counter: none, lock, atomic or local-then-merge; deadlock: ordered",
+    )
+    g.add_argument(
+        "--critical-fraction",
+        type=float,
+        metavar="F",
+        help="contended-lock: share of each task's work done holding the lock (0 to 1)",
+    )
+    g.add_argument("--limit", type=int, metavar="K", help="bounded-pool: tasks let in at once")
+    g.add_argument("--queue-size", type=int, metavar="N", help="producer-consumer: queue bound")
+    g.add_argument(
+        "--producer-ms", type=float, metavar="MS", help="producer-consumer: ms to make one item"
+    )
+
+
+def _sync_options(args: argparse.Namespace) -> dict:
+    keys = ("sync", "critical_fraction", "limit", "queue_size", "producer_ms")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
 # The flag that sets each field of the lab's start message, to name it in an error.
 _FLAGS = {
     "workload": "--workload",
@@ -100,6 +129,11 @@ _FLAGS = {
     "options.spark_master": "--spark-master",
     "options.hostfile": "--hostfile",
     "options.callback_host": "--callback-host",
+    "options.sync": "--sync",
+    "options.critical_fraction": "--critical-fraction",
+    "options.limit": "--limit",
+    "options.queue_size": "--queue-size",
+    "options.producer_ms": "--producer-ms",
 }
 
 
@@ -112,6 +146,7 @@ def _params(args: argparse.Namespace, strategy: str | None = None) -> P.Start:
     if args.start_method:
         options["start_method"] = args.start_method
     options.update(_engine_options(args))
+    options.update(_sync_options(args))
     try:
         return P.Start(
             workload=workload,
@@ -224,6 +259,7 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         elif key == "offsets_ms" and value:
             clocks = ", ".join(f"{w} {v:+.3f} ms" for w, v in value.items())
             print(f"  worker clocks vs the lab's: {clocks}", file=out)
+    _print_sync(run, out)
     failed = [t for t in run["tasks"] if not t["ok"] and not t.get("stopped")]
     for t in failed[:1]:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -232,6 +268,26 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         print(f"  run failed: {run['error']}", file=out)
     elif run.get("stopped"):
         print("  run stopped before the end", file=out)
+
+
+def _print_sync(run: dict, out) -> None:
+    """Time the tasks spent waiting on each shared object, and a shared counter's result."""
+    waits = run.get("waits") or []
+    if waits:
+        parts = [
+            f"{w['kind']} {w['object']} {w['total_s']:.3f} s ({w['count']}×)" for w in waits[:4]
+        ]
+        more = f" and {len(waits) - 4} more" if len(waits) > 4 else ""
+        print(f"  waiting on shared objects: {', '.join(parts)}{more}", file=out)
+    for c in run.get("counters") or []:
+        print(f"  {c['object']} depth: mean {c['mean']:.2f}, max {c['max']}", file=out)
+    counter = run.get("counter")
+    if counter:
+        print(
+            f"  counter (--sync {counter['sync']}): expected {counter['expected']}, final "
+            f"{counter['final']}, lost updates {counter['lost_updates']}",
+            file=out,
+        )
 
 
 PRINTED_LINES = 200  # of the program's output, on the terminal (all of it: --json)

@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "sampler": "concviz.bench.sampler",
     "startup": "concviz.bench.startup",
     "dispatch": "concviz.bench.dispatch",
+    "sync": "concviz.bench.sync",
 }
 
 

@@ -39,6 +39,21 @@ BAR_FIELDS = (
 )
 
 
+# A task blocked on a synchronisation object (lab/sync.py): the object's id (named in
+# ``EventStore.sync_objects``), the task that held it (-1: none or unknown), its kind.
+WAIT_FIELDS = (
+    ("lane", np.int32),
+    ("task", np.int64),
+    ("start", np.int64),
+    ("end", np.int64),
+    ("object", np.int64),
+    ("holder", np.int64),
+    ("kind", np.uint8),
+)
+# Samples of a counter (a queue's depth) over time.
+COUNTER_FIELDS = (("object", np.int64), ("t", np.int64), ("value", np.int64))
+
+
 class _Columns:
     """Growable numpy columns (amortised doubling)."""
 
@@ -111,6 +126,9 @@ class EventStore:
         self._bars = _Columns(BAR_FIELDS)
         self._queued = _Columns((("task", np.int64), ("t", np.int64)))
         self._probes = _Columns((("t", np.int64), ("late", np.int64)))
+        self._waits = _Columns(WAIT_FIELDS)
+        self._counters = _Columns(COUNTER_FIELDS)
+        self.sync_objects: dict[int, dict] = {}  # id -> {"name", "kind"}
         self._lanes: list[Lane] = []
         self._lane_of: dict[tuple[int, int, int], int] = {}
         self._names: dict[tuple[int, int, int], str] = {}
@@ -173,6 +191,11 @@ class EventStore:
                 self.markers.append(obj)
             elif kind == "probe_thread":
                 self.probe_thread = (int(obj["pid"]), int(obj["tid"]))
+            elif kind == "sync_object":
+                self.sync_objects[int(obj["id"])] = {
+                    "name": str(obj.get("name")),
+                    "kind": str(obj.get("kind")),
+                }
             elif kind == "task_error":
                 self.task_errors[int(obj["task"])] = str(obj["error"])
             elif kind == "error":
@@ -235,13 +258,36 @@ class EventStore:
             probes = kind == P.EV_PROBE
             if probes.any():
                 self._probes.append(t=rec["t_ns"][probes], late=rec["cpu_ns"][probes])
+            waits = kind == P.EV_WAIT
+            if waits.any():
+                packed = rec["cpu_ns"][waits]
+                self._waits.append(
+                    lane=lanes[waits],
+                    task=rec["task"][waits],
+                    start=rec["t0_ns"][waits],
+                    end=rec["t_ns"][waits],
+                    object=packed >> P.HOLDER_BITS,
+                    holder=(packed & P.HOLDER_MASK) - 1,
+                    kind=rec["flags"][waits],
+                )
+            counters = kind == P.EV_COUNTER
+            if counters.any():
+                self._counters.append(
+                    object=rec["task"][counters],
+                    t=rec["t_ns"][counters],
+                    value=rec["cpu_ns"][counters],
+                )
             self._update_open(rec, lanes, kind)
             self._extend_time(int(rec["t_ns"].min()), int(rec["t_ns"].max()))
             self.version += 1
 
     def _lanes_for(self, rec: np.ndarray) -> np.ndarray:
         out = np.full(len(rec), -1, np.int32)
-        is_work = (rec["worker"] != P.WORKER_DISPATCH) & (rec["worker"] != P.WORKER_PROBE)
+        is_work = (
+            (rec["worker"] != P.WORKER_DISPATCH)
+            & (rec["worker"] != P.WORKER_PROBE)
+            & (rec["worker"] != P.WORKER_COUNTER)
+        )
         if not is_work.any():
             return out
         work = rec[is_work]
@@ -346,6 +392,23 @@ class EventStore:
         """GIL sleep-probe samples: wake-up time and how late it was (ns)."""
         with self._lock:
             return self._probes.view()
+
+    def wait_slices(self) -> dict[str, np.ndarray]:
+        """Read-only views of every recorded wait on a sync object (``WAIT_FIELDS``)."""
+        with self._lock:
+            return self._waits.view()
+
+    def counters(self) -> dict[str, np.ndarray]:
+        """Read-only views of every counter sample (a queue's depth): object, t, value."""
+        with self._lock:
+            return self._counters.view()
+
+    def sync_name(self, obj: int) -> tuple[str, str]:
+        """(name, kind) of a sync object id; a placeholder for one never named."""
+        info = self.sync_objects.get(int(obj))
+        if info is None:
+            return f"object {int(obj)}", "object"
+        return info["name"], info["kind"]
 
     def lanes(self) -> list[Lane]:
         with self._lock:

@@ -7,8 +7,10 @@ import numpy as np
 from concviz.lab import protocol as P
 
 from . import gil
+from .critical_path import critical_path
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import measured_task_ms, parallelism
+from .sync_waits import counter_summaries, names_of, run_waits, wait_totals
 from .wait_states import PARTS, bar_splits, gil_contention
 
 
@@ -170,7 +172,34 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "machine_busy_cores": store.machine_busy_cores,
         "output": program_output(store),
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
+        **_sync_section(store, started, finished),
+        **_graph_section(started, tasks),
         "tasks": tasks,
+    }
+
+
+def _graph_section(started: dict, tasks: list[dict]) -> dict:
+    """A task graph's ``critical_path_s`` (by measured durations); each task gets its ``deps``."""
+    deps = started.get("deps")
+    if not deps:
+        return {"critical_path_s": None, "critical_path": None}
+    durations: dict[int, float] = {}
+    for t in tasks:
+        t["deps"] = list(deps[t["id"]]) if 0 <= t["id"] < len(deps) else []
+        durations[t["id"]] = (t["end_ns"] - t["start_ns"]) / 1e9
+    length, path = critical_path(durations, {i: d for i, d in enumerate(deps) if d})
+    return {"critical_path_s": length, "critical_path": path}
+
+
+def _sync_section(store: EventStore, started: dict, finished: dict) -> dict:
+    """``waits`` per sync object, queue ``counters``, a ``deadlock`` and a shared ``counter``."""
+    lo, hi = int(started["t_ns"]), int(finished.get("t_ns", 2**62))
+    waits = run_waits(store, lo, hi)
+    return {
+        "waits": wait_totals(waits, names_of(store, waits["object"])),
+        "counters": counter_summaries(store, lo, hi),
+        "deadlock": finished.get("deadlock"),
+        "counter": finished.get("workload_result"),
     }
 
 

@@ -51,6 +51,11 @@ def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> 
         if index < len(slots):
             slots[index] = pid
     rec = Recorder(events.put)
+    from .. import sync
+
+    # waits on instrumented objects are recorded here; names and blocked waits are
+    # messages the relay hands to the lab's deadlock monitor
+    sync.install(rec, events.put)
     # The parent is the lab, or under forkserver the fork server, which ends with the lab.
     parent_pid = os.getppid()
 
@@ -65,7 +70,11 @@ def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> 
         # The lab ended the pool (a stop, or another worker died): ship what this
         # worker recorded in the last flush interval before going. The flush runs on
         # a thread of its own, bounded, because the code interrupted here may hold a
-        # buffer's lock.
+        # buffer's lock. A second SIGTERM (the pool ends its workers too) must not run
+        # this again: its kill would cut the first flush's batch short mid-write, and the
+        # lab's relay stops at a cut batch, losing every worker's last events.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sync.record_open_waits()  # a task blocked on a lock never leaves its wait
         last = threading.Thread(target=rec.close, daemon=True)
         last.start()
         last.join(0.5)
@@ -160,6 +169,11 @@ class _Relay:
                 return
             if payload is self._END:
                 return
+            if isinstance(payload, dict):  # a sync object's name or a blocked wait
+                from .. import sync
+
+                sync.forward(payload)
+                continue
             try:
                 send(payload)
             except OSError:
