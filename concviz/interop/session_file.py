@@ -27,6 +27,7 @@ text is one sentence for the user.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import math
@@ -177,10 +178,11 @@ def _run_entry(run: Run) -> tuple[dict, dict[str, np.ndarray]]:
             tasks_how = {"n": len(result.pop("tasks")), "errors": task_cols.pop("errors")}
             cols.update(task_cols)
     stored: dict[str, np.ndarray] = {}
-    encoding: dict[str, str] = {}
+    encoding: dict[str, list[str]] = {}  # column -> [how it is stored, its own dtype]
     for name, col in cols.items():
         how = _ENCODING.get(name, "raw")
-        stored[name], encoding[name] = _encode(name, col, how, cols)
+        stored[name], how = _encode(name, col, how, cols)
+        encoding[name] = [how, np.asarray(col).dtype.str]
     entry = {
         "id": run.id,
         "name": run.name,
@@ -244,20 +246,22 @@ def _task_columns(tasks: Any, cols: dict) -> dict | None:
         return None
     n = len(tasks)
     try:
-        for t in tasks:
-            keys = t.keys()
-            if keys != _TASK_KEYS and not (
-                len(keys) == len(_TASK_KEYS) + 1 and "split_ms" in keys and _TASK_KEYS < keys
-            ):
-                return None
-        ints = np.array([[t[k] for k in _TASK_INTS] for t in tasks], dtype=object)
-        ints = ints.reshape(n, len(_TASK_INTS))
-        if not all(type(v) is int for v in ints.flat):
+        if not all(t.keys() == _TASK_KEYS for t in tasks if "split_ms" not in t):
             return None
-        ints = ints.astype(np.int64)  # OverflowError past 64 bits: kept as JSON
+        if not all(t.keys() - {"split_ms"} == _TASK_KEYS for t in tasks if "split_ms" in t):
+            return None
+        columns = {}
+        for k in _TASK_INTS:
+            values = [t[k] for t in tasks]
+            if not set(map(type, values)) <= {int}:
+                return None
+            columns[k] = np.array(values, dtype=np.int64)  # OverflowError past 64 bits
+        ints = (
+            np.stack([columns[k] for k in _TASK_INTS], axis=1) if n else np.zeros((0, 7), np.int64)
+        )
         ok = [t["ok"] for t in tasks]
         stopped = [t["stopped"] for t in tasks]
-        if not all(type(v) is bool for v in ok) or not all(type(v) is bool for v in stopped):
+        if not set(map(type, ok)) | set(map(type, stopped)) <= {bool}:
             return None
         errors = [[i, t["error"]] for i, t in enumerate(tasks) if t["error"] is not None]
         if not all(type(e) is str for _, e in errors):
@@ -268,7 +272,7 @@ def _task_columns(tasks: Any, cols: dict) -> dict | None:
             s = t.get("split_ms")
             if s is None:
                 continue
-            if not isinstance(s, dict) or set(s) != set(PARTS):
+            if not isinstance(s, dict) or s.keys() != set(PARTS):
                 return None
             values = [s[p] for p in PARTS]
             if not all(type(v) is float and math.isfinite(v) for v in values):
@@ -352,7 +356,14 @@ def load_session(path: str | os.PathLike) -> Session:
     with raw:
         try:
             zf = zipfile.ZipFile(raw)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            NotImplementedError,
+        ):
             raise BadSessionFile(
                 f"{name} is not a concviz session file (not a zip archive, or cut short); "
                 "open a .concviz file saved by concviz."
@@ -484,6 +495,8 @@ class _Checker:
         # True is an int to Python; a count or a time never is
         if not isinstance(value, allowed) or (type(value) is bool and bool not in allowed):
             self.reader.bad(f"has a {where} of the wrong type")
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            self.reader.bad(f"has a {where} out of range")
         return value
 
     def key(self, obj: dict, key: str, types: tuple | type, where: str, default: Any = ...) -> Any:
@@ -626,8 +639,18 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
     store_info = c.key(e, "store", dict, where)
     _check_store(c, store_info, f"{where}.store")
     encoding = c.key(e, "columns", dict, where)
-    for how in encoding.values():
-        c.val(how, str, f"{where} column encoding")
+    dtypes: dict[str, np.dtype] = {}
+    for col, item in encoding.items():
+        c.val(item, list, f"{where} column encoding")
+        if len(item) != 2 or not all(isinstance(x, str) for x in item):
+            reader.bad(f"has a {where} column encoding of the wrong shape")
+        try:
+            dtype = np.dtype(item[1])
+        except (TypeError, ValueError, SyntaxError):
+            dtype = None
+        if dtype is None or dtype.fields is not None or dtype.kind not in "biuf":
+            reader.bad(f"has a {where} column of an unknown type")
+        dtypes[col] = dtype
 
     prefix = f"runs/{i}/"
     cols: dict[str, np.ndarray] = {}
@@ -635,9 +658,9 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
     def get(col: str, ndim: int = 1, kinds: str = "iub") -> np.ndarray:
         if col in cols:
             return cols[col]
-        how = encoding.get(col)
-        if how is None:
+        if col not in encoding:
             reader.bad(f"lacks the column {col} of {where}")
+        how = encoding[col][0]
         arr = reader.array(f"{prefix}{col}.npy", ndim, kinds)
         if how == "raw":
             out = arr
@@ -650,8 +673,11 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
             out = arr.astype(np.int64) + base
         else:
             reader.bad(f"stores the column {col} of {where} in an unknown way ({how!r})")
-        cols[col] = out
-        return out
+        if out.dtype.kind in "iub" and dtypes[col].kind == "f":
+            reader.bad(f"stores the column {col} of {where} in an unknown way ({how!r})")
+        with np.errstate(all="ignore"):
+            cols[col] = out.astype(dtypes[col], copy=False)
+        return cols[col]
 
     store_cols = {}
     for col in encoding:
@@ -741,7 +767,31 @@ def _rebuild_tasks(
         if len(flip) != n:
             reader.bad(f"has a task column {k} of {where} of the wrong length")
         values[k] = (flip ^ base[k]).tolist()
-    tasks = [
+    gc_was = gc.isenabled()
+    gc.disable()  # a million new dicts, none in a cycle: the collector would only rescan them
+    try:
+        tasks = _task_dicts(values)
+    finally:
+        if gc_was:
+            gc.enable()
+    for item in errors:
+        c.val(item, list, f"{where} task error")
+        if len(item) != 2 or type(item[0]) is not int or not 0 <= item[0] < n:
+            reader.bad(f"has a task error of {where} naming no task")
+        tasks[item[0]]["error"] = c.val(item[1], str, f"{where} task error")
+    if "tasks.split_ms" in encoding:
+        split = get("tasks.split_ms", 2, "f")
+        if split.shape != (n, len(PARTS)):
+            reader.bad(f"has a task split of {where} of the wrong shape")
+        has = ~np.isnan(split[:, 0])
+        for i, row in zip(np.flatnonzero(has).tolist(), split[has].tolist(), strict=True):
+            tasks[i]["split_ms"] = dict(zip(PARTS, row, strict=True))
+    return tasks
+
+
+def _task_dicts(values: dict[str, list]) -> list[dict]:
+    """One dict per task, keys in ``run_object``'s order (``error`` filled in later)."""
+    return [
         {
             "id": a,
             "worker": b,
@@ -767,16 +817,3 @@ def _rebuild_tasks(
             strict=True,
         )
     ]
-    for item in errors:
-        c.val(item, list, f"{where} task error")
-        if len(item) != 2 or type(item[0]) is not int or not 0 <= item[0] < n:
-            reader.bad(f"has a task error of {where} naming no task")
-        tasks[item[0]]["error"] = c.val(item[1], str, f"{where} task error")
-    if "tasks.split_ms" in encoding:
-        split = get("tasks.split_ms", 2, "f")
-        if split.shape != (n, len(PARTS)):
-            reader.bad(f"has a task split of {where} of the wrong shape")
-        has = ~np.isnan(split[:, 0])
-        for i, row in zip(np.flatnonzero(has).tolist(), split[has].tolist(), strict=True):
-            tasks[i]["split_ms"] = dict(zip(PARTS, row, strict=True))
-    return tasks
