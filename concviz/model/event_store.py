@@ -438,3 +438,150 @@ class EventStore:
         out = {k: v[keep] for k, v in b.items()}
         out["index"] = np.flatnonzero(keep)  # where each is in bars(): for per-bar data
         return out
+
+    # ------------------------------------------------------------ saving
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything this store holds, to save it: ``(JSON-able dict, numpy columns)``.
+
+        ``EventStore.from_state(*store.state())`` rebuilds it exactly (its bars, lanes,
+        open tasks, runs, markers, output, wait samples); the session file
+        (``interop/session_file.py``) writes the two parts as JSON and ``.npy`` members.
+        """
+        with self._lock:
+            cols: dict[str, np.ndarray] = {}
+            for group, columns in (
+                ("bars", self._bars),
+                ("queued", self._queued),
+                ("probes", self._probes),
+            ):
+                for name, col in columns.view().items():
+                    cols[f"{group}.{name}"] = col.copy()
+            cols["open.start"] = self._open_start.copy()
+            cols["open.task"] = self._open_task.copy()
+            cols["open.last_end"] = self._last_end.copy()
+            info = {
+                "hello": self.hello,
+                "runs": [
+                    {
+                        "started": r.started,
+                        "finished": r.finished,
+                        "segments": r.segments,
+                        "phases": r.phases,
+                        "engine": r.engine,
+                    }
+                    for r in self.runs
+                ],
+                "lanes": [
+                    {
+                        "pid": lane.pid,
+                        "tid": lane.tid,
+                        "worker": lane.worker,
+                        "has_slices": lane.has_slices,
+                        "name": lane.name,
+                    }
+                    for lane in self._lanes
+                ],
+                # names announced for workers that never ran a task (yet)
+                "names": [[*key, name] for key, name in self._names.items()],
+                "markers": self.markers,
+                "task_errors": [[task, error] for task, error in self.task_errors.items()],
+                "errors": self.errors,
+                "output": self.output,
+                "other": self.other,
+                "t_min": self.t_min,
+                "t_max": self.t_max,
+                "machine_busy_cores": self.machine_busy_cores,
+                "waits": None,
+            }
+            waits = self.waits
+        if waits is not None:
+            info["waits"] = {"source": waits.source, "reason": waits.reason}
+            for name, col in waits.view().items():
+                cols[f"waits.{name}"] = col.copy()
+            if waits.frozen is not None:
+                cols["waits.frozen"] = waits.frozen.copy()
+        return info, cols
+
+    @classmethod
+    def from_state(cls, info: dict, cols: dict[str, np.ndarray]) -> EventStore:
+        """The store that ``state()`` described; ValueError (one sentence) if inconsistent.
+
+        The columns are checked (present, one-dimensional, integer, lengths that agree,
+        lanes and kinds in range) so that nothing read later can index out of range.
+        The JSON part's types are the caller's to check (``interop.session_file``).
+        """
+        from .wait_states import FIELDS as WAIT_FIELDS
+        from .wait_states import WaitSamples
+
+        store = cls()
+        lanes = info["lanes"]
+        n_lanes = len(lanes)
+
+        def column(name: str, dtype, length: int | None) -> np.ndarray:
+            col = cols.get(name)
+            if col is None:
+                raise ValueError(f"the column {name} is missing")
+            if col.ndim != 1 or col.dtype.kind not in "iub":
+                raise ValueError(f"the column {name} is not a list of whole numbers")
+            if length is not None and len(col) != length:
+                raise ValueError(f"the column {name} has {len(col)} values, not {length}")
+            out = col.astype(dtype)
+            if not np.array_equal(out, col):
+                raise ValueError(f"the column {name} has values out of range")
+            return out
+
+        def group(prefix: str, fields, columns: _Columns) -> dict[str, np.ndarray]:
+            first = cols.get(f"{prefix}.{fields[0][0]}")
+            n = len(first) if first is not None and first.ndim == 1 else None
+            values = {name: column(f"{prefix}.{name}", dt, n) for name, dt in fields}
+            columns.append(**values)
+            return values
+
+        bars = group("bars", BAR_FIELDS, store._bars)
+        if len(bars["lane"]) and (bars["lane"].min() < 0 or bars["lane"].max() >= n_lanes):
+            raise ValueError("a bar names a worker lane that does not exist")
+        if len(bars["kind"]) and bars["kind"].max() > BAR_STOPPED:
+            raise ValueError("a bar has an unknown kind")
+        group("queued", (("task", np.int64), ("t", np.int64)), store._queued)
+        group("probes", (("t", np.int64), ("late", np.int64)), store._probes)
+        store._open_start = column("open.start", np.int64, n_lanes)
+        store._open_task = column("open.task", np.int64, n_lanes)
+        store._last_end = column("open.last_end", np.int64, n_lanes)
+        for i, lane in enumerate(lanes):
+            key = (int(lane["pid"]), int(lane["tid"]), int(lane["worker"]))
+            if key in store._lane_of:
+                raise ValueError(f"the worker lane {key} appears twice")
+            store._lanes.append(Lane(i, *key, bool(lane["has_slices"]), lane["name"]))
+            store._lane_of[key] = i
+        for pid, tid, worker, name in info["names"]:
+            store._names[(int(pid), int(tid), int(worker))] = str(name)
+        store.hello = info["hello"]
+        store.runs = [
+            RunInfo(
+                started=r["started"],
+                finished=r["finished"],
+                segments=list(r["segments"]),
+                phases=list(r["phases"]),
+                engine=dict(r["engine"]),
+            )
+            for r in info["runs"]
+        ]
+        store.markers = list(info["markers"])
+        store.task_errors = {int(task): str(error) for task, error in info["task_errors"]}
+        store.errors = list(info["errors"])
+        store.output = list(info["output"])
+        store.other = list(info["other"])
+        store.t_min, store.t_max = info["t_min"], info["t_max"]
+        store.machine_busy_cores = info["machine_busy_cores"]
+        if info.get("waits") is not None:
+            waits = store.waits = WaitSamples()
+            waits.source = str(info["waits"]["source"])
+            waits.reason = info["waits"]["reason"]
+            group("waits", WAIT_FIELDS, waits._cols)
+            frozen = cols.get("waits.frozen")
+            if frozen is not None:
+                if frozen.ndim != 2 or frozen.shape[0] != 4 or frozen.dtype.kind != "f":
+                    raise ValueError("the frozen wait split is not four rows of numbers")
+                waits.frozen = frozen.astype(np.float32)
+        store.version = 1
+        return store

@@ -444,6 +444,35 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Trace written to {path}", 6000)
         return True
 
+    def open_session_file(self, path: str) -> bool:
+        """Show a session file's (or a trace's) last run in the timeline (``concviz FILE``).
+
+        A first, small hook: the runs panel will list every run of the session.
+        """
+        from concviz.interop import BadSessionFile, open_any
+
+        try:
+            session = open_any(path)
+        except BadSessionFile as exc:
+            self.banner.show_message(f"Cannot open {path}: {exc}", "error")
+            return False
+        self.opened_session = session
+        if not session.runs:
+            self.banner.show_message(f"{path} holds no runs.", "warning")
+            return False
+        run = session.runs[-1]
+        store = run.store
+        t0 = store.runs[-1].started["t_ns"] if store.runs else (store.t_min or 0)
+        self.timeline.set_store(store, int(t0))
+        self.timeline.refresh()
+        self.timeline.zoom_to_fit()
+        if run.result is not None and run.result.get("tasks") is not None:
+            self.summary.show_run(run.result, run.result.get("tasks_asked"))
+        self.statusBar().showMessage(
+            f"Opened {path}: {len(session.runs)} run(s); showing {run.name}", 8000
+        )
+        return True
+
     def save_picture(self, path: str | None = None) -> bool:
         """Save the window as a PNG (for slides and handouts)."""
         from PySide6.QtWidgets import QFileDialog
