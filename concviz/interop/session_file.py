@@ -567,6 +567,19 @@ def _check_store(c: _Checker, s: Any, where: str) -> None:
     c.key(s, "t_min", _OPT_INT, where)
     c.key(s, "t_max", _OPT_INT, where)
     c.key(s, "machine_busy_cores", _OPT_NUM, where)
+    for item in c.key(s, "sync_objects", list, where, default=[]):
+        c.val(item, list, f"{where}.sync_objects entry")
+        if len(item) != 3:
+            c.reader.bad(f"has a {where}.sync_objects entry of the wrong length")
+        c.val(item[0], int, f"{where}.sync_objects entry")
+        c.val(item[1], str, f"{where}.sync_objects entry")
+        c.val(item[2], str, f"{where}.sync_objects entry")
+    probe = c.key(s, "probe_thread", (list, type(None)), where, default=None)
+    if probe is not None:
+        if len(probe) != 2:
+            c.reader.bad(f"has a {where}.probe_thread of the wrong length")
+        for v in probe:
+            c.val(v, int, f"{where}.probe_thread")
     waits = c.key(s, "waits", _OPT_DICT, where)
     if waits is not None:
         c.key(waits, "source", str, f"{where}.waits")
@@ -682,7 +695,7 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
     store_cols = {}
     for col in encoding:
         group = col.partition(".")[0]
-        if group in ("bars", "queued", "probes", "open", "waits"):
+        if group in ("bars", "queued", "probes", "open", "waits", "sync_waits", "counters"):
             if col == "waits.frozen":
                 store_cols[col] = get(col, 2, "f")
             else:

@@ -453,6 +453,8 @@ class EventStore:
                 ("bars", self._bars),
                 ("queued", self._queued),
                 ("probes", self._probes),
+                ("sync_waits", self._waits),
+                ("counters", self._counters),
             ):
                 for name, col in columns.view().items():
                     cols[f"{group}.{name}"] = col.copy()
@@ -491,6 +493,8 @@ class EventStore:
                 "t_min": self.t_min,
                 "t_max": self.t_max,
                 "machine_busy_cores": self.machine_busy_cores,
+                "sync_objects": [[k, v["name"], v["kind"]] for k, v in self.sync_objects.items()],
+                "probe_thread": list(self.probe_thread) if self.probe_thread else None,
                 "waits": None,
             }
             waits = self.waits
@@ -510,7 +514,7 @@ class EventStore:
         lanes and kinds in range) so that nothing read later can index out of range.
         The JSON part's types are the caller's to check (``interop.session_file``).
         """
-        from .wait_states import FIELDS as WAIT_FIELDS
+        from .wait_states import FIELDS as SAMPLE_FIELDS
         from .wait_states import WaitSamples
 
         store = cls()
@@ -544,6 +548,12 @@ class EventStore:
             raise ValueError("a bar has an unknown kind")
         group("queued", (("task", np.int64), ("t", np.int64)), store._queued)
         group("probes", (("t", np.int64), ("late", np.int64)), store._probes)
+        if "sync_waits.lane" in cols:  # files from before waits were recorded have none
+            waits = group("sync_waits", WAIT_FIELDS, store._waits)
+            if len(waits["lane"]) and (waits["lane"].min() < 0 or waits["lane"].max() >= n_lanes):
+                raise ValueError("a wait names a worker lane that does not exist")
+        if "counters.object" in cols:
+            group("counters", COUNTER_FIELDS, store._counters)
         store._open_start = column("open.start", np.int64, n_lanes)
         store._open_task = column("open.task", np.int64, n_lanes)
         store._last_end = column("open.last_end", np.int64, n_lanes)
@@ -573,11 +583,15 @@ class EventStore:
         store.other = list(info["other"])
         store.t_min, store.t_max = info["t_min"], info["t_max"]
         store.machine_busy_cores = info["machine_busy_cores"]
+        for obj_id, name, kind in info.get("sync_objects") or []:
+            store.sync_objects[int(obj_id)] = {"name": str(name), "kind": str(kind)}
+        probe = info.get("probe_thread")
+        store.probe_thread = (int(probe[0]), int(probe[1])) if probe else None
         if info.get("waits") is not None:
             waits = store.waits = WaitSamples()
             waits.source = str(info["waits"]["source"])
             waits.reason = info["waits"]["reason"]
-            group("waits", WAIT_FIELDS, waits._cols)
+            group("waits", SAMPLE_FIELDS, waits._cols)
             frozen = cols.get("waits.frozen")
             if frozen is not None:
                 if frozen.ndim != 2 or frozen.shape[0] != 4 or frozen.dtype.kind != "f":

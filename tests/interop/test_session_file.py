@@ -48,6 +48,16 @@ def real_session():
         P.Start(workload="io-sleep", strategy="threads", workers=2, tasks=6, task_ms=5),
         P.Start(workload="user", user=user("boom"), strategy="threads", workers=2, tasks=4),
         P.Start(workload="user", user=user("chatty"), strategy="asyncio", workers=2, tasks=3),
+        # waits on a named lock, and a queue's depth as a counter
+        P.Start(
+            workload="contended-lock",
+            strategy="threads",
+            workers=2,
+            tasks=6,
+            task_ms=10,
+            options={"critical_fraction": 0.9},
+        ),
+        P.Start(workload="producer-consumer", strategy="threads", workers=2, tasks=8, task_ms=5),
     ]
     for spec in specs:
         cpu = CpuSamples()
@@ -55,6 +65,8 @@ def real_session():
         run = session.new_run(spec, store, cpu=cpu)
         session.finish(run, run_object(store))
     assert session.runs[2].store.task_errors and session.runs[3].store.output
+    assert len(session.runs[4].store.wait_slices()["lane"]) and session.runs[4].store.sync_objects
+    assert len(session.runs[5].store.counters()["t"])
     session.annotate(session.runs[1], {"t_ns": 12345, "text": "look here ✓"})
     session.rename(session.runs[0], "the baseline")
     session.set_baseline(session.runs[1], session.runs[0])
