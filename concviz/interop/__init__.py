@@ -1,5 +1,6 @@
-"""Files in and out of concviz (Chrome Trace Event JSON), working on the model only."""
+"""Files in and out of concviz (Chrome Trace Event JSON, the runs table as CSV), on the model only."""
 
 from .chrome_trace import trace_events, write_trace
+from .runs_csv import runs_csv, write_runs_csv
 
-__all__ = ["trace_events", "write_trace"]
+__all__ = ["runs_csv", "trace_events", "write_runs_csv", "write_trace"]
