@@ -191,8 +191,7 @@ class CompareView(QWidget):
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
         return (
-            f"<span style='color:{colour}'>■</span>&nbsp;<b>{run.name}</b>"
-            f"&nbsp;·&nbsp;wall {wall}"
+            f"<span style='color:{colour}'>■</span>&nbsp;<b>{run.name}</b>&nbsp;·&nbsp;wall {wall}"
         )
 
     def _draw_lanes(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:

@@ -133,11 +133,11 @@ class RunsModel(QAbstractTableModel):
         return None
 
     # -- Qt's table model
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
-        return 0 if parent.isValid() else len(self._ids)
+    def rowCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent is not None and parent.isValid() else len(self._ids)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
-        return 0 if parent.isValid() else len(HEADERS)
+    def columnCount(self, parent: QModelIndex | None = None) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent is not None and parent.isValid() else len(HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -261,7 +261,9 @@ class RunsPanel(QDockWidget):
         self.compare_all_button.setToolTip(
             "Run this workload under each strategy, one after another, and compare them"
         )
-        self.compare_all_button.clicked.connect(lambda _checked=False: self.compareAllClicked.emit())
+        self.compare_all_button.clicked.connect(
+            lambda _checked=False: self.compareAllClicked.emit()
+        )
         self.compare_selected_button = QPushButton("Compare selected")
         self.compare_selected_button.setToolTip("Stack the selected runs on one time scale")
         self.compare_selected_button.clicked.connect(
@@ -275,7 +277,9 @@ class RunsPanel(QDockWidget):
         # actions of the list: keys work while it has focus, the same ones in its menu
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
         self.remove_action = QAction("&Remove", self.view)
-        self.remove_action.setShortcuts([QKeySequence.StandardKey.Delete, QKeySequence("Backspace")])
+        self.remove_action.setShortcuts(
+            [QKeySequence.StandardKey.Delete, QKeySequence("Backspace")]
+        )
         self.remove_action.setShortcutContext(ctx)
         self.remove_action.triggered.connect(
             lambda _checked=False: self.removeRequested.emit(self.selected_ids())
@@ -285,9 +289,13 @@ class RunsPanel(QDockWidget):
         self.rename_action.setShortcutContext(ctx)
         self.rename_action.triggered.connect(lambda _checked=False: self.edit_current_name())
         self.baseline_action = QAction("Measure speedups against this run", self.view)
-        self.baseline_action.triggered.connect(lambda _checked=False: self.use_current_as_baseline())
+        self.baseline_action.triggered.connect(
+            lambda _checked=False: self.use_current_as_baseline()
+        )
         self.auto_baseline_action = QAction("Automatic baseline (latest sequential)", self.view)
-        self.auto_baseline_action.triggered.connect(lambda _checked=False: self.automatic_baseline())
+        self.auto_baseline_action.triggered.connect(
+            lambda _checked=False: self.automatic_baseline()
+        )
         self.compare_action = QAction("&Compare selected", self.view)
         self.compare_action.triggered.connect(
             lambda _checked=False: self.compareRequested.emit(self.selected_ids())
@@ -376,4 +384,3 @@ class RunsPanel(QDockWidget):
 
     def _sync_buttons(self) -> None:
         self.compare_selected_button.setEnabled(self.model.rowCount() > 0)
-
