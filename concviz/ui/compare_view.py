@@ -348,13 +348,43 @@ class CompareView(QWidget):
 
 
 def save_view(view: pg.GraphicsView, path: str) -> bool:
-    """A pyqtgraph view as ``.svg`` (vector, via pyqtgraph's exporter) or a PNG."""
-    if path.lower().endswith(".svg"):
-        import pyqtgraph.exporters as exporters
+    """A pyqtgraph view as ``.svg`` (vector) or else a PNG, as it is on screen.
 
-        try:
-            exporters.SVGExporter(view.scene()).export(path)
-        except OSError:
+    The SVG is the scene painted into a ``QSvgGenerator`` (pyqtgraph's own SVG exporter
+    fails on the paths this Qt writes). Written to a temporary file, then renamed.
+    """
+    import os
+
+    from PySide6.QtCore import QRect, QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    tmp = f"{path}.tmp"
+    size = view.size()
+    if path.lower().endswith(".svg"):
+        gen = QSvgGenerator()
+        gen.setFileName(tmp)
+        gen.setSize(QSize(size.width(), size.height()))
+        gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+        gen.setTitle("concviz")
+        painter = QPainter()
+        if not painter.begin(gen):
             return False
-        return True
-    return bool(view.grab().save(path, "PNG"))
+        try:
+            view.scene().render(
+                painter,
+                QRectF(0, 0, size.width(), size.height()),
+                view.mapToScene(view.viewport().rect()).boundingRect(),
+            )
+        finally:
+            painter.end()
+        ok = os.path.exists(tmp) and os.path.getsize(tmp) > 0
+    else:
+        ok = bool(view.grab().save(tmp, "PNG"))
+    if not ok:
+        return False
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True

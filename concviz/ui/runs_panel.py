@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QSignalBlocker,
     QSize,
@@ -25,8 +26,10 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
+    QLineEdit,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -202,6 +205,36 @@ class RunsModel(QAbstractTableModel):
         return "<br>".join(lines)
 
 
+class _NameEditor(QLineEdit):
+    """The rename editor: its keys are its own while it is open.
+
+    The window's shortcuts (Return and Space run, Escape stops, Delete removes a run)
+    would otherwise take the keys that commit, type or cancel a name.
+    """
+
+    OWN_KEYS = {
+        Qt.Key.Key_Return,
+        Qt.Key.Key_Enter,
+        Qt.Key.Key_Escape,
+        Qt.Key.Key_Space,
+        Qt.Key.Key_Delete,
+        Qt.Key.Key_Backspace,
+    }
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in self.OWN_KEYS:
+            event.accept()
+            return True
+        return super().event(event)
+
+
+class _NameDelegate(QStyledItemDelegate):
+    def createEditor(self, parent, option, index):  # noqa: N802 (Qt's name)
+        editor = _NameEditor(parent)
+        editor.setFrame(False)
+        return editor
+
+
 class RunsPanel(QDockWidget):
     """A dock listing the session's runs; select one to view it.
 
@@ -233,6 +266,8 @@ class RunsPanel(QDockWidget):
         self.view = QTableView()
         self.view.setObjectName("runsView")
         self.view.setModel(self.model)
+        self._delegate = _NameDelegate(self.view)
+        self.view.setItemDelegateForColumn(NAME, self._delegate)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(
