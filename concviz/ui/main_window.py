@@ -24,11 +24,14 @@ from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
     QPushButton,
-    QTabWidget,
+    QSplitter,
+    QStackedWidget,
+    QTabBar,
     QVBoxLayout,
     QWidget,
 )
@@ -133,21 +136,38 @@ class MainWindow(QMainWindow):
         lay.setSpacing(4)
         lay.addWidget(self.banner)
         lay.addWidget(self.controls)
-        lay.addWidget(self.legend)
-        self.timeline_page = QWidget()
-        page = QVBoxLayout(self.timeline_page)
-        page.setContentsMargins(0, 0, 0, 0)
-        page.setSpacing(4)
-        page.addWidget(self.timeline, 1)
-        page.addWidget(self.summary)
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("viewTabs")
-        self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.timeline_page, "Timeline")
-        self.tabs.addTab(self.compare_view, "Compare")
-        lay.addWidget(self.tabs, 1)
+        # Timeline | Compare: the tabs sit at the legend's right end, where the legend
+        # leaves room, so that they cost a 720-pixel projector no height
+        self.timeline_page = self.timeline
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("viewPages")
+        self.pages.addWidget(self.timeline_page)
+        self.pages.addWidget(self.compare_view)
+        self.view_tabs = QTabBar()
+        self.view_tabs.setObjectName("viewTabs")
+        self.view_tabs.setDocumentMode(True)
+        self.view_tabs.setExpanding(False)
+        self.view_tabs.addTab("Timeline")
+        self.view_tabs.addTab("Compare")
+        self.view_tabs.setTabToolTip(0, "The selected run: its tasks and CPU (Ctrl+1)")
+        self.view_tabs.setTabToolTip(1, "Runs side by side on one time scale (Ctrl+2)")
+        self.view_tabs.currentChanged.connect(self._page_chosen)
+        legend_row = QHBoxLayout()
+        legend_row.setSpacing(8)
+        legend_row.addWidget(self.legend, 1)
+        legend_row.addWidget(self.view_tabs, 0, Qt.AlignmentFlag.AlignBottom)
+        lay.addLayout(legend_row)
+        # the runs beside the views, under the controls: the control bar keeps its width
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("viewsSplitter")
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.runs_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.summary)  # the selected run's figures, the whole width
         self.setCentralWidget(central)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.runs_panel)
         self.setAcceptDrops(True)  # a .py file dropped on the window is opened as a workload
 
         self.lab_label = QLabel("Lab: starting…")
@@ -280,18 +300,20 @@ class MainWindow(QMainWindow):
         self.presentation_action.setCheckable(True)
         self.presentation_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
         self.presentation_action.toggled.connect(self.set_presentation)
-        self.runs_action = self.runs_panel.toggleViewAction()
-        self.runs_action.setText("&Runs panel")
+        self.runs_action = QAction("&Runs panel", self)
+        self.runs_action.setCheckable(True)
+        self.runs_action.setChecked(True)
         self.runs_action.setShortcut(QKeySequence(Qt.Key.Key_F9))
+        self.runs_action.toggled.connect(self.runs_panel.setVisible)
         self.show_timeline_action = QAction("&Timeline", self)
         self.show_timeline_action.setShortcut(QKeySequence("Ctrl+1"))
         self.show_timeline_action.triggered.connect(
-            lambda _checked=False: self.tabs.setCurrentWidget(self.timeline_page)
+            lambda _checked=False: self.show_page(self.timeline_page)
         )
         self.show_compare_action = QAction("&Compare view", self)
         self.show_compare_action.setShortcut(QKeySequence("Ctrl+2"))
         self.show_compare_action.triggered.connect(
-            lambda _checked=False: self.tabs.setCurrentWidget(self.compare_view)
+            lambda _checked=False: self.show_page(self.compare_view)
         )
         view.addAction(self.fit_action)
         view.addAction(self.presentation_action)
@@ -507,6 +529,15 @@ class MainWindow(QMainWindow):
         return result
 
     # ------------------------------------------------------------------ the session
+    def show_page(self, page: QWidget) -> None:
+        """Show the timeline or the compare view (the tab follows)."""
+        self.view_tabs.setCurrentIndex(self.pages.indexOf(page))
+
+    def _page_chosen(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        # the compare view has figures of its own: it takes the summary's height too
+        self.summary.setVisible(self.pages.currentWidget() is not self.compare_view)
+
     def _strategies_received(self, items: list) -> None:
         self._strategy_items = list(items)
         self.controls.set_strategies(items)
@@ -611,7 +642,7 @@ class MainWindow(QMainWindow):
         self._batch_cancelled = False
         self.banner.hide()
         self.compare_view.set_runs([])
-        self.tabs.setCurrentWidget(self.compare_view)
+        self.show_page(self.compare_view)
         self.compare_progress.setRange(0, len(jobs))
         self.compare_progress.setValue(0)
         self.compare_progress.setFormat(f"comparing: 0 of {len(jobs)}")
@@ -633,7 +664,7 @@ class MainWindow(QMainWindow):
     def compare_runs(self, run_ids: list) -> None:
         """Stack these runs in the compare view and show it."""
         self.compare_view.set_runs([int(i) for i in run_ids])
-        self.tabs.setCurrentWidget(self.compare_view)
+        self.show_page(self.compare_view)
 
     def _job_started(self, i: int, pid: int) -> None:
         job = self._batch_jobs[i]
@@ -798,7 +829,7 @@ class MainWindow(QMainWindow):
                 "Nothing to compare yet: Run → Compare all strategies… first.", "warning"
             )
             return False
-        self.tabs.setCurrentWidget(self.compare_view)  # what is saved is what is seen
+        self.show_page(self.compare_view)  # what is saved is what is seen
         path = path or self._picture_path("Save the compare view", "concviz-compare.png")
         if not path:
             return False
@@ -806,7 +837,7 @@ class MainWindow(QMainWindow):
 
     def save_timeline_picture(self, path: str | None = None) -> bool:
         """The timeline with its CPU panels as PNG or SVG."""
-        self.tabs.setCurrentWidget(self.timeline_page)
+        self.show_page(self.timeline_page)
         path = path or self._picture_path("Save the timeline", "concviz-timeline.png")
         if not path:
             return False
@@ -944,6 +975,7 @@ class MainWindow(QMainWindow):
             QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
+            #runsHeading {{ font-weight: bold; }}
             #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
             #summaryValue {{ font-size: {pt * 1.9:.1f}pt; font-weight: bold; }}
             #summaryHead, #summaryNote {{ font-size: {pt:.1f}pt; }}

@@ -23,16 +23,15 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDockWidget,
-    QHBoxLayout,
+    QFrame,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
     QStyledItemDelegate,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from concviz.model.session import Run, Session
@@ -235,10 +234,12 @@ class _NameDelegate(QStyledItemDelegate):
         return editor
 
 
-class RunsPanel(QDockWidget):
-    """A dock listing the session's runs; select one to view it.
+class RunsPanel(QFrame):
+    """A side panel listing the session's runs; select one to view it.
 
-    Signals carry run ids; the window looks them up in the session.
+    It sits beside the timeline, under the controls, so that it takes no width from
+    the control bar (the widest thing on a 1280-pixel projector). Signals carry run
+    ids; the window looks them up in the session.
     """
 
     runChosen = Signal(int)  # the user selected a run: show it
@@ -247,22 +248,20 @@ class RunsPanel(QDockWidget):
     compareAllClicked = Signal()
 
     def __init__(self, session: Session, theme: T.Theme = T.LIGHT, parent=None) -> None:
-        super().__init__("Runs", parent)
-        self.setObjectName("runsDock")
+        super().__init__(parent)
+        self.setObjectName("runsPanel")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
         self.session = session
         self.model = RunsModel(session, theme, self)
         self.model.rowsInserted.connect(lambda *_: self._sync_buttons())
         self.model.rowsRemoved.connect(lambda *_: self._sync_buttons())
         self.model.modelReset.connect(self._sync_buttons)
-        self.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetMovable
-        )
-
-        body = QWidget()
-        lay = QVBoxLayout(body)
+        lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
+        self.heading = QLabel("Runs")
+        self.heading.setObjectName("runsHeading")
+        lay.addWidget(self.heading)
         self.view = QTableView()
         self.view.setObjectName("runsView")
         self.view.setModel(self.model)
@@ -278,7 +277,7 @@ class RunsPanel(QDockWidget):
         self.view.setShowGrid(False)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         head = self.view.horizontalHeader()
         head.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         head.setSectionResizeMode(WALL, QHeaderView.ResizeMode.ResizeToContents)
@@ -289,7 +288,7 @@ class RunsPanel(QDockWidget):
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)
         lay.addWidget(self.view, 1)
 
-        buttons = QHBoxLayout()
+        buttons = QVBoxLayout()  # stacked: the panel is narrow
         buttons.setSpacing(4)
         self.compare_all_button = QPushButton("Compare all…")
         self.compare_all_button.setObjectName("compareAllButton")
@@ -307,7 +306,6 @@ class RunsPanel(QDockWidget):
         buttons.addWidget(self.compare_all_button)
         buttons.addWidget(self.compare_selected_button)
         lay.addLayout(buttons)
-        self.setWidget(body)
 
         # actions of the list: keys work while it has focus, the same ones in its menu
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -368,7 +366,7 @@ class RunsPanel(QDockWidget):
         line = max(fm.height(), int(T.BASE_POINT_SIZE * scale * 1.4))
         self.view.verticalHeader().setDefaultSectionSize(int(line * 1.5))
         self.view.setIconSize(QSize(int(14 * scale), int(14 * scale)))
-        self.setMinimumWidth(int(250 * scale))
+        self.setMinimumWidth(int(230 * scale))
 
     # -- user actions
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

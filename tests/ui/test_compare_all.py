@@ -44,7 +44,7 @@ def test_compare_all_runs_each_strategy_on_one_time_scale(window, qtbot, tmp_pat
     assert window.session.baseline_for(runs[2]) is runs[0]
 
     view = window.compare_view
-    assert window.tabs.currentWidget() is view
+    assert window.pages.currentWidget() is view
     qtbot.wait(200)  # let the scene lay itself out
     assert [lane.run_id for lane in view.lanes] == [r.id for r in runs]
     starts, widths = [], []
