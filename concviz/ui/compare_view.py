@@ -13,13 +13,12 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from concviz.model.session import Run, Session
@@ -93,8 +92,25 @@ class CompareView(QWidget):
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setObjectName("compareCanvas")
         lay.addWidget(self.canvas)
+        # titles are elided to the width there is: redrawn once a resize settles
+        self._resized = QTimer(self)
+        self._resized.setSingleShot(True)
+        self._resized.setInterval(120)
+        self._resized.timeout.connect(self.rebuild)
         self._unlisten = session.listen(self._session_changed)
         self.rebuild()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.run_ids:
+            self._resized.start()
+
+    def _elide(self, text: str, share: float, factor: float = 1.0, bold: bool = True) -> str:
+        """``text`` cut to ``share`` of the view's width (a title must not widen the
+        scene past the view: pyqtgraph's layout would push the charts off its edge)."""
+        room = max(self.canvas.width() * share, 80.0)
+        fm = QFontMetricsF(self._font(factor, bold))
+        return fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
 
     def close_view(self) -> None:
         self._unlisten()
@@ -186,16 +202,22 @@ class CompareView(QWidget):
         self._draw_charts(charts, runs)
 
     def _title(self, run: Run) -> str:
+        from html import escape
+
         colour = self.theme.run_colour(run.colour)
         wall = f"{run.wall_s:.2f} s" if run.wall_s is not None else "running…"
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
+        tail = f" · wall {wall}"
+        name = self._elide(run.name + tail, 0.55)
+        name = name[: -len(tail)] if name.endswith(tail) else name.rstrip("…") + "…"
         return (
-            f"<span style='color:{colour}'>■</span>&nbsp;<b>{run.name}</b>&nbsp;·&nbsp;wall {wall}"
+            f"<span style='color:{colour}'>■</span>&nbsp;<b>{escape(name)}</b>"
+            f"&nbsp;·&nbsp;wall {wall}"
         )
 
     def _draw_lanes(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:
-        axis_width = int(90 * self.scale)
+        axis_width = int(8 * self.scale)  # no row names: the title says how many workers
         first: pg.PlotItem | None = None
         for k, run in enumerate(runs):
             plot = layout.addPlot(row=k, col=0)
@@ -253,9 +275,8 @@ class CompareView(QWidget):
         lane.gantt.set_data(data)
         n = max(data.n_rows, 1)
         plot.setYRange(-0.6, n - 0.4, padding=0)
-        step = max(1, math.ceil(n / 3))  # a few row names: the lanes are short
-        ticks = [(r, row.label) for r, row in enumerate(data.rows) if r % step == 0]
-        plot.getAxis("left").setTicks([ticks, []])
+        plot.getAxis("left").setTicks([[], []])
+        plot.getAxis("left").setStyle(showValues=False)
 
     def _update_lane(self, run: Run) -> None:
         lane = next((ln for ln in self.lanes if ln.run_id == run.id), None)
@@ -281,12 +302,17 @@ class CompareView(QWidget):
         if base is None and runs:
             base = next((self.session.baseline_for(r) for r in runs if r.finished), None)
         heading = (
-            f"against {base.name} ({base.wall_s:.2f} s)"
+            f"speedup against #{base.id} {base.strategy} ({base.wall_s:.2f} s)"
             if base is not None and base.wall_s
             else "no sequential run of this experiment: no speedup yet"
         )
         self.heading = layout.addLabel(
-            heading, row=0, col=0, colspan=2, color=self.theme.foreground, size=self._pt(1.0)
+            self._elide(heading, 0.36, bold=False),
+            row=0,
+            col=0,
+            colspan=2,
+            color=self.theme.foreground,
+            size=self._pt(1.0),
         )
         for i, (key, title, unit) in enumerate(METRICS):
             plot = layout.addPlot(row=1 + i // 2, col=i % 2)
@@ -305,7 +331,9 @@ class CompareView(QWidget):
         values = metric_values(self.session, runs)
         x = np.arange(len(runs), dtype=float)
         colours = [self.theme.run_colour(r.colour) for r in runs]
-        ticks = [[(float(i), f"#{r.id}") for i, r in enumerate(runs)], []]
+        # "#3" while there is room, the bare number (the colour says the rest) when not
+        mark = "#" if len(runs) <= 4 else ""
+        ticks = [[(float(i), f"{mark}{r.id}") for i, r in enumerate(runs)], []]
         for key, _title, unit in METRICS:
             plot = self.charts[key]
             plot.clear()
@@ -332,6 +360,8 @@ class CompareView(QWidget):
             if key == "efficiency":
                 top = max(top, 100.0)
             for i, v in enumerate(vals):
+                if len(runs) > 4:
+                    break  # too many to label: the axis gives the values
                 text = "—" if v is None else (f"{v:.0f}" if unit == "%" else f"{v:.2f}")
                 label = pg.TextItem(text, color=self.theme.foreground, anchor=(0.5, 1.0))
                 label.setFont(self._font(0.85))

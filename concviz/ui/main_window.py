@@ -24,7 +24,6 @@ from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -136,8 +135,8 @@ class MainWindow(QMainWindow):
         lay.setSpacing(4)
         lay.addWidget(self.banner)
         lay.addWidget(self.controls)
-        # Timeline | Compare: the tabs sit at the legend's right end, where the legend
-        # leaves room, so that they cost a 720-pixel projector no height
+        # Timeline | Compare: the tabs sit at the end of the legend's short CPU line,
+        # so that they cost a 720-pixel projector no height
         self.timeline_page = self.timeline
         self.pages = QStackedWidget()
         self.pages.setObjectName("viewPages")
@@ -152,11 +151,8 @@ class MainWindow(QMainWindow):
         self.view_tabs.setTabToolTip(0, "The selected run: its tasks and CPU (Ctrl+1)")
         self.view_tabs.setTabToolTip(1, "Runs side by side on one time scale (Ctrl+2)")
         self.view_tabs.currentChanged.connect(self._page_chosen)
-        legend_row = QHBoxLayout()
-        legend_row.setSpacing(8)
-        legend_row.addWidget(self.legend, 1)
-        legend_row.addWidget(self.view_tabs, 0, Qt.AlignmentFlag.AlignBottom)
-        lay.addLayout(legend_row)
+        self.legend.add_trailing(self.view_tabs)
+        lay.addWidget(self.legend)
         # the runs beside the views, under the controls: the control bar keeps its width
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("viewsSplitter")
@@ -976,6 +972,11 @@ class MainWindow(QMainWindow):
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
             #runsHeading {{ font-weight: bold; }}
+            QTabBar#viewTabs::tab {{ padding: 0px {12 * s:.0f}px; margin: 0px;
+                background: {th.button}; color: {th.foreground};
+                border: 1px solid {th.grid}; }}
+            QTabBar#viewTabs::tab:selected {{ background: {th.highlight};
+                color: {th.highlighted_text}; font-weight: bold; }}
             #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
             #summaryValue {{ font-size: {pt * 1.9:.1f}pt; font-weight: bold; }}
             #summaryHead, #summaryNote {{ font-size: {pt:.1f}pt; }}
@@ -1004,6 +1005,12 @@ class MainWindow(QMainWindow):
     # out of the window (a 720p projector): the strategies go into one combo box instead
     COMPACT_BELOW_HEIGHT = 780
 
+    def _size_runs_panel(self, scale: float) -> None:
+        """Room for a run's name in the runs panel: about a quarter of the width."""
+        total = sum(self.splitter.sizes()) or self.width()
+        side = max(self.runs_panel.minimumWidth(), min(int(320 * scale), total // 3))
+        self.splitter.setSizes([max(total - side, 1), side])
+
     def _update_compact(self) -> None:
         # the back row needs the timeline, not the button grids
         self.controls.set_compact(self.presentation or self.height() < self.COMPACT_BELOW_HEIGHT)
@@ -1027,6 +1034,7 @@ class MainWindow(QMainWindow):
         self.timeline.set_scale(scale)
         self.legend.set_scale(scale)
         self.runs_panel.set_scale(scale)
+        self._size_runs_panel(scale)
         self.compare_view.set_scale(scale)
         self.controls.set_columns(4 if on else 8)
         self._update_compact()
