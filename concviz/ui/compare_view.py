@@ -29,8 +29,8 @@ from .runs_panel import elapsed_s
 
 # the charts beside the timelines: (key, title, unit)
 METRICS = (
-    ("wall", "Wall time", "s"),
-    ("cpu", "CPU time", "s"),
+    ("wall", "Wall", "s"),
+    ("cpu", "CPU", "s"),
     ("speedup", "Speedup", "×"),
     ("efficiency", "Efficiency", "%"),
 )
@@ -196,8 +196,8 @@ class CompareView(QWidget):
             return
         lanes = ci.addLayout(row=0, col=0)
         charts = ci.addLayout(row=0, col=1)
-        ci.layout.setColumnStretchFactor(0, 3)
-        ci.layout.setColumnStretchFactor(1, 2)
+        ci.layout.setColumnStretchFactor(0, 5)
+        ci.layout.setColumnStretchFactor(1, 4)
         self._draw_lanes(lanes, runs)
         self._draw_charts(charts, runs)
 
@@ -209,8 +209,9 @@ class CompareView(QWidget):
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
         tail = f" · wall {wall}"
-        name = self._elide(run.name + tail, 0.55)
-        name = name[: -len(tail)] if name.endswith(tail) else name.rstrip("…") + "…"
+        fm = QFontMetricsF(self._font(1.0, True))
+        room = max(self.canvas.width() * 0.5 - fm.horizontalAdvance(tail + "■ "), 60.0)
+        name = fm.elidedText(run.name, Qt.TextElideMode.ElideRight, room)
         return (
             f"<span style='color:{colour}'>■</span>&nbsp;<b>{escape(name)}</b>"
             f"&nbsp;·&nbsp;wall {wall}"
@@ -307,7 +308,7 @@ class CompareView(QWidget):
             else "no sequential run of this experiment: no speedup yet"
         )
         self.heading = layout.addLabel(
-            self._elide(heading, 0.36, bold=False),
+            self._elide(heading, 0.4, bold=False),
             row=0,
             col=0,
             colspan=2,

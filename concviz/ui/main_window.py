@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
         self.view_tabs.setObjectName("viewTabs")
         self.view_tabs.setDocumentMode(True)
         self.view_tabs.setExpanding(False)
+        self.view_tabs.setUsesScrollButtons(False)  # both tabs whole, or it is not a tab bar
         self.view_tabs.addTab("Timeline")
         self.view_tabs.addTab("Compare")
         self.view_tabs.setTabToolTip(0, "The selected run: its tasks and CPU (Ctrl+1)")
