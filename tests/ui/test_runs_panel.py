@@ -157,3 +157,14 @@ def test_the_runs_panel_toggles_from_the_view_menu(window, qtbot):
     assert not dock.isVisible()
     window.runs_action.trigger()
     assert dock.isVisible()
+
+
+def test_run_colours_stand_out_on_both_themes():
+    """Swatches and compare bars are graphics: WCAG's 3:1 against the background."""
+    from concviz.ui import theme as T
+
+    for theme in (T.LIGHT, T.DARK):
+        assert len(set(theme.runs)) == len(theme.runs) >= 6
+        for colour in theme.runs:
+            assert T.contrast_ratio(colour, theme.background) >= 3.0, (theme.name, colour)
+            assert T.contrast_ratio(colour, theme.base) >= 3.0, (theme.name, colour)
