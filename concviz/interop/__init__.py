@@ -13,6 +13,7 @@ from pathlib import Path
 from concviz.model.session import Session
 
 from .chrome_trace import trace_events, write_trace
+from .runs_csv import runs_csv, write_runs_csv
 from .session_file import SUFFIX, BadSessionFile, load_session, save_session
 
 __all__ = [
@@ -20,8 +21,10 @@ __all__ = [
     "SUFFIX",
     "load_session",
     "open_any",
+    "runs_csv",
     "save_session",
     "trace_events",
+    "write_runs_csv",
     "write_trace",
 ]
 
