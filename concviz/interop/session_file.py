@@ -165,6 +165,8 @@ def _run_entry(run: Run) -> tuple[dict, dict[str, np.ndarray]]:
     cols["cpu.percent"] = np.asarray(run.cpu.percent)
     if run.cpu.others is not None:
         cols["cpu.others"] = np.asarray(run.cpu.others)
+    if run.cpu.lab is not None:
+        cols["cpu.lab"] = np.asarray(run.cpu.lab)
     counters = list(run.counters)
     for k, name in enumerate(counters):
         t, value = run.counters[name]
@@ -196,6 +198,7 @@ def _run_entry(run: Run) -> tuple[dict, dict[str, np.ndarray]]:
         "meta": run.meta,
         "counters": counters,
         "cpu_others": run.cpu.others is not None,
+        "cpu_lab": run.cpu.lab is not None,
         "store": store_info,
         "columns": encoding,
     }
@@ -715,7 +718,12 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
             reader.bad(f"has CPU samples of {where} of uneven lengths")
     if len(percent) != len(cpu_t):
         reader.bad(f"has CPU samples of {where} of uneven lengths")
-    cpu = CpuSamples(t_ns=cpu_t, percent=percent, others=others)
+    lab = None
+    if c.key(e, "cpu_lab", bool, where, default=False):
+        lab = get("cpu.lab", 1, "iuf")
+        if len(lab) != len(cpu_t):
+            reader.bad(f"has CPU samples of {where} of uneven lengths")
+    cpu = CpuSamples(t_ns=cpu_t, percent=percent, others=others, lab=lab)
     counter_data = {}
     for k, cname in enumerate(counters):
         t = get(f"counter.{k}.t", 1, "iuf")

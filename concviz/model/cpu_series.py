@@ -86,25 +86,6 @@ class CpuSeries:
             rest = cores[keep].sum(axis=1) - lab[keep] - own[keep]
             return float(np.maximum(rest, 0.0).mean())
 
-    def between(self, t0_ns: int, t1_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The samples in ``[t0, t1]``, in time order: ``(t_ns, per_core, others)``.
-
-        ``others`` is each sample's cores used by other programs, as in
-        ``others_between`` (floored at 0).
-        """
-        with self._lock:
-            n = min(self._n, self.capacity)
-            if self._n <= self.capacity:
-                order = np.arange(n)
-            else:
-                k = self._n % self.capacity
-                order = np.r_[k : self.capacity, 0:k]
-            t = self._t[order]
-            keep = order[(t >= t0_ns) & (t <= t1_ns)]
-            cores = self._cores[keep].copy()
-            rest = cores.sum(axis=1) - self._lab[keep] - self._own[keep]
-            return self._t[keep].copy(), cores, np.maximum(rest, 0.0).astype(np.float32)
-
     def samples_between(self, t0_ns: int, t1_ns: int) -> CpuSamples:
         """The samples in ``[t0, t1]`` as a run keeps them (``Run.cpu``), copied.
 

@@ -9,8 +9,6 @@ import sys
 import threading
 from collections.abc import Callable
 
-import numpy as np
-
 from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
 from concviz.model.session import CpuSamples
@@ -142,9 +140,14 @@ class _Observer:
             span = int(info.started["t_ns"]), int(info.finished["t_ns"])
             self.store.machine_busy_cores = self.cpu.series.others_between(*span)
             if self.cpu_out is not None:
-                t, cores, others = self.cpu.series.between(*span)
-                self.cpu_out.t_ns, self.cpu_out.others = t, others
-                self.cpu_out.percent = (cores * 100.0).astype(np.float32)
+                kept = self.cpu.series.samples_between(*span)
+                out = self.cpu_out
+                out.t_ns, out.percent, out.others, out.lab = (
+                    kept.t_ns,
+                    kept.percent,
+                    kept.others,
+                    kept.lab,
+                )
 
 
 def _to_stderr(text: str) -> None:

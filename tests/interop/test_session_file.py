@@ -96,6 +96,7 @@ def test_a_real_run_comes_back_without_loss(real_session, tmp_path):
             x, y = getattr(a.cpu, field), getattr(b.cpu, field)
             assert x.dtype == y.dtype and np.array_equal(x, y)
         assert np.array_equal(a.cpu.others, b.cpu.others)
+        assert a.cpu.lab is not None and np.array_equal(a.cpu.lab, b.cpu.lab)
         assert a.counters.keys() == b.counters.keys()
         for name in a.counters:
             for x, y in zip(a.counters[name], b.counters[name], strict=True):
