@@ -166,6 +166,28 @@ class Session:
         self._tell("added", run)
         return run
 
+    def take_runs(self, other: Session) -> list[Run]:
+        """Move every run of ``other`` (an opened file's) into this session, in order.
+
+        Runs are renumbered here (``add_run``), and a baseline one of them chose is
+        kept pointing at the same run under its new number; colours are kept.
+        """
+        moved = list(other.runs)
+        chosen = {run.id: run.baseline_id for run in moved}
+        old_ids = {run.id: run for run in moved}
+        for run in moved:
+            colour = run.colour
+            self.add_run(run)
+            run.colour = colour
+        for old_id, base in chosen.items():
+            if base is not None:
+                target = old_ids.get(base)
+                old_ids[old_id].baseline_id = target.id if target is not None else None
+        other.runs = []
+        if moved:
+            self._tell("changed", moved[-1])
+        return moved
+
     def updated(self, run: Run) -> None:
         """New events arrived for a live run."""
         self._tell("updated", run)

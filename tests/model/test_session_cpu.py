@@ -51,3 +51,19 @@ def test_a_sequential_run_is_its_own_baseline_and_use_as_baseline_marks_the_rest
     assert s.baseline_for(seq) is thr
     s.remove(thr)  # a removed baseline hands the runs back to the session's choice
     assert s.baseline_for(pool) is seq
+
+
+def test_take_runs_keeps_a_chosen_baseline_under_the_new_numbers():
+    from concviz.lab import protocol as P
+    from concviz.model.session import Session
+
+    opened = Session()
+    a = opened.new_run(P.Start(workload="cpu-python", strategy="sequential"))
+    b = opened.new_run(P.Start(workload="cpu-python", strategy="threads", workers=2))
+    opened.set_baseline(b, a)
+    here = Session()
+    here.new_run(P.Start(workload="io-sleep", strategy="threads", workers=2))  # takes id 1
+    moved = here.take_runs(opened)
+    assert [r.strategy for r in here.runs] == ["threads", "sequential", "threads"]
+    assert moved == here.runs[1:] and opened.runs == []
+    assert here.runs[2].baseline_id == here.runs[1].id != 1
