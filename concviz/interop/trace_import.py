@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import operator
 import os
 import zlib
 from pathlib import Path
@@ -201,38 +202,73 @@ class _Scan:
 
 
 def _scan(events: list) -> _Scan:
+    """Sort the events by phase and pull out their fields, one column at a time.
+
+    The columns are read with ``map`` over ``itemgetter``/``methodcaller`` (a loop in
+    C); only the rare phases (counters, metadata, async) get a Python loop.
+    """
     s = _Scan()
-    xi, xts, xdur, xpid, xtid, xname = (s.x[k].append for k in s.x)
-    bi, bts, bpid, btid, bname, bsign = (s.be[k].append for k in s.be)
+    try:
+        phs = list(map(_PH, events))
+    except (KeyError, TypeError):
+        raise _find_bad(events) from None
+    if not set(map(type, phs)) <= {str}:
+        raise _find_bad(events)
+    ph = np.array(phs, dtype=object)
+    del phs
+    is_x = ph == "X"
+    is_be = (ph == "B") | (ph == "E")
+    for key, where in (("x", is_x), ("be", is_be)):
+        idx = np.flatnonzero(where)
+        chosen = _pick(events, idx)
+        col = getattr(s, key)
+        col["i"] = idx.tolist()
+        try:
+            col["ts"] = list(map(_TS, chosen))
+            if key == "x":
+                col["dur"] = list(map(_DUR, chosen))
+        except (KeyError, TypeError):
+            raise _find_bad(events, col["i"]) from None
+        col["pid"] = list(map(_PID, chosen))
+        col["tid"] = list(map(_TID, chosen))
+        col["name"] = list(map(_NAME, chosen))
+        if key == "be":
+            col["sign"] = np.where(ph[idx] == "B", 1, -1).astype(np.int8)
+    rare = np.flatnonzero(~(is_x | is_be))
     i = -1
     try:
-        for i, e in enumerate(events):
-            ph = e["ph"]
-            if ph == "X":
-                xi(i)
-                xts(e["ts"])
-                xdur(e["dur"])
-                xpid(e.get("pid", 0))
-                xtid(e.get("tid", 0))
-                xname(e.get("name", ""))
-            elif ph == "B" or ph == "E":
-                bi(i)
-                bts(e["ts"])
-                bpid(e.get("pid", 0))
-                btid(e.get("tid", 0))
-                bname(e.get("name", ""))
-                bsign(1 if ph == "B" else -1)
-            elif ph == "C":
+        for i in rare.tolist():
+            e = events[i]
+            p = e["ph"]
+            if p == "C":
                 _scan_counter(s, i, e)
-            elif ph == "M":
+            elif p == "M":
                 _scan_meta(s, i, e)
-            elif ph in _ASYNC_BEGIN:
+            elif p in _ASYNC_BEGIN:
                 _scan_async(s, i, e)
             else:
                 s.ignored += 1  # instants, flows, samples, objects: nothing to draw
     except (KeyError, TypeError, AttributeError, ValueError, OverflowError):
-        raise _find_bad(events, range(max(i, 0), len(events))) from None
+        raise _find_bad(events, [j for j in rare.tolist() if j >= i]) from None
     return s
+
+
+_PH = operator.itemgetter("ph")
+_TS = operator.itemgetter("ts")
+_DUR = operator.itemgetter("dur")
+_PID = operator.methodcaller("get", "pid", 0)
+_TID = operator.methodcaller("get", "tid", 0)
+_NAME = operator.methodcaller("get", "name", "")
+
+
+def _pick(events: list, idx: np.ndarray) -> list:
+    if len(idx) == 0:
+        return []
+    if len(idx) == len(events):
+        return events
+    if len(idx) == 1:
+        return [events[int(idx[0])]]
+    return list(operator.itemgetter(*idx.tolist())(events))
 
 
 def _scan_counter(s: _Scan, i: int, e: dict) -> None:
@@ -304,11 +340,13 @@ def _times_ns(values: list, where: list[int], events: list, duration: bool = Fal
 
 
 def _codes(values: list, table: dict, where: list[int], events: list) -> np.ndarray:
-    """Each value's index in ``table`` (extended as new values are met)."""
+    """Each value's index in ``table`` (extended, in order of first appearance)."""
     try:
-        return np.fromiter((table.setdefault(v, len(table)) for v in values), np.int64, len(values))
+        for v in dict.fromkeys(values):  # the distinct values, found in C
+            table.setdefault(v, len(table))
     except TypeError:
         raise _find_bad(events, where) from None
+    return np.fromiter(map(table.__getitem__, values), np.int64, len(values))
 
 
 def _check_id_types(values: list, where: list[int], events: list) -> None:
