@@ -322,11 +322,27 @@ def _scan_async(s: _Scan, i: int, e: dict) -> None:
 
 # ------------------------------------------------------------------ columns
 def _times_ns(values: list, where: list[int], events: list, duration: bool = False) -> np.ndarray:
-    """Microsecond numbers -> int64 ns, checked as a column (the slow scan names a bad one)."""
+    """Microsecond numbers -> int64 ns, checked as a column (the slow scan names a bad one).
+
+    Whole and fractional microseconds are converted apart, so an epoch-based time
+    (1.7e15 µs) keeps every digit it was written with.
+    """
     if not values:
         return np.zeros(0, np.int64)
-    if not set(map(type, values)) <= {int, float}:
+    types = set(map(type, values))
+    if not types <= {int, float}:
         raise _find_bad(events, where)
+    if types == {int}:
+        try:
+            us_int = np.asarray(values, np.int64)
+        except OverflowError:
+            raise _find_bad(events, where) from None
+        bad = np.abs(us_int) > int(_TIME_LIMIT_US)
+        if duration:
+            bad |= us_int < 0
+        if bad.any():
+            raise _find_bad(events, [where[int(np.argmax(bad))]])
+        return us_int * 1000
     try:
         us = np.asarray(values, np.float64)
     except OverflowError:
@@ -336,7 +352,8 @@ def _times_ns(values: list, where: list[int], events: list, duration: bool = Fal
         bad |= us < 0
     if bad.any():
         raise _find_bad(events, [where[int(np.argmax(bad))]])
-    return np.rint(us * 1000.0).astype(np.int64)
+    whole = np.floor(us)
+    return whole.astype(np.int64) * 1000 + np.rint((us - whole) * 1000.0).astype(np.int64)
 
 
 def _codes(values: list, table: dict, where: list[int], events: list) -> np.ndarray:
