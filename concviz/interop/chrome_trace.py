@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -208,10 +209,13 @@ def run_trace_events(run: Run) -> list[dict]:
 def write_trace(
     store: EventStore | Run, path: str | os.PathLike, cpu: CpuSamples | None = None
 ) -> None:
-    """Write a store's (or a run's) trace atomically."""
+    """Write a store's (or a run's) trace atomically; gzip-compressed for a ``.gz`` path."""
     events = run_trace_events(store) if isinstance(store, Run) else trace_events(store, cpu=cpu)
     doc = {"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"tool": "concviz"}}
     target = Path(path)
+    data = json.dumps(doc).encode()
+    if target.suffix == ".gz":
+        data = gzip.compress(data, compresslevel=6)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(doc))
+    tmp.write_bytes(data)
     os.replace(tmp, target)

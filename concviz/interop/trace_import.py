@@ -491,8 +491,6 @@ def build_run(session: Session, events: list, top: dict, name: str, path: str = 
     x_dur = _times_ns(x["dur"], x["i"], events, duration=True)
     be_ts = _times_ns(be["ts"], be["i"], events)
     a_ts = _times_ns(asy["ts"], asy["i"], events)
-    _check_id_types(x["pid"] + be["pid"], x["i"] + be["i"], events)
-    _check_id_types(x["tid"] + be["tid"], x["i"] + be["i"], events)
     _check_id_types(asy["pid"], asy["i"], events)
     names: dict[Any, int] = {}
     x_name = _codes(x["name"], names, x["i"], events)
@@ -501,8 +499,12 @@ def build_run(session: Session, events: list, top: dict, name: str, path: str = 
     # ---- thread lanes: one per (pid, tid) that has a slice
     pid_table: dict[Any, int] = {}
     tid_table: dict[Any, int] = {}
-    pids = _codes(x["pid"] + be["pid"], pid_table, x["i"] + be["i"], events)
-    tids = _codes(x["tid"] + be["tid"], tid_table, x["i"] + be["i"], events)
+    slice_at = x["i"] + be["i"]
+    pids = _codes(x["pid"] + be["pid"], pid_table, slice_at, events)
+    tids = _codes(x["tid"] + be["tid"], tid_table, slice_at, events)
+    # the distinct ids are few: checking their types there is checking every event's
+    _check_id_types(list(pid_table), slice_at, events)
+    _check_id_types(list(tid_table), slice_at, events)
     pair = pids * max(len(tid_table), 1) + tids
     uniq, thread_lane = np.unique(pair, return_inverse=True)
     thread_lane = thread_lane.reshape(-1)

@@ -97,8 +97,8 @@ def test_processes_and_threads_get_names_sort_indices_and_small_tids():
     assert all(e["tid"] in by_pid[e["pid"]] for e in events if e["ph"] == "X")
 
 
-def _round_trip(store: EventStore, tmp_path, **kw):
-    path = tmp_path / "out.json"
+def _round_trip(store: EventStore, tmp_path, name: str = "out.json", **kw):
+    path = tmp_path / name
     write_trace(store, path, **kw)
     return load_trace(path).runs[0]
 
@@ -155,3 +155,10 @@ def test_cpu_and_gil_counters_are_written_and_read_back(tmp_path):
     doc = json.loads((tmp_path / "out.json").read_text())
     cpu_pids = {e["pid"] for e in doc["traceEvents"] if e["name"].startswith("CPU core")}
     assert len(cpu_pids) == 1 and cpu_pids.isdisjoint({LAB_PID, 201, 202})
+
+
+def test_a_gz_path_is_written_compressed_and_reopens(tmp_path):
+    s = _pool_store()
+    run = _round_trip(s, tmp_path, name="out.json.gz")
+    assert (tmp_path / "out.json.gz").read_bytes()[:2] == b"\x1f\x8b"
+    assert run.name == "out" and run.store.bar_count == s.bar_count
