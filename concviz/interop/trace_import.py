@@ -137,7 +137,14 @@ def _check_ids(i: int, e: dict) -> None:
 def _check_event(i: int, e: Any) -> None:
     """Raise BadTrace if event ``i`` is malformed (the slow path that names it)."""
     if not isinstance(e, dict):
-        raise BadTrace(f"Event {i} is a {type(e).__name__}, not a JSON object.")
+        what = {
+            int: "a number",
+            float: "a number",
+            str: "text",
+            list: "a list",
+            bool: "true or false",
+        }
+        raise BadTrace(f"Event {i} is {what.get(type(e), 'null')}, not a JSON object.")
     ph = e.get("ph")
     if not isinstance(ph, str):
         raise BadTrace(f"Event {i} has no phase (ph).")

@@ -358,7 +358,7 @@ def test_a_cut_off_array_without_its_closing_bracket_opens(tmp_path):
         ([{"ph": "X", "ts": 1, "dur": 1}, {"ph": "X", "ts": 2}], "Event 1 (ph 'X') has no dur"),
         ([{"ph": "X", "ts": 1, "dur": -4}], "Event 0 has a dur that is negative"),
         ([{"ph": "X", "ts": 1, "dur": 1}, {"ph": "X", "ts": 1e300, "dur": 1}], "Event 1"),
-        ([{"ph": "X", "ts": 1, "dur": 1}, 7], "Event 1 is a int"),
+        ([{"ph": "X", "ts": 1, "dur": 1}, 7], "Event 1 is a number, not a JSON object"),
         ([{"ph": "B", "ts": 1, "tid": [1]}], "Event 0 has a tid"),
         ([{"ph": "C", "ts": 1, "name": "c", "args": {"v": "high"}}], "Event 0 has a counter"),
     ],
