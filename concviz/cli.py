@@ -58,6 +58,7 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
         help="how process strategies start their workers",
     )
     p.add_argument("--interpreter", metavar="PATH", help="run the lab under this Python (>= 3.10)")
+    _add_sync_options(p)
     g = p.add_argument_group("engines (joblib, Dask, Spark, MPI)")
     g.add_argument(
         "--dask-address", metavar="ADDR", help="dask-remote: the scheduler, e.g. tcp://host:8786"
@@ -82,6 +83,34 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
     )
 
 
+def _add_sync_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "shared objects (shared-counter, contended-lock, bounded-pool, producer-consumer, "
+        "barrier-phases, deadlock)"
+    )
+    g.add_argument(
+        "--sync",
+        metavar="MODE",
+        help="shared-counter: none, lock, atomic or local-then-merge; deadlock: ordered",
+    )
+    g.add_argument(
+        "--critical-fraction",
+        type=float,
+        metavar="F",
+        help="contended-lock: share of each task's work done holding the lock (0 to 1)",
+    )
+    g.add_argument("--limit", type=int, metavar="K", help="bounded-pool: tasks let in at once")
+    g.add_argument("--queue-size", type=int, metavar="N", help="producer-consumer: queue bound")
+    g.add_argument(
+        "--producer-ms", type=float, metavar="MS", help="producer-consumer: ms to make one item"
+    )
+
+
+def _sync_options(args: argparse.Namespace) -> dict:
+    keys = ("sync", "critical_fraction", "limit", "queue_size", "producer_ms")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
 # The flag that sets each field of the lab's start message, to name it in an error.
 _FLAGS = {
     "workload": "--workload",
@@ -100,6 +129,11 @@ _FLAGS = {
     "options.spark_master": "--spark-master",
     "options.hostfile": "--hostfile",
     "options.callback_host": "--callback-host",
+    "options.sync": "--sync",
+    "options.critical_fraction": "--critical-fraction",
+    "options.limit": "--limit",
+    "options.queue_size": "--queue-size",
+    "options.producer_ms": "--producer-ms",
 }
 
 
@@ -112,6 +146,7 @@ def _params(args: argparse.Namespace, strategy: str | None = None) -> P.Start:
     if args.start_method:
         options["start_method"] = args.start_method
     options.update(_engine_options(args))
+    options.update(_sync_options(args))
     try:
         return P.Start(
             workload=workload,
@@ -224,6 +259,7 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         elif key == "offsets_ms" and value:
             clocks = ", ".join(f"{w} {v:+.3f} ms" for w, v in value.items())
             print(f"  worker clocks vs the lab's: {clocks}", file=out)
+    _print_sync(run, out)
     failed = [t for t in run["tasks"] if not t["ok"] and not t.get("stopped")]
     for t in failed[:1]:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -232,6 +268,26 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         print(f"  run failed: {run['error']}", file=out)
     elif run.get("stopped"):
         print("  run stopped before the end", file=out)
+
+
+def _print_sync(run: dict, out) -> None:
+    """Time the tasks spent waiting on each shared object, and a shared counter's result."""
+    waits = run.get("waits") or []
+    if waits:
+        parts = [
+            f"{w['kind']} {w['object']} {w['total_s']:.3f} s ({w['count']}×)" for w in waits[:4]
+        ]
+        more = f" and {len(waits) - 4} more" if len(waits) > 4 else ""
+        print(f"  waiting on shared objects: {', '.join(parts)}{more}", file=out)
+    for c in run.get("counters") or []:
+        print(f"  {c['object']} depth: mean {c['mean']:.2f}, max {c['max']}", file=out)
+    counter = run.get("counter")
+    if counter:
+        print(
+            f"  counter (--sync {counter['sync']}): expected {counter['expected']}, final "
+            f"{counter['final']}, lost updates {counter['lost_updates']}",
+            file=out,
+        )
 
 
 PRINTED_LINES = 200  # of the program's output, on the terminal (all of it: --json)
@@ -268,8 +324,8 @@ def _write_json(obj, dest: str) -> None:
         raise UsageError(f"concviz: cannot write {dest}: {exc.strerror or exc}") from None
 
 
-def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
-    """One run in a lab of its own: (run object, store).
+def _one_run(args: argparse.Namespace, strategy: str | None = None, cpu=None) -> tuple:
+    """One run in a lab of its own: (run object, store); ``cpu`` (CpuSamples) gets its CPU.
 
     A lab that dies mid-run still gives the run object of what it recorded, failed
     with the reason, so the JSON is written and the exit code says it failed.
@@ -283,6 +339,7 @@ def _one_run(args: argparse.Namespace, strategy: str | None = None) -> dict:
             interpreter=args.interpreter,
             on_json=_show_notice,
             observe=True,
+            cpu=cpu,
         )
     except LabError as exc:
         store = getattr(exc, "store", None)
@@ -313,8 +370,10 @@ def _show_notice(obj: dict) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     _check_writable(args.json, "--json")
     _check_writable(args.trace, "--trace")
-    _params(args)  # a bad flag is refused before the lab starts
-    run, store = _one_run(args)
+    _check_writable(args.save, "--save")
+    spec = _params(args)  # a bad flag is refused before the lab starts
+    cpu = _new_cpu_samples() if args.save else None
+    run, store = _one_run(args, cpu=cpu)
     out = sys.stderr if args.json == "-" else sys.stdout
     _print_run(run, out)
     if not args.no_output:
@@ -328,7 +387,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(
             f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out
         )
+    if args.save:
+        _save_runs(args.save, [(spec, store, cpu, run)])
+        print(f"  session saved to {args.save} (open it with: concviz {args.save})", file=out)
     return 0 if _succeeded(run, args.tasks) else 1
+
+
+def _new_cpu_samples():
+    from concviz.model.session import CpuSamples
+
+    return CpuSamples()
+
+
+def _save_runs(dest: str, runs: list[tuple]) -> None:
+    """Save ``(spec, store, cpu, run object)`` runs as one session file."""
+    from concviz.interop.session_file import save_session
+    from concviz.model.session import Session
+
+    session = Session()
+    for spec, store, cpu, result in runs:
+        run = session.new_run(spec, store, cpu=cpu)
+        session.finish(run, result)
+    try:
+        save_session(session, dest)
+    except OSError as exc:
+        raise UsageError(f"concviz: cannot write {dest}: {exc.strerror or exc}") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -341,12 +424,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     out = sys.stderr if args.json == "-" else sys.stdout
     _check_writable(args.json, "--json")
+    _check_writable(args.save, "--save")
     for name in names:
         _params(args, name)  # every flag checked before the first run starts
     runs = []
-    base, _ = _one_run(args, "sequential")
+    saved: list[tuple] = []  # (spec, store, cpu, run object) for --save
+    base = None
     for name in ["sequential"] + [n for n in names if n != "sequential"]:
-        run = base if name == "sequential" else _one_run(args, name)[0]
+        cpu = _new_cpu_samples() if args.save else None
+        run, store = _one_run(args, name, cpu=cpu)
+        if args.save:
+            saved.append((_params(args, name), store, cpu, dict(run)))
+        if base is None:
+            base = run
         run["speedup"] = speedup(base["wall_s"], run["wall_s"])
         run["efficiency"] = efficiency(
             run["speedup"], run["workers"] if name != "sequential" else 1
@@ -380,7 +470,145 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("  (wall excludes each engine's start-up and teardown, shown apart)", file=out)
     if args.json:
         _write_json(runs, args.json)
+    if args.save:
+        _save_runs(args.save, saved)
+        print(f"  session saved to {args.save} (open it with: concviz {args.save})", file=out)
     return 0 if all(_succeeded(r, args.tasks) for r in runs) else 1
+
+
+# A file given as the first word opens the window with it (``concviz runs.concviz``).
+OPENABLE = (".concviz", ".json", ".gz")
+
+
+def _open(path: str):
+    """The session in ``path`` (a session file or a trace); UsageError in one sentence."""
+    from concviz.interop import BadSessionFile, open_any
+
+    try:
+        return open_any(path)
+    except BadSessionFile as exc:
+        raise UsageError(f"concviz: {exc}") from None
+
+
+def _is_trace(session) -> bool:
+    return bool(session.runs) and all(r.source == "trace" for r in session.runs)
+
+
+def _info_rows(session) -> list[dict]:
+    """``concviz info``'s rows: the runs table with each run's rows and task count.
+
+    A trace's tasks are its top-level slices (bars that are not slices inside a task);
+    its rows are its process/thread rows (the store's lanes).
+    """
+    from concviz.model.event_store import BAR_SLICE
+
+    rows = []
+    for run, row in zip(session.runs, session.table(), strict=True):
+        tasks = row["tasks"]
+        if not (run.result or {}).get("tasks"):
+            kinds = run.store.bars()["kind"]
+            tasks = int((kinds != BAR_SLICE).sum())
+        rows.append(
+            {
+                "name": row["name"],
+                "strategy": row["strategy"],
+                "workload": row["workload"],
+                "tasks": tasks,
+                "rows": len(run.store.lanes()),
+                "wall_s": row["wall_s"],
+                "speedup": row["speedup"],
+            }
+        )
+    return rows
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    session = _open(args.file)
+    kind = "trace" if _is_trace(session) else "session"
+    rows = _info_rows(session)
+    if args.json:
+        print(json.dumps({"kind": kind, "runs": rows}, indent=2))
+        return 0
+    machine = (session.meta.get("machine") or {}) if kind == "session" else {}
+    where = f", recorded on {machine.get('cpu') or machine.get('platform')}" if machine else ""
+    print(f"{args.file}: a {kind} of {len(rows)} run{'s' if len(rows) != 1 else ''}{where}")
+    if not rows:
+        return 0
+    width = max(12, *(len(r["name"]) for r in rows))
+    print(
+        f"  {'name':<{width}}  {'strategy':<18}{'workload':<14}{'tasks':>8}{'rows':>6}"
+        f"{'wall s':>10}{'speedup':>9}"
+    )
+    for r in rows:
+        wall = f"{r['wall_s']:>10.3f}" if isinstance(r["wall_s"], (int, float)) else f"{'—':>10}"
+        speed = f"{r['speedup']:>9.2f}" if r["speedup"] is not None else f"{'—':>9}"
+        print(
+            f"  {r['name']:<{width}}  {r['strategy']:<18}{r['workload']:<14}{r['tasks']:>8}"
+            f"{r['rows']:>6}{wall}{speed}"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _check_writable(args.out, "-o")
+    session = _open(args.file)
+    if not session.runs:
+        raise UsageError(f"concviz export: {args.file} holds no runs; there is nothing to export")
+    try:
+        if args.format == "csv":
+            _write_csv(session, args.out)
+        elif len(session.runs) == 1:
+            from concviz.interop.chrome_trace import write_trace
+
+            write_trace(session.runs[0].store, args.out)
+        else:
+            _write_runs_trace(session, args.out)
+    except OSError as exc:
+        raise UsageError(f"concviz: cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"{len(session.runs)} run{'s' if len(session.runs) != 1 else ''} written to {args.out}")
+    return 0
+
+
+def _write_csv(session, dest: str) -> None:
+    """The runs table (``Session.table()``) as CSV, written atomically."""
+    import csv
+    import io
+
+    table = session.table()
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(table[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    _write_text(dest, buf.getvalue())
+
+
+def _write_runs_trace(session, dest: str) -> None:
+    """Every run in one Chrome trace: each run a process named after it, from time 0."""
+    from concviz.interop.chrome_trace import trace_events
+
+    events: list[dict] = []
+    for k, run in enumerate(session.runs):
+        group = k + 1  # one process per run: its workers become its threads
+        for ev in trace_events(run.store):
+            if ev.get("ph") == "M" and ev.get("name") == "process_name":
+                continue
+            events.append({**ev, "pid": group})
+        events.append({"ph": "M", "name": "process_name", "pid": group, "args": {"name": run.name}})
+        events.append(
+            {"ph": "M", "name": "process_sort_index", "pid": group, "args": {"sort_index": k}}
+        )
+    _write_text(dest, json.dumps({"traceEvents": events, "displayTimeUnit": "ms"}))
+
+
+def _write_text(dest: str, text: str) -> None:
+    path = Path(dest)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def cmd_strategies(args: argparse.Namespace) -> int:
@@ -512,12 +740,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-output", action="store_true", help="do not print what the workload printed"
     )
+    p.add_argument("--save", metavar="FILE.concviz", help="save the run as a session file")
     p = sub.add_parser("compare", help="run sequential and several strategies, side by side")
     _add_run_options(p, strategy=False)
     p.add_argument(
         "-s", "--strategies", default="threads,process-pool", help="comma-separated strategies"
     )
     p.add_argument("--json", metavar="FILE", help="write the runs as JSON (- for stdout)")
+    p.add_argument("--save", metavar="FILE.concviz", help="save every run in one session file")
+    p = sub.add_parser("info", help="what a session file or trace holds: its runs")
+    p.add_argument("file", help="a .concviz session file or a trace")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = sub.add_parser("export", help="a session file's runs as a Chrome trace or a CSV table")
+    p.add_argument("file", help="a .concviz session file or a trace")
+    p.add_argument("--format", choices=("chrome", "csv"), required=True, help="what to write")
+    p.add_argument("-o", "--out", required=True, metavar="OUT", help="the file to write")
     p = sub.add_parser("strategies", help="list every strategy, available or not, and why")
     p.add_argument("--interpreter", metavar="PATH", help="ask the lab under this Python")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -573,10 +810,7 @@ def _main(argv: list[str] | None) -> int:
         if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
             return cmd_window(argv)  # window options such as --interpreter, --presentation
         parser = build_parser()
-        args = parser.parse_args(argv)
-        if args.command is None:
-            return cmd_window(argv)
-        handler = {
+        handlers = {
             "run": cmd_run,
             "compare": cmd_compare,
             "strategies": cmd_strategies,
@@ -584,8 +818,16 @@ def _main(argv: list[str] | None) -> int:
             "interpreters": cmd_interpreters,
             "self-test": cmd_self_test,
             "screenshot": cmd_screenshot,
-        }[args.command]
-        return handler(args)
+            "info": cmd_info,
+            "export": cmd_export,
+        }
+        if argv[0] not in handlers and argv[0].lower().endswith(OPENABLE):
+            _open(argv[0])  # an unreadable file is one sentence here, not a window
+            return cmd_window(["--open", argv[0], *argv[1:]])
+        args = parser.parse_args(argv)
+        if args.command is None:
+            return cmd_window(argv)
+        return handlers[args.command](args)
     except (UsageError, BadInput, BadInterpreter) as exc:
         print(
             f"concviz: {exc}" if not str(exc).startswith("concviz") else str(exc), file=sys.stderr

@@ -28,6 +28,8 @@ REGISTRY: dict[str, str] = {
     "sampler": "concviz.bench.sampler",
     "startup": "concviz.bench.startup",
     "dispatch": "concviz.bench.dispatch",
+    "sync": "concviz.bench.sync",
+    "session": "concviz.bench.session",
 }
 
 
@@ -146,7 +148,7 @@ def main(argv: list[str]) -> int:
             "figures": result["figures"],
             "machine": machine(),
         }
-        for key in ("compared", "goals", "notes"):
+        for key in ("compared", "goals", "notes", "import"):
             if key in result:
                 out[key] = result[key]
         print(json.dumps(out, indent=2))

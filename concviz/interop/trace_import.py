@@ -54,6 +54,10 @@ class BadTrace(Exception):
     """A trace file concviz cannot read; its message is one sentence for a person."""
 
 
+# the name ``interop.open_any`` looks for, so a bad trace becomes its BadSessionFile
+BadTraceFile = BadTrace
+
+
 # ------------------------------------------------------------------ reading the file
 def read_events(path: str | os.PathLike) -> tuple[list, dict]:
     """The trace's event list and the rest of its top-level object (``{}`` for an array)."""

@@ -16,6 +16,7 @@ Threads: ``start``/``stop`` from the runner thread; the probe loop on its own th
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -53,6 +54,10 @@ class GilProbe:
         buf = self._recorder.buffer()
         c0 = time.thread_time_ns()
         seq = 0
+        if self._emit is not None:  # so an observer can tell this thread's states apart
+            self._emit(
+                {"type": "probe_thread", "pid": os.getpid(), "tid": threading.get_native_id()}
+            )
         self.check_gil()
         while not self._done.wait(PERIOD_S):
             self.check_gil()

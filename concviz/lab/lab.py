@@ -20,7 +20,7 @@ import time
 import traceback
 
 from . import protocol as P
-from . import workloads
+from . import sync, workloads
 from .gil_probe import GilProbe
 from .output import attribute_stdout
 from .protocol import (
@@ -35,7 +35,7 @@ from .protocol import (
     frame,
 )
 from .recorder import Recorder, cpu_ns, perf_ns
-from .strategies import REGISTRY, RunContext, TaskFeed, WorkerDied
+from .strategies import REGISTRY, DagFeed, RunContext, TaskFeed, WorkerDied
 from .workloads import BadWorkload
 
 MAX_WORKERS = P.MAX_WORKERS
@@ -153,6 +153,38 @@ def _check_options(name: str, options: dict) -> None:
         raise BadRequest(why)
 
 
+def _graph(spec: dict, tasks: int | None, seed: int) -> list[list[int]] | None:
+    """The task graph of a graph workload (raises BadRequest), else None."""
+    from .dags import DAG_WORKLOADS, BadGraph, build
+
+    if spec["name"] not in DAG_WORKLOADS:
+        return None
+    if tasks is None:
+        raise BadRequest(
+            f"{spec['name']} is a graph of a fixed number of tasks: run it in batch mode"
+        )
+    try:
+        return build(spec["name"], tasks, spec.get("width"), seed)
+    except BadGraph as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def _check_sync_run(spec: dict, strategy: str, tasks: int | None, workers: int) -> None:
+    """A sync or graph workload refuses strategies and task counts it cannot run (BadWorkload)."""
+    from .dags import DAG_WORKLOADS
+    from .sync_workloads import STRATEGIES, SYNC_WORKLOADS, BadKnob, check_run
+
+    if spec["name"] in DAG_WORKLOADS and strategy not in STRATEGIES:
+        raise BadWorkload(
+            f"the {spec['name']} task graph runs under {', '.join(STRATEGIES)}, not {strategy}"
+        )
+    if spec["name"] in SYNC_WORKLOADS:
+        try:
+            check_run(spec, strategy, tasks, workers)
+        except BadKnob as exc:
+            raise BadWorkload(str(exc)) from None
+
+
 STOP_GRACE_S = 0.7  # after a stop, how long the runner has to report on its own
 
 
@@ -248,24 +280,36 @@ class Run:
                 jitter=start.jitter,
                 user=start.user,
                 on_notice=lab.notice,
+                options=options,
             )
             if REGISTRY[self.strategy].processes and self.spec["name"] == "user":
                 workloads.check_picklable(self.spec["user"])
+            _check_sync_run(self.spec, self.strategy, self.tasks, self.workers)
         except BadWorkload as exc:
             raise BadRequest(str(exc)) from None
+        # the user's module, imported just now to check it: reported as start-up
+        self.imported = workloads.take_import()
         self.stop_event = threading.Event()
-        self.feed = TaskFeed(self.tasks, lab.recorder)
+        self.deps = _graph(self.spec, self.tasks, start.seed)
+        self.feed = (
+            TaskFeed(self.tasks, lab.recorder)
+            if self.deps is None
+            else DagFeed(self.deps, lab.recorder)
+        )
         self.pending_switch: dict | None = None
         self.ctx: RunContext | None = None
         self.finished = threading.Event()  # set just before run_finished is sent
         self._lock = threading.Lock()
         self._finish = _FinishState()
+        self.deadlock: dict | None = None  # the wait-for cycle that ended the run
+        self.workload_result: dict | None = None  # what a workload counted (lost updates)
 
     # -- control thread
     def stop(self) -> None:
         self.stop_event.set()
         workloads.request_stop()
         self.feed.stop()
+        sync.abort_barriers()  # a barrier's waiters cannot look up: break it
         # A task that never returns (time.sleep(1e9), a blocking call in a coroutine)
         # cannot be ended in a thread, so the run is ended without it: if the runner
         # has not reported by the deadline, the watchdog reports for it.
@@ -340,6 +384,8 @@ class Run:
                 # threads still inside a task the stop could not end: the lab is not
                 # clean any more, and its client starts a fresh one
                 "stuck": stuck,
+                "deadlock": self.deadlock,
+                "workload_result": self.workload_result,
             }
         )
 
@@ -356,6 +402,14 @@ class Run:
                 workloads.check_picklable(self.spec["user"])
             except BadWorkload as exc:
                 raise BadRequest(str(exc)) from None
+        try:
+            _check_sync_run(self.spec, strategy, self.tasks, workers)
+        except BadWorkload as exc:
+            raise BadRequest(str(exc)) from None
+        if self.spec["name"] == "barrier-phases" and workers != self.workers:
+            raise BadRequest(
+                "a barrier's parties are fixed for the run: barrier-phases cannot change its workers"
+            )
         with self._lock:
             self.pending_switch = {"strategy": strategy, "workers": workers}
         self.feed.pause()  # the next task boundary ends the current segment
@@ -366,7 +420,7 @@ class Run:
         t_run0 = perf_ns()
         # a run abandoned earlier in this lab may have left the stop request raised
         workloads.clear_stop()
-        resources = workloads.Resources(self.spec)
+        resources = workloads.Resources(self.spec, self.strategy, self.workers)
         failure: str | None = None
         segments = 0
         probe = (
@@ -375,7 +429,9 @@ class Run:
             else None
         )
         self._finish.begin(t_run0, probe)
+        monitor = _DeadlockMonitor(self)
         try:
+            monitor.start()
             if probe is not None:
                 probe.start()
             lab.channel.json(
@@ -395,8 +451,23 @@ class Run:
                     "jitter": self.spec["jitter"],
                     "seed": self.spec["seed"],
                     "calibration": self.spec["cal"],
+                    # a task graph: each task's dependencies (None for independent tasks)
+                    "deps": self.deps,
                 }
             )
+            if self.imported is not None:
+                t0, t1, path = self.imported
+                lab.channel.json(
+                    {
+                        "type": "phase",
+                        "kind": "startup",
+                        "strategy": self.strategy,
+                        "label": f"import of {os.path.basename(path)}",
+                        "t0_ns": t0,
+                        "t_ns": t1,
+                        "details": {"path": path, "before_run": True},
+                    }
+                )
             if self.serial_fraction > 0 and self.tasks:
                 self._serial_step()
             while not self.stop_event.is_set():
@@ -453,8 +524,12 @@ class Run:
             failure = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             traceback.print_exc(file=sys.stderr)
         finally:
+            monitor.close()
+            if self.deadlock is not None:
+                failure = self.deadlock["description"]
             if probe is not None:
                 probe.stop()
+            self.workload_result = resources.result(self.feed.handed_out, self.stop_event.is_set())
             resources.close()
             if not self.abandoned:
                 self._report_finished(failure, [])
@@ -472,18 +547,63 @@ class Run:
         buf.add(EV_END, WORKER_SERIAL, -1, perf_ns(), c1 - c0, t0)
 
 
+class _DeadlockMonitor:
+    """Looks for a wait-for cycle among the run's blocked tasks, 10 times a second.
+
+    On one it names the cycle on the run and stops the run (the waiters end as
+    stopped), so a deadlocked run ends within about ``DEADLOCK_AGE_S`` + 0.1 s.
+    """
+
+    INTERVAL_S = 0.1
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.graph = run.lab.wait_graph
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="concviz-deadlocks", daemon=True)
+
+    def start(self) -> None:
+        self.graph.clear()
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.INTERVAL_S):
+            found = self.graph.check()
+            if found is not None:
+                self.run.deadlock = found
+                self.run.lab.recorder.flush()
+                self.run.lab.channel.json({"type": "deadlock", "t_ns": perf_ns(), **found})
+                self.run.stop()
+                return
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=1)
+        self.graph.clear()
+
+
 class Lab:
     """The lab: owns the channel, the recorder, and at most one run at a time."""
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.recorder = Recorder(channel.events)
+        # the instrumented sync objects record into this process's recorder; their
+        # names go out as JSON, their blocked waits feed the deadlock monitor
+        self.wait_graph = sync.WaitGraph()
+        sync.install(self.recorder, self._sync_message, workloads._stopping, self.wait_graph)
         self.run: Run | None = None
         self.runner: threading.Thread | None = None
         self.sys_path = [p for p in sys.path if p]
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         if here not in self.sys_path:
             self.sys_path.insert(0, here)
+
+    def _sync_message(self, msg: dict) -> None:
+        """A sync object's name, or a worker process's blocked wait (any thread)."""
+        if not self.wait_graph.receive(msg):
+            self.channel.json(msg)
 
     def hello(self) -> None:
         perf, wall = time.perf_counter_ns(), time.time_ns()

@@ -52,6 +52,13 @@ EV_PROBE = 7
 # A task cut short by a stop (a workload's stop check, a cancelled coroutine): like
 # END, but neither a success nor a failure.
 EV_STOPPED = 8
+# A finished wait on a synchronisation object (``lab/sync.py``): ``t0_ns`` .. ``t_ns``
+# is the time the task was blocked, ``flags`` the object's kind (``SYNC_KINDS``) and
+# ``cpu_ns`` packs the object's id with the task that held it (``pack_wait``).
+EV_WAIT = 9
+# A sample of a counter (a queue's depth): ``task`` is the object's id, ``cpu_ns`` the
+# value at ``t_ns``.
+EV_COUNTER = 10
 
 EVENT_NAMES = {
     EV_QUEUED: "queued",
@@ -62,12 +69,45 @@ EVENT_NAMES = {
     EV_SLICE_END: "slice_end",
     EV_PROBE: "probe",
     EV_STOPPED: "stopped",
+    EV_WAIT: "wait",
+    EV_COUNTER: "counter",
 }
+
+# What a wait record's ``flags`` byte says the object was.
+SYNC_KINDS = {
+    1: "lock",
+    2: "rlock",
+    3: "semaphore",
+    4: "condition",
+    5: "event",
+    6: "barrier",
+    7: "queue",
+    8: "dependency",
+}
+SYNC_KIND_CODES = {name: code for code, name in SYNC_KINDS.items()}
+
+# A wait's ``cpu_ns`` is ``object id << HOLDER_BITS | (holder task + 1)``: task ids stay
+# below MAX_TASKS (2**20), and an object id (a pid and a counter) fits in the rest.
+HOLDER_BITS = 21
+HOLDER_MASK = (1 << HOLDER_BITS) - 1
+
+
+def pack_wait(obj_id: int, holder: int) -> int:
+    """One wait's object and holder (-1: none or unknown) in one signed 64-bit field."""
+    return (obj_id << HOLDER_BITS) | ((holder + 1) & HOLDER_MASK if holder >= 0 else 0)
+
+
+def unpack_wait(value: int) -> tuple[int, int]:
+    """(object id, holder task or -1) from a wait record's ``cpu_ns``."""
+    return value >> HOLDER_BITS, (value & HOLDER_MASK) - 1
+
 
 # Worker index reserved for the serial (Amdahl) step and for the dispatcher.
 WORKER_SERIAL = 65535
 WORKER_DISPATCH = 65534
 WORKER_PROBE = 65533
+# Counter samples (a queue's depth) belong to no worker's row.
+WORKER_COUNTER = 65532
 
 # kind, flags, worker, task, pid, tid, t_ns, cpu_ns, t0_ns
 RECORD_FIELDS = (
@@ -241,6 +281,25 @@ OPTION_TYPES: dict[str, type] = {
     "spark_master": str,
     "hostfile": str,
     "callback_host": str,
+    # the synchronisation workloads' knobs (lab/sync_workloads.py)
+    "sync": str,
+    "critical_fraction": float,
+    "limit": int,
+    "queue_size": int,
+    "producer_ms": float,
+    "width": int,
+}
+
+# How a workload shares what its tasks touch: shared-counter takes the first four,
+# deadlock takes ``ordered`` (both locks in one order) against its default.
+SYNC_MODES = ("none", "lock", "atomic", "local-then-merge", "ordered")
+# The bounds of the numeric knobs, and why: a queue longer than the tasks is unbounded.
+_OPTION_BOUNDS: dict[str, tuple[float, float]] = {
+    "critical_fraction": (0.0, 1.0),
+    "producer_ms": (0.0, MAX_TASK_MS),
+    "limit": (1, MAX_WORKERS),
+    "queue_size": (1, MAX_TASKS),
+    "width": (1, MAX_WORKERS),
 }
 
 
@@ -262,9 +321,17 @@ def check_options(value: object) -> dict[str, Any]:
                 raise ControlError(f"{name} must be true or false, not {_kind(item)}", name)
             out[key] = item
         elif wanted is int:
-            out[key] = _whole(name, item, 1, MAX_WORKERS)
+            low, high = _OPTION_BOUNDS.get(key, (1, MAX_WORKERS))
+            out[key] = _whole(name, item, int(low), int(high))
+        elif wanted is float:
+            low, high = _OPTION_BOUNDS[key]
+            out[key] = _real(name, item, low, high)
         else:
             out[key] = _text(name, item)
+        if key == "sync" and out[key] not in SYNC_MODES:
+            raise ControlError(
+                f"{name} must be one of {', '.join(SYNC_MODES)}, not {_kind(item)}", name
+            )
     return out
 
 

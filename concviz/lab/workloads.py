@@ -26,6 +26,8 @@ import threading
 import time
 import zlib
 
+from . import sync_workloads
+from .dags import DAG_WORKLOADS
 from .output import Stopped
 
 WORKLOADS: dict[str, str] = {
@@ -36,6 +38,8 @@ WORKLOADS: dict[str, str] = {
     "io-socket": "a round trip to a TCP echo server on 127.0.0.1 that answers after the task size",
     "mixed": "cpu-python for cpu_fraction of the task, then io-sleep",
     "user": "your function: path/to/file.py:function, called with each task's index",
+    **sync_workloads.SYNC_WORKLOADS,
+    **DAG_WORKLOADS,
 }
 
 
@@ -315,7 +319,21 @@ def parse_user_ref(ref: str) -> tuple[str, str]:
     return path, func
 
 
+# The last import of a user module this process made: (t0_ns, t_ns, path). A run
+# reports it as a start-up phase (the module's own import time: under ``fork`` the
+# workers inherit it, so it is paid here once, before the run).
+_last_import: tuple[int, int, str] | None = None
+
+
+def take_import() -> tuple[int, int, str] | None:
+    """The user module import made since the last call, if any: (t0_ns, t_ns, path)."""
+    global _last_import
+    out, _last_import = _last_import, None
+    return out
+
+
 def load_user_function(ref: str):
+    global _last_import
     path, func = parse_user_ref(ref)
     path = os.path.abspath(path)
     if not os.path.isfile(path):
@@ -328,8 +346,10 @@ def load_user_function(ref: str):
             raise BadWorkload(f"user workload file {path} is not a Python file")
         mod = importlib.util.module_from_spec(spec)
         sys.modules[name] = mod
+        t0 = time.perf_counter_ns()
         try:
             spec.loader.exec_module(mod)
+            _last_import = (t0, time.perf_counter_ns(), path)
         except SyntaxError as exc:
             del sys.modules[name]
             raise BadWorkload(
@@ -370,10 +390,12 @@ def make_spec(
     jitter: float = 0.0,
     user: str | None = None,
     on_notice=None,
+    options: dict | None = None,
 ) -> dict:
     """Validate workload parameters and return the spec (raises BadWorkload).
 
-    ``on_notice(text)`` hears about a calibration cache that had to be measured again.
+    ``on_notice(text)`` hears about a calibration cache that had to be measured again;
+    ``options`` are the start's options, of which the sync workloads take their knobs.
     """
     if name not in WORKLOADS:
         raise BadWorkload(f"unknown workload {name!r}; choose one of: {', '.join(WORKLOADS)}")
@@ -399,7 +421,25 @@ def make_spec(
             raise BadWorkload("the user workload needs a function: path/to/file.py:function")
         load_user_function(user)
         spec["user"] = os.path.abspath(parse_user_ref(user)[0]) + ":" + parse_user_ref(user)[1]
-    if name in ("cpu-python", "cpu-native", "io-file", "mixed"):
+    if name in sync_workloads.SYNC_WORKLOADS:
+        try:
+            spec.update(sync_workloads.knobs(name, options or {}))
+        except sync_workloads.BadKnob as exc:
+            raise BadWorkload(str(exc)) from None
+    else:
+        for key in ("sync", "critical_fraction", "limit", "queue_size", "producer_ms"):
+            if key in (options or {}):
+                raise BadWorkload(
+                    f"--{key.replace('_', '-')} applies only to the workloads that share "
+                    f"objects ({', '.join(sync_workloads.SYNC_WORKLOADS)}), not to {name}"
+                )
+    if name in DAG_WORKLOADS:
+        spec["width"] = (options or {}).get("width")
+    elif "width" in (options or {}):
+        raise BadWorkload(
+            f"--width applies only to the task graphs ({', '.join(DAG_WORKLOADS)}), not to {name}"
+        )
+    if name in ("cpu-python", "cpu-native", "io-file", "mixed", "contended-lock"):
         spec["cal"] = calibration(on_notice)
     return spec
 
@@ -407,9 +447,13 @@ def make_spec(
 class Resources:
     """What a run's workload needs while it runs (echo server, temporary folder)."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, strategy: str = "sequential", workers: int = 1) -> None:
         self._server: EchoServer | None = None
         self._folder: tempfile.TemporaryDirectory | None = None
+        self._spec = spec
+        self._shared: sync_workloads.Shared | None = None
+        if spec["name"] in sync_workloads.SYNC_WORKLOADS:
+            self._shared = spec["shared"] = sync_workloads.Shared(spec, strategy, workers)
         if spec["name"] == "io-socket":
             self._server = EchoServer()
             spec["port"] = self._server.port
@@ -417,11 +461,20 @@ class Resources:
             self._folder = tempfile.TemporaryDirectory(prefix="concviz-io-")
             spec["folder"] = self._folder.name
 
+    def result(self, tasks_run: int = 0, stopped: bool = False) -> dict | None:
+        """What the workload counted (shared-counter's lost updates), or None."""
+        if self._shared is None:
+            return None
+        return self._shared.result(tasks_run, self._spec, stopped)
+
     def close(self) -> None:
         if self._server is not None:
             self._server.close()
         if self._folder is not None:
             self._folder.cleanup()
+        if self._shared is not None:
+            self._spec.pop("shared", None)
+            self._shared.close()
 
 
 def task_ms_for(spec: dict, index: int) -> float:
@@ -438,6 +491,10 @@ def task_fn(spec: dict):
     """``fn(index)`` running one task of this workload in the calling interpreter."""
     name = spec["name"]
     cal = spec["cal"]
+    if name in sync_workloads.SYNC_WORKLOADS:
+        return sync_workloads.task_fn(spec)
+    if name in DAG_WORKLOADS:  # a graph's task waits like I/O: its order is the lesson
+        return lambda i: _sleep(task_ms_for(spec, i))
     if name == "cpu-python":
         return lambda i: _cpu_python(task_ms_for(spec, i), cal)
     if name == "cpu-native":
@@ -482,7 +539,9 @@ def async_task_fn(spec: dict):
     import asyncio
 
     name = spec["name"]
-    if name == "io-sleep":
+    if name in sync_workloads.SYNC_WORKLOADS:
+        return sync_workloads.async_task_fn(spec)
+    if name == "io-sleep" or name in DAG_WORKLOADS:
 
         async def sleep_task(i: int) -> None:
             await asyncio.sleep(task_ms_for(spec, i) / 1000.0)

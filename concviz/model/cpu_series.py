@@ -8,8 +8,12 @@ task bars share one time axis.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .session import CpuSamples
 
 
 class CpuSeries:
@@ -81,3 +85,72 @@ class CpuSeries:
                 return None
             rest = cores[keep].sum(axis=1) - lab[keep] - own[keep]
             return float(np.maximum(rest, 0.0).mean())
+
+    def between(self, t0_ns: int, t1_ns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The samples in ``[t0, t1]``, in time order: ``(t_ns, per_core, others)``.
+
+        ``others`` is each sample's cores used by other programs, as in
+        ``others_between`` (floored at 0).
+        """
+        with self._lock:
+            n = min(self._n, self.capacity)
+            if self._n <= self.capacity:
+                order = np.arange(n)
+            else:
+                k = self._n % self.capacity
+                order = np.r_[k : self.capacity, 0:k]
+            t = self._t[order]
+            keep = order[(t >= t0_ns) & (t <= t1_ns)]
+            cores = self._cores[keep].copy()
+            rest = cores.sum(axis=1) - self._lab[keep] - self._own[keep]
+            return self._t[keep].copy(), cores, np.maximum(rest, 0.0).astype(np.float32)
+
+    def samples_between(self, t0_ns: int, t1_ns: int) -> CpuSamples:
+        """The samples in ``[t0, t1]`` as a run keeps them (``Run.cpu``), copied.
+
+        ``percent`` is each core's busy share × 100; ``others`` the cores neither the
+        lab nor this process used (floored at 0, as in ``others_between``).
+        """
+        from .session import CpuSamples
+
+        with self._lock:
+            n = min(self._n, self.capacity)
+            t, cores = self._t[:n], self._cores[:n]
+            lab, own = self._lab[:n], self._own[:n]
+            keep = (t >= t0_ns) & (t <= t1_ns)
+            order = np.argsort(t[keep], kind="stable")  # the ring may have wrapped
+            t_k = t[keep][order]
+            cores_k = cores[keep][order]
+            lab_k = lab[keep][order]
+            own_k = own[keep][order]
+        others = np.maximum(cores_k.sum(axis=1) - lab_k - own_k, 0.0).astype(np.float32)
+        return CpuSamples(
+            t_ns=t_k.astype(np.int64),
+            percent=(cores_k * 100.0).astype(np.float32).reshape(len(t_k), self.n_cores),
+            others=others,
+            lab=lab_k.astype(np.float32),
+        )
+
+    @classmethod
+    def from_samples(cls, samples: CpuSamples, n_cores: int | None = None) -> CpuSeries:
+        """A finished series holding a run's kept samples (to draw a past run's CPU).
+
+        Without ``lab`` samples the lab's curve is the machine's less ``others``.
+        """
+        n = len(samples.t_ns)
+        cores = samples.cores or int(n_cores or 1)
+        series = cls(cores, capacity=max(n, 1))
+        if n:
+            per_core = np.asarray(samples.percent, np.float32).reshape(n, cores) / 100.0
+            if samples.lab is not None:
+                lab = np.asarray(samples.lab, np.float32)
+            elif samples.others is not None:
+                lab = np.maximum(per_core.sum(axis=1) - np.asarray(samples.others), 0.0)
+            else:
+                lab = np.zeros(n, np.float32)
+            series._t[:n] = np.asarray(samples.t_ns, np.int64)
+            series._cores[:n] = per_core
+            series._lab[:n] = lab
+            series._n = n
+            series.version = 1
+        return series

@@ -39,6 +39,21 @@ BAR_FIELDS = (
 )
 
 
+# A task blocked on a synchronisation object (lab/sync.py): the object's id (named in
+# ``EventStore.sync_objects``), the task that held it (-1: none or unknown), its kind.
+WAIT_FIELDS = (
+    ("lane", np.int32),
+    ("task", np.int64),
+    ("start", np.int64),
+    ("end", np.int64),
+    ("object", np.int64),
+    ("holder", np.int64),
+    ("kind", np.uint8),
+)
+# Samples of a counter (a queue's depth) over time.
+COUNTER_FIELDS = (("object", np.int64), ("t", np.int64), ("value", np.int64))
+
+
 class _Columns:
     """Growable numpy columns (amortised doubling)."""
 
@@ -111,6 +126,9 @@ class EventStore:
         self._bars = _Columns(BAR_FIELDS)
         self._queued = _Columns((("task", np.int64), ("t", np.int64)))
         self._probes = _Columns((("t", np.int64), ("late", np.int64)))
+        self._waits = _Columns(WAIT_FIELDS)
+        self._counters = _Columns(COUNTER_FIELDS)
+        self.sync_objects: dict[int, dict] = {}  # id -> {"name", "kind"}
         self._lanes: list[Lane] = []
         self._lane_of: dict[tuple[int, int, int], int] = {}
         self._names: dict[tuple[int, int, int], str] = {}
@@ -132,6 +150,7 @@ class EventStore:
         # and the cores other programs used during the run: set by whoever observed it
         self.waits = None
         self.machine_busy_cores: float | None = None
+        self.probe_thread: tuple[int, int] | None = None  # the sleep probe's (pid, tid)
 
     # ------------------------------------------------------------ writing
     def add_frame(self, kind: int, payload: bytes) -> dict | None:
@@ -170,6 +189,13 @@ class EventStore:
                 self._extend_time(obj["t_ns"], obj["t_ns"])
             elif kind == "marker":
                 self.markers.append(obj)
+            elif kind == "probe_thread":
+                self.probe_thread = (int(obj["pid"]), int(obj["tid"]))
+            elif kind == "sync_object":
+                self.sync_objects[int(obj["id"])] = {
+                    "name": str(obj.get("name")),
+                    "kind": str(obj.get("kind")),
+                }
             elif kind == "task_error":
                 self.task_errors[int(obj["task"])] = str(obj["error"])
             elif kind == "error":
@@ -232,13 +258,36 @@ class EventStore:
             probes = kind == P.EV_PROBE
             if probes.any():
                 self._probes.append(t=rec["t_ns"][probes], late=rec["cpu_ns"][probes])
+            waits = kind == P.EV_WAIT
+            if waits.any():
+                packed = rec["cpu_ns"][waits]
+                self._waits.append(
+                    lane=lanes[waits],
+                    task=rec["task"][waits],
+                    start=rec["t0_ns"][waits],
+                    end=rec["t_ns"][waits],
+                    object=packed >> P.HOLDER_BITS,
+                    holder=(packed & P.HOLDER_MASK) - 1,
+                    kind=rec["flags"][waits],
+                )
+            counters = kind == P.EV_COUNTER
+            if counters.any():
+                self._counters.append(
+                    object=rec["task"][counters],
+                    t=rec["t_ns"][counters],
+                    value=rec["cpu_ns"][counters],
+                )
             self._update_open(rec, lanes, kind)
             self._extend_time(int(rec["t_ns"].min()), int(rec["t_ns"].max()))
             self.version += 1
 
     def _lanes_for(self, rec: np.ndarray) -> np.ndarray:
         out = np.full(len(rec), -1, np.int32)
-        is_work = (rec["worker"] != P.WORKER_DISPATCH) & (rec["worker"] != P.WORKER_PROBE)
+        is_work = (
+            (rec["worker"] != P.WORKER_DISPATCH)
+            & (rec["worker"] != P.WORKER_PROBE)
+            & (rec["worker"] != P.WORKER_COUNTER)
+        )
         if not is_work.any():
             return out
         work = rec[is_work]
@@ -344,6 +393,23 @@ class EventStore:
         with self._lock:
             return self._probes.view()
 
+    def wait_slices(self) -> dict[str, np.ndarray]:
+        """Read-only views of every recorded wait on a sync object (``WAIT_FIELDS``)."""
+        with self._lock:
+            return self._waits.view()
+
+    def counters(self) -> dict[str, np.ndarray]:
+        """Read-only views of every counter sample (a queue's depth): object, t, value."""
+        with self._lock:
+            return self._counters.view()
+
+    def sync_name(self, obj: int) -> tuple[str, str]:
+        """(name, kind) of a sync object id; a placeholder for one never named."""
+        info = self.sync_objects.get(int(obj))
+        if info is None:
+            return f"object {int(obj)}", "object"
+        return info["name"], info["kind"]
+
     def lanes(self) -> list[Lane]:
         with self._lock:
             return list(self._lanes)
@@ -414,3 +480,164 @@ class EventStore:
                 )
                 self._extend_time(int(np.min(start)), int(np.max(end)))
             self.version += 1
+
+    # ------------------------------------------------------------ saving
+    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Everything this store holds, to save it: ``(JSON-able dict, numpy columns)``.
+
+        ``EventStore.from_state(*store.state())`` rebuilds it exactly (its bars, lanes,
+        open tasks, runs, markers, output, wait samples); the session file
+        (``interop/session_file.py``) writes the two parts as JSON and ``.npy`` members.
+        """
+        with self._lock:
+            cols: dict[str, np.ndarray] = {}
+            for group, columns in (
+                ("bars", self._bars),
+                ("queued", self._queued),
+                ("probes", self._probes),
+                ("sync_waits", self._waits),
+                ("counters", self._counters),
+            ):
+                for name, col in columns.view().items():
+                    cols[f"{group}.{name}"] = col.copy()
+            cols["open.start"] = self._open_start.copy()
+            cols["open.task"] = self._open_task.copy()
+            cols["open.last_end"] = self._last_end.copy()
+            info = {
+                "hello": self.hello,
+                "runs": [
+                    {
+                        "started": r.started,
+                        "finished": r.finished,
+                        "segments": r.segments,
+                        "phases": r.phases,
+                        "engine": r.engine,
+                    }
+                    for r in self.runs
+                ],
+                "lanes": [
+                    {
+                        "pid": lane.pid,
+                        "tid": lane.tid,
+                        "worker": lane.worker,
+                        "has_slices": lane.has_slices,
+                        "name": lane.name,
+                    }
+                    for lane in self._lanes
+                ],
+                # names announced for workers that never ran a task (yet)
+                "names": [[*key, name] for key, name in self._names.items()],
+                "markers": self.markers,
+                "task_errors": [[task, error] for task, error in self.task_errors.items()],
+                "errors": self.errors,
+                "output": self.output,
+                "other": self.other,
+                "t_min": self.t_min,
+                "t_max": self.t_max,
+                "machine_busy_cores": self.machine_busy_cores,
+                "sync_objects": [[k, v["name"], v["kind"]] for k, v in self.sync_objects.items()],
+                "probe_thread": list(self.probe_thread) if self.probe_thread else None,
+                "waits": None,
+            }
+            waits = self.waits
+        if waits is not None:
+            info["waits"] = {"source": waits.source, "reason": waits.reason}
+            for name, col in waits.view().items():
+                cols[f"waits.{name}"] = col.copy()
+            if waits.frozen is not None:
+                cols["waits.frozen"] = waits.frozen.copy()
+        return info, cols
+
+    @classmethod
+    def from_state(cls, info: dict, cols: dict[str, np.ndarray]) -> EventStore:
+        """The store that ``state()`` described; ValueError (one sentence) if inconsistent.
+
+        The columns are checked (present, one-dimensional, integer, lengths that agree,
+        lanes and kinds in range) so that nothing read later can index out of range.
+        The JSON part's types are the caller's to check (``interop.session_file``).
+        """
+        from .wait_states import FIELDS as SAMPLE_FIELDS
+        from .wait_states import WaitSamples
+
+        store = cls()
+        lanes = info["lanes"]
+        n_lanes = len(lanes)
+
+        def column(name: str, dtype, length: int | None) -> np.ndarray:
+            col = cols.get(name)
+            if col is None:
+                raise ValueError(f"the column {name} is missing")
+            if col.ndim != 1 or col.dtype.kind not in "iub":
+                raise ValueError(f"the column {name} is not a list of whole numbers")
+            if length is not None and len(col) != length:
+                raise ValueError(f"the column {name} has {len(col)} values, not {length}")
+            out = col.astype(dtype)
+            if not np.array_equal(out, col):
+                raise ValueError(f"the column {name} has values out of range")
+            return out
+
+        def group(prefix: str, fields, columns: _Columns) -> dict[str, np.ndarray]:
+            first = cols.get(f"{prefix}.{fields[0][0]}")
+            n = len(first) if first is not None and first.ndim == 1 else None
+            values = {name: column(f"{prefix}.{name}", dt, n) for name, dt in fields}
+            columns.append(**values)
+            return values
+
+        bars = group("bars", BAR_FIELDS, store._bars)
+        if len(bars["lane"]) and (bars["lane"].min() < 0 or bars["lane"].max() >= n_lanes):
+            raise ValueError("a bar names a worker lane that does not exist")
+        if len(bars["kind"]) and bars["kind"].max() > BAR_STOPPED:
+            raise ValueError("a bar has an unknown kind")
+        group("queued", (("task", np.int64), ("t", np.int64)), store._queued)
+        group("probes", (("t", np.int64), ("late", np.int64)), store._probes)
+        if "sync_waits.lane" in cols:  # files from before waits were recorded have none
+            waits = group("sync_waits", WAIT_FIELDS, store._waits)
+            if len(waits["lane"]) and (waits["lane"].min() < 0 or waits["lane"].max() >= n_lanes):
+                raise ValueError("a wait names a worker lane that does not exist")
+        if "counters.object" in cols:
+            group("counters", COUNTER_FIELDS, store._counters)
+        store._open_start = column("open.start", np.int64, n_lanes)
+        store._open_task = column("open.task", np.int64, n_lanes)
+        store._last_end = column("open.last_end", np.int64, n_lanes)
+        for i, lane in enumerate(lanes):
+            key = (int(lane["pid"]), int(lane["tid"]), int(lane["worker"]))
+            if key in store._lane_of:
+                raise ValueError(f"the worker lane {key} appears twice")
+            store._lanes.append(Lane(i, *key, bool(lane["has_slices"]), lane["name"]))
+            store._lane_of[key] = i
+        for pid, tid, worker, name in info["names"]:
+            store._names[(int(pid), int(tid), int(worker))] = str(name)
+        store.hello = info["hello"]
+        store.runs = [
+            RunInfo(
+                started=r["started"],
+                finished=r["finished"],
+                segments=list(r["segments"]),
+                phases=list(r["phases"]),
+                engine=dict(r["engine"]),
+            )
+            for r in info["runs"]
+        ]
+        store.markers = list(info["markers"])
+        store.task_errors = {int(task): str(error) for task, error in info["task_errors"]}
+        store.errors = list(info["errors"])
+        store.output = list(info["output"])
+        store.other = list(info["other"])
+        store.t_min, store.t_max = info["t_min"], info["t_max"]
+        store.machine_busy_cores = info["machine_busy_cores"]
+        for obj_id, name, kind in info.get("sync_objects") or []:
+            store.sync_objects[int(obj_id)] = {"name": str(name), "kind": str(kind)}
+        probe = info.get("probe_thread")
+        store.probe_thread = (int(probe[0]), int(probe[1])) if probe else None
+        if info.get("waits") is not None:
+            waits = store.waits = WaitSamples()
+            waits.source = str(info["waits"]["source"])
+            waits.reason = info["waits"]["reason"]
+            group("waits", SAMPLE_FIELDS, waits._cols)
+            frozen = cols.get("waits.frozen")
+            if frozen is not None:
+                if frozen.ndim != 2 or frozen.shape[0] != 4 or frozen.dtype.kind != "f":
+                    raise ValueError("the frozen wait split is not four rows of numbers")
+                waits.frozen = frozen.astype(np.float32)
+        store.version = 1
+        return store

@@ -7,8 +7,10 @@ import numpy as np
 from concviz.lab import protocol as P
 
 from . import gil
+from .critical_path import critical_path
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import measured_task_ms, parallelism
+from .sync_waits import counter_summaries, names_of, run_waits, wait_totals
 from .wait_states import PARTS, bar_splits, gil_contention
 
 
@@ -66,15 +68,37 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     ]
     startup_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "startup")
     teardown_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "teardown")
-    # an engine's start-up and teardown are reported apart, never as task time
-    wall_ns = max(0, finished.get("wall_ns", 0) - round((startup_s + teardown_s) * 1e9))
+    # an engine's or a pool's start-up and teardown are reported apart, never as task
+    # time: the wall leaves out what of them lies inside the run (a user module's
+    # import, made as the run was asked for, lies before it)
+    lo = int(started.get("t_ns", 0))
+    hi = int(finished.get("t_ns", lo + finished.get("wall_ns", 0)))
+    inside_ns = sum(
+        max(0, min(ph["t_ns"], hi) - max(ph["t0_ns"], lo))
+        for ph in phases
+        if ph["kind"] in ("startup", "teardown")
+    )
+    wall_ns = max(0, finished.get("wall_ns", 0) - inside_ns)
+    # each worker process's start-up (seconds from its pool's creation to ready)
+    worker_startup_s = [
+        s
+        for ph in phases
+        for s in (ph["details"].get("workers_ready_s") or [])
+        if ph["kind"] == "startup" and s is not None
+    ]
     wall_s = wall_ns / 1e9
     cpu_s = float(bars["cpu"].sum()) / 1e9 if len(bars["cpu"]) else 0.0
     # the lab's and its waited-for workers' CPU, every thread: when it exceeds the
     # tasks' own CPU by more than 10 %, the rest ran in threads no task's clock sees
     # (a library's native threads) and it counts towards parallelism
     process_ns = finished.get("process_cpu_ns")
-    process_cpu_s = process_ns / 1e9 if process_ns is not None else None
+    # what worker processes spent starting (interpreter, imports) is start-up, not tasks
+    startup_cpu_s = sum(
+        float(ph["details"].get("workers_startup_cpu_s") or 0.0)
+        for ph in phases
+        if ph["kind"] == "startup"
+    )
+    process_cpu_s = max(0.0, process_ns / 1e9 - startup_cpu_s) if process_ns is not None else None
     native_s = 0.0  # cpu_s holds every task bar's CPU, the serial step's included
     wall_all = finished.get("wall_ns", 0) / 1e9
     # the lab's own housekeeping (its control, flusher and output threads) stays far
@@ -111,6 +135,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         },
         "wall_s": wall_s,
         "startup_s": startup_s,
+        "worker_startup_s": worker_startup_s,
         "teardown_s": teardown_s,
         "phases": phases,
         "engine": dict(info.engine),
@@ -147,7 +172,34 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "machine_busy_cores": store.machine_busy_cores,
         "output": program_output(store),
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
+        **_sync_section(store, started, finished),
+        **_graph_section(started, tasks),
         "tasks": tasks,
+    }
+
+
+def _graph_section(started: dict, tasks: list[dict]) -> dict:
+    """A task graph's ``critical_path_s`` (by measured durations); each task gets its ``deps``."""
+    deps = started.get("deps")
+    if not deps:
+        return {"critical_path_s": None, "critical_path": None}
+    durations: dict[int, float] = {}
+    for t in tasks:
+        t["deps"] = list(deps[t["id"]]) if 0 <= t["id"] < len(deps) else []
+        durations[t["id"]] = (t["end_ns"] - t["start_ns"]) / 1e9
+    length, path = critical_path(durations, {i: d for i, d in enumerate(deps) if d})
+    return {"critical_path_s": length, "critical_path": path}
+
+
+def _sync_section(store: EventStore, started: dict, finished: dict) -> dict:
+    """``waits`` per sync object, queue ``counters``, a ``deadlock`` and a shared ``counter``."""
+    lo, hi = int(started["t_ns"]), int(finished.get("t_ns", 2**62))
+    waits = run_waits(store, lo, hi)
+    return {
+        "waits": wait_totals(waits, names_of(store, waits["object"])),
+        "counters": counter_summaries(store, lo, hi),
+        "deadlock": finished.get("deadlock"),
+        "counter": finished.get("workload_result"),
     }
 
 

@@ -35,12 +35,18 @@ Listener = Callable[[str, "Run | None"], None]
 
 @dataclass
 class CpuSamples:
-    """Per-core CPU use over a run's span: ``t_ns`` (n,) and ``percent`` (n, cores)."""
+    """Per-core CPU use over a run's span: ``t_ns`` (n,) and ``percent`` (n, cores).
+
+    ``percent`` is each core's busy share, 0 to 100. ``others`` and ``lab`` are in
+    cores (1.0 = one core fully busy).
+    """
 
     t_ns: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     percent: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     # the cores other programs kept busy at each sample (None when not measured)
     others: np.ndarray | None = None
+    # the cores the lab's process tree used at each sample (None when not measured)
+    lab: np.ndarray | None = None
 
     @property
     def cores(self) -> int:
@@ -211,7 +217,11 @@ class Session:
         return next((r for r in self.runs if r.id == run_id), None)
 
     def baseline_for(self, run: Run) -> Run | None:
-        """The sequential run ``run``'s speedup is measured against, or None."""
+        """The sequential run ``run``'s speedup is measured against, or None.
+
+        A complete sequential run is its own baseline (speedup 1) unless the user chose
+        another for it.
+        """
         if run.baseline_id is not None:
             chosen = self.get(run.baseline_id)
             if chosen is not None and chosen.finished:
@@ -219,6 +229,8 @@ class Session:
         res = run.result
         if res is None or not is_complete(res):
             return None
+        if res.get("strategy") == "sequential":
+            return run
         key = experiment_key(res)
         for other in reversed(self.runs):
             r = other.result
@@ -247,6 +259,24 @@ class Session:
             return speedup, None
         workers = run.spec.workers if run.spec is not None else (run.result or {}).get("workers")
         return speedup, (speedup / workers if workers else None)
+
+    def same_experiment(self, run: Run) -> list[Run]:
+        """The other finished runs of ``run``'s experiment (those it can be a baseline for)."""
+        key = experiment_key(run.result) if run.result is not None else None
+        if key is None:
+            return []
+        return [
+            r
+            for r in self.runs
+            if r is not run and r.result is not None and experiment_key(r.result) == key
+        ]
+
+    def use_as_baseline(self, baseline: Run) -> list[Run]:
+        """Measure every other run of ``baseline``'s experiment against it; those runs."""
+        others = self.same_experiment(baseline)
+        for r in others:
+            self.set_baseline(r, baseline)
+        return others
 
     def table(self) -> list[dict]:
         """One row per run, as the runs list, ``concviz info`` and the CSV show it."""

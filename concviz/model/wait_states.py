@@ -267,3 +267,37 @@ def gil_contention(split: dict[str, np.ndarray]) -> float | None:
     wall = sum(split[p][keep].sum() for p in PARTS)
     floor = max(want, MIN_WANTING_SHARE * wall)
     return float(gil / floor) if floor > 0 else 0.0
+
+
+def thread_time_split(samples: dict[str, np.ndarray], tid: int, since_ns: int) -> dict[str, float]:
+    """Where one thread's time went after ``since_ns``, in seconds.
+
+    Sample and hold: each interval between two samples of the thread counts for the
+    state read at its start (``gil_wait``, ``io_wait`` for I/O and sleep, ``lock_wait``,
+    ``user``); ``cpu_wait`` (runnable, no CPU free) and ``running`` (on a CPU) come from
+    the cumulative counters, last reading minus first. ``span`` is the time covered.
+    """
+    keep = (samples["tid"] == tid) & (samples["t"] >= since_ns)
+    t, state = samples["t"][keep], samples["state"][keep]
+    out = {"gil_wait": 0.0, "io_wait": 0.0, "lock_wait": 0.0, "user": 0.0}
+    out.update(cpu_wait=0.0, running=0.0, span=0.0)
+    if len(t) < 2:
+        return out
+    order = np.argsort(t, kind="stable")
+    t, state = t[order], state[order]
+    dt = np.diff(t) / 1e9
+    held = state[:-1]
+    for name, code in (
+        ("gil_wait", STATE_GIL),
+        ("io_wait", STATE_IO),
+        ("lock_wait", STATE_LOCK),
+        ("user", STATE_USER),
+    ):
+        out[name] = float(dt[held == code].sum())
+    out["span"] = float(dt.sum())
+    delay, cpu = samples["delay_ns"][keep][order], samples["cpu_ns"][keep][order]
+    read = delay >= 0
+    if read.sum() >= 2:
+        out["cpu_wait"] = float(delay[read][-1] - delay[read][0]) / 1e9
+        out["running"] = float(cpu[read][-1] - cpu[read][0]) / 1e9
+    return out

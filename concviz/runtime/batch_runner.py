@@ -32,6 +32,9 @@ class Job:
     interpreter: str | None = None
     label: str = ""
     extra: dict = field(default_factory=dict)  # anything the caller wants back
+    # the store to fill (made on the caller's thread, so it can draw the run live);
+    # None: a new one, handed over with ``jobFinished``
+    store: EventStore | None = None
 
 
 class _Worker(QThread):
@@ -46,7 +49,7 @@ class _Worker(QThread):
         for i, job in enumerate(self._jobs):
             if r._stop.is_set():
                 break
-            store = EventStore()
+            store = job.store if job.store is not None else EventStore()
             try:
                 lab = LabProcess(job.interpreter)
                 with r._lock:

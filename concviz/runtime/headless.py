@@ -9,8 +9,11 @@ import sys
 import threading
 from collections.abc import Callable
 
+import numpy as np
+
 from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
+from concviz.model.session import CpuSamples
 
 from .lab_process import LabError, LabProcess
 
@@ -38,6 +41,7 @@ def run_batch(
     on_notice: Callable[[str], None] | None = None,
     restart_if_stuck: bool = True,
     observe: bool = False,
+    cpu: CpuSamples | None = None,
 ) -> EventStore:
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
@@ -48,7 +52,8 @@ def run_batch(
 
     ``observe`` also watches the run from outside, as the window does: every lab
     thread's state at 200 Hz (``store.waits``: the GIL, CPU and I/O waits) and the
-    cores other programs used meanwhile (``store.machine_busy_cores``).
+    cores other programs used meanwhile (``store.machine_busy_cores``); with ``cpu``
+    given, the per-core CPU samples of the run's span are put there too (for a session).
 
     A run that ends with a thread stuck in a task (the lab abandoned it) leaves that
     lab unclean: a lab given by the caller is restarted at once (unless
@@ -64,7 +69,7 @@ def run_batch(
     if store.hello is None and lab.hello is not None:
         store.add_json(lab.hello)
     finished: dict | None = None
-    observer = _Observer(lab.pid, store) if observe and lab.pid else None
+    observer = _Observer(lab.pid, store, cpu) if observe and lab.pid else None
     if observer is not None and observer.sampled and "gil_probe" not in start.options:
         # read from outside: the probe thread would only take the GIL from the workers
         start = dataclasses.replace(start, options={**start.options, "gil_probe": False})
@@ -113,13 +118,14 @@ def run_batch(
 class _Observer:
     """The window's two outside views of a run, for a headless one (see ``run_batch``)."""
 
-    def __init__(self, lab_pid: int, store: EventStore) -> None:
+    def __init__(self, lab_pid: int, store: EventStore, cpu: CpuSamples | None = None) -> None:
         from concviz.model.wait_states import WaitSamples
 
         from .cpu_sampler import CpuSampler
         from .wait_sampler import WaitSampler
 
         self.store = store
+        self.cpu_out = cpu
         store.waits = WaitSamples()
         self.waits = WaitSampler(lab_pid, samples=store.waits)
         self.sampled = WaitSampler.unavailable_reason(lab_pid) is None
@@ -133,9 +139,12 @@ class _Observer:
         self.cpu.stop()
         if self.store.runs and self.store.runs[-1].finished:
             info = self.store.runs[-1]
-            self.store.machine_busy_cores = self.cpu.series.others_between(
-                int(info.started["t_ns"]), int(info.finished["t_ns"])
-            )
+            span = int(info.started["t_ns"]), int(info.finished["t_ns"])
+            self.store.machine_busy_cores = self.cpu.series.others_between(*span)
+            if self.cpu_out is not None:
+                t, cores, others = self.cpu.series.between(*span)
+                self.cpu_out.t_ns, self.cpu_out.others = t, others
+                self.cpu_out.percent = (cores * 100.0).astype(np.float32)
 
 
 def _to_stderr(text: str) -> None:

@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="concviz", description="Open the concviz window.")
     parser.add_argument("--interpreter", help="run the lab under this Python")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    parser.add_argument("--open", metavar="FILE", help="open a session file or a trace")
     args, qt_args = parser.parse_known_args(list(argv) if argv is not None else [])
 
     import pyqtgraph as pg
@@ -40,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if args.presentation:
         window.set_presentation(True)
+    if args.open:
+        window.open_session_file(args.open)
     code = app.exec()
     window.shutdown()
     return int(code)

@@ -4,7 +4,9 @@ A lab of its own runs CPU-bound Python threads continuously; the lab's sleep pro
 is the I/O thread (it sleeps 1 ms, 20 times a second, and must take the GIL to wake).
 Moving the knob sends ``Set(switch_interval=s)``; the plot shows each
 wake-up's lateness over time with the knob's value drawn beside it, so the class
-sees the latency follow the switch interval.
+sees the latency follow the switch interval. The lab's threads are sampled from
+outside meanwhile (``WaitSampler``), and a line under the plot says where the I/O
+thread's lateness went: waiting for the GIL, or for a CPU that other programs held.
 
 Threads: GUI thread only; the lab's frames are read by a ``LabClient`` QThread.
 """
@@ -28,8 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from concviz.lab import protocol as P
+from concviz.model.wait_states import thread_time_split
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
+from concviz.runtime.wait_sampler import WaitSampler
 
 from . import theme as T
 from .plot_style import add_legend, lesson_plot, theme_plots
@@ -97,9 +101,15 @@ class ConvoyDemo(QWidget):
         self.knob_curve = p.plot(stepMode=None, name="switch interval")
         self.set_theme(theme)
         lay.addWidget(self.plot, 1)
+        self.where = QLabel("")  # where the I/O thread's lateness went (sampled states)
+        self.where.setFont(kf)
+        self.where.setWordWrap(True)
+        lay.addWidget(self.where)
         self.status = QLabel("Press Start, then move the knob.")
         self.status.setFont(kf)
         lay.addWidget(self.status)
+        self.sampler: WaitSampler | None = None
+        self._next_where = 0.0
 
         self._show_knob()
         self.start_button.clicked.connect(self.start)
@@ -157,6 +167,10 @@ class ConvoyDemo(QWidget):
         self.t0_ns = time.perf_counter_ns()
         self.knob_log = [(self.t0_ns, self.interval())]
         self.running = True
+        self._stop_sampler()
+        if self.client.pid and WaitSampler.unavailable_reason(self.client.pid) is None:
+            self.sampler = WaitSampler(self.client.pid)
+            self.sampler.start()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.status.setText("Running: move the knob and watch the dots follow the dashed line.")
@@ -167,6 +181,7 @@ class ConvoyDemo(QWidget):
 
     def _run_finished(self, _obj: dict) -> None:
         self.running = False
+        self._stop_sampler()
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
         self.status.setText("Stopped.")
@@ -197,6 +212,33 @@ class ConvoyDemo(QWidget):
                 xs += [(t - self.t0_ns) / 1e9, (nxt - self.t0_ns) / 1e9]
                 ys += [s * 1000, s * 1000]
             self.knob_curve.setData(np.array(xs), np.array(ys))
+        if self.running and time.monotonic() >= self._next_where:
+            self._next_where = time.monotonic() + 1.0
+            self._show_where()
+
+    def lateness_split(self, since_ns: int) -> dict[str, float] | None:
+        """The I/O thread's time after ``since_ns`` (``thread_time_split``) and its total
+        lateness ``late``, in seconds; None when its states were not sampled."""
+        store, sampler = self.store, self.sampler
+        if store is None or sampler is None or store.probe_thread is None:
+            return None
+        split = thread_time_split(sampler.samples.view(), store.probe_thread[1], since_ns)
+        pr = store.probes()
+        split["late"] = float(pr["late"][pr["t"] >= since_ns].sum()) / 1e9
+        return split
+
+    def _show_where(self) -> None:
+        since = max(self.knob_log[-1][0], time.perf_counter_ns() - 5_000_000_000)
+        split = self.lateness_split(since)
+        if split is None or split["late"] <= 0:
+            self.where.setText("")
+            return
+        gil = min(1.0, split["gil_wait"] / split["late"])
+        cpu = min(1.0, split["cpu_wait"] / split["late"])
+        self.where.setText(
+            f"The I/O thread's lateness: {gil:.0%} waiting for the GIL, "
+            f"{cpu:.0%} waiting for a CPU (sampled from outside the lab)"
+        )
 
     def probe_lateness_ms(self, since_ns: int) -> np.ndarray:
         """Probe lateness (ms) of the samples taken after ``since_ns`` (for tests)."""
@@ -205,8 +247,13 @@ class ConvoyDemo(QWidget):
         pr = self.store.probes()
         return pr["late"][pr["t"] >= since_ns] / 1e6
 
+    def _stop_sampler(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+
     def shutdown(self) -> None:
         self.timer.stop()
+        self._stop_sampler()
         self.client.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)

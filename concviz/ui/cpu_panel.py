@@ -32,25 +32,18 @@ class CpuPanel:
         self.heat.hideButtons()
         self.heat.setMouseEnabled(x=True, y=False)
         self.heat.invertY(True)
-        self.heat.setYRange(0, n, padding=0)
         self.heat.setLabel("left", "cores")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLevels((0.0, 1.0))
         self.heat.addItem(self.image)
-        ticks = (
-            [(i + 0.5, str(i)) for i in range(n)]
-            if n <= 16
-            else [(i + 0.5, str(i)) for i in range(0, n, max(1, n // 8))]
-        )
-        self.heat.getAxis("left").setTicks([ticks, []])
 
         self.total = pg.PlotItem()
         self.total.setMenuEnabled(False)
         self.total.hideButtons()
         self.total.setMouseEnabled(x=True, y=False)
-        self.total.setYRange(0, n * 1.08, padding=0)
         self.total.setLabel("left", "busy")
-        self.total.getAxis("left").setTicks([[(float(v), str(v)) for v in _nice_ticks(n)], []])
+        self._cores = 0
+        self._set_cores(n)
         # named in the window's legend bar
         self.machine_curve = self.total.plot()
         self.lab_curve = self.total.plot()
@@ -59,6 +52,33 @@ class CpuPanel:
         self._drawn: tuple[float, float] | None = None  # the x span last drawn
         self.set_theme(theme)
         self.set_line_width(2.0)
+
+    def _set_cores(self, n: int) -> None:
+        if n == self._cores:
+            return
+        self._cores = n
+        self.heat.setYRange(0, n, padding=0)
+        ticks = (
+            [(i + 0.5, str(i)) for i in range(n)]
+            if n <= 16
+            else [(i + 0.5, str(i)) for i in range(0, n, max(1, n // 8))]
+        )
+        self.heat.getAxis("left").setTicks([ticks, []])
+        self.total.setYRange(0, n * 1.08, padding=0)
+        self.total.getAxis("left").setTicks([[(float(v), str(v)) for v in _nice_ticks(n)], []])
+
+    def set_series(self, series: CpuSeries) -> None:
+        """Draw ``series`` from now on: the sampler's live one, or a past run's own."""
+        if series is self.series:
+            return
+        self.series = series
+        self._set_cores(series.n_cores)
+        self._version = -1
+        self._drawn = None
+        if len(series) < 2:  # a run with no samples kept: nothing, not the last run's
+            self.image.clear()
+            self.machine_curve.setData([], [])
+            self.lab_curve.setData([], [])
 
     def set_theme(self, theme: T.Theme) -> None:
         self.theme = theme

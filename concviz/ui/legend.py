@@ -5,7 +5,7 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from . import theme as T
@@ -21,6 +21,7 @@ class LegendBar(QWidget):
         outer.setSpacing(2)
         self._swatches: list[tuple[QLabel, str]] = []
         self._entries: list[tuple[str, tuple[QWidget, ...]]] = []
+        self._rows: list[QHBoxLayout] = []
         rows = [
             ("Tasks", [
                 ("waits0", "running", "the task's thread was on a CPU (its measured CPU time)"),
@@ -66,8 +67,13 @@ class LegendBar(QWidget):
                 self._entries.append((key, (sw, lab, gap)))
             lay.addStretch(1)
             outer.addLayout(lay)
+            self._rows.append(lay)
         self.set_theme(theme)
         self.set_waits(False)
+
+    def add_trailing(self, widget: QWidget, row: int = 1) -> None:
+        """Put ``widget`` at the right end of a row (the CPU row is short: room to spare)."""
+        self._rows[row].addWidget(widget, 0, Qt.AlignmentFlag.AlignBottom)
 
     def set_waits(self, sampled: bool) -> None:
         """Name the colours bars are drawn in: the measured wait split, or CPU shares."""

@@ -1,8 +1,13 @@
-"""The main window: controls, legend, live timeline with CPU, summary, banner, status.
+"""The main window: controls, legend, live timeline with CPU, summary, runs, compare view.
 
 The window never runs a workload: it sends control messages to the lab through a
 ``LabClient`` and draws what the store holds, on a timer of at most 60 Hz that only
 redraws when the store or the CPU samples changed (or a task is growing).
+
+Every run lives in the window's ``Session`` (``model/session.py``): a run started here,
+each run of "Compare all", and later a run opened from a file. The runs panel, the
+summary and the compare view bind to the session's events; the timeline draws the
+run the user selected (a live one keeps drawing).
 
 Threads: every method runs on the GUI thread. The lab reader and the CPU sampler
 have threads of their own and reach the window only through queued signals and the
@@ -17,14 +22,29 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from concviz.lab import protocol as P
 from concviz.model import metrics
+from concviz.model.cpu_series import CpuSeries
+from concviz.model.event_store import EventStore
 from concviz.model.run_result import run_object
+from concviz.model.session import Run, Session
 from concviz.model.wait_states import bound_samples
+from concviz.runtime.batch_runner import BatchRunner, Job
 from concviz.runtime.cpu_sampler import CpuSampler
-from concviz.runtime.headless import BadInput
+from concviz.runtime.headless import BadInput, as_start
 from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 from concviz.runtime.wait_sampler import WaitSampler
@@ -32,14 +52,18 @@ from concviz.runtime.wait_sampler import WaitSampler
 from . import app_style
 from . import theme as T
 from .banner import Banner
+from .compare_view import CompareView, run_t0, save_view
 from .control_bar import ControlBar
 from .legend import LegendBar
 from .lenses import Lenses
+from .runs_panel import RunsPanel
 from .summary import SummaryPanel
 from .timeline import TimelineView
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
+UPDATE_S = 0.25  # how often a live run tells the session's listeners it grew
+CPU_MARGIN_NS = 500_000_000  # a run keeps its CPU samples from 0.5 s before to 0.5 s after
 
 
 def _whole_setting(settings: QSettings, key: str, default: int, low: int, high: int) -> int:
@@ -77,6 +101,18 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.frame_times: list[float] = []  # perf_counter of each redraw tick (benchmarks)
         self.record_frames = False
+        # every run of this sitting; the widgets below bind to it
+        self.session = Session()
+        self.live_run: Run | None = None  # the run the lab client is (or was last) running
+        self.shown_run: Run | None = None  # the run the timeline and summary show
+        self._strategy_items: list[dict] = []
+        self._next_update = 0.0
+        self._versions: dict[int, int] = {}  # the store version each live run last told
+        self.batch = BatchRunner(self)  # "Compare all": one lab per strategy, in turn
+        self._batch_jobs: list[Job] = []
+        self._batch_runs: dict[int, Run] = {}
+        self._batch_cancelled = False
+        self.compare_dialog = None
 
         self.sampler = CpuSampler(hz=15.0)
         self.client = LabClient(
@@ -88,6 +124,10 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.timeline = TimelineView(self.sampler.series, self.theme)
         self.summary = SummaryPanel()
+        self.summary.bind(self.session)
+        self.compare_view = CompareView(self.session, self.theme)
+        self.runs_panel = RunsPanel(self.session, self.theme, self)
+        self.session.listen(self._session_changed)
         central = QWidget()
         central.setObjectName("central")
         lay = QVBoxLayout(central)
@@ -95,13 +135,52 @@ class MainWindow(QMainWindow):
         lay.setSpacing(4)
         lay.addWidget(self.banner)
         lay.addWidget(self.controls)
+        # Timeline | Compare: the tabs sit at the end of the legend's short CPU line,
+        # so that they cost a 720-pixel projector no height
+        self.timeline_page = self.timeline
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("viewPages")
+        self.pages.addWidget(self.timeline_page)
+        self.pages.addWidget(self.compare_view)
+        self.view_tabs = QTabBar()
+        self.view_tabs.setObjectName("viewTabs")
+        self.view_tabs.setDocumentMode(True)
+        self.view_tabs.setExpanding(False)
+        self.view_tabs.setUsesScrollButtons(False)  # both tabs whole, or it is not a tab bar
+        self.view_tabs.addTab("Timeline")
+        self.view_tabs.addTab("Compare")
+        self.view_tabs.setTabToolTip(0, "The selected run: its tasks and CPU (Ctrl+1)")
+        self.view_tabs.setTabToolTip(1, "Runs side by side on one time scale (Ctrl+2)")
+        self.view_tabs.currentChanged.connect(self._page_chosen)
+        self.legend.add_trailing(self.view_tabs)
         lay.addWidget(self.legend)
-        lay.addWidget(self.timeline, 1)
-        lay.addWidget(self.summary)
+        # the runs beside the views, under the controls: the control bar keeps its width
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("viewsSplitter")
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.runs_panel)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
+        self.splitter.setChildrenCollapsible(False)
+        lay.addWidget(self.splitter, 1)
+        lay.addWidget(self.summary)  # the selected run's figures, the whole width
         self.setCentralWidget(central)
         self.setAcceptDrops(True)  # a .py file dropped on the window is opened as a workload
 
         self.lab_label = QLabel("Lab: starting…")
+        self.compare_progress = QProgressBar()
+        self.compare_progress.setObjectName("compareProgress")
+        self.compare_progress.setTextVisible(True)
+        self.compare_progress.setMaximumWidth(260)
+        self.compare_cancel = QPushButton("Cancel")
+        self.compare_cancel.setObjectName("compareCancel")
+        self.compare_cancel.setToolTip(
+            "Stop the comparison: the run going ends, the rest never start"
+        )
+        self.compare_cancel.clicked.connect(lambda _checked=False: self.cancel_compare())
+        for w in (self.compare_progress, self.compare_cancel):
+            w.hide()
+            self.statusBar().addPermanentWidget(w)
         self.statusBar().addPermanentWidget(self.lab_label)
 
         self.output = OutputDock(self)
@@ -120,10 +199,18 @@ class MainWindow(QMainWindow):
         )
         self.controls.engineSettingsClicked.connect(self.edit_engine_settings)
         self.summary.measureSequentialClicked.connect(self.measure_sequential)
+        self.runs_panel.runChosen.connect(self._run_chosen)
+        self.runs_panel.removeRequested.connect(self.remove_runs)
+        self.runs_panel.compareRequested.connect(self.compare_runs)
+        self.runs_panel.compareAllClicked.connect(lambda: self.compare_all())
+        self.batch.jobStarted.connect(self._job_started)
+        self.batch.jobFinished.connect(self._job_finished)
+        self.batch.jobFailed.connect(self._job_failed)
+        self.batch.allFinished.connect(self._compare_finished)
         self.banner.actionClicked.connect(self.restart_lab)
         c = self.client
         c.labStarted.connect(self._lab_started)
-        c.strategiesReceived.connect(self.controls.set_strategies)
+        c.strategiesReceived.connect(self._strategies_received)
         c.workloadsReceived.connect(self._workloads_received)
         c.runStarted.connect(self._run_started_cb)
         c.runFinished.connect(self._run_finished)
@@ -161,6 +248,17 @@ class MainWindow(QMainWindow):
         save_picture.setShortcut(QKeySequence("Ctrl+Shift+S"))
         save_picture.triggered.connect(lambda: self.save_picture())
         file_menu.addAction(save_picture)
+        save_timeline = QAction("Save the &timeline as PNG or SVG…", self)
+        save_timeline.triggered.connect(lambda _checked=False: self.save_timeline_picture())
+        file_menu.addAction(save_timeline)
+        self.save_compare_action = QAction("Save the c&ompare view as PNG or SVG…", self)
+        self.save_compare_action.triggered.connect(
+            lambda _checked=False: self.save_compare_picture()
+        )
+        file_menu.addAction(self.save_compare_action)
+        self.export_csv_action = QAction("Export the runs table as C&SV…", self)
+        self.export_csv_action.triggered.connect(lambda _checked=False: self.export_runs_csv())
+        file_menu.addAction(self.export_csv_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -183,8 +281,13 @@ class MainWindow(QMainWindow):
         self.stop_action.triggered.connect(self.stop)
         self.restart_action = QAction("Restart the &lab", self)
         self.restart_action.triggered.connect(self.restart_lab)
+        self.compare_all_action = QAction("&Compare all strategies…", self)
+        self.compare_all_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.compare_all_action.triggered.connect(lambda _checked=False: self.compare_all())
         for a in (self.run_action, self.stop_action, self.restart_action):
             run_menu.addAction(a)
+        run_menu.addSeparator()
+        run_menu.addAction(self.compare_all_action)
 
         view = mb.addMenu("&View")
         self.fit_action = QAction("&Zoom to fit", self)
@@ -194,8 +297,26 @@ class MainWindow(QMainWindow):
         self.presentation_action.setCheckable(True)
         self.presentation_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
         self.presentation_action.toggled.connect(self.set_presentation)
+        self.runs_action = QAction("&Runs panel", self)
+        self.runs_action.setCheckable(True)
+        self.runs_action.setChecked(True)
+        self.runs_action.setShortcut(QKeySequence(Qt.Key.Key_F9))
+        self.runs_action.toggled.connect(self.runs_panel.setVisible)
+        self.show_timeline_action = QAction("&Timeline", self)
+        self.show_timeline_action.setShortcut(QKeySequence("Ctrl+1"))
+        self.show_timeline_action.triggered.connect(
+            lambda _checked=False: self.show_page(self.timeline_page)
+        )
+        self.show_compare_action = QAction("&Compare view", self)
+        self.show_compare_action.setShortcut(QKeySequence("Ctrl+2"))
+        self.show_compare_action.triggered.connect(
+            lambda _checked=False: self.show_page(self.compare_view)
+        )
         view.addAction(self.fit_action)
         view.addAction(self.presentation_action)
+        view.addAction(self.runs_action)
+        view.addAction(self.show_timeline_action)
+        view.addAction(self.show_compare_action)
         view.addAction(self.output.toggleViewAction())
         theme_menu = view.addMenu("&Theme")
         group = QActionGroup(self)
@@ -212,7 +333,16 @@ class MainWindow(QMainWindow):
         about = QAction("&About concviz", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
-        for a in (self.run_action, self.stop_action, self.fit_action, self.presentation_action):
+        for a in (
+            self.run_action,
+            self.stop_action,
+            self.fit_action,
+            self.presentation_action,
+            self.compare_all_action,
+            self.runs_action,
+            self.show_timeline_action,
+            self.show_compare_action,
+        ):
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(a)  # shortcuts work in full screen too, where the menu bar hides
 
@@ -257,18 +387,25 @@ class MainWindow(QMainWindow):
             "error",
             "Restart the lab",
         )
+        run = self.live_run
+        if run is not None and not run.finished:
+            self._end_live_run(run, interrupted=True)
         if self.summary.last is None or self._run_params is not None:
             self.summary.clear("Run interrupted: the lab stopped. What it recorded stays above.")
 
     def _request_rejected(self, message: str) -> None:
         if self.running and not self._run_started:
             self._set_running(False)  # the start itself was refused
+            run = self.live_run
+            if run is not None and not run.finished and not run.store.runs:
+                self.live_run = None
+                self.session.remove(run)  # it never ran: nothing to keep
         self.banner.show_message(f"The lab refused: {message}", "warning")
 
     # ------------------------------------------------------------------ runs
     def run(self, extra: dict | None = None) -> None:
         """Start a run with the control bar's choices (``extra`` adds lab start keys)."""
-        if self.running:
+        if self.running or self.batch.is_running():
             return
         params = self.controls.params()
         if extra:
@@ -291,29 +428,30 @@ class MainWindow(QMainWindow):
         self._run_params = params
         self._run_started = False
         self._watch_waits(store)
-        self.timeline.set_store(store, time.perf_counter_ns())
+        self.live_run = self.session.new_run(as_start(params), store)
         self._set_running(True)
-        self.summary.clear(
-            f"Running {params['workload']} with {params['strategy']} × {params['workers']}…"
-        )
+        self.show_run(self.live_run)  # a new run is selected and drawn as it grows
         self.statusBar().showMessage("Running…")
 
     def measure_sequential(self) -> None:
         """Run the shown run's experiment sequentially: its speedup baseline, one click away."""
-        previous, params = self.summary.last, self._run_params
-        if self.running or previous is None or params is None:
+        previous = self.shown_run
+        if self.running or previous is None or previous.spec is None or not previous.finished:
             return
         self._measure_for = previous
-        self.run({**params, "strategy": "sequential", "workers": 1})
+        self.run({**previous.spec.params(), "strategy": "sequential", "workers": 1})
 
     def stop(self) -> None:
-        if self.running:
+        if self.batch.is_running():
+            self.cancel_compare()
+        elif self.running:
             self.client.stop_run()
             self.statusBar().showMessage("Stopping…", 3000)
 
     def _run_started_cb(self, obj: dict) -> None:
         self._run_started = True
-        self.timeline.set_origin(int(obj["t_ns"]))
+        if self.shown_run is not None and self.shown_run is self.live_run:
+            self.timeline.set_origin(int(obj["t_ns"]))
 
     def _watch_waits(self, store) -> None:
         """Sample what every lab thread does for this run (the wait split, the GIL)."""
@@ -333,40 +471,249 @@ class MainWindow(QMainWindow):
     def _run_finished(self, obj: dict) -> None:
         self._stop_waits()
         self._set_running(False)
-        store = self.timeline.store
-        self.timeline.refresh()
-        self.timeline.zoom_to_fit()
-        if store is None or not store.runs:
+        run = self.live_run
+        if run is None or run.finished:
             return
-        info = store.runs[-1]
-        if info.finished:
-            store.machine_busy_cores = self.sampler.series.others_between(
-                int(info.started["t_ns"]), int(info.finished["t_ns"])
-            )
-        run = run_object(store)
-        params = self._run_params or {}
-        tasks = params.get("tasks") if params.get("mode", "batch") == "batch" else None
-        self.summary.show_run(run, tasks)
+        if not run.store.runs:  # it never started: nothing to keep
+            self.live_run = None
+            self.session.remove(run)
+            return
+        result = self._end_live_run(run)
+        if result is None:
+            return
         measured_for, self._measure_for = self._measure_for, None
-        if measured_for is not None and run["strategy"] == "sequential":
+        if (
+            measured_for is not None
+            and result["strategy"] == "sequential"
+            and self.shown_run is run
+            and self.session.get(measured_for.id) is not None
+        ):
             self.summary.note_comparison(measured_for)
-        busy = metrics.busy_machine_warning(run.get("machine_busy_cores"))
+        busy = metrics.busy_machine_warning(result.get("machine_busy_cores"))
         if obj.get("error") and not obj.get("stopped"):  # a stopped pool reports "broke"
             self.banner.show_message(f"The run failed: {obj['error']}", "error")
         elif busy:
             self.banner.show_message(busy, "warning")
         self.statusBar().showMessage(
             f"Run {'stopped' if obj.get('stopped') else 'finished'}: "
-            f"{len(run['tasks'])} tasks in {run['wall_s']:.2f} s",
+            f"{len(result['tasks'])} tasks in {result['wall_s']:.2f} s",
             8000,
         )
 
+    def _end_live_run(self, run: Run, interrupted: bool = False) -> dict | None:
+        """Keep a run that ended in the session: its result and its span's CPU samples."""
+        store = run.store
+        if not store.runs:
+            self.session.remove(run)
+            return None
+        info = store.runs[-1]
+        t_start = int(info.started["t_ns"])
+        t_end = int(info.finished["t_ns"]) if info.finished else (store.t_max or t_start)
+        if info.finished:
+            store.machine_busy_cores = self.sampler.series.others_between(t_start, t_end)
+        run.cpu = self.sampler.series.samples_between(
+            t_start - CPU_MARGIN_NS, t_end + CPU_MARGIN_NS
+        )
+        if interrupted:
+            run.meta["interrupted"] = True
+        result = run_object(store)
+        self._versions.pop(run.id, None)
+        self.session.finish(run, result)
+        if self.shown_run is run:
+            self._sync_timeline_running()
+            self.timeline.refresh()
+            self.timeline.zoom_to_fit()
+        return result
+
+    # ------------------------------------------------------------------ the session
+    def show_page(self, page: QWidget) -> None:
+        """Show the timeline or the compare view (the tab follows)."""
+        self.view_tabs.setCurrentIndex(self.pages.indexOf(page))
+
+    def _page_chosen(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        # the compare view has figures of its own: it takes the summary's height too
+        self.summary.setVisible(self.pages.currentWidget() is not self.compare_view)
+
+    def _strategies_received(self, items: list) -> None:
+        self._strategy_items = list(items)
+        self.controls.set_strategies(items)
+
+    def _run_chosen(self, run_id: int) -> None:
+        run = self.session.get(run_id)
+        if run is not None and run is not self.shown_run:
+            self.show_run(run)
+
+    def show_run(self, run: Run | None) -> None:
+        """Draw ``run`` in the timeline, its CPU panel and the summary (None: nothing)."""
+        self.shown_run = run
+        if run is None:
+            self.timeline.set_store(EventStore(), time.perf_counter_ns())
+            self.timeline.set_cpu_series(self.sampler.series)
+            self._sync_timeline_running()
+            self.summary.show(None)
+            return
+        self.runs_panel.select(run.id)
+        live = not run.finished and run.source == "live"
+        t0 = run_t0(run)
+        self.timeline.set_store(run.store, t0 if t0 is not None else time.perf_counter_ns())
+        if live:
+            self.timeline.set_cpu_series(self.sampler.series)
+        else:  # a past run draws the CPU it kept, not what the machine does now
+            self.timeline.set_cpu_series(
+                CpuSeries.from_samples(run.cpu, self.sampler.series.n_cores)
+            )
+        self._sync_timeline_running()
+        self.summary.show(run)
+        self.timeline.refresh()
+        self.timeline.zoom_to_fit()
+
+    def _sync_timeline_running(self) -> None:
+        run = self.shown_run
+        self.timeline.running = run is not None and not run.finished and run.source == "live"
+
+    def _session_changed(self, event: str, run: Run | None) -> None:
+        if event == "cleared" or (event == "removed" and run is self.shown_run):
+            remaining = self.session.runs
+            self.show_run(remaining[-1] if remaining else None)
+        if event in ("removed", "cleared") and (run is self.live_run or event == "cleared"):
+            if self.live_run is not None and self.live_run.finished:
+                self.live_run = None
+
+    def remove_runs(self, run_ids: list) -> None:
+        """Remove finished runs from the session (a run still going must be stopped first)."""
+        kept = 0
+        for run_id in run_ids:
+            run = self.session.get(int(run_id))
+            if run is None:
+                continue
+            if not run.finished:
+                kept += 1
+                continue
+            self.session.remove(run)
+        if kept:
+            self.statusBar().showMessage("A run still going stays: stop it first.", 5000)
+
+    # ------------------------------------------------------------------ compare
+    def compare_all(self):
+        """Ask which strategies to compare (Run → Compare all strategies…), then run them."""
+        if self.running or self.batch.is_running():
+            self.statusBar().showMessage("Wait for the run to end, or stop it, first.", 5000)
+            return None
+        if not self._strategy_items:
+            self.banner.show_message("The lab has not listed its strategies yet.", "warning")
+            return None
+        from .compare_dialog import CompareDialog
+
+        p = self.controls.params()
+        what = (
+            f"{self.controls.workload.currentText()} · {p['tasks']} tasks of "
+            f"{p['task_ms']:g} ms · {p['workers']} workers"
+        )
+        dialog = CompareDialog(self._strategy_items, what, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.start_compare(dialog.chosen()))
+        self.compare_dialog = dialog
+        dialog.open()  # window-modal, and the GUI thread goes on
+        return dialog
+
+    def start_compare(self, strategies: list[str]) -> bool:
+        """Run the control bar's workload under each of ``strategies`` in turn (a batch)."""
+        if self.running or self.batch.is_running() or not strategies:
+            return False
+        params = {**self.controls.params(), "mode": "batch"}
+        order = sorted(strategies, key=lambda n: n != "sequential")  # the baseline first
+        jobs = []
+        for name in order:
+            p = {**params, "strategy": name}
+            if name == "sequential":
+                p["workers"] = 1
+            try:
+                spec = as_start(p)
+            except BadInput as exc:
+                self.banner.show_message(f"Cannot compare: {exc}.", "error")
+                return False
+            jobs.append(Job(p, self.client.interpreter, name, {"spec": spec}, EventStore()))
+        self._batch_jobs = jobs
+        self._batch_runs = {}
+        self._batch_cancelled = False
+        self.banner.hide()
+        self.compare_view.set_runs([])
+        self.show_page(self.compare_view)
+        self.compare_progress.setRange(0, len(jobs))
+        self.compare_progress.setValue(0)
+        self.compare_progress.setFormat(f"comparing: 0 of {len(jobs)}")
+        self.compare_progress.show()
+        self.compare_cancel.show()
+        self.compare_cancel.setEnabled(True)
+        self.batch.start(jobs)
+        self._sync_controls()
+        self.statusBar().showMessage(f"Comparing {len(jobs)} strategies, one after another…")
+        return True
+
+    def cancel_compare(self) -> None:
+        if self.batch.is_running():
+            self._batch_cancelled = True
+            self.compare_cancel.setEnabled(False)
+            self.batch.stop()
+            self.statusBar().showMessage("Cancelling the comparison…", 5000)
+
+    def compare_runs(self, run_ids: list) -> None:
+        """Stack these runs in the compare view and show it."""
+        self.compare_view.set_runs([int(i) for i in run_ids])
+        self.show_page(self.compare_view)
+
+    def _job_started(self, i: int, pid: int) -> None:
+        job = self._batch_jobs[i]
+        run = self.session.new_run(job.extra["spec"], job.store)
+        self._batch_runs[i] = run
+        self.sampler.set_lab_pid(pid or None)  # the CPU panel's lab line follows this lab
+        self.compare_view.add_run(run.id)
+        self.show_run(run)
+        self.compare_progress.setFormat(f"{job.label}: {i + 1} of {len(self._batch_jobs)}")
+
+    def _job_finished(self, i: int, store) -> None:
+        run = self._batch_runs.get(i)
+        self.compare_progress.setValue(i + 1)
+        if run is not None and not run.finished:
+            self._end_live_run(run)
+
+    def _job_failed(self, i: int, message: str) -> None:
+        job = self._batch_jobs[i]
+        run = self._batch_runs.get(i)
+        self.compare_progress.setValue(i + 1)
+        if run is not None and not run.finished:
+            self._end_live_run(run, interrupted=True)
+        self.banner.show_message(f"{job.label} could not run: {message}", "warning")
+
+    def _compare_finished(self) -> None:
+        self.sampler.set_lab_pid(self.client.pid)
+        self.compare_progress.hide()
+        self.compare_cancel.hide()
+        done = sum(1 for r in self._batch_runs.values() if r.finished)
+        total = len(self._batch_jobs)
+        for run in self._batch_runs.values():  # a run whose lab never reported its end
+            if not run.finished:
+                self._end_live_run(run, interrupted=True)
+        self._sync_controls()
+        if self._batch_cancelled:
+            text = f"Comparison cancelled after {done} of {total} strategies."
+        else:
+            text = f"Compared {done} strategies on one time scale."
+        self.statusBar().showMessage(text, 10_000)
+
+    def _sync_controls(self) -> None:
+        busy = self.running or self.batch.is_running()
+        self.controls.set_running(busy)
+        self.run_action.setEnabled(not busy)
+        self.stop_action.setEnabled(busy)
+        self.compare_all_action.setEnabled(not busy)
+        self.runs_panel.compare_all_button.setEnabled(not busy)
+
     def _set_running(self, running: bool) -> None:
         self.running = running
-        self.timeline.running = running
-        self.controls.set_running(running)
-        self.run_action.setEnabled(not running)
-        self.stop_action.setEnabled(running)
+        self._sync_timeline_running()
+        self._sync_controls()
 
     def _switch(self, **change) -> None:
         params = self._run_params or {}
@@ -405,7 +752,13 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         if self.record_frames:
             self.frame_times.append(time.perf_counter())
+        shown = self.shown_run
+        if shown is not None and not shown.finished:
+            t0 = run_t0(shown)  # a batch run's start comes with its events
+            if t0 is not None:
+                self.timeline.set_origin(t0)
         self.timeline.refresh()
+        self._tell_growth()
         store = self.timeline.store
         now = time.monotonic()
         if store is not None and store.waits is not None and now >= self._next_bound:
@@ -419,6 +772,80 @@ class MainWindow(QMainWindow):
         if self.output.follow(self.timeline.store) and not self.output.isVisible():
             self.output.show()  # the workload printed: show it where it can be read
             self.statusBar().showMessage("The workload printed: see Program output.", 5000)
+
+    def _tell_growth(self) -> None:
+        """A few times a second, tell the session's listeners that live runs grew."""
+        now = time.monotonic()
+        if now < self._next_update:
+            return
+        self._next_update = now + UPDATE_S
+        for run in (self.live_run, *self._batch_runs.values()):
+            if run is None or run.finished:
+                continue
+            if self._versions.get(run.id) != run.store.version:
+                self._versions[run.id] = run.store.version
+                self.session.updated(run)
+
+    def export_runs_csv(self, path: str | None = None) -> bool:
+        """Write the runs table (File → Export the runs table as CSV…)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from concviz.interop.runs_csv import write_runs_csv
+
+        if not self.session.runs:
+            self.banner.show_message("No runs to export yet: run something first.", "warning")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export the runs table", "concviz-runs.csv", "CSV files (*.csv)"
+            )
+            if not path:
+                return False
+        try:
+            write_runs_csv(self.session, path)
+        except OSError as exc:
+            self.banner.show_message(f"Cannot write {path}: {exc.strerror or exc}.", "error")
+            return False
+        self.statusBar().showMessage(f"Runs table written to {path}", 6000)
+        return True
+
+    def _picture_path(self, title: str, name: str) -> str | None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, chosen = QFileDialog.getSaveFileName(
+            self, title, name, "PNG image (*.png);;SVG drawing (*.svg)"
+        )
+        if path and not path.lower().endswith((".png", ".svg")):
+            path += ".svg" if "svg" in chosen.lower() else ".png"
+        return path or None
+
+    def save_compare_picture(self, path: str | None = None) -> bool:
+        """The compare view as PNG or SVG (by the file's ending)."""
+        if not self.compare_view.runs():
+            self.banner.show_message(
+                "Nothing to compare yet: Run → Compare all strategies… first.", "warning"
+            )
+            return False
+        self.show_page(self.compare_view)  # what is saved is what is seen
+        path = path or self._picture_path("Save the compare view", "concviz-compare.png")
+        if not path:
+            return False
+        return self._saved(self.compare_view.save_picture(path), path)
+
+    def save_timeline_picture(self, path: str | None = None) -> bool:
+        """The timeline with its CPU panels as PNG or SVG."""
+        self.show_page(self.timeline_page)
+        path = path or self._picture_path("Save the timeline", "concviz-timeline.png")
+        if not path:
+            return False
+        return self._saved(save_view(self.timeline, path), path)
+
+    def _saved(self, ok: bool, path: str) -> bool:
+        if ok:
+            self.statusBar().showMessage(f"Picture saved to {path}", 6000)
+        else:
+            self.banner.show_message(f"Cannot write the picture to {path}.", "error")
+        return ok
 
     def export_trace(self, path: str | None = None) -> bool:
         """Write what is on screen as Chrome Trace Event JSON (Perfetto, chrome://tracing)."""
@@ -442,6 +869,35 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Cannot write {path}: {exc.strerror or exc}.", "error")
             return False
         self.statusBar().showMessage(f"Trace written to {path}", 6000)
+        return True
+
+    def open_session_file(self, path: str) -> bool:
+        """Show a session file's (or a trace's) last run in the timeline (``concviz FILE``).
+
+        A first, small hook: the runs panel will list every run of the session.
+        """
+        from concviz.interop import BadSessionFile, open_any
+
+        try:
+            session = open_any(path)
+        except BadSessionFile as exc:
+            self.banner.show_message(f"Cannot open {path}: {exc}", "error")
+            return False
+        self.opened_session = session
+        if not session.runs:
+            self.banner.show_message(f"{path} holds no runs.", "warning")
+            return False
+        run = session.runs[-1]
+        store = run.store
+        t0 = store.runs[-1].started["t_ns"] if store.runs else (store.t_min or 0)
+        self.timeline.set_store(store, int(t0))
+        self.timeline.refresh()
+        self.timeline.zoom_to_fit()
+        if run.result is not None and run.result.get("tasks") is not None:
+            self.summary.show_run(run.result, run.result.get("tasks_asked"))
+        self.statusBar().showMessage(
+            f"Opened {path}: {len(session.runs)} run(s); showing {run.name}", 8000
+        )
         return True
 
     def save_picture(self, path: str | None = None) -> bool:
@@ -517,6 +973,8 @@ class MainWindow(QMainWindow):
         self.timeline.set_theme(theme)
         self.legend.set_theme(theme)
         self.lenses.set_theme(theme)
+        self.runs_panel.set_theme(theme)
+        self.compare_view.set_theme(theme)
         self._apply_stylesheet()
 
     def _apply_stylesheet(self) -> None:
@@ -543,6 +1001,12 @@ class MainWindow(QMainWindow):
             QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
+            #runsHeading {{ font-weight: bold; }}
+            QTabBar#viewTabs::tab {{ padding: 0px {12 * s:.0f}px; margin: 0px;
+                background: {th.button}; color: {th.foreground};
+                border: 1px solid {th.grid}; }}
+            QTabBar#viewTabs::tab:selected {{ background: {th.highlight};
+                color: {th.highlighted_text}; font-weight: bold; }}
             #summaryTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
             #summaryValue {{ font-size: {pt * 1.9:.1f}pt; font-weight: bold; }}
             #summaryHead, #summaryNote {{ font-size: {pt:.1f}pt; }}
@@ -571,6 +1035,12 @@ class MainWindow(QMainWindow):
     # out of the window (a 720p projector): the strategies go into one combo box instead
     COMPACT_BELOW_HEIGHT = 780
 
+    def _size_runs_panel(self, scale: float) -> None:
+        """Room for a run's name in the runs panel: about a quarter of the width."""
+        total = sum(self.splitter.sizes()) or self.width()
+        side = max(self.runs_panel.minimumWidth(), min(int(320 * scale), total // 3))
+        self.splitter.setSizes([max(total - side, 1), side])
+
     def _update_compact(self) -> None:
         # the back row needs the timeline, not the button grids
         self.controls.set_compact(self.presentation or self.height() < self.COMPACT_BELOW_HEIGHT)
@@ -593,6 +1063,9 @@ class MainWindow(QMainWindow):
         self._apply_stylesheet()
         self.timeline.set_scale(scale)
         self.legend.set_scale(scale)
+        self.runs_panel.set_scale(scale)
+        self._size_runs_panel(scale)
+        self.compare_view.set_scale(scale)
         self.controls.set_columns(4 if on else 8)
         self._update_compact()
         if self.presentation_action.isChecked() != on:
@@ -660,6 +1133,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.lenses.close_all()
+        self.batch.stop()
+        self.batch.wait(5000)
         self.timer.stop()
         self._stop_waits()
         self.sampler.stop()

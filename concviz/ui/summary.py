@@ -1,8 +1,10 @@
 """The run summary: wall, CPU-seconds, parallelism, speedup and efficiency, large.
 
-Speedup compares with the last *sequential* run of the same experiment in this window
-(``model.baselines``: same workload, sizes, knobs and interpreter; the baseline is
-named, so the number is never a mystery). Without one, "Measure sequential" runs it.
+Speedup compares with the run's baseline as the window's ``Session`` decides it (the
+latest sequential run of the same experiment, or the run the user marked; the same
+number the runs panel shows). The baseline is named, so the number is never a mystery.
+Without one, "Measure sequential" runs it. The panel listens to the session: a new
+baseline, a renamed or removed one, redraws the run it shows.
 
 Threads: GUI thread only.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QWidget
 
-from concviz.model import Baselines, metrics
+from concviz.model import metrics
+from concviz.model.session import Run, Session
 
 
 class SummaryPanel(QFrame):
@@ -64,8 +67,44 @@ class SummaryPanel(QFrame):
         self.measure_button.hide()
         # in the speedup tile's note line, which it replaces while it is shown
         grid.addWidget(self.measure_button, 3, 3, 1, 1, Qt.AlignmentFlag.AlignLeft)
-        self.baselines = Baselines()
-        self.last: dict | None = None
+        self.session: Session | None = None
+        self._unlisten = None
+        self.run: Run | None = None  # the session's run shown, if any
+        self.last: dict | None = None  # the result shown
+
+    def bind(self, session: Session) -> None:
+        """Take speedup baselines from ``session`` and follow its changes."""
+        if self._unlisten is not None:
+            self._unlisten()
+        self.session = session
+        self._unlisten = session.listen(self._session_changed)
+
+    def _session_changed(self, event: str, run: Run | None) -> None:
+        shown = self.run
+        if shown is None or event == "updated":
+            return
+        if event == "cleared" or (event == "removed" and run is shown):
+            self.run = None
+            self.clear("No run shown: choose one in the Runs panel, or press Run.")
+        elif shown.finished and event in ("finished", "changed", "removed"):
+            self.show(shown)  # its baseline may have changed
+
+    def show(self, run: Run | None) -> None:
+        """Show a run of the session: its figures once finished, else that it is running."""
+        self.run = run
+        if run is None:
+            self.clear("No run yet: choose a strategy and press Run.")
+            return
+        if run.result is None:
+            if run.spec is not None:
+                s = run.spec
+                self.clear(f"Running {s.workload} with {s.strategy} × {s.workers}…")
+            else:
+                self.clear(f"{run.name}: no result")
+            return
+        batch = run.spec is None or run.spec.mode == "batch"
+        tasks = run.spec.tasks if run.spec is not None and batch else None
+        self.show_run(run.result, tasks, run)
 
     def clear(self, text: str) -> None:
         self.title.setText(text)
@@ -74,9 +113,11 @@ class SummaryPanel(QFrame):
             self.values[key].setText("—")
             self.notes[key].setText("")
 
-    def show_run(self, run: dict, tasks: int | None) -> None:
-        """Fill the tiles from ``run_object`` output; remember sequential baselines."""
+    def show_run(self, run: dict, tasks: int | None, shown: Run | None = None) -> None:
+        """Fill the tiles from ``run_object`` output (``shown``: the session's run of it)."""
         self.last = run
+        if shown is None:
+            self.run = None
         wall, cpu = run["wall_s"], run["cpu_s"]
         n_done = len(run["tasks"])
         mode = "stopped" if run.get("stopped") else ("failed" if not run.get("ok") else "finished")
@@ -134,8 +175,12 @@ class SummaryPanel(QFrame):
         par = run["parallelism"]
         self.values["parallelism"].setText(f"{par:.2f}×")
         self.notes["parallelism"].setText("cores busy on average")
-        self.baselines.add(run)
-        base = self.baselines.for_run(run)
+        base_run = (
+            self.session.baseline_for(shown)
+            if self.session is not None and shown is not None
+            else None
+        )
+        base = base_run.wall_s if base_run is not None else None
         complete = run.get("ok") and not run.get("stopped") and tasks is not None
         offer = bool(complete and base is None)
         self.measure_button.setVisible(offer)
@@ -148,24 +193,35 @@ class SummaryPanel(QFrame):
             self.values["efficiency"].setText("—")
             self.notes["efficiency"].setText("speedup ÷ workers")
             return
-        workers = 1 if run["strategy"] == "sequential" else int(run["workers"])
-        s = metrics.speedup(base, wall)
-        eff = metrics.efficiency(s, workers)
+        s, eff = self.session.speedup(shown)
         self.values["speedup"].setText(f"{s:.2f}×")
-        self.notes["speedup"].setText(f"vs sequential {base:.2f} s")
+        self.values["speedup"].setToolTip(f"measured against {base_run.name}")
+        if base_run is shown:
+            self.notes["speedup"].setText("the baseline itself")
+        elif base_run.strategy == "sequential":
+            self.notes["speedup"].setText(f"vs sequential {base:.2f} s")
+        else:
+            self.notes["speedup"].setText(f"vs {base_run.name} {base:.2f} s")
+        if eff is None:  # one worker: speedup per worker says nothing more
+            self.values["efficiency"].setText("—")
+            self.notes["efficiency"].setText("one worker: none")
+            return
+        workers = int(run["workers"])
         self.values["efficiency"].setText(f"{eff * 100:.0f} %")
         self.notes["efficiency"].setText(
             f"speedup ÷ {workers} worker" + ("" if workers == 1 else "s")
         )
 
-    def note_comparison(self, previous: dict) -> None:
+    def note_comparison(self, previous: Run) -> None:
         """After "Measure sequential": say how ``previous`` did against the run just shown."""
-        base = self.baselines.for_run(previous)
-        if base is None or not previous.get("wall_s"):
+        if self.session is None:
             return
-        s = metrics.speedup(base, previous["wall_s"])
+        s, _eff = self.session.speedup(previous)
+        if s is None:
+            return
+        res = previous.result or {}
         self.notes["speedup"].setText(
-            f"{previous['strategy']} × {previous['workers']} was {s:.2f}× this"
+            f"{res.get('strategy', previous.strategy)} × {res.get('workers')} was {s:.2f}× this"
         )
 
     def text(self, key: str) -> str:

@@ -85,9 +85,24 @@ class Theme:
     # where a task's time went (model.wait_states.PARTS): running, waiting for a CPU,
     # for the GIL, on I/O/sleep/locks: four hues, not shades of one
     waits: tuple[str, str, str, str] = ("#0072B2", "#CC79A7", "#E69F00", "#B9DCF4")
+    # one colour per run of a session (the runs list's swatches, the compare view's
+    # bars), in turn: Okabe-Ito hues, darkened where needed for 3:1 on the background
+    runs: tuple[str, ...] = (
+        "#0072B2",
+        "#D55E00",
+        "#009E73",
+        "#B8437F",
+        "#8A6D00",
+        "#7B3FA0",
+        "#1A1A1A",
+    )
 
     def qcolor(self, name: str) -> QColor:
         return QColor(getattr(self, name))
+
+    def run_colour(self, index: int) -> str:
+        """The colour of a run whose ``Run.colour`` is ``index``."""
+        return self.runs[index % len(self.runs)]
 
 
 LIGHT = Theme(
@@ -151,6 +166,7 @@ DARK = Theme(
     heatmap="cividis",
     stopped="#5F656D",
     waits=("#56B4E9", "#CC79A7", "#F0B400", "#2C5470"),
+    runs=("#56B4E9", "#E69F00", "#3CC89F", "#CC79A7", "#F0E442", "#D9A0FF", "#EDEDED"),
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}

@@ -110,6 +110,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.gantt.set_data(None)
         self.follow = True
 
+    def set_cpu_series(self, series: CpuSeries) -> None:
+        """The CPU samples the panels draw: the sampler's (live) or a past run's own."""
+        self.cpu.set_series(series)
+
     def set_origin(self, t0_ns: int) -> None:
         if t0_ns != self.t0_ns:
             self.t0_ns = t0_ns

@@ -68,3 +68,16 @@ def test_dispatch_quick_measures_an_engine_beside_both_baselines(capsys):
     for key in ("dispatch_us_thread_pool", "dispatch_us_process_pool",
                 "dispatch_us_joblib_threads", "startup_s_joblib_threads"):
         assert figures[key] > 0, key
+
+
+def test_session_quick_json_has_the_figures(capsys):
+    assert main(["session", "--json", "--quick"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    figures = out["figures"]
+    for name in ("save_s_1m_50k", "open_s_1m_50k", "open_cpu_s_1m_50k", "bytes_per_task"):
+        assert figures[name] > 0
+    assert figures["bytes_per_task"] < 40  # the file really is compact, not a goal timing
+    try:
+        import concviz.interop.trace_import  # noqa: F401
+    except ImportError:
+        assert out["import"] == "trace_import not available"

@@ -395,3 +395,13 @@ def test_slice_depths_at_shared_instants():
     start = np.array([0, 10, 5, 20, 20, 0])
     end = np.array([10, 20, 5, 30, 30, 0])
     assert slice_depths(lane, start, end).tolist() == [0, 0, 1, 0, 1, 0]
+
+
+def test_open_any_opens_a_trace_and_words_a_bad_one_as_a_bad_file(tmp_path):
+    from concviz.interop import BadSessionFile, open_any
+
+    run = open_any(_write(tmp_path / "p.json", _perfetto_like())).runs[0]
+    assert run.source == "trace" and run.store.bar_count == 5
+    (tmp_path / "bad.json").write_text('[{"ph": "X", "ts": 1}]')
+    with pytest.raises(BadSessionFile, match="Event 0"):
+        open_any(tmp_path / "bad.json")

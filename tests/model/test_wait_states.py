@@ -120,3 +120,25 @@ def test_threads_that_hardly_want_python_are_not_called_contended():
         "sampled": np.array([True]),
     }
     assert gil_contention(split) == pytest.approx(6 / 80.7)
+
+
+def test_thread_time_split_holds_each_sample_until_the_next():
+    from concviz.model.wait_states import STATE_GIL, STATE_IO, STATE_USER, thread_time_split
+
+    ms = 1_000_000
+    samples = {
+        "t": np.array([0, 5, 10, 15, 20, 30], np.int64) * ms,
+        "tid": np.array([7, 7, 9, 7, 7, 7]),
+        "state": np.array([STATE_IO, STATE_GIL, STATE_USER, STATE_GIL, STATE_USER, STATE_IO]),
+        "delay_ns": np.array([100, -1, 0, 400, -1, 900], np.int64),
+        "cpu_ns": np.array([0, -1, 0, 2 * ms, -1, 6 * ms], np.int64),
+    }
+    split = thread_time_split(samples, 7, since_ns=0)
+    # thread 7 at 0 io, 5 gil, 15 gil, 20 user, 30 io: io 5 ms, gil 10 + 5, user 10
+    assert split["io_wait"] == pytest.approx(0.005)
+    assert split["gil_wait"] == pytest.approx(0.015)
+    assert split["user"] == pytest.approx(0.010)
+    assert split["span"] == pytest.approx(0.030)
+    assert split["cpu_wait"] == pytest.approx(800e-9)
+    assert split["running"] == pytest.approx(0.006)
+    assert thread_time_split(samples, 7, since_ns=25 * ms)["span"] == 0.0  # one sample only

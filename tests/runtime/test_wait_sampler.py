@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from concviz.model import run_object
+from concviz.model.gil import LOW
 from concviz.model.wait_states import (
     STATE_GIL,
     STATE_IO,
@@ -95,7 +96,10 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
     lab.start()
     try:
         alone, _ = _contention(lab, workload="cpu-python", strategy="sequential", workers=1)
-        assert alone is not None and alone < 0.1, alone  # one thread never waits for itself
+        # one thread never waits for itself. (A recorder flushing from a thread of its
+        # own every 10 ms made it wait, 12 % on a loaded machine: the worker now hands
+        # its events over itself as a task starts, see lab/recorder.py.)
+        assert alone is not None and alone < 0.1, alone
         pair, totals = _contention(lab, workload="cpu-python", strategy="threads", workers=2)
         assert pair is not None
         if pair < 0.4:
@@ -105,9 +109,54 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
             assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
             assert waited / (waited + totals["running"]) >= 0.4, (pair, totals)
         native, _ = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
-        assert native is not None and native < 0.15, native  # hashlib/zlib drop the GIL
+        assert native is not None and native < LOW, native  # hashlib/zlib drop the GIL
         sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
-        assert sleeps is not None and sleeps < 0.15, sleeps
+        assert sleeps is not None and sleeps < LOW, sleeps
         assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
     finally:
         lab.close()
+
+
+CONVOY = os.path.join(os.path.dirname(__file__), "data", "sqlite_convoy.py") + ":work"
+
+
+@pytest.mark.timeout(120)
+def test_a_c_library_calling_back_into_python_is_a_convoy_on_two_threads():
+    """Both threads are on a CPU in sqlite's C code most of the time they are not
+    waiting: the probe's lateness saw nothing here (0.03), the sampled states must."""
+    lab = LabProcess()
+    lab.start()
+    try:
+        alone, _ = _contention(lab, workload="user", user=CONVOY, strategy="sequential", tasks=8)
+        assert alone is not None and alone < 0.1, alone
+        pair, totals = _contention(
+            lab, workload="user", user=CONVOY, strategy="threads", workers=2, tasks=8
+        )
+    finally:
+        lab.close()
+    assert pair is not None
+    assert totals["running"] > 0.2, totals  # both threads computed (>= 0.3 s of work in all)
+    if pair < 0.4:
+        # other programs held the cores: part of each hand-over was spent queueing for a
+        # CPU first (measured apart); together they still dominate
+        waited = totals["gil_wait"] + totals["cpu_wait"]
+        assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
+        assert waited / (waited + totals["running"]) >= 0.4, (pair, totals)
+
+
+@pytest.mark.timeout(180)
+def test_twenty_identical_runs_read_within_a_tenth_of_each_other():
+    """Half computing, half sleeping, one thread: once read 0.02 nine times and 0.89 the
+    tenth (the probe's lateness); the sampled reading must be stable."""
+    lab = LabProcess()
+    lab.start()
+    try:
+        readings = [
+            _contention(lab, workload="mixed", strategy="sequential", tasks=4, cpu_fraction=0.5)[0]
+            for _ in range(20)
+        ]
+    finally:
+        lab.close()
+    assert all(r is not None for r in readings), readings
+    assert max(readings) - min(readings) <= 0.2, readings  # each within ±0.1 of the middle
+    assert max(readings) < 0.1, readings  # and one thread still never waits for itself

@@ -62,6 +62,11 @@ print(json.dumps({
     "stop": on_screen(win.controls.stop_button),
     "strategy": on_screen(win.controls.strategy_combo) if win.controls.compact
                 else on_screen(win.controls.strategy_line),
+    # the runs panel: its list, its newest row and its Compare all button
+    "runs": on_screen(win.runs_panel.view),
+    "runs_row": on_screen(win.runs_panel.view.viewport(),
+                          win.runs_panel.view.visualRect(win.runs_panel.model.index(0, 2))),
+    "compare_all": on_screen(win.runs_panel.compare_all_button),
 }))
 win.close(); win.shutdown()
 """
@@ -82,7 +87,9 @@ def test_the_window_fits_the_screen(tmp_path, size, mode):
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["window"]["inside"], got["window"]
-    for part in ("time_axis", "cpu_heat", "cpu_total", "run", "stop", "strategy"):
+    parts = ("time_axis", "cpu_heat", "cpu_total", "run", "stop", "strategy", "runs", "runs_row",
+             "compare_all")  # fmt: skip
+    for part in parts:
         assert got[part]["visible"] and got[part]["inside"], f"{part}: {got[part]}"
     # not squeezed to a sliver: the CPU heatmap and the axis keep a readable height
     assert got["cpu_heat"]["h"] >= 50, got["cpu_heat"]

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..phases import Phase, phase  # noqa: F401 - the engines' phases, re-exported
 from ..recorder import perf_ns
 from ..strategies.base import RunContext
 
@@ -75,52 +76,6 @@ def worker_env(extra_path: list[str] | None = None) -> dict[str, str]:
         parts.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in parts if p))
     return env
-
-
-class Phase:
-    """An engine's start-up or teardown, reported as a phase of its own.
-
-    The window draws it as a band on the timeline and the summary takes its time out
-    of the run's wall time, so a JVM's start never counts as task time. Use it as a
-    context manager, or call ``end()`` when the phase spans more than one block.
-    ``details`` may be filled before the end (a dashboard address, clock offsets).
-    """
-
-    def __init__(self, ctx: RunContext, kind: str, label: str) -> None:
-        self.ctx, self.kind, self.label = ctx, kind, label
-        self.details: dict = {}
-        self.t0 = perf_ns()
-        self._ended = False
-        # said at once too, so the window can show "starting Spark…" while it lasts
-        ctx.emit(self._message(None))
-
-    def _message(self, t_end: int | None) -> dict:
-        return {
-            "type": "phase",
-            "kind": self.kind,
-            "strategy": self.ctx.options.get("_strategy", ""),
-            "label": self.label,
-            "t0_ns": self.t0,
-            "t_ns": t_end,
-            "details": self.details,
-        }
-
-    def end(self) -> None:
-        if self._ended:
-            return
-        self._ended = True
-        self.ctx.recorder.flush()
-        self.ctx.emit(self._message(perf_ns()))
-
-    def __enter__(self) -> Phase:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.end()
-
-
-def phase(ctx: RunContext, kind: str, label: str) -> Phase:
-    return Phase(ctx, kind, label)
 
 
 def engine_info(ctx: RunContext, **details) -> None:

@@ -6,6 +6,6 @@
 
 from . import asyncio_, interpreters, local, processes  # noqa: F401  (they register)
 from .. import engines  # noqa: F401, E402  (joblib, Dask, Spark, MPI register after these)
-from .base import REGISTRY, RunContext, Strategy, TaskFeed, WorkerDied
+from .base import REGISTRY, DagFeed, RunContext, Strategy, TaskFeed, WorkerDied
 
-__all__ = ["REGISTRY", "RunContext", "Strategy", "TaskFeed", "WorkerDied"]
+__all__ = ["REGISTRY", "DagFeed", "RunContext", "Strategy", "TaskFeed", "WorkerDied"]

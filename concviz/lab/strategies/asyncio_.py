@@ -15,6 +15,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from ..output import running
 from ..protocol import EV_END, EV_ERROR, EV_SLICE_END, EV_SLICE_START, EV_START, EV_STOPPED
 from ..recorder import Buffer, Stopped, cpu_ns, describe_error, execute, leave_if_forked, perf_ns
 from ..workloads import async_task_fn, task_fn
@@ -55,6 +56,9 @@ class _Traced:
                 s0 = perf_ns()
                 c0 = cpu_ns()
                 buf.add(EV_SLICE_START, w, i, s0, 0, 0)
+                # the coroutines share one thread: name the one running now, for what
+                # it prints and for the sync objects it waits on
+                running.task, running.worker = i, w
                 try:
                     if exc is not None:
                         yielded = coro.throw(exc)
@@ -63,6 +67,7 @@ class _Traced:
                 except StopIteration:
                     return None
                 finally:
+                    running.task = None
                     leave_if_forked(buf.pid)  # a child forked by the coroutine stops here
                     c1 = cpu_ns()
                     buf.add(EV_SLICE_END, w, i, perf_ns(), c1 - c0, s0)
@@ -91,6 +96,9 @@ class _Traced:
 @strategy("asyncio", "N coroutines on one event loop thread (asyncio.gather)")
 def run_asyncio(ctx: RunContext) -> None:
     afn = async_task_fn(ctx.spec)
+    if ctx.feed.deps is not None:
+        _run_graph(ctx, afn, ctx.feed.deps)
+        return
 
     async def main() -> None:
         buf = ctx.recorder.buffer()
@@ -160,6 +168,7 @@ def run_asyncio_to_thread(ctx: RunContext) -> None:
         buf = getattr(local, "buf", None) or ctx.recorder.buffer()
         local.buf = buf
         err = execute(buf, w, index, fn)
+        ctx.feed.finished(index)
         if err:
             ctx.task_error(index, w, err)
         return err
@@ -176,5 +185,42 @@ def run_asyncio_to_thread(ctx: RunContext) -> None:
         tasks = [asyncio.create_task(caller(), name=f"caller-{c}") for c in range(ctx.workers)]
         ctx.on_stop(lambda: loop.call_soon_threadsafe(lambda: [t.cancel() for t in tasks]))
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+def _run_graph(ctx: RunContext, afn, deps: list[list[int]]) -> None:
+    """A task graph on the loop: each task's coroutine gathers its dependencies' first.
+
+    N worker slots (a queue of their indices) bound how many run at once; a task
+    takes a slot only when every task it needs has ended.
+    """
+
+    async def main() -> None:
+        buf = ctx.recorder.buffer()
+        loop = asyncio.get_running_loop()
+        slots: asyncio.Queue[int] = asyncio.Queue()
+        for w in range(ctx.workers):
+            slots.put_nowait(w)
+        nodes: list[asyncio.Task] = []
+
+        async def node(i: int) -> None:
+            if deps[i]:
+                await asyncio.gather(*(nodes[d] for d in deps[i]), return_exceptions=True)
+            w = await slots.get()
+            try:
+                if ctx.stop_event.is_set():
+                    return
+                ctx.feed.claim(i)
+                err = await _Traced(afn(i), buf, w, i, ctx.stop_event.is_set)
+                if err:
+                    ctx.task_error(i, w, err)
+            finally:
+                slots.put_nowait(w)
+
+        for i in range(len(deps)):
+            nodes.append(asyncio.create_task(node(i), name=f"task-{i}"))
+        ctx.on_stop(lambda: loop.call_soon_threadsafe(lambda: [t.cancel() for t in nodes]))
+        await asyncio.gather(*nodes, return_exceptions=True)
 
     asyncio.run(main())

@@ -8,6 +8,7 @@ A strategy is one module under ``lab/strategies/`` that registers itself with
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -93,6 +94,14 @@ class TaskFeed:
         while (index := self.next()) is not None:
             yield index
 
+    def finished(self, index: int) -> None:
+        """A task handed out has ended (any way): a task graph may free its dependants."""
+
+    @property
+    def deps(self) -> list[list[int]] | None:
+        """Each task's dependencies when the tasks form a graph, else None."""
+        return None
+
     @property
     def handed_out(self) -> int:
         return self._next
@@ -112,6 +121,62 @@ class TaskFeed:
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
+
+
+class DagFeed(TaskFeed):
+    """Hands out a task only once every task it depends on has ended (``finished``).
+
+    ``next`` blocks (looking up every 50 ms for a stop) while tasks remain but none is
+    ready; it never runs on an event loop's thread (asyncio awaits the graph itself).
+    """
+
+    def __init__(self, deps: list[list[int]], recorder: Recorder) -> None:
+        super().__init__(len(deps), recorder)
+        self._deps = deps
+        self._missing = [len(d) for d in deps]
+        self._children: list[list[int]] = [[] for _ in deps]
+        for task, mine in enumerate(deps):
+            for d in mine:
+                self._children[d].append(task)
+        self._ready = deque(t for t, n in enumerate(self._missing) if n == 0)
+        self._cond = threading.Condition(self._lock)
+        self._ended: set[int] = set()
+
+    @property
+    def deps(self) -> list[list[int]]:
+        return self._deps
+
+    def next(self) -> int | None:
+        with self._cond:
+            while True:
+                if self._stopped or self._paused:
+                    return None
+                if self._ready:
+                    index = self._ready.popleft()
+                    self._next += 1
+                    break
+                if self.total is not None and self._next >= self.total:
+                    return None
+                self._cond.wait(0.05)
+        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        return index
+
+    def claim(self, index: int) -> None:
+        """Count a task handed out by whoever runs the graph itself (asyncio)."""
+        with self._cond:
+            self._next += 1
+        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+
+    def finished(self, index: int) -> None:
+        with self._cond:
+            if index in self._ended:
+                return  # told twice (a future's callbacks): its dependants count it once
+            self._ended.add(index)
+            for child in self._children[index]:
+                self._missing[child] -= 1
+                if self._missing[child] == 0:
+                    self._ready.append(child)
+            self._cond.notify_all()
 
 
 @dataclass

@@ -66,6 +66,8 @@ def submit_windowed(
             slots.release()
             break
         fut.add_done_callback(done)
+        # a task graph frees the task's dependants once it has ended, however it ended
+        fut.add_done_callback(lambda _f, i=index: ctx.feed.finished(i))
     with idle:
         while in_flight > 0:
             idle.wait(timeout=0.05)

@@ -20,6 +20,7 @@ def run_sequential(ctx: RunContext) -> None:
     buf.mark_cpu()  # this runner thread did other work before
     for index in ctx.feed:
         err = execute(buf, 0, index, fn)
+        ctx.feed.finished(index)
         if err:
             ctx.task_error(index, 0, err)
 
@@ -36,6 +37,7 @@ def run_threads(ctx: RunContext) -> None:
             if ctx.stop_event.is_set():
                 continue  # drain what was queued without running it
             err = execute(buf, worker, index, fn)
+            ctx.feed.finished(index)
             if err:
                 ctx.task_error(index, worker, err)
 

@@ -18,7 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.reduction import ForkingPickler
 
-from ..recorder import Recorder, execute
+from ..phases import Phase
+from ..recorder import Recorder, execute, perf_ns
 from ..workloads import check_picklable, task_fn
 from .base import RunContext, WorkerDied, strategy
 from .dispatch import result_or_none, submit_windowed
@@ -29,7 +30,7 @@ START_METHODS = tuple(mp.get_all_start_methods())
 _worker: dict = {}
 
 
-def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
+def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> None:
     # a forked worker inherits the lab's SIGINT handler, which ignores it; in a worker
     # a SIGINT is the task's KeyboardInterrupt, as in any Python program
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -50,6 +51,11 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
         if index < len(slots):
             slots[index] = pid
     rec = Recorder(events.put)
+    from .. import sync
+
+    # waits on instrumented objects are recorded here; names and blocked waits are
+    # messages the relay hands to the lab's deadlock monitor
+    sync.install(rec, events.put)
     # The parent is the lab, or under forkserver the fork server, which ends with the lab.
     parent_pid = os.getppid()
 
@@ -64,7 +70,11 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
         # The lab ended the pool (a stop, or another worker died): ship what this
         # worker recorded in the last flush interval before going. The flush runs on
         # a thread of its own, bounded, because the code interrupted here may hold a
-        # buffer's lock.
+        # buffer's lock. A second SIGTERM (the pool ends its workers too) must not run
+        # this again: its kill would cut the first flush's batch short mid-write, and the
+        # lab's relay stops at a cut batch, losing every worker's last events.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        sync.record_open_waits()  # a task blocked on a lock never leaves its wait
         last = threading.Thread(target=rec.close, daemon=True)
         last.start()
         last.join(0.5)
@@ -74,6 +84,9 @@ def _worker_init(spec, events, slots, sys_path, close_fds) -> None:
     signal.signal(signal.SIGTERM, on_term)
     mp.util.Finalize(None, rec.close, exitpriority=100)  # ship the rest at a clean exit
     _worker.update(index=index, fn=task_fn(spec), buf=rec.buffer())
+    if index < len(ready):  # started: the interpreter, the imports, the user's function
+        ready_cpu[index] = time.process_time_ns()  # what starting cost (not task time)
+        ready[index] = perf_ns()
 
 
 def _worker_task(index: int):
@@ -156,6 +169,11 @@ class _Relay:
                 return
             if payload is self._END:
                 return
+            if isinstance(payload, dict):  # a sync object's name or a blocked wait
+                from .. import sync
+
+                sync.forward(payload)
+                continue
             try:
                 send(payload)
             except OSError:
@@ -198,9 +216,20 @@ class _Workers:
         close = (
             [ctx.options["channel_fd"]] if method == "fork" and "channel_fd" in ctx.options else []
         )
-        self.initargs = (ctx.spec, self.events, self.slots, ctx.sys_path, close)
+        self.ready = self.mp.RawArray("q", ctx.workers)  # when each worker could take tasks
+        self.ready_cpu = self.mp.RawArray("q", ctx.workers)  # and the CPU it took to get there
+        self.initargs = (
+            ctx.spec,
+            self.events,
+            self.slots,
+            self.ready,
+            self.ready_cpu,
+            ctx.sys_path,
+            close,
+        )
         self.relay = _Relay(self.events, ctx.send_events)
         self.seen: dict[int, object] = {}
+        self.startup = _StartupWatch(ctx, self.ready, self.ready_cpu, method)
 
     def watch(self, processes) -> None:
         for p in list(processes):
@@ -237,8 +266,59 @@ class _Workers:
             sentinels = [s for s in sentinels if s not in ready]
 
     def close(self) -> None:
+        self.startup.close()
         self.wait_exited()
         self.relay.close()
+
+
+class _StartupWatch:
+    """The pool's start-up as a phase: from creating the pool until a worker is ready.
+
+    Each worker writes when it became ready (after its interpreter started, the lab's
+    and the user's modules were imported and its initializer ran) into a shared
+    array; a thread of the lab reads it every few ms while workers are starting.
+    The phase ends when the first worker is ready (before that no task can run, and
+    the run's wall time leaves it out); it is said again as each further worker gets
+    ready, with every worker's start-up in ``details["workers_ready_s"]``.
+    """
+
+    POLL_S = 0.005
+
+    def __init__(self, ctx: RunContext, ready, ready_cpu, method: str) -> None:
+        self.ready, self.ready_cpu, self.n = ready, ready_cpu, len(ready)
+        self.phase = Phase(
+            ctx, "startup", f"{self.n} worker processes ({method}): interpreters, imports"
+        )
+        self.phase.details["start_method"] = method
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="concviz-startup", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        seen = 0
+        while True:
+            stamps = [self.ready[i] for i in range(self.n)]
+            known = [t for t in stamps if t > 0]
+            if len(known) > seen:
+                seen = len(known)
+                self.phase.details["workers_ready_s"] = [
+                    round((t - self.phase.t0) / 1e9, 4) if t > 0 else None for t in stamps
+                ]
+                self.phase.details["workers_startup_cpu_s"] = round(
+                    sum(self.ready_cpu[i] for i in range(self.n) if stamps[i] > 0) / 1e9, 4
+                )
+                if self.phase.t_end is None:
+                    self.phase.end(min(known))
+                else:
+                    self.phase.update()
+            if seen == self.n or self._done.wait(self.POLL_S):
+                return
+
+    def close(self) -> None:
+        """The pool is gone: stop watching; a start-up no worker finished ends now."""
+        self._done.set()
+        self._thread.join(timeout=1.0)
+        self.phase.end()
 
 
 @strategy(

@@ -1,0 +1,421 @@
+"""The compare view: runs stacked on ONE time scale, beside bars of their figures.
+
+Each run's timeline starts at its own t = 0 and every timeline shares the same
+seconds-per-pixel, so a run that took twice as long is drawn twice as wide. Beside
+them, four small bar charts: wall time, CPU time, speedup and efficiency, each
+measured against the run's baseline as the :class:`~concviz.model.session.Session`
+decides it (the same numbers as the runs panel and the summary).
+
+Everything is drawn in one pyqtgraph scene, so a PNG or an SVG of it holds it all.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from concviz.model.session import Run, Session
+
+from . import theme as T
+from .gantt_item import GanttData, GanttItem
+from .runs_panel import elapsed_s
+
+# the charts beside the timelines: (key, title, unit)
+METRICS = (
+    ("wall", "Wall", "s"),
+    ("cpu", "CPU", "s"),
+    ("speedup", "Speedup", "×"),
+    ("efficiency", "Efficiency", "%"),
+)
+
+
+def run_t0(run: Run) -> int | None:
+    """The run's own t = 0: when the lab started it (None before it started)."""
+    store = run.store
+    if not store.runs:
+        return None
+    return int(store.runs[-1].started["t_ns"])
+
+
+def run_span_s(run: Run) -> float:
+    """How long the run took (or has taken so far)."""
+    if run.wall_s is not None:
+        return float(run.wall_s)
+    return elapsed_s(run) or 0.0
+
+
+def metric_values(session: Session, runs: list[Run]) -> dict[str, list[float | None]]:
+    """Each chart's value per run (None where it is not known: a live run, no baseline)."""
+    out: dict[str, list[float | None]] = {key: [] for key, _t, _u in METRICS}
+    for run in runs:
+        res = run.result or {}
+        speedup, eff = session.speedup(run)
+        out["wall"].append(res.get("wall_s"))
+        out["cpu"].append(res.get("cpu_s"))
+        out["speedup"].append(speedup)
+        out["efficiency"].append(None if eff is None else eff * 100.0)
+    return out
+
+
+@dataclass
+class Lane:
+    """One run's timeline in the stack."""
+
+    run_id: int
+    plot: pg.PlotItem
+    gantt: GanttItem
+    end_line: pg.InfiniteLine | None  # at the run's wall time, once it finished
+
+
+class CompareView(QWidget):
+    """Stacked timelines on a shared time scale, and bar charts of their figures."""
+
+    def __init__(self, session: Session, theme: T.Theme = T.LIGHT, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("compareView")
+        self.session = session
+        self.theme = theme
+        self.scale = 1.0
+        self.run_ids: list[int] = []
+        self.lanes: list[Lane] = []
+        self.charts: dict[str, pg.PlotItem] = {}
+        self.bars: dict[str, pg.BarGraphItem] = {}
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setObjectName("compareCanvas")
+        lay.addWidget(self.canvas)
+        # titles are elided to the width there is: redrawn once a resize settles
+        self._resized = QTimer(self)
+        self._resized.setSingleShot(True)
+        self._resized.setInterval(120)
+        self._resized.timeout.connect(self.rebuild)
+        self._unlisten = session.listen(self._session_changed)
+        self.rebuild()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.run_ids:
+            self._resized.start()
+
+    def _elide(self, text: str, share: float, factor: float = 1.0, bold: bool = True) -> str:
+        """``text`` cut to ``share`` of the view's width (a title must not widen the
+        scene past the view: pyqtgraph's layout would push the charts off its edge)."""
+        room = max(self.canvas.width() * share, 80.0)
+        fm = QFontMetricsF(self._font(factor, bold))
+        return fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+
+    def close_view(self) -> None:
+        self._unlisten()
+
+    # -- what to show
+    def set_runs(self, run_ids: list[int]) -> None:
+        self.run_ids = [i for i in run_ids if self.session.get(i) is not None]
+        self.rebuild()
+
+    def add_run(self, run_id: int) -> None:
+        if run_id not in self.run_ids:
+            self.run_ids.append(run_id)
+            self.rebuild()
+
+    def runs(self) -> list[Run]:
+        return [r for r in (self.session.get(i) for i in self.run_ids) if r is not None]
+
+    def _session_changed(self, event: str, run: Run | None) -> None:
+        if event == "cleared":
+            self.run_ids = []
+            self.rebuild()
+        elif run is not None and run.id in self.run_ids:
+            if event == "removed":
+                self.run_ids.remove(run.id)
+                self.rebuild()
+            elif event == "updated":
+                self._update_lane(run)
+            else:
+                self.rebuild()
+        elif event in ("finished", "changed", "removed") and self.run_ids:
+            self.rebuild()  # another run may be (or have been) these runs' baseline
+
+    # -- looks
+    def set_theme(self, theme: T.Theme) -> None:
+        self.theme = theme
+        self.rebuild()
+
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self.rebuild()
+
+    def _font(self, factor: float = 1.0, bold: bool = False) -> QFont:
+        f = QFont(self.font())
+        f.setPointSizeF(T.BASE_POINT_SIZE * self.scale * factor)
+        f.setBold(bold)
+        return f
+
+    def _pt(self, factor: float = 1.0) -> str:
+        return f"{T.BASE_POINT_SIZE * self.scale * factor:.0f}pt"
+
+    def _style_plot(self, plot: pg.PlotItem) -> None:
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=False, y=False)
+        fg = self.theme.foreground
+        for name in ("left", "bottom"):
+            ax = plot.getAxis(name)
+            ax.enableAutoSIPrefix(False)
+            ax.setStyle(tickFont=self._font(0.9), tickTextOffset=int(4 * self.scale))
+            ax.setPen(pg.mkPen(fg))
+            ax.setTextPen(pg.mkPen(fg))
+
+    # -- drawing
+    def rebuild(self) -> None:
+        """Draw the chosen runs from scratch (a few runs: cheap)."""
+        self.canvas.setBackground(self.theme.background)
+        ci = self.canvas.ci
+        ci.clear()
+        self.lanes = []
+        self.charts = {}
+        self.bars = {}
+        runs = self.runs()
+        if not runs:
+            ci.addLabel(
+                "Compare all runs this workload under each strategy, one after another:<br>"
+                "Run → Compare all strategies… (Ctrl+Shift+A), or select runs in the Runs "
+                "panel and press Compare selected.",
+                color=self.theme.foreground,
+                size=self._pt(1.1),
+                row=0,
+                col=0,
+            )
+            return
+        lanes = ci.addLayout(row=0, col=0)
+        charts = ci.addLayout(row=0, col=1)
+        ci.layout.setColumnStretchFactor(0, 5)
+        ci.layout.setColumnStretchFactor(1, 4)
+        self._draw_lanes(lanes, runs)
+        self._draw_charts(charts, runs)
+
+    def _title(self, run: Run) -> str:
+        from html import escape
+
+        colour = self.theme.run_colour(run.colour)
+        wall = f"{run.wall_s:.2f} s" if run.wall_s is not None else "running…"
+        if run.result is not None and run.result.get("stopped"):
+            wall += " (stopped)"
+        tail = f" · wall {wall}"
+        fm = QFontMetricsF(self._font(1.0, True))
+        room = max(self.canvas.width() * 0.5 - fm.horizontalAdvance(tail + "■ "), 60.0)
+        name = fm.elidedText(run.name, Qt.TextElideMode.ElideRight, room)
+        return (
+            f"<span style='color:{colour}'>■</span>&nbsp;<b>{escape(name)}</b>"
+            f"&nbsp;·&nbsp;wall {wall}"
+        )
+
+    def _draw_lanes(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:
+        axis_width = int(8 * self.scale)  # no row names: the title says how many workers
+        first: pg.PlotItem | None = None
+        for k, run in enumerate(runs):
+            plot = layout.addPlot(row=k, col=0)
+            self._style_plot(plot)
+            plot.setTitle(self._title(run), color=self.theme.foreground, size=self._pt(1.0))
+            plot.invertY(True)
+            plot.showGrid(x=True, y=False, alpha=0.2)
+            plot.getAxis("left").setWidth(axis_width)
+            last = k == len(runs) - 1
+            if last:
+                plot.setLabel(
+                    "bottom",
+                    "seconds since each run started (one scale for all)",
+                    color=self.theme.foreground,
+                    **{"font-size": self._pt(0.95)},
+                )
+                plot.getAxis("bottom").setHeight(int(44 * self.scale))
+            else:
+                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.getAxis("bottom").setHeight(int(4 * self.scale))
+            gantt = GanttItem(self.theme)
+            gantt.set_presentation(self.scale > 1.0)
+            plot.addItem(gantt)
+            end_line = None
+            if run.wall_s is not None:
+                end_line = pg.InfiniteLine(
+                    pos=float(run.wall_s),
+                    angle=90,
+                    movable=False,
+                    pen=pg.mkPen(
+                        self.theme.run_colour(run.colour),
+                        width=2.5 * self.scale,
+                        style=Qt.PenStyle.DashLine,
+                    ),
+                )
+                plot.addItem(end_line)
+            lane = Lane(run.id, plot, gantt, end_line)
+            self.lanes.append(lane)
+            self._fill_lane(lane, run)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+        self._fit_x()
+
+    def _fill_lane(self, lane: Lane, run: Run) -> None:
+        t0 = run_t0(run)
+        plot = lane.plot
+        if t0 is None:
+            lane.gantt.set_data(None)
+            plot.setYRange(-0.6, 0.6, padding=0)
+            plot.getAxis("left").setTicks([[], []])
+            return
+        data = GanttData(run.store, t0)
+        lane.gantt.set_data(data)
+        n = max(data.n_rows, 1)
+        plot.setYRange(-0.6, n - 0.4, padding=0)
+        plot.getAxis("left").setTicks([[], []])
+        plot.getAxis("left").setStyle(showValues=False)
+
+    def _update_lane(self, run: Run) -> None:
+        lane = next((ln for ln in self.lanes if ln.run_id == run.id), None)
+        if lane is None:
+            self.rebuild()
+            return
+        self._fill_lane(lane, run)
+        lane.plot.setTitle(self._title(run), color=self.theme.foreground, size=self._pt(1.0))
+        self._fit_x()
+
+    def _fit_x(self) -> None:
+        if not self.lanes:
+            return
+        longest = max([run_span_s(r) for r in self.runs()] + [0.05])
+        self.lanes[0].plot.setXRange(0.0, longest * 1.03, padding=0)
+
+    def _draw_charts(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:
+        seq = next(
+            (r for r in runs if r.strategy == "sequential" and r.finished),
+            None,
+        )
+        base = self.session.baseline_for(seq) if seq is not None else None
+        if base is None and runs:
+            base = next((self.session.baseline_for(r) for r in runs if r.finished), None)
+        heading = (
+            f"speedup against #{base.id} {base.strategy} ({base.wall_s:.2f} s)"
+            if base is not None and base.wall_s
+            else "no sequential run of this experiment: no speedup yet"
+        )
+        self.heading = layout.addLabel(
+            self._elide(heading, 0.4, bold=False),
+            row=0,
+            col=0,
+            colspan=2,
+            color=self.theme.foreground,
+            size=self._pt(1.0),
+        )
+        for i, (key, title, unit) in enumerate(METRICS):
+            plot = layout.addPlot(row=1 + i // 2, col=i % 2)
+            self._style_plot(plot)
+            plot.setTitle(
+                f"{title} ({unit})", color=self.theme.foreground, size=self._pt(0.95), bold=True
+            )
+            plot.getAxis("left").setWidth(int(42 * self.scale))
+            self.charts[key] = plot
+        self._update_charts()
+
+    def _update_charts(self) -> None:
+        if not self.charts:
+            return
+        runs = self.runs()
+        values = metric_values(self.session, runs)
+        x = np.arange(len(runs), dtype=float)
+        colours = [self.theme.run_colour(r.colour) for r in runs]
+        # "#3" while there is room, the bare number (the colour says the rest) when not
+        mark = "#" if len(runs) <= 4 else ""
+        ticks = [[(float(i), f"{mark}{r.id}") for i, r in enumerate(runs)], []]
+        for key, _title, unit in METRICS:
+            plot = self.charts[key]
+            plot.clear()
+            vals = values[key]
+            heights = np.array([0.0 if v is None else float(v) for v in vals])
+            bar = pg.BarGraphItem(
+                x=x,
+                height=heights,
+                width=0.7,
+                brushes=[pg.mkBrush(c) for c in colours],
+                pens=[pg.mkPen(self.theme.foreground, width=1) for _ in colours],
+            )
+            plot.addItem(bar)
+            self.bars[key] = bar
+            top = max([*heights.tolist(), 1.0 if key == "speedup" else 0.0, 1e-3])
+            if key == "speedup":
+                plot.addItem(
+                    pg.InfiniteLine(
+                        pos=1.0,
+                        angle=0,
+                        pen=pg.mkPen(self.theme.muted, width=1.5, style=Qt.PenStyle.DashLine),
+                    )
+                )
+            if key == "efficiency":
+                top = max(top, 100.0)
+            for i, v in enumerate(vals):
+                if len(runs) > 4:
+                    break  # too many to label: the axis gives the values
+                text = "—" if v is None else (f"{v:.0f}" if unit == "%" else f"{v:.2f}")
+                label = pg.TextItem(text, color=self.theme.foreground, anchor=(0.5, 1.0))
+                label.setFont(self._font(0.85))
+                label.setPos(float(i), 0.0 if v is None else float(v))
+                plot.addItem(label)
+            plot.setYRange(0.0, top * 1.3, padding=0)
+            plot.setXRange(-0.6, len(runs) - 0.4, padding=0)
+            plot.getAxis("bottom").setTicks(ticks)
+
+    # -- out
+    def save_picture(self, path: str) -> bool:
+        """Write the view as PNG (pixels as on screen) or SVG (by the file's ending)."""
+        return save_view(self.canvas, path)
+
+
+def save_view(view: pg.GraphicsView, path: str) -> bool:
+    """A pyqtgraph view as ``.svg`` (vector) or else a PNG, as it is on screen.
+
+    The SVG is the scene painted into a ``QSvgGenerator`` (pyqtgraph's own SVG exporter
+    fails on the paths this Qt writes). Written to a temporary file, then renamed.
+    """
+    import os
+
+    from PySide6.QtCore import QRect, QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    tmp = f"{path}.tmp"
+    size = view.size()
+    if path.lower().endswith(".svg"):
+        gen = QSvgGenerator()
+        gen.setFileName(tmp)
+        gen.setSize(QSize(size.width(), size.height()))
+        gen.setViewBox(QRect(0, 0, size.width(), size.height()))
+        gen.setTitle("concviz")
+        painter = QPainter()
+        if not painter.begin(gen):
+            return False
+        try:
+            view.scene().render(
+                painter,
+                QRectF(0, 0, size.width(), size.height()),
+                view.mapToScene(view.viewport().rect()).boundingRect(),
+            )
+        finally:
+            painter.end()
+        ok = os.path.exists(tmp) and os.path.getsize(tmp) > 0
+    else:
+        ok = bool(view.grab().save(tmp, "PNG"))
+    if not ok:
+        return False
+    try:
+        os.replace(tmp, path)
+    except OSError:
+        return False
+    return True

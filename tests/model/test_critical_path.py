@@ -1,0 +1,37 @@
+"""The critical path against hand-computed graphs."""
+
+from __future__ import annotations
+
+import pytest
+
+from concviz.model.critical_path import critical_path
+
+
+def test_a_diamond_takes_its_heavier_side():
+    #     0 (1 s)
+    #    /        \
+    #  1 (5 s)   2 (2 s)
+    #    \        /
+    #     3 (1 s)
+    # paths: 0-1-3 = 7 s, 0-2-3 = 4 s
+    durations = {0: 1.0, 1: 5.0, 2: 2.0, 3: 1.0}
+    deps = {1: [0], 2: [0], 3: [1, 2]}
+    assert critical_path(durations, deps) == (7.0, [0, 1, 3])
+
+
+def test_a_tree_reduction_of_four_leaves():
+    # leaves 0..3 of 1, 1, 4, 1 s; 4 = 0+1 (2 s), 5 = 2+3 (1 s), 6 = 4+5 (3 s)
+    # longest: 2 -> 5 -> 6 = 4 + 1 + 3 = 8 s (0 -> 4 -> 6 is only 6 s)
+    durations = {0: 1.0, 1: 1.0, 2: 4.0, 3: 1.0, 4: 2.0, 5: 1.0, 6: 3.0}
+    deps = {4: [0, 1], 5: [2, 3], 6: [4, 5]}
+    assert critical_path(durations, deps) == (8.0, [2, 5, 6])
+
+
+def test_independent_tasks_have_the_longest_as_their_path():
+    assert critical_path({0: 1.0, 1: 3.0, 2: 2.0}, {}) == (3.0, [1])
+    assert critical_path({}, {}) == (0.0, [])
+
+
+def test_a_cycle_is_refused():
+    with pytest.raises(ValueError, match="cycle"):
+        critical_path({0: 1.0, 1: 1.0}, {0: [1], 1: [0]})

@@ -1,0 +1,170 @@
+"""The runs panel drives the real window: runs listed, a past run shown with its own bars
+and CPU, rename / remove / baseline through the session, reflected in list and summary."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from concviz.model.event_store import BAR_SLICE
+
+from .conftest import configure
+
+
+def _run_and_wait(window, qtbot, **params) -> None:
+    configure(window, **params)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+
+
+def _cell(window, row: int, col: int) -> str:
+    m = window.runs_panel.model
+    return m.data(m.index(row, col))
+
+
+def _click_row(window, qtbot, row: int) -> None:
+    view = window.runs_panel.view
+    rect = view.visualRect(view.model().index(row, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _worker_rows(window) -> set[int]:
+    """The Gantt rows that hold task bars (one per worker that ran one)."""
+    d = window.timeline.gantt.data
+    serial = np.isin(d.row, d.serial_rows)
+    return set(d.row[(d.kind != BAR_SLICE) & ~serial].tolist())
+
+
+def _shown_tasks(window) -> list[int]:
+    window.timeline.refresh()
+    d = window.timeline.gantt.data
+    serial = np.isin(d.row, d.serial_rows)
+    return sorted(d.task[(d.kind != BAR_SLICE) & ~serial].tolist())
+
+
+def test_runs_are_listed_and_a_past_run_is_shown_with_its_own_bars_and_cpu(window, qtbot):
+    _run_and_wait(window, qtbot, strategy="sequential", workers=1, tasks=5, task_ms=30)
+    _run_and_wait(window, qtbot, strategy="threads", workers=3, tasks=5, task_ms=30)
+    panel, session = window.runs_panel, window.session
+    seq, thr = session.runs
+    assert panel.model.rowCount() == 2
+    assert _cell(window, 0, 0) == seq.name and "sequential" in seq.name
+    assert _cell(window, 1, 1) == f"{thr.wall_s:.2f} s"
+    # the newest run is the selected one, and the list and the summary agree on speedup
+    assert panel.view.currentIndex().row() == 1 and window.shown_run is thr
+    speedup, _eff = session.speedup(thr)
+    assert _cell(window, 1, 2) == f"{speedup:.2f}×"
+    assert window.summary.text("speedup") == f"{speedup:.2f}×"
+    assert _cell(window, 0, 2) == "1.00× ⚑"  # the sequential run: the others' baseline
+
+    _click_row(window, qtbot, 0)  # a past run: its bars, its CPU, its figures
+    assert window.shown_run is seq
+    assert window.timeline.store is seq.store
+    assert _shown_tasks(window) == list(range(5))
+    assert len(_worker_rows(window)) == 1  # one worker
+    cpu = window.timeline.cpu.series
+    assert cpu is not window.sampler.series and len(cpu) >= 2
+    t, _cores, _lab = cpu.snapshot()
+    started = int(seq.store.runs[-1].started["t_ns"])
+    assert t[0] <= started + 200_000_000 and t[-1] >= started  # the run's own span
+    assert "sequential · 1 worker" in window.summary.title.text()
+    assert window.summary.text("wall") == f"{seq.wall_s:.2f} s"
+
+    _click_row(window, qtbot, 1)
+    assert window.shown_run is thr and _shown_tasks(window) == list(range(5))
+    assert len(_worker_rows(window)) >= 2
+
+
+def test_rename_remove_and_baseline_reach_list_and_summary(window, qtbot):
+    _run_and_wait(window, qtbot, strategy="sequential", workers=1, tasks=4, task_ms=30)
+    _run_and_wait(window, qtbot, strategy="threads", workers=2, tasks=4, task_ms=30)
+    _run_and_wait(window, qtbot, strategy="thread-pool", workers=2, tasks=4, task_ms=30)
+    panel, session = window.runs_panel, window.session
+    seq, thr, pool = session.runs
+    view = panel.view
+
+    # rename with F2 in the list: through session.rename, and Return does not start a run
+    _click_row(window, qtbot, 1)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    editor = view.focusWidget()
+    assert editor is not view
+    editor.selectAll()
+    qtbot.keyClicks(editor, "my threads")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: thr.name == "my threads", timeout=3000)  # committed queued
+    assert thr.name == "my threads" and _cell(window, 1, 0) == "my threads"
+    assert not window.running and len(session.runs) == 3
+    # a rename in the model reaches the view too
+    session.rename(seq, "the baseline")
+    assert _cell(window, 0, 0) == "the baseline"
+
+    # mark the threads run as the baseline: the summary of the pool run says so
+    panel.baseline_action.trigger()  # the context menu's action, on the current run
+    assert session.baseline_for(pool) is thr and session.baseline_for(seq) is thr
+    assert _cell(window, 1, 2).endswith("⚑")
+    _click_row(window, qtbot, 2)
+    assert "my threads" in window.summary.notes["speedup"].text()
+    expected = thr.wall_s / pool.wall_s
+    assert window.summary.text("speedup") == f"{expected:.2f}×" == _cell(window, 2, 2)
+    panel.auto_baseline_action.trigger()  # back to the latest sequential run
+    assert session.baseline_for(pool) is seq
+    assert "vs sequential" in window.summary.notes["speedup"].text()
+
+    # remove the shown run with the Delete key: the list shrinks, another run is shown
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert pool not in session.runs and panel.model.rowCount() == 2
+    assert window.shown_run is thr and window.timeline.store is thr.store
+    # removing the baseline: the threads run has none left, and says so
+    _click_row(window, qtbot, 0)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert [r.name for r in session.runs] == ["my threads"]
+    assert _cell(window, 0, 2) == "—"
+    assert window.summary.text("speedup") == "—" and window.summary.measure_button.isVisible()
+
+
+def test_a_live_run_keeps_drawing_when_selected_again(window, qtbot):
+    _run_and_wait(window, qtbot, strategy="sequential", workers=1, tasks=3, task_ms=20)
+    configure(window, strategy="threads", workers=2, task_ms=20, mode="continuous")
+    window.run_action.trigger()
+    live = window.session.runs[-1]
+    assert window.runs_panel.view.currentIndex().row() == 1  # a new run is selected
+    qtbot.waitUntil(lambda: live.store.bar_count >= 4, timeout=20000)
+    _click_row(window, qtbot, 0)
+    assert window.timeline.store is not live.store and not window.timeline.running
+    _click_row(window, qtbot, 1)
+    assert window.timeline.store is live.store and window.timeline.running
+    assert window.timeline.cpu.series is window.sampler.series
+    seen = len(_shown_tasks(window))
+
+    def grew() -> bool:
+        window.timeline._next_rebuild = 0.0
+        return len(_shown_tasks(window)) > seen + 2
+
+    qtbot.waitUntil(grew, timeout=20000)
+    assert "s…" in _cell(window, 1, 1)  # the list says how long it has been going
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: live.finished, timeout=20000)
+    assert _cell(window, 1, 1) == f"{live.wall_s:.2f} s"
+    assert len(live.cpu.t_ns) >= 2 and live.cpu.percent.shape[1] == window.sampler.series.n_cores
+
+
+def test_the_runs_panel_toggles_from_the_view_menu(window, qtbot):
+    dock = window.runs_panel
+    assert dock.isVisible()
+    window.runs_action.trigger()
+    assert not dock.isVisible()
+    window.runs_action.trigger()
+    assert dock.isVisible()
+
+
+def test_run_colours_stand_out_on_both_themes():
+    """Swatches and compare bars are graphics: WCAG's 3:1 against the background."""
+    from concviz.ui import theme as T
+
+    for theme in (T.LIGHT, T.DARK):
+        assert len(set(theme.runs)) == len(theme.runs) >= 6
+        for colour in theme.runs:
+            assert T.contrast_ratio(colour, theme.background) >= 3.0, (theme.name, colour)
+            assert T.contrast_ratio(colour, theme.base) >= 3.0, (theme.name, colour)
