@@ -202,7 +202,12 @@ def run_trace_events(run: Run) -> list[dict]:
         run.store,
         cpu=run.cpu,
         counters=run.counters,
-        process_names=run.meta.get("process_names"),
+        # pid -> name; a session file's JSON gives the pids back as text
+        process_names={
+            int(k): str(v)
+            for k, v in (run.meta.get("process_names") or {}).items()
+            if str(k).lstrip("-").isdigit()
+        },
     )
 
 

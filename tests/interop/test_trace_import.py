@@ -405,3 +405,15 @@ def test_open_any_opens_a_trace_and_words_a_bad_one_as_a_bad_file(tmp_path):
     (tmp_path / "bad.json").write_text('[{"ph": "X", "ts": 1}]')
     with pytest.raises(BadSessionFile, match="Event 0"):
         open_any(tmp_path / "bad.json")
+
+
+def test_an_imported_trace_saves_and_reopens_with_its_nested_slices(tmp_path):
+    from concviz.interop import load_session, save_session
+
+    session = load_trace(_write(tmp_path / "p.json", _perfetto_like()))
+    save_session(session, tmp_path / "s.concviz")
+    a, b = session.runs[0], load_session(tmp_path / "s.concviz").runs[0]
+    assert b.source == "trace" and b.store.bar_count == a.store.bar_count
+    for col, values in a.meta["nested"].items():
+        assert np.array_equal(b.meta["nested"][col], values)
+    assert b.meta["names"] == a.meta["names"]
