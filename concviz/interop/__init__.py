@@ -12,15 +12,19 @@ from pathlib import Path
 
 from concviz.model.session import Session
 
-from .chrome_trace import trace_events, write_trace
+from .chrome_trace import run_trace_events, trace_events, write_trace
 from .runs_csv import runs_csv, write_runs_csv
 from .session_file import SUFFIX, BadSessionFile, load_session, save_session
+from .trace_import import BadTrace, load_trace
 
 __all__ = [
     "BadSessionFile",
+    "BadTrace",
     "SUFFIX",
     "load_session",
+    "load_trace",
     "open_any",
+    "run_trace_events",
     "runs_csv",
     "save_session",
     "trace_events",

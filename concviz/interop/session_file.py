@@ -172,6 +172,19 @@ def _run_entry(run: Run) -> tuple[dict, dict[str, np.ndarray]]:
         t, value = run.counters[name]
         cols[f"counter.{k}.t"] = np.asarray(t)
         cols[f"counter.{k}.value"] = np.asarray(value)
+    # a meta entry made of numpy columns (a trace's nested slices) is stored as columns
+    meta, meta_arrays = {}, {}
+    for key, value in run.meta.items():
+        if (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, np.ndarray) and v.ndim == 1 for v in value.values())
+        ):
+            meta_arrays[key] = list(value)
+            for col, arr in value.items():
+                cols[f"meta.{key}.{col}"] = arr
+        else:
+            meta[key] = value
     result, tasks_how = run.result, None
     if result is not None:
         result = dict(result)
@@ -195,7 +208,8 @@ def _run_entry(run: Run) -> tuple[dict, dict[str, np.ndarray]]:
         "baseline_id": run.baseline_id,
         "colour": run.colour,
         "annotations": run.annotations,
-        "meta": run.meta,
+        "meta": meta,
+        "meta_arrays": meta_arrays,
         "counters": counters,
         "cpu_others": run.cpu.others is not None,
         "cpu_lab": run.cpu.lab is not None,
@@ -724,6 +738,9 @@ def _build_run(c: _Checker, reader: _Reader, e: dict, i: int) -> Run:
         if len(lab) != len(cpu_t):
             reader.bad(f"has CPU samples of {where} of uneven lengths")
     cpu = CpuSamples(t_ns=cpu_t, percent=percent, others=others, lab=lab)
+    for key, names in c.key(e, "meta_arrays", dict, where, default={}).items():
+        c.val(names, list, f"{where}.meta_arrays")
+        meta[key] = {str(col): get(f"meta.{key}.{col}") for col in names}
     counter_data = {}
     for k, cname in enumerate(counters):
         t = get(f"counter.{k}.t", 1, "iuf")

@@ -439,6 +439,48 @@ class EventStore:
         out["index"] = np.flatnonzero(keep)  # where each is in bars(): for per-bar data
         return out
 
+    # ------------------------------------------------------------ imported traces
+    def add_imported(
+        self,
+        lanes: list[tuple[int, int, str]],
+        *,
+        lane: np.ndarray,
+        task: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        kind: int | np.ndarray = BAR_TASK,
+        cpu: np.ndarray | None = None,
+    ) -> None:
+        """Add a trace's rows and finished bars at once (``interop.trace_import``).
+
+        ``lanes`` are (pid, tid, name) in row order; lane ``k`` gets worker index
+        ``k`` (small and unique, so rows sort as given). ``lane`` indexes that list.
+        """
+        n = len(lane)
+        with self._lock:
+            base = len(self._lanes)
+            for k, (pid, tid, name) in enumerate(lanes):
+                key = (int(pid), int(tid), base + k)
+                self._lane_of[key] = base + k
+                self._names[key] = str(name)
+                self._lanes.append(Lane(base + k, key[0], key[1], key[2], name=str(name)))
+            grow = len(self._lanes) - len(self._open_start)
+            if grow > 0:
+                self._open_start = np.concatenate([self._open_start, np.full(grow, -1, np.int64)])
+                self._open_task = np.concatenate([self._open_task, np.full(grow, -1, np.int64)])
+                self._last_end = np.concatenate([self._last_end, np.full(grow, -1, np.int64)])
+            if n:
+                self._bars.append(
+                    lane=np.asarray(lane, np.int32) + base,
+                    task=np.asarray(task, np.int64),
+                    start=np.asarray(start, np.int64),
+                    end=np.asarray(end, np.int64),
+                    cpu=np.zeros(n, np.int64) if cpu is None else np.asarray(cpu, np.int64),
+                    kind=np.broadcast_to(np.asarray(kind, np.uint8), (n,)),
+                )
+                self._extend_time(int(np.min(start)), int(np.max(end)))
+            self.version += 1
+
     # ------------------------------------------------------------ saving
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Everything this store holds, to save it: ``(JSON-able dict, numpy columns)``.
