@@ -57,6 +57,7 @@ from .control_bar import ControlBar
 from .legend import LegendBar
 from .lenses import Lenses
 from .runs_panel import RunsPanel
+from .session_files import SessionFiles, opens_as_session
 from .summary import SummaryPanel
 from .timeline import TimelineView
 from .user_workload import OutputDock
@@ -88,7 +89,6 @@ class MainWindow(QMainWindow):
         start_lab: bool = True,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("concviz — see concurrency")
         self.settings = settings if settings is not None else QSettings("concviz", "concviz")
         self.theme_choice = str(self.settings.value("theme", "system"))
         self.theme = T.resolve(self.theme_choice)
@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self.output = OutputDock(self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.output)
         self.output.hide()
+        self.files = SessionFiles(self)  # open, save, recent files, the title
         self._build_menus()
         self.lenses = Lenses(self, self.theme)  # the GIL lenses and demos (ui/lenses.py)
         self._restore_settings()
@@ -234,18 +235,26 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
-        open_action = QAction("&Open a workload file…", self)
+        open_action = QAction("&Open… (session, trace or workload file)", self)
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         # triggered passes `checked`: it must never arrive as the path
-        open_action.triggered.connect(lambda _checked=False: self.open_workload_file())
+        open_action.triggered.connect(lambda _checked=False: self.open_file())
         self.open_action = open_action
         file_menu.addAction(open_action)
+        file_menu.addMenu(self.files.recent_menu)
+        file_menu.addAction(self.files.import_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.files.save_action)
+        file_menu.addAction(self.files.save_as_action)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export… (trace, CSV, PNG or SVG)", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.triggered.connect(lambda _checked=False: self.export_any())
+        file_menu.addAction(self.export_action)
         export_trace = QAction("Export the run as a &Chrome trace…", self)
         export_trace.triggered.connect(lambda: self.export_trace())
         file_menu.addAction(export_trace)
         save_picture = QAction("Save a &picture of the window…", self)
-        save_picture.setShortcut(QKeySequence("Ctrl+Shift+S"))
         save_picture.triggered.connect(lambda: self.save_picture())
         file_menu.addAction(save_picture)
         save_timeline = QAction("Save the &timeline as PNG or SVG…", self)
@@ -336,6 +345,7 @@ class MainWindow(QMainWindow):
         for a in (
             self.run_action,
             self.stop_action,
+            self.export_action,
             self.fit_action,
             self.presentation_action,
             self.compare_all_action,
@@ -847,6 +857,31 @@ class MainWindow(QMainWindow):
             self.banner.show_message(f"Cannot write the picture to {path}.", "error")
         return ok
 
+    def export_any(self, path: str | None = None) -> bool:
+        """Ctrl+E: the shown run as a Chrome trace, the runs table as CSV, or the view
+        on screen (timeline or compare) as PNG or SVG, by the file's ending."""
+        from PySide6.QtWidgets import QFileDialog
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self,
+                "Export",
+                "concviz-trace.json",
+                "Chrome trace (*.json *.json.gz);;Runs table (*.csv);;Picture (*.png *.svg)",
+            )
+            if not path:
+                return False
+        low = path.lower()
+        if low.endswith(".csv"):
+            return self.export_runs_csv(path)
+        if low.endswith((".png", ".svg")):
+            if self.pages.currentWidget() is self.compare_view:
+                return self.save_compare_picture(path)
+            return self.save_timeline_picture(path)
+        if not low.endswith((".json", ".gz")):
+            path += ".json"
+        return self.export_trace(path)
+
     def export_trace(self, path: str | None = None) -> bool:
         """Write what is on screen as Chrome Trace Event JSON (Perfetto, chrome://tracing)."""
         from PySide6.QtWidgets import QFileDialog
@@ -863,42 +898,32 @@ class MainWindow(QMainWindow):
             )
             if not path:
                 return False
+        run = self.shown_run
         try:
-            write_trace(store, path)
+            # the shown run with its CPU samples (per-core counter tracks), else the store
+            write_trace(run if run is not None and run.store is store else store, path)
         except OSError as exc:
             self.banner.show_message(f"Cannot write {path}: {exc.strerror or exc}.", "error")
             return False
         self.statusBar().showMessage(f"Trace written to {path}", 6000)
         return True
 
-    def open_session_file(self, path: str) -> bool:
-        """Show a session file's (or a trace's) last run in the timeline (``concviz FILE``).
-
-        A first, small hook: the runs panel will list every run of the session.
-        """
-        from concviz.interop import BadSessionFile, open_any
-
-        try:
-            session = open_any(path)
-        except BadSessionFile as exc:
-            self.banner.show_message(f"Cannot open {path}: {exc}", "error")
-            return False
-        self.opened_session = session
-        if not session.runs:
-            self.banner.show_message(f"{path} holds no runs.", "warning")
-            return False
-        run = session.runs[-1]
-        store = run.store
-        t0 = store.runs[-1].started["t_ns"] if store.runs else (store.t_min or 0)
-        self.timeline.set_store(store, int(t0))
-        self.timeline.refresh()
-        self.timeline.zoom_to_fit()
-        if run.result is not None and run.result.get("tasks") is not None:
-            self.summary.show_run(run.result, run.result.get("tasks_asked"))
-        self.statusBar().showMessage(
-            f"Opened {path}: {len(session.runs)} run(s); showing {run.name}", 8000
-        )
+    def open_file(self, path: str | None = None) -> bool:
+        """File → Open (Ctrl+O), a drop, ``concviz FILE``: a session or a trace replaces
+        this session's runs (after asking to save unsaved ones); a ``.py`` file offers
+        its function as a workload."""
+        if path is None:
+            path = self.files.open_dialog()
+            if path is None:
+                return False
+        if opens_as_session(path):
+            return self.files.open_path(path)
+        self.open_workload_file(path)
         return True
+
+    def open_session_file(self, path: str) -> bool:
+        """``concviz FILE``: open a session or trace file in this window."""
+        return self.files.open_path(path)
 
     def save_picture(self, path: str | None = None) -> bool:
         """Save the window as a PNG (for slides and handouts)."""
@@ -1138,27 +1163,35 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         self._stop_waits()
         self.sampler.stop()
+        self.files.shutdown()
         self.client.close()
 
     @staticmethod
-    def _dropped_python_file(event) -> str | None:
+    def _dropped_file(event) -> str | None:
+        """The one local file dropped, when it is a workload, a session or a trace."""
         urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
         paths = [u.toLocalFile() for u in urls if u.isLocalFile()]
-        return paths[0] if len(paths) == 1 and paths[0].endswith(".py") else None
+        if len(paths) != 1:
+            return None
+        path = paths[0]
+        return path if path.endswith(".py") or opens_as_session(path) else None
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        if self._dropped_python_file(event) and not self.running:
+        if self._dropped_file(event) and not self.running:
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        path = self._dropped_python_file(event)
+        path = self._dropped_file(event)
         if path and not self.running:
             event.acceptProposedAction()
-            self.open_workload_file(path)
+            self.open_file(path)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if not self._closed and not self.files.maybe_discard():
+            event.ignore()  # the user chose Cancel: keep the window and its runs
+            return
         if not self._closed:
             self._save_settings()
         self.shutdown()

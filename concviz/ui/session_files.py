@@ -153,9 +153,7 @@ class SessionFiles(QObject):
             self.w.banner.show_message(f"Cannot open {name}: {exc}", "error")
             return
         if isinstance(exc, OSError):
-            self.w.banner.show_message(
-                f"Cannot open {name}: {exc.strerror or exc}.", "error"
-            )
+            self.w.banner.show_message(f"Cannot open {name}: {exc.strerror or exc}.", "error")
             return
         if exc is not None:
             raise exc  # an internal bug, not a bad file

@@ -102,6 +102,16 @@ class SummaryPanel(QFrame):
             else:
                 self.clear(f"{run.name}: no result")
             return
+        if run.source == "trace":  # another tool's trace: what it holds, no lab figures
+            res = run.result
+            tool = run.meta.get("tool") or "another tool"
+            self.clear(
+                f"{run.name}: a trace from {tool} · {res.get('slices', 0)} slices "
+                f"on {res.get('workers', 0)} rows"
+            )
+            self.values["wall"].setText(f"{float(res.get('wall_s') or 0.0):.2f} s")
+            self.notes["wall"].setText("first to last event")
+            return
         batch = run.spec is None or run.spec.mode == "batch"
         tasks = run.spec.tasks if run.spec is not None and batch else None
         self.show_run(run.result, tasks, run)
