@@ -56,6 +56,7 @@ from .compare_view import CompareView, run_t0, save_view
 from .control_bar import ControlBar
 from .legend import LegendBar
 from .lenses import Lenses
+from .replay_bar import ReplayBar
 from .runs_panel import RunsPanel
 from .session_files import SessionFiles, opens_as_session
 from .summary import SummaryPanel
@@ -163,6 +164,9 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
         lay.addWidget(self.splitter, 1)
+        self.replay = ReplayBar(self.timeline)  # shown while a run is played again
+        self.replay.finished.connect(self._replay_finished)
+        lay.addWidget(self.replay)
         lay.addWidget(self.summary)  # the selected run's figures, the whole width
         self.setCentralWidget(central)
         self.setAcceptDrops(True)  # a .py file dropped on the window is opened as a workload
@@ -290,6 +294,9 @@ class MainWindow(QMainWindow):
         self.stop_action.triggered.connect(self.stop)
         self.restart_action = QAction("Restart the &lab", self)
         self.restart_action.triggered.connect(self.restart_lab)
+        self.replay_action = QAction("Re&play the shown run", self)
+        self.replay_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.replay_action.triggered.connect(lambda _checked=False: self.replay_run())
         self.compare_all_action = QAction("&Compare all strategies…", self)
         self.compare_all_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.compare_all_action.triggered.connect(lambda _checked=False: self.compare_all())
@@ -297,6 +304,7 @@ class MainWindow(QMainWindow):
             run_menu.addAction(a)
         run_menu.addSeparator()
         run_menu.addAction(self.compare_all_action)
+        run_menu.addAction(self.replay_action)
 
         view = mb.addMenu("&View")
         self.fit_action = QAction("&Zoom to fit", self)
@@ -346,6 +354,7 @@ class MainWindow(QMainWindow):
             self.run_action,
             self.stop_action,
             self.export_action,
+            self.replay_action,
             self.fit_action,
             self.presentation_action,
             self.compare_all_action,
@@ -554,8 +563,26 @@ class MainWindow(QMainWindow):
         if run is not None and run is not self.shown_run:
             self.show_run(run)
 
+    def replay_run(self, run: Run | None = None, speed: float | None = None) -> bool:
+        """Play a finished run again as it happened (Run → Replay, Ctrl+Shift+R)."""
+        run = run if run is not None else self.shown_run
+        if run is None or not run.finished or run.store.bar_count == 0:
+            self.banner.show_message("Replay needs a finished run: select one first.", "warning")
+            return False
+        if run is not self.shown_run:
+            self.show_run(run)
+        self.show_page(self.timeline_page)
+        self.replay.start(run, speed)
+        return True
+
+    def _replay_finished(self) -> None:
+        if self.shown_run is not None:
+            self.show_run(self.shown_run)  # the run whole again
+
     def show_run(self, run: Run | None) -> None:
         """Draw ``run`` in the timeline, its CPU panel and the summary (None: nothing)."""
+        if self.replay.active and run is not self.replay.run:
+            self.replay.stop(quiet=True)
         self.shown_run = run
         if run is None:
             self.timeline.set_store(EventStore(), time.perf_counter_ns())

@@ -41,6 +41,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.theme = theme
         self.store: EventStore | None = None
         self.t0_ns = time.perf_counter_ns()
+        self.replay_ns: int | None = None  # replay: the moment shown, else now
         self.follow = True
         self.running = False
         self.scale = 1.0
@@ -99,6 +100,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
     def set_store(self, store: EventStore, t0_ns: int) -> None:
         self.store = store
         self.t0_ns = t0_ns
+        self.replay_ns = None
         self._store_version = -1
         self._next_rebuild = 0.0
         self.cpu.set_origin(t0_ns)
@@ -122,7 +124,18 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._next_rebuild = 0.0
 
     def now_s(self) -> float:
-        return (time.perf_counter_ns() - self.t0_ns) / 1e9
+        now = time.perf_counter_ns() if self.replay_ns is None else self.replay_ns
+        return (now - self.t0_ns) / 1e9
+
+    def show_frame(self, store: EventStore, now_ns: int) -> None:
+        """Replay: draw ``store`` (a run as it was at ``now_ns``, ``model.replay``) with
+        its running tasks grown to ``now_ns``, keeping the view where the user put it."""
+        self.store = store
+        self.replay_ns = now_ns
+        self.running = True
+        self.follow = False
+        self._store_version = -1
+        self._next_rebuild = 0.0
 
     def refresh(self) -> bool:
         """Bring the plots up to date; returns True when anything was redrawn."""
