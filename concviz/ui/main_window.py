@@ -61,6 +61,7 @@ from .runs_panel import RunsPanel
 from .session_files import SessionFiles, opens_as_session
 from .summary import SummaryPanel
 from .timeline import TimelineView
+from .trace_levels import TraceLevelBar
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
@@ -167,6 +168,8 @@ class MainWindow(QMainWindow):
         self.replay = ReplayBar(self.timeline)  # shown while a run is played again
         self.replay.finished.connect(self._replay_finished)
         lay.addWidget(self.replay)
+        self.trace_levels = TraceLevelBar(self.timeline)  # shown for a trace's runs
+        lay.addWidget(self.trace_levels)
         lay.addWidget(self.summary)  # the selected run's figures, the whole width
         self.setCentralWidget(central)
         self.setAcceptDrops(True)  # a .py file dropped on the window is opened as a workload
@@ -584,6 +587,7 @@ class MainWindow(QMainWindow):
         if self.replay.active and run is not self.replay.run:
             self.replay.stop(quiet=True)
         self.shown_run = run
+        self.trace_levels.show_for(run)
         if run is None:
             self.timeline.set_store(EventStore(), time.perf_counter_ns())
             self.timeline.set_cpu_series(self.sampler.series)
