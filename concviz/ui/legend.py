@@ -8,7 +8,19 @@ from __future__ import annotations
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from concviz.model.sync_view import WAIT_STYLES
+
 from . import theme as T
+from .wait_rects import legend_swatch
+
+_WAIT_TIPS = (
+    "blocked acquiring a lock held by another task (hover a wait: which lock, held by whom)",
+    "blocked on a semaphore: every slot was taken",
+    "blocked putting into a full queue or taking from an empty one",
+    "waiting at a barrier for the other workers to arrive",
+    "waiting for an event or a condition to be set",
+    "waiting for another task's result (a dependency)",
+)
 
 
 class LegendBar(QWidget):
@@ -66,8 +78,62 @@ class LegendBar(QWidget):
                 self._entries.append((key, (sw, lab, gap)))
             lay.addStretch(1)
             outer.addLayout(lay)
+        self._build_sharing_row(outer)
         self.set_theme(theme)
         self.set_waits(False)
+        self.set_sharing([], [])
+
+    def _build_sharing_row(self, outer: QVBoxLayout) -> None:
+        """A third row, shown only for a run with waits on shared objects or counters."""
+        self.sharing_row = QWidget()
+        lay = QHBoxLayout(self.sharing_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        head = QLabel("Waiting on")
+        head.setObjectName("legendHead")
+        lay.addWidget(head)
+        self._wait_entries: list[tuple[QLabel, QLabel, QWidget]] = []
+        names = ("a lock", "a semaphore", "a queue", "a barrier", "an event", "a task's result")
+        for _style, name, tip in zip(WAIT_STYLES, names, _WAIT_TIPS, strict=True):
+            sw, lab, gap = QLabel(), QLabel(name), QWidget()
+            sw.setToolTip(tip)
+            lab.setToolTip(tip)
+            gap.setFixedWidth(12)
+            for w in (sw, lab, gap):
+                lay.addWidget(w)
+            self._wait_entries.append((sw, lab, gap))
+        self.counter_swatch, self.counter_label = QLabel(), QLabel()
+        self.counter_label.setToolTip("how many items a queue held over time (right-hand axis)")
+        lay.addWidget(self.counter_swatch)
+        lay.addWidget(self.counter_label)
+        lay.addStretch(1)
+        outer.addWidget(self.sharing_row)
+        self._scale = 1.0
+
+    def set_sharing(self, styles: list[int], counters: list[str]) -> None:
+        """Name the wait styles the Gantt draws now and the counters on the CPU panel."""
+        self.sharing = (list(styles), list(counters))
+        for k, widgets in enumerate(self._wait_entries):
+            for w in widgets:
+                w.setVisible(k in styles)
+        self.counter_label.setText(
+            "depth of " + ", ".join(f"'{n}'" for n in counters) + " (right axis)"
+        )
+        self.counter_swatch.setVisible(bool(counters))
+        self.counter_label.setVisible(bool(counters))
+        self.sharing_row.setVisible(bool(styles) or bool(counters))
+
+    def _paint_sharing(self, theme: T.Theme) -> None:
+        s = getattr(self, "_scale", 1.0)
+        w, h = int(30 * s), int(16 * s)
+        for k, (sw, _lab, _gap) in enumerate(self._wait_entries):
+            sw.setFixedSize(w, h)
+            sw.setPixmap(legend_swatch(k, theme, w, h, s))
+        self.counter_swatch.setFixedSize(int(22 * s), int(16 * s))
+        self.counter_swatch.setStyleSheet(
+            f"background:transparent; border:none; "
+            f"border-bottom:{max(3, int(3 * s))}px solid {theme.sync}; margin-bottom:6px;"
+        )
 
     def set_waits(self, sampled: bool) -> None:
         """Name the colours bars are drawn in: the measured wait split, or CPU shares."""
@@ -82,6 +148,8 @@ class LegendBar(QWidget):
                 w.setVisible(shown[key])
 
     def set_theme(self, theme: T.Theme) -> None:
+        self._theme = theme
+        self._paint_sharing(theme)
         for sw, key in self._swatches:
             if key.startswith("bars"):
                 colour = theme.bars[int(key[-1])]
@@ -125,3 +193,5 @@ class LegendBar(QWidget):
     def set_scale(self, scale: float) -> None:
         for sw, key in self._swatches:
             sw.setFixedSize(int((44 if key == "heat" else 22) * scale), int(16 * scale))
+        self._scale = scale
+        self._paint_sharing(getattr(self, "_theme", T.LIGHT))

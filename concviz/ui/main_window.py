@@ -29,7 +29,7 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 from concviz.runtime.wait_sampler import WaitSampler
 
-from . import app_style
+from . import app_style, sync_panel
 from . import theme as T
 from .banner import Banner
 from .control_bar import ControlBar
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.output.hide()
         self._build_menus()
         self.lenses = Lenses(self, self.theme)  # the GIL lenses and demos (ui/lenses.py)
+        self.sync_panel = sync_panel.install(self)  # waits, deadlocks, task graphs
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -468,6 +469,7 @@ class MainWindow(QMainWindow):
         self.timeline.zoom_to_fit()
         if run.result is not None and run.result.get("tasks") is not None:
             self.summary.show_run(run.result, run.result.get("tasks_asked"))
+        self.sync_panel.show_store(store, int(t0))
         self.statusBar().showMessage(
             f"Opened {path}: {len(session.runs)} run(s); showing {run.name}", 8000
         )
