@@ -203,39 +203,40 @@ class GraphOverlay(pg.GraphicsObject):
         p.restore()
 
     def _paint_cycle(self, p: QPainter, box, visible, colour: QColor) -> None:
-        """One arrow per wait of the cycle, near the bars' ends (when the cycle was found),
-        side by side so that A → B and B → A do not draw over each other."""
-        fm = QFontMetricsF(self._label_font())
-        p.setFont(self._label_font())
-        gap = 46 * self.scale
-        for k, (waiter, holder, what) in enumerate(self.cycle):
-            if not (self.drawn(waiter) and self.drawn(holder)):
-                continue
-            if not (visible(waiter) or visible(holder)):
-                continue
+        """One arrow per wait of the cycle, from the middle of the waiting task's bar to the
+        holder's, side by side (so A -> B and B -> A never overlap), each labelled on the
+        waiting bar: "task 0 waits for lock B"."""
+        font = self._label_font()
+        fm = QFontMetricsF(font)
+        p.setFont(font)
+        edges = [
+            e
+            for e in self.cycle
+            if self.drawn(e[0]) and self.drawn(e[1]) and (visible(e[0]) or visible(e[1]))
+        ]
+        for k, (waiter, holder, what) in enumerate(edges):
             a, b = box(waiter), box(holder)
-            x = min(a.right(), b.right()) - gap * (k + 1)
-            x = max(x, max(a.left(), b.left()) + 4)
-            down = b.center().y() > a.center().y()
-            start = QPointF(x, a.bottom() if down else a.top())
-            end = QPointF(x, b.top() if down else b.bottom())
+            left, right = max(a.left(), b.left()), min(a.right(), b.right())
+            if right - left < 20:  # the bars do not overlap in time: join their ends
+                left, right = a.right(), b.left()
+            x = left + (right - left) * (0.55 + 0.3 * k / max(len(edges), 1))
+            start = QPointF(x, a.center().y())
+            end = QPointF(
+                x,
+                b.center().y() + (-1 if b.center().y() > a.center().y() else 1) * b.height() * 0.2,
+            )
             if abs(end.y() - start.y()) < 4:  # on one row: go round below it
                 start = QPointF(a.center().x(), a.bottom())
                 end = QPointF(b.center().x(), b.bottom())
             self._arrow(p, start, end, colour, 3.0)
             text = f"task {waiter} waits for {what}"
-            mid = QPointF(x + 6 * self.scale, (start.y() + end.y()) / 2)
-            rect = QRectF(
-                mid.x(), mid.y() - fm.height() / 2, fm.horizontalAdvance(text) + 10, fm.height()
-            )
-            if rect.right() > a.right() + 4 and k % 2 == 1:
-                rect.moveRight(x - 6 * self.scale)  # the second label on the arrow's left
-            p.setPen(Qt.PenStyle.NoPen)
-            back = QColor(self.theme.background)
-            back.setAlphaF(0.9)
-            p.setBrush(QBrush(back))
-            p.drawRoundedRect(rect, 3, 3)
-            p.setPen(QPen(colour))
+            w, h = fm.horizontalAdvance(text) + 12, fm.height() + 2
+            rect = QRectF(x - 8 * self.scale - w, a.center().y() - h / 2, w, h)
+            if rect.left() < a.left():  # no room on the arrow's left: its right
+                rect.moveLeft(x + 8 * self.scale)
+            p.setPen(QPen(colour, 1.5 * self.scale))
+            p.setBrush(QBrush(QColor(self.theme.background)))
+            p.drawRoundedRect(rect, 4, 4)
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
     def _label_font(self) -> QFont:

@@ -13,7 +13,7 @@ Threads: GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from concviz.model.event_store import EventStore
@@ -31,6 +31,8 @@ from . import theme as T
 
 class SyncSummary(QFrame):
     """A deadlock or lost updates in large text, then waits per object and the critical path."""
+
+    BIG, BIG_MIN = 1.4, 1.15  # the large line's size, times the window's text
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,17 +55,37 @@ class SyncSummary(QFrame):
 
     def set_look(self, theme: T.Theme, scale: float) -> None:
         self.theme, self.scale = theme, scale
+        self.line.setStyleSheet(f"font-size: {T.BASE_POINT_SIZE * scale:.1f}pt;")
+        self._fit_big()
+
+    def _fit_big(self) -> None:
+        """The large line at 1.4 x the text, less (down to 1.15 x) if that keeps it on one
+        line: at 720p every line taken from the timeline counts."""
+        pt = T.BASE_POINT_SIZE * self.scale
+        factor = self.BIG
+        text = self.big.text()
+        if text and self.width() > 100:
+            f = QFont(self.font())
+            f.setPointSizeF(pt * self.BIG)
+            f.setBold(True)
+            room = self.width() - 24
+            need = QFontMetricsF(f).horizontalAdvance(text)
+            if need > room:
+                factor = max(self.BIG_MIN, self.BIG * room / need * 0.98)
         # the label's own sheet: the window's "QWidget { font-size }" would win over setFont
-        pt = T.BASE_POINT_SIZE * scale
-        self.big.setStyleSheet(
-            f"color: {theme.error}; font-size: {pt * 1.6:.1f}pt; font-weight: bold;"
-        )
-        self.line.setStyleSheet(f"font-size: {pt:.1f}pt;")
+        sheet = f"color: {self.theme.error}; font-size: {pt * factor:.1f}pt; font-weight: bold;"
+        if sheet != self.big.styleSheet():
+            self.big.setStyleSheet(sheet)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_big()
 
     def show_store(self, store: EventStore | None, t0_ns: int | None = None) -> None:
         """Fill from the store's last run (hidden when it shared nothing)."""
         big, line = self.texts(store, t0_ns)
         self.big.setText(big)
+        self._fit_big()
         self.big.setVisible(bool(big))
         self.line.setText(line)
         self.line.setVisible(bool(line))
@@ -91,7 +113,7 @@ class SyncSummary(QFrame):
             small.append(critical_path_text(graph.critical_s, finished.get("wall_ns", 0) / 1e9))
         waits = run_waits(store, lo, hi)
         lines = wait_total_lines(wait_totals(waits, names_of(store, waits["object"])))
-        if lines:
+        if lines and not deadlock:  # the sentence says it all, and a projector has no room
             small.append("waited: " + " · ".join(lines))
         return " · ".join(big), " · ".join(t for t in small if t)
 
