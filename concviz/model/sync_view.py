@@ -58,7 +58,8 @@ def wait_total_lines(totals: list[dict], limit: int = 4) -> list[str]:
     out = []
     for w in totals[:limit]:
         n = w["count"]
-        out.append(f"{w['kind']} {w['object']}: {w['total_s']:.2f} s in {n} wait{'s' * (n != 1)}")
+        what = w["object"] if w["object"] == w["kind"] else f"{w['kind']} {w['object']}"
+        out.append(f"{what}: {w['total_s']:.2f} s in {n} wait{'s' * (n != 1)}")
     if len(totals) > limit:
         out.append(f"and {len(totals) - limit} more")
     return out

@@ -68,6 +68,9 @@ class CounterLane:
             if len(y):
                 top = max(top, float(y.max()))
         self.vb.setYRange(0, top * 1.1, padding=0)
+        # the lane is short: 0, the most items, and a middle one if it is a whole number
+        ticks = sorted({0, int(top), int(top) // 2} if top >= 4 else {0, int(top)})
+        self.axis.setTicks([[(float(v), str(v)) for v in ticks], []])
         self.plot.showAxis("right")
         self.axis.setLabel("items", color=self.theme.sync)
         self.axis.setPen(pg.mkPen(self.theme.sync))

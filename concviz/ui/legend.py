@@ -89,11 +89,18 @@ class LegendBar(QWidget):
         lay = QHBoxLayout(self.sharing_row)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
-        head = QLabel("Waiting on")
+        head = QLabel("Sharing")
         head.setObjectName("legendHead")
         lay.addWidget(head)
         self._wait_entries: list[tuple[QLabel, QLabel, QWidget]] = []
-        names = ("a lock", "a semaphore", "a queue", "a barrier", "an event", "a task's result")
+        names = (
+            "waiting on a lock",
+            "waiting on a semaphore",
+            "waiting on a queue",
+            "waiting at a barrier",
+            "waiting on an event",
+            "waiting for a task's result",
+        )
         for _style, name, tip in zip(WAIT_STYLES, names, _WAIT_TIPS, strict=True):
             sw, lab, gap = QLabel(), QLabel(name), QWidget()
             sw.setToolTip(tip)
@@ -106,13 +113,28 @@ class LegendBar(QWidget):
         self.counter_label.setToolTip("how many items a queue held over time (right-hand axis)")
         lay.addWidget(self.counter_swatch)
         lay.addWidget(self.counter_label)
+        self.critical_swatch = QLabel()
+        self.critical_label = QLabel("critical path")
+        self.critical_label.setToolTip(
+            "the longest chain of dependencies by measured time: no number of workers "
+            "finishes sooner"
+        )
+        self.arrow_label = QLabel("→ dependency (hover a task; Ctrl+D: all)")
+        self.arrow_label.setToolTip(
+            "from a dependency's end to the start of the task that needed it"
+        )
+        for w in (self.critical_swatch, self.critical_label, self.arrow_label):
+            lay.addWidget(w)
         lay.addStretch(1)
         outer.addWidget(self.sharing_row)
         self._scale = 1.0
 
-    def set_sharing(self, styles: list[int], counters: list[str]) -> None:
-        """Name the wait styles the Gantt draws now and the counters on the CPU panel."""
-        self.sharing = (list(styles), list(counters))
+    def set_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
+        """Name the wait styles the Gantt draws now, the counters on the CPU panel, and a
+        task graph's outlines and arrows."""
+        self.sharing = (list(styles), list(counters), graph)
+        for w in (self.critical_swatch, self.critical_label, self.arrow_label):
+            w.setVisible(graph)
         for k, widgets in enumerate(self._wait_entries):
             for w in widgets:
                 w.setVisible(k in styles)
@@ -121,7 +143,7 @@ class LegendBar(QWidget):
         )
         self.counter_swatch.setVisible(bool(counters))
         self.counter_label.setVisible(bool(counters))
-        self.sharing_row.setVisible(bool(styles) or bool(counters))
+        self.sharing_row.setVisible(bool(styles) or bool(counters) or graph)
 
     def _paint_sharing(self, theme: T.Theme) -> None:
         s = getattr(self, "_scale", 1.0)
@@ -129,6 +151,10 @@ class LegendBar(QWidget):
         for k, (sw, _lab, _gap) in enumerate(self._wait_entries):
             sw.setFixedSize(w, h)
             sw.setPixmap(legend_swatch(k, theme, w, h, s))
+        self.critical_swatch.setFixedSize(int(22 * s), int(16 * s))
+        self.critical_swatch.setStyleSheet(
+            f"background:{theme.bars[0]}; border:{max(2, int(3 * s))}px solid {theme.foreground};"
+        )
         self.counter_swatch.setFixedSize(int(22 * s), int(16 * s))
         self.counter_swatch.setStyleSheet(
             f"background:transparent; border:none; "

@@ -39,8 +39,9 @@ _REBUILD_BUDGET = 0.25
 class TimelineView(pg.GraphicsLayoutWidget):
     """Gantt + CPU heatmap + CPU totals, x-linked."""
 
-    # the wait styles (model.sync_view.WAIT_STYLES indices) and counter names now drawn
-    sharingShown = Signal(list, list)
+    # the wait styles (model.sync_view.WAIT_STYLES indices) and counter names now drawn,
+    # and whether a task graph is (its critical path and arrows)
+    sharingShown = Signal(list, list, bool)
 
     def __init__(self, cpu: CpuSeries, theme: T.Theme = T.LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -124,7 +125,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.graph_overlay.set_run(None, None, None, None, t0_ns)
         self.counters.set_series([])
         self._counter_version = -1
-        self._emit_sharing([], [])
+        self._emit_sharing([], [], False)
         self.follow = True
 
     def set_origin(self, t0_ns: int) -> None:
@@ -184,13 +185,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if n_counters != self._counter_version:
             self._counter_version = n_counters
             self.counters.set_series(counter_series(store, self.t0_ns))
-        self._emit_sharing(data.sync_waits.styles_present(), self.counters.names)
+        self._emit_sharing(data.sync_waits.styles_present(), self.counters.names, graph is not None)
 
-    def _emit_sharing(self, styles: list[int], counters: list[str]) -> None:
-        key = (tuple(styles), tuple(counters))
+    def _emit_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
+        key = (tuple(styles), tuple(counters), graph)
         if key != self._sharing:
             self._sharing = key
-            self.sharingShown.emit(list(styles), list(counters))
+            self.sharingShown.emit(list(styles), list(counters), graph)
 
     def _sync_rows(self, data: GanttData) -> None:
         key = tuple(r.label for r in data.rows)

@@ -63,7 +63,7 @@ def test_contended_lock_waits_are_drawn_named_and_exported(window, qtbot, tmp_pa
     # the legend names the style, the panel the time waited per object
     assert window.legend.sharing_row.isVisible()
     assert window.legend._wait_entries[0][1].isVisible()
-    assert window.legend._wait_entries[0][1].text() == "a lock"
+    assert window.legend._wait_entries[0][1].text() == "waiting on a lock"
     line = window.sync_panel.line.text()
     assert "lock A:" in line and " waits" in line, line
     # the Chrome export: the waits as slices on the workers' tracks
