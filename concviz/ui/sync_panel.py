@@ -51,6 +51,7 @@ class SyncSummary(QFrame):
             lay.addWidget(w)
         self.theme = T.LIGHT
         self.scale = 1.0
+        self.bad = False  # the large line is a deadlock or lost updates: in the error colour
         self.hide()
 
     def set_look(self, theme: T.Theme, scale: float) -> None:
@@ -73,7 +74,8 @@ class SyncSummary(QFrame):
             if need > room:
                 factor = max(self.BIG_MIN, self.BIG * room / need * 0.98)
         # the label's own sheet: the window's "QWidget { font-size }" would win over setFont
-        sheet = f"color: {self.theme.error}; font-size: {pt * factor:.1f}pt; font-weight: bold;"
+        colour = self.theme.error if self.bad else self.theme.foreground
+        sheet = f"color: {colour}; font-size: {pt * factor:.1f}pt; font-weight: bold;"
         if sheet != self.big.styleSheet():
             self.big.setStyleSheet(sheet)
 
@@ -83,7 +85,8 @@ class SyncSummary(QFrame):
 
     def show_store(self, store: EventStore | None, t0_ns: int | None = None) -> None:
         """Fill from the store's last run (hidden when it shared nothing)."""
-        big, line = self.texts(store, t0_ns)
+        big, line, bad = self.texts(store, t0_ns)
+        self.bad = bad
         self.big.setText(big)
         self._fit_big()
         self.big.setVisible(bool(big))
@@ -92,10 +95,11 @@ class SyncSummary(QFrame):
         self.setVisible(bool(big or line))
 
     @staticmethod
-    def texts(store: EventStore | None, t0_ns: int | None = None) -> tuple[str, str]:
-        """(the large line, the small line) for the store's last run."""
+    def texts(store: EventStore | None, t0_ns: int | None = None) -> tuple[str, str, bool]:
+        """(the large line, the small line, whether the large one is bad news) for the
+        store's last run."""
         if store is None or not store.runs or store.runs[-1].finished is None:
-            return "", ""
+            return "", "", False
         info = store.runs[-1]
         started, finished = info.started, info.finished
         lo, hi = int(started["t_ns"]), int(finished["t_ns"])
@@ -104,7 +108,8 @@ class SyncSummary(QFrame):
         if deadlock:
             sentence = str(deadlock.get("description", "deadlock"))
             big.append(sentence[:1].upper() + sentence[1:])
-        lost = lost_updates_text(finished.get("workload_result"))
+        counter = finished.get("workload_result")
+        lost = lost_updates_text(counter)
         if lost:
             big.append(lost[:1].upper() + lost[1:])
         small = []
@@ -115,7 +120,8 @@ class SyncSummary(QFrame):
         lines = wait_total_lines(wait_totals(waits, names_of(store, waits["object"])))
         if lines and not deadlock:  # the sentence says it all, and a projector has no room
             small.append("waited: " + " · ".join(lines))
-        return " · ".join(big), " · ".join(t for t in small if t)
+        bad = bool(deadlock) or bool(counter and counter.get("lost_updates"))
+        return " · ".join(big), " · ".join(t for t in small if t), bad
 
 
 def install(window) -> SyncSummary:

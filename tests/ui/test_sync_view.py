@@ -149,3 +149,68 @@ def test_producer_consumer_counter_line(window, qtbot):
     assert window.timeline.cpu.total.getAxis("right").isVisible()
     assert "'queue'" in window.legend.counter_label.text()
     assert window.legend.counter_label.isVisible()
+
+
+def test_shared_counter_lost_updates_are_large(window, qtbot):
+    _run(
+        window, qtbot, workload="shared-counter", strategy="threads", workers=4, tasks=8, task_ms=20
+    )
+    result = window.timeline.store.runs[-1].finished["workload_result"]
+    big = window.sync_panel.big
+    assert big.isVisible()
+    lost, expected = result["lost_updates"], result["expected"]
+    want = f"Lost {lost:,} of {expected:,} updates" if lost else f"Lost none of {expected:,}"
+    assert want in big.text(), (big.text(), result)
+    big.ensurePolished()
+    assert big.font().pointSizeF() >= 1.15 * window.font().pointSizeF()
+
+
+def test_thousands_of_waits_paint_as_at_most_a_rectangle_per_pixel(qtbot):
+    """20,000 waits of 10 us on two rows: merged below a pixel, so a frame draws at most
+    a few rectangles per pixel column per row, not one per wait."""
+    import pyqtgraph as pg
+
+    from concviz.lab import protocol as P
+    from concviz.model.event_store import EventStore
+    from concviz.ui.gantt_item import GanttData, GanttItem
+
+    us = 1_000
+    store = EventStore()
+    store.add_json({"type": "sync_object", "id": 3, "name": "A", "kind": "lock"})
+    rec = []
+    for w in range(2):
+        rec += [(P.EV_START, 0, w, w, 10, 100 + w, 0, 0, 0)]
+        rec += [
+            (
+                P.EV_WAIT,
+                1,
+                w,
+                w,
+                10,
+                100 + w,
+                (k * 20 + 10) * us,
+                P.pack_wait(3, 1 - w),
+                k * 20 * us,
+            )
+            for k in range(10_000)
+        ]
+        rec += [(P.EV_END, 0, w, w, 10, 100 + w, 200_000 * us, 0, 0)]
+    store.add_frame(P.FRAME_EVENTS, P.pack_records(rec))
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(600, 200)
+    item = GanttItem()
+    plot.addItem(item)
+    data = GanttData(store, 0)
+    assert len(data.sync_waits) == 20_000
+    item.set_data(data)
+    plot.show()
+    plot.setXRange(0, 0.2, padding=0)
+    plot.setYRange(-0.5, 1.5, padding=0)
+    plot.grab()
+    drawn = item.wait_painter.rects_drawn
+    assert 2 <= drawn <= 2 * 600, drawn
+    # zoomed in on 1 ms, every wait there is its own rectangle again
+    plot.setXRange(0.1, 0.101, padding=0)
+    plot.grab()
+    assert item.wait_painter.rects_drawn >= 2 * 40
