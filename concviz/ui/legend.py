@@ -123,7 +123,9 @@ class LegendBar(QWidget):
         self.arrow_label.setToolTip(
             "from a dependency's end to the start of the task that needed it"
         )
-        for w in (self.critical_swatch, self.critical_label, self.arrow_label):
+        self._graph_gap = QWidget()
+        self._graph_gap.setFixedWidth(12)
+        for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
             lay.addWidget(w)
         lay.addStretch(1)
         outer.addWidget(self.sharing_row)
@@ -133,7 +135,7 @@ class LegendBar(QWidget):
         """Name the wait styles the Gantt draws now, the counters on the CPU panel, and a
         task graph's outlines and arrows."""
         self.sharing = (list(styles), list(counters), graph)
-        for w in (self.critical_swatch, self.critical_label, self.arrow_label):
+        for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
             w.setVisible(graph)
         for k, widgets in enumerate(self._wait_entries):
             for w in widgets:
