@@ -127,6 +127,8 @@ def trace_events(
                 "tid": first[1],
             }
         )
+    events += _wait_events(store, track_of_lane, t0)
+    events += _flow_events(store, track_of_lane, t0)
     # an engine's start-up and teardown: a track of their own in the lab's process
     home = int(lab_pid if lab_pid is not None else first[0])
     phases = [ph for ph in store.phases() if ph.get("t_ns")]
@@ -149,6 +151,98 @@ def trace_events(
     cpu_pid = CPU_PID if CPU_PID not in next_tid else min(next_tid) - 1
     events += counter_events(store, cpu, counters, home, t0, cpu_pid)
     return events
+
+
+def _wait_events(store: EventStore, tracks: dict[int, tuple[int, int]], t0: int) -> list[dict]:
+    """Each wait on a shared object: a slice (category ``wait``, named for the object) on
+    its worker's track, inside the task's own slice."""
+    w = store.wait_slices()
+    out = []
+    names: dict[int, tuple[str, str]] = {}
+    for lane, task, start, end, obj, holder in zip(
+        w["lane"].tolist(),
+        w["task"].tolist(),
+        w["start"].tolist(),
+        w["end"].tolist(),
+        w["object"].tolist(),
+        w["holder"].tolist(),
+        strict=True,
+    ):
+        if lane not in tracks:
+            continue  # a lane no row draws
+        if obj not in names:
+            names[obj] = store.sync_name(obj)
+        name, kind = names[obj]
+        args = {"task": task, "kind": kind}
+        if holder >= 0:
+            args["held_by_task"] = holder
+        out.append(
+            {
+                "ph": "X",
+                "name": name,
+                "cat": "wait",
+                "pid": tracks[lane][0],
+                "tid": tracks[lane][1],
+                "ts": (start - t0) / 1000.0,
+                "dur": (end - start) / 1000.0,
+                "args": args,
+            }
+        )
+    return out
+
+
+def _flow_events(store: EventStore, tracks: dict[int, tuple[int, int]], t0: int) -> list[dict]:
+    """A task graph's dependencies as flow arrows: ``s`` just before the dependency's end
+    (inside its slice, which it binds to), ``f`` at the task's start (``bp: e``: bound to
+    the slice that encloses it), one id per edge."""
+    out = []
+    for info in store.runs:
+        deps = info.started.get("deps")
+        if not deps:
+            continue
+        lo = int(info.started["t_ns"])
+        hi = int(info.finished["t_ns"]) if info.finished else 2**62
+        b = store.bars()
+        keep = (b["kind"] != BAR_SLICE) & (b["start"] >= lo) & (b["end"] <= hi)
+        span = {
+            int(t): (int(ln), int(s), int(e))
+            for t, ln, s, e in zip(
+                b["task"][keep], b["lane"][keep], b["start"][keep], b["end"][keep], strict=True
+            )
+        }
+        for task, mine in enumerate(deps):
+            if task not in span:
+                continue
+            lane, start, _end = span[task]
+            if lane not in tracks:
+                continue
+            for dep in mine:
+                if dep not in span or span[dep][0] not in tracks:
+                    continue
+                dlane, dstart, dend = span[dep]
+                flow = len(out) // 2 + 1
+                common = {"name": "dependency", "cat": "dependency", "id": flow}
+                out.append(
+                    {
+                        **common,
+                        "ph": "s",
+                        "pid": tracks[dlane][0],
+                        "tid": tracks[dlane][1],
+                        "ts": (max(dstart, dend - 1000) - t0) / 1000.0,
+                        "args": {"from_task": dep, "to_task": task},
+                    }
+                )
+                out.append(
+                    {
+                        **common,
+                        "ph": "f",
+                        "bp": "e",
+                        "pid": tracks[lane][0],
+                        "tid": tracks[lane][1],
+                        "ts": (start - t0) / 1000.0,
+                    }
+                )
+    return out
 
 
 def counter_events(

@@ -14,7 +14,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interpreter", help="run the lab under this Python")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode")
     parser.add_argument("--open", metavar="FILE", help="open a session file or a trace")
+    # a lesson's starting point (and a scripted screenshot's): the controls, set once
+    # the lab has listed its workloads, and optionally the run itself
+    parser.add_argument("--workload", help="choose this workload (e.g. deadlock)")
+    parser.add_argument("--strategy", help="choose this strategy (e.g. threads)")
+    parser.add_argument("--workers", type=int, help="this many workers")
+    parser.add_argument("--tasks", type=int, help="this many tasks")
+    parser.add_argument("--task-ms", type=int, help="each task's size in milliseconds")
+    parser.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a workload knob for --run, e.g. critical_fraction=0.8 or sync=lock",
+    )
+    parser.add_argument("--run", action="store_true", help="start the run once the lab is ready")
     args, qt_args = parser.parse_known_args(list(argv) if argv is not None else [])
+    try:
+        knobs = _knobs(args.knob)
+    except ValueError as exc:
+        parser.error(str(exc))  # one sentence, exit code 2
 
     import pyqtgraph as pg
     from PySide6.QtGui import QFont
@@ -43,6 +62,55 @@ def main(argv: list[str] | None = None) -> int:
         window.set_presentation(True)
     if args.open:
         window.open_session_file(args.open)
+    if args.workload or args.strategy or args.run:
+        _choose_when_ready(window, args, knobs)
     code = app.exec()
     window.shutdown()
     return int(code)
+
+
+def _knobs(items: list[str]) -> dict:
+    """``["critical_fraction=0.8", "sync=lock"]`` -> ``{"critical_fraction": 0.8, "sync": "lock"}``."""
+    out: dict = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--knob takes NAME=VALUE (e.g. critical_fraction=0.8), not {item!r}")
+        value: object = text
+        for cast in (int, float):
+            try:
+                value = cast(text)
+                break
+            except ValueError:
+                continue
+        out[name.replace("-", "_")] = value
+    return out
+
+
+def _choose_when_ready(window, args, knobs: dict) -> None:
+    """Set the controls from the command line once the lab has listed what it runs."""
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(window)
+    timer.setInterval(100)
+
+    def ready() -> None:
+        c = window.controls
+        if not c.strategy_buttons or (args.workload and c.workload.findText(args.workload) < 0):
+            return
+        timer.stop()
+        if args.workload:
+            c.set_workload(args.workload)
+        if args.strategy:
+            c.set_strategy(args.strategy)
+        if args.workers:
+            c.set_workers(args.workers)
+        if args.tasks:
+            c.tasks.setValue(args.tasks)
+        if args.task_ms:
+            c.task_ms.setValue(args.task_ms)
+        if args.run:
+            window.run({"options": {**c.engine_options, **knobs}} if knobs else None)
+
+    timer.timeout.connect(ready)
+    timer.start()

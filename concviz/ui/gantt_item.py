@@ -33,6 +33,7 @@ from concviz.model.rows import (
 from concviz.model.wait_states import bar_splits
 
 from . import theme as T
+from .wait_rects import WaitData, WaitPainter
 
 try:  # pyqtgraph's packed-array path for drawRects (no Python object per rect)
     from pyqtgraph.Qt.internals import PrimitiveArray as _PrimitiveArray
@@ -187,6 +188,8 @@ class GanttData:
         is_slice = kind == BAR_SLICE
         plain = ~self.is_error & ~is_slice & ~self.is_stopped
         self.waits = _waits(store, lanes, b, self.idx)
+        # waits on shared objects (locks, queues...): drawn over their task's bar
+        self.sync_waits = WaitData(store, self.row_of_lane, t0_ns)
         # a coroutine's task bar spans the time it had work: it held the loop only in
         # its slices (drawn over it), so the bar itself is drawn waiting, and the loop
         # thread's sampled states (another coroutine's, as often as not) never split it
@@ -352,7 +355,8 @@ class GanttItem(pg.GraphicsObject):
         self.now_s: float | None = None
         self.bar_height = 0.7
         self.pen_scale = 1.0
-        self._batches = [_RectBatch() for _ in range(12)]
+        self._batches = [_RectBatch() for _ in range(13)]
+        self.wait_painter = WaitPainter()
         self._bounds = QRectF()
         self.last_paint_s = 0.0  # for benchmarks
         self.rects_drawn = 0
@@ -405,7 +409,23 @@ class GanttItem(pg.GraphicsObject):
 
     # -- lookup
     def hit(self, x: float, y: float, tol_px: float = 3.0) -> dict | None:
-        """What is under the point (data coordinates): a finished or a running task."""
+        """What is under the point (data coordinates): a finished or a running task, and
+        the wait on a shared object there (``info["wait"]``, see ``WaitData.info``)."""
+        info = self._hit_bar(x, y, tol_px)
+        d = self.data
+        row = int(math.floor(y + 0.5))
+        if d is None or not len(d.sync_waits) or abs(y - row) > self.bar_height / 2 + 0.05:
+            return info
+        i = d.sync_waits.find(x, row, tol_px * (self.pixelWidth() or 0.0))
+        if i is None:
+            return info
+        wait = d.sync_waits.info(i)
+        if info is None:  # a wait of a task whose bar is not drawn (yet)
+            info = {"task": wait["task"], "row": row, "label": d.rows[row].label, "only_wait": True}
+        info["wait"] = wait
+        return info
+
+    def _hit_bar(self, x: float, y: float, tol_px: float) -> dict | None:
         d = self.data
         row = int(math.floor(y + 0.5))
         pw = self.pixelWidth() or 0.0
@@ -514,6 +534,12 @@ class GanttItem(pg.GraphicsObject):
             drawn += self._paint_density(p, d, r0, r1, x0, x1, pw, h)
             drawn += self._paint_errors(p, d, r0, r1, x0, x1, pw, h)
             drawn += self._paint_stopped(p, d, r0, r1, x0, x1, pw, h)
+            # waits on shared objects, over the bar of the task that waited (stopped too)
+            if len(d.sync_waits):
+                drawn += self.wait_painter.paint(
+                    p, d.sync_waits, r0, r1, x0, x1, pw, h, self.theme, self.pen_scale,
+                    self._batches[12],
+                )  # fmt: skip
         self._paint_open(p, x0, x1, pw, h)
         if d is not None and d.slice_layers:
             self._paint_coroutine_numbers(p, d, r0, r1, x0, x1, pw, h)

@@ -8,7 +8,19 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from concviz.model.sync_view import WAIT_STYLES
+
 from . import theme as T
+from .wait_rects import legend_swatch
+
+_WAIT_TIPS = (
+    "blocked acquiring a lock held by another task (hover a wait: which lock, held by whom)",
+    "blocked on a semaphore: every slot was taken",
+    "blocked putting into a full queue or taking from an empty one",
+    "waiting at a barrier for the other workers to arrive",
+    "waiting for an event or a condition to be set",
+    "waiting for another task's result (a dependency)",
+)
 
 
 class LegendBar(QWidget):
@@ -68,8 +80,90 @@ class LegendBar(QWidget):
             lay.addStretch(1)
             outer.addLayout(lay)
             self._rows.append(lay)
+        self._build_sharing_row(outer)
         self.set_theme(theme)
         self.set_waits(False)
+        self.set_sharing([], [])
+
+    def _build_sharing_row(self, outer: QVBoxLayout) -> None:
+        """A third row, shown only for a run with waits on shared objects or counters."""
+        self.sharing_row = QWidget()
+        lay = QHBoxLayout(self.sharing_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(6)
+        head = QLabel("Sharing")
+        head.setObjectName("legendHead")
+        lay.addWidget(head)
+        self._wait_entries: list[tuple[QLabel, QLabel, QWidget]] = []
+        names = (
+            "waiting on a lock",
+            "waiting on a semaphore",
+            "waiting on a queue",
+            "waiting at a barrier",
+            "waiting on an event",
+            "waiting for a task's result",
+        )
+        for _style, name, tip in zip(WAIT_STYLES, names, _WAIT_TIPS, strict=True):
+            sw, lab, gap = QLabel(), QLabel(name), QWidget()
+            sw.setToolTip(tip)
+            lab.setToolTip(tip)
+            gap.setFixedWidth(12)
+            for w in (sw, lab, gap):
+                lay.addWidget(w)
+            self._wait_entries.append((sw, lab, gap))
+        self.counter_swatch, self.counter_label = QLabel(), QLabel()
+        self.counter_label.setToolTip("how many items a queue held over time (right-hand axis)")
+        lay.addWidget(self.counter_swatch)
+        lay.addWidget(self.counter_label)
+        self.critical_swatch = QLabel()
+        self.critical_label = QLabel("critical path")
+        self.critical_label.setToolTip(
+            "the longest chain of dependencies by measured time: no number of workers "
+            "finishes sooner"
+        )
+        self.arrow_label = QLabel("→ dependency (hover a task; Ctrl+D: all)")
+        self.arrow_label.setToolTip(
+            "from a dependency's end to the start of the task that needed it"
+        )
+        self._graph_gap = QWidget()
+        self._graph_gap.setFixedWidth(12)
+        for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
+            lay.addWidget(w)
+        lay.addStretch(1)
+        outer.addWidget(self.sharing_row)
+        self._scale = 1.0
+
+    def set_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
+        """Name the wait styles the Gantt draws now, the counters on the CPU panel, and a
+        task graph's outlines and arrows."""
+        self.sharing = (list(styles), list(counters), graph)
+        for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
+            w.setVisible(graph)
+        for k, widgets in enumerate(self._wait_entries):
+            for w in widgets:
+                w.setVisible(k in styles)
+        self.counter_label.setText(
+            "depth of " + ", ".join(f"'{n}'" for n in counters) + " (right axis)"
+        )
+        self.counter_swatch.setVisible(bool(counters))
+        self.counter_label.setVisible(bool(counters))
+        self.sharing_row.setVisible(bool(styles) or bool(counters) or graph)
+
+    def _paint_sharing(self, theme: T.Theme) -> None:
+        s = getattr(self, "_scale", 1.0)
+        w, h = int(30 * s), int(16 * s)
+        for k, (sw, _lab, _gap) in enumerate(self._wait_entries):
+            sw.setFixedSize(w, h)
+            sw.setPixmap(legend_swatch(k, theme, w, h, s))
+        self.critical_swatch.setFixedSize(int(22 * s), int(16 * s))
+        self.critical_swatch.setStyleSheet(
+            f"background:{theme.bars[0]}; border:{max(2, int(3 * s))}px solid {theme.foreground};"
+        )
+        self.counter_swatch.setFixedSize(int(22 * s), int(16 * s))
+        self.counter_swatch.setStyleSheet(
+            f"background:transparent; border:none; "
+            f"border-bottom:{max(3, int(3 * s))}px solid {theme.sync}; margin-bottom:6px;"
+        )
 
     def add_trailing(self, widget: QWidget, row: int = 1) -> None:
         """Put ``widget`` at the right end of a row (the CPU row is short: room to spare)."""
@@ -88,6 +182,8 @@ class LegendBar(QWidget):
                 w.setVisible(shown[key])
 
     def set_theme(self, theme: T.Theme) -> None:
+        self._theme = theme
+        self._paint_sharing(theme)
         for sw, key in self._swatches:
             if key.startswith("bars"):
                 colour = theme.bars[int(key[-1])]
@@ -131,3 +227,5 @@ class LegendBar(QWidget):
     def set_scale(self, scale: float) -> None:
         for sw, key in self._swatches:
             sw.setFixedSize(int((44 if key == "heat" else 22) * scale), int(16 * scale))
+        self._scale = scale
+        self._paint_sharing(getattr(self, "_theme", T.LIGHT))

@@ -49,7 +49,7 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 from concviz.runtime.wait_sampler import WaitSampler
 
-from . import app_style
+from . import app_style, sync_panel
 from . import theme as T
 from .banner import Banner
 from .compare_view import CompareView, run_t0, save_view
@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         self.files = SessionFiles(self)  # open, save, recent files, the title
         self._build_menus()
         self.lenses = Lenses(self, self.theme)  # the GIL lenses and demos (ui/lenses.py)
+        self.sync_panel = sync_panel.install(self)  # waits, deadlocks, task graphs
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -606,6 +607,10 @@ class MainWindow(QMainWindow):
             )
         self._sync_timeline_running()
         self.summary.show(run)
+        if run.finished and t0 is not None:  # what its tasks shared and waited for
+            self.sync_panel.show_store(run.store, t0)
+        else:
+            self.sync_panel.hide()
         self.timeline.refresh()
         self.timeline.zoom_to_fit()
 

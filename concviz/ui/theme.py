@@ -96,6 +96,10 @@ class Theme:
         "#7B3FA0",
         "#1A1A1A",
     )
+    # a wait on a shared object (a lock, a queue...): hatched in ``sync`` on ``sync_fill``,
+    # a green no other bar uses; ``sync`` reads at 4.5:1 on the fill and the background
+    sync: str = "#00715A"
+    sync_fill: str = "#DDF2EA"
 
     def qcolor(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -167,6 +171,8 @@ DARK = Theme(
     stopped="#5F656D",
     waits=("#56B4E9", "#CC79A7", "#F0B400", "#2C5470"),
     runs=("#56B4E9", "#E69F00", "#3CC89F", "#CC79A7", "#F0E442", "#D9A0FF", "#EDEDED"),
+    sync="#5BD6AC",
+    sync_fill="#14352B",
 )
 
 THEMES = {"light": LIGHT, "dark": DARK}

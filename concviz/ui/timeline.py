@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
@@ -22,10 +22,13 @@ from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
 from concviz.model.metrics import cpu_efficiency
 from concviz.model.rows import DENSITY_ROWS, MAX_GROUP_ROWS, ROW_LOOP
+from concviz.model.sync_view import counter_series, run_deadlock, task_graph
 
 from . import theme as T
+from .counter_lane import CounterLane
 from .cpu_panel import CpuPanel
 from .gantt_item import GanttData, GanttItem
+from .graph_overlay import GraphOverlay
 
 # follow the newest data with this much history visible (seconds)
 FOLLOW_WINDOW_S = 20.0
@@ -35,6 +38,10 @@ _REBUILD_BUDGET = 0.25
 
 class TimelineView(pg.GraphicsLayoutWidget):
     """Gantt + CPU heatmap + CPU totals, x-linked."""
+
+    # the wait styles (model.sync_view.WAIT_STYLES indices) and counter names now drawn,
+    # and whether a task graph is (its critical path and arrows)
+    sharingShown = Signal(list, list, bool)
 
     def __init__(self, cpu: CpuSeries, theme: T.Theme = T.LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -69,6 +76,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.heat.setXLink(self.gantt_plot)
         self.cpu.total.setXLink(self.gantt_plot)
         self.cpu.total.setLabel("bottom", "time since the run started (s)")
+        # a task graph's arrows, its critical path and a deadlock's cycle, over the bars
+        self.graph_overlay = GraphOverlay(self.gantt, theme)
+        self.gantt_plot.addItem(self.graph_overlay)
+        # counters (a queue's depth) on the CPU totals' time axis, on an axis of their own
+        self.counters = CounterLane(self.cpu.total, theme)
+        self._sharing: tuple = ((), ())
+        self._counter_version = -1
         # one time axis, at the bottom: fewer axes to repaint while the view follows
         self.gantt_plot.hideAxis("bottom")
         self.cpu.heat.hideAxis("bottom")
@@ -110,6 +124,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._n_markers = 0
         self._clear_phases()
         self.gantt.set_data(None)
+        self.graph_overlay.set_run(None, None, None, None, t0_ns)
+        self.counters.set_series([])
+        self._counter_version = -1
+        self._emit_sharing([], [], False)
         self.follow = True
 
     def set_cpu_series(self, series: CpuSeries) -> None:
@@ -151,6 +169,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 data = GanttData(store, self.t0_ns, self._group_rows)
                 self.gantt.set_data(data, open_rows, now if self.running else None)
                 self._sync_rows(data)
+                self._sync_sharing(store, data)
                 self._sync_markers(store)
                 self._sync_phases(store, now)
                 cost = time.perf_counter() - t
@@ -174,6 +193,22 @@ class TimelineView(pg.GraphicsLayoutWidget):
             if lane < len(d.row_of_lane) and d.row_of_lane[lane] >= 0:
                 out.append((int(d.row_of_lane[lane]), task, (start - self.t0_ns) / 1e9))
         return out
+
+    def _sync_sharing(self, store: EventStore, data: GanttData) -> None:
+        """The task graph, a deadlock and the counters of the store's last run."""
+        graph = task_graph(store, self.t0_ns)
+        self.graph_overlay.set_run(graph, run_deadlock(store), data, store, self.t0_ns)
+        n_counters = len(store.counters()["t"])
+        if n_counters != self._counter_version:
+            self._counter_version = n_counters
+            self.counters.set_series(counter_series(store, self.t0_ns))
+        self._emit_sharing(data.sync_waits.styles_present(), self.counters.names, graph is not None)
+
+    def _emit_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
+        key = (tuple(styles), tuple(counters), graph)
+        if key != self._sharing:
+            self._sharing = key
+            self.sharingShown.emit(list(styles), list(counters), graph)
 
     def _sync_rows(self, data: GanttData) -> None:
         key = tuple(r.label for r in data.rows)
@@ -435,6 +470,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             return
         p = vb.mapSceneToView(pos)
         info = self.gantt.hit(p.x(), p.y())
+        self.graph_overlay.set_hovered(info.get("task") if info else None)
         if info is None:
             QToolTip.hideText()
             return
@@ -445,7 +481,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.theme = theme
         self.setBackground(theme.background)
         self.gantt.set_theme(theme)
+        self.graph_overlay.set_theme(theme)
         self.cpu.set_theme(theme)
+        self.counters.set_theme(theme)
         for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
             for name in ("left", "bottom"):
                 ax = plot.getAxis(name)
@@ -482,6 +520,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(int(sum(heights.values()) * scale + 48))
         self.gantt.set_presentation(scale > 1.0)
         self.cpu.set_line_width(2.0 * scale)
+        self.counters.set_line_width(2.0 * scale)
+        self.graph_overlay.set_scale(scale, self.font())
+        right = self.cpu.total.getAxis("right")
+        right.setStyle(tickFont=tick, tickTextOffset=int(6 * scale))
+        right.label.setFont(tick)
         for line in self._marker_lines:
             line.label.setFont(tick)
         for _ph, items in self._phase_items:
@@ -506,7 +549,15 @@ class QFontMetricsCache:
 
 
 def describe(info: dict) -> str:
-    """The hover tooltip of one bar (or of a density row at one instant)."""
+    """The hover tooltip of one bar (or of a density row at one instant), and of the
+    wait on a shared object under the pointer, first."""
+    wait = info.get("wait")
+    if wait is not None:
+        head = f"<b>{wait['text']}</b>"
+        if info.get("only_wait"):
+            return f"{head}<br>task {info['task']} on {info['label']}"
+        rest = describe({k: v for k, v in info.items() if k != "wait"})
+        return f"{head}<br>{rest}"
     if info.get("density") == "workers":  # threads have no slices: busy is all we know
         return (
             f"<b>{info['label']}</b> at {info['start']:.3f} s<br>"

@@ -1,0 +1,164 @@
+"""What a run's sharing cost, under the summary: a deadlock, lost updates, waits, the critical path.
+
+``SyncSummary`` is a small panel, hidden for runs that share nothing: a large line for
+what a class must see from the back row (the deadlock's sentence, "lost 1,234 of
+10,000 updates"), and one line of time waited per object and the critical path.
+``install(window)`` places it under the summary, adds the View menu's "Show all
+dependency arrows" (Ctrl+D) and keeps the legend's "Waiting on" row in step with the
+Gantt; the window calls it once.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from concviz.model.event_store import EventStore
+from concviz.model.sync_view import (
+    critical_path_text,
+    lost_updates_text,
+    run_deadlock,
+    task_graph,
+    wait_total_lines,
+)
+from concviz.model.sync_waits import names_of, run_waits, wait_totals
+
+from . import theme as T
+
+
+class SyncSummary(QFrame):
+    """A deadlock or lost updates in large text, then waits per object and the critical path."""
+
+    BIG, BIG_MIN = 1.4, 1.15  # the large line's size, times the window's text
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("syncSummary")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        lay.setSpacing(0)
+        self.big = QLabel()
+        self.big.setObjectName("syncBig")
+        self.big.setWordWrap(True)
+        self.line = QLabel()
+        self.line.setObjectName("syncLine")
+        self.line.setWordWrap(True)
+        for w in (self.big, self.line):
+            w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            lay.addWidget(w)
+        self.theme = T.LIGHT
+        self.scale = 1.0
+        self.bad = False  # the large line is a deadlock or lost updates: in the error colour
+        self.hide()
+
+    def set_look(self, theme: T.Theme, scale: float) -> None:
+        self.theme, self.scale = theme, scale
+        self.line.setStyleSheet(f"font-size: {T.BASE_POINT_SIZE * scale:.1f}pt;")
+        self._fit_big()
+
+    def _fit_big(self) -> None:
+        """The large line at 1.4 x the text, less (down to 1.15 x) if that keeps it on one
+        line: at 720p every line taken from the timeline counts."""
+        pt = T.BASE_POINT_SIZE * self.scale
+        factor = self.BIG
+        text = self.big.text()
+        if text and self.width() > 100:
+            f = QFont(self.font())
+            f.setPointSizeF(pt * self.BIG)
+            f.setBold(True)
+            room = self.width() - 24
+            need = QFontMetricsF(f).horizontalAdvance(text)
+            if need > room:
+                factor = max(self.BIG_MIN, self.BIG * room / need * 0.98)
+        # the label's own sheet: the window's "QWidget { font-size }" would win over setFont
+        colour = self.theme.error if self.bad else self.theme.foreground
+        sheet = f"color: {colour}; font-size: {pt * factor:.1f}pt; font-weight: bold;"
+        if sheet != self.big.styleSheet():
+            self.big.setStyleSheet(sheet)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._fit_big()
+
+    def show_store(self, store: EventStore | None, t0_ns: int | None = None) -> None:
+        """Fill from the store's last run (hidden when it shared nothing)."""
+        big, line, bad = self.texts(store, t0_ns)
+        self.bad = bad
+        self.big.setText(big)
+        self._fit_big()
+        self.big.setVisible(bool(big))
+        self.line.setText(line)
+        self.line.setVisible(bool(line))
+        self.setVisible(bool(big or line))
+
+    @staticmethod
+    def texts(store: EventStore | None, t0_ns: int | None = None) -> tuple[str, str, bool]:
+        """(the large line, the small line, whether the large one is bad news) for the
+        store's last run."""
+        if store is None or not store.runs or store.runs[-1].finished is None:
+            return "", "", False
+        info = store.runs[-1]
+        started, finished = info.started, info.finished
+        lo, hi = int(started["t_ns"]), int(finished["t_ns"])
+        big = []
+        deadlock = run_deadlock(store)
+        if deadlock:
+            sentence = str(deadlock.get("description", "deadlock"))
+            big.append(sentence[:1].upper() + sentence[1:])
+        counter = finished.get("workload_result")
+        lost = lost_updates_text(counter)
+        if lost:
+            big.append(lost[:1].upper() + lost[1:])
+        small = []
+        graph = task_graph(store, t0_ns if t0_ns is not None else lo)
+        if graph is not None:
+            small.append(critical_path_text(graph.critical_s, finished.get("wall_ns", 0) / 1e9))
+        waits = run_waits(store, lo, hi)
+        lines = wait_total_lines(wait_totals(waits, names_of(store, waits["object"])))
+        if lines and not deadlock:  # the sentence says it all, and a projector has no room
+            small.append("waited: " + " · ".join(lines))
+        bad = bool(deadlock) or bool(counter and counter.get("lost_updates"))
+        return " · ".join(big), " · ".join(t for t in small if t), bad
+
+
+def install(window) -> SyncSummary:
+    """Add the sharing panel, the arrows toggle and the legend's wait row to ``window``."""
+    panel = SyncSummary()
+    lay = window.centralWidget().layout()
+    lay.insertWidget(lay.indexOf(window.summary) + 1, panel)
+    timeline = window.timeline
+
+    action = QAction("Show all dependency &arrows", window)
+    action.setCheckable(True)
+    action.setShortcut(QKeySequence("Ctrl+D"))
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.setToolTip("a task graph's arrows for every task, not only the one under the pointer")
+    action.toggled.connect(timeline.graph_overlay.set_show_all)
+    view_menu = next(
+        (a.menu() for a in window.menuBar().actions() if a.text() == "&View" and a.menu()), None
+    )
+    if view_menu is not None:
+        view_menu.addAction(action)
+    window.addAction(action)  # in full screen too, where the menu bar hides
+    window.arrows_action = action
+
+    timeline.sharingShown.connect(window.legend.set_sharing)
+
+    def look(*_args) -> None:
+        panel.set_look(window.theme, window.scale)
+
+    def finished(*_args) -> None:
+        store = timeline.store
+        if store is not None and store.runs:
+            panel.show_store(store, int(store.runs[-1].started["t_ns"]))
+
+    window.presentation_action.toggled.connect(look)
+    for a in window.theme_actions.values():
+        a.triggered.connect(look)
+    window.client.runStarted.connect(lambda _obj: panel.hide())
+    window.client.runFinished.connect(finished)
+    look()
+    return panel
