@@ -123,7 +123,13 @@ class ControlBar(QWidget):
         self.compact = False
         row2.addWidget(QLabel("Workload"))
         self.workload = QComboBox()
-        self.workload.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # as wide as "cpu-python", not as the longest name ("producer-consumer" would push
+        # a 720p projector's window off the screen); the open list shows every name whole
+        self.workload.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.workload.setMinimumContentsLength(10)
+        self.workload.view().setTextElideMode(Qt.TextElideMode.ElideNone)
         self.set_workloads(_DEFAULT_WORKLOADS)
         row2.addWidget(self.workload)
 
@@ -418,6 +424,8 @@ class ControlBar(QWidget):
         if current:
             self.set_workload(current)
         self.workload.blockSignals(False)
+        view = self.workload.view()  # the open list: every name whole
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 24)
         self._sync_workers_limit()
 
     # -- values
