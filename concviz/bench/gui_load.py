@@ -61,6 +61,7 @@ def run(args=None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "c.ini"), QSettings.Format.IniFormat)
         win = MainWindow(settings=settings)
+        win.files.ask = False  # a benchmark's runs are not the user's to save
         win.resize(1400, 900)
         win.show()
         try:

@@ -60,6 +60,7 @@ def render(
         settings = QSettings(os.path.join(tmp, "concviz.ini"), QSettings.Format.IniFormat)
         settings.setValue("theme", theme)
         win = MainWindow(interpreter=interpreter, settings=settings)
+        win.files.ask = False  # a screenshot's runs are not the user's to save
         try:
             failures: list[str] = []
             win.client.labFailed.connect(failures.append)

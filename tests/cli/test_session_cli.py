@@ -155,10 +155,13 @@ def test_the_window_shows_the_files_last_run(compared, qtbot):
     qtbot.addWidget(window)
     try:
         assert window.open_session_file(str(path))
+        qtbot.waitUntil(lambda: not window.files.busy, timeout=30000)
         store = window.timeline.store
-        assert store is window.opened_session.runs[-1].store
+        assert store is window.session.runs[-1].store
         assert store.bar_count >= len(runs[-1]["tasks"])
-        assert not window.open_session_file(str(path.parent / "missing.concviz"))
-        assert "missing.concviz does not exist" in window.banner.label.text()
+        assert window.open_session_file(str(path.parent / "missing.concviz"))  # tried...
+        qtbot.waitUntil(lambda: not window.files.busy, timeout=30000)
+        assert "missing.concviz does not exist" in window.banner.label.text()  # ...refused
+        assert window.session.runs[-1].store is store  # and nothing was lost
     finally:
         window.shutdown()
