@@ -42,6 +42,8 @@ FIELDS = (
     ("cpu_ns", np.int64),
     ("delay_ns", np.int64),
     ("core", np.int16),  # the core it last ran on, read at 10 Hz (-1 in between)
+    # its system (kernel) CPU time, cumulative ns, read at 10 Hz with the core (-1 between)
+    ("sys_ns", np.int64),
 )
 
 # the split's parts, in drawing order
@@ -67,9 +69,12 @@ class WaitSamples:
         self.frozen: np.ndarray | None = None
 
     def append_rows(self, rows: np.ndarray) -> None:
-        """``rows``: (n, 7) int64 of t, pid, tid, state, cpu_ns, delay_ns, core."""
+        """``rows``: (n, 8) int64 of t, pid, tid, state, cpu_ns, delay_ns, core, sys_ns
+        (or (n, 7): no system time read)."""
         if len(rows) == 0:
             return
+        if rows.shape[1] == 7:
+            rows = np.concatenate([rows, np.full((len(rows), 1), -1, np.int64)], axis=1)
         with self._lock:
             self._cols.append(
                 t=rows[:, 0],
@@ -79,6 +84,7 @@ class WaitSamples:
                 cpu_ns=rows[:, 4],
                 delay_ns=rows[:, 5],
                 core=rows[:, 6].astype(np.int16),
+                sys_ns=rows[:, 7],
             )
             self.version += 1
 
@@ -135,6 +141,10 @@ def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | 
             for j, part in enumerate(("cpu_wait", "gil_wait", "io_wait")):
                 out[part][done] = frozen[j, rows]
             out["sampled"][done] = frozen[3, rows] > 0
+            # running is what is left of the wall (a GIL hand-over moved out of it)
+            wall = np.maximum(bars["end"][rows] - bars["start"][rows], 0).astype(float)
+            waited = out["cpu_wait"][done] + out["gil_wait"][done] + out["io_wait"][done]
+            out["running"][done] = np.maximum(wall - waited, 0.0)
     live = np.flatnonzero(~done)
     if len(live):
         lanes = store.lanes()
@@ -200,6 +210,14 @@ def split_tasks(
     A task with no state sample inside it (shorter than the sampling period, or no
     sampler) keeps its off-CPU time in ``io_wait`` only when nothing better is known;
     ``sampled`` says which tasks the split is measured for.
+
+    Handing the GIL over costs CPU too: when threads pass it to and fro thousands of
+    times a second (a C library calling back into Python for every row), each pass
+    is a futex call and a context switch, in the kernel. So the *system* CPU time of a
+    task whose sampled waits are mostly for the GIL (``sys_ns``, read at 10 Hz) moves
+    from ``running`` to ``gil_wait``: a convoy shows as waiting for the GIL even while
+    its threads burn CPU handing it over. (A task waiting mostly on I/O keeps its
+    system time as running: that is its reads and writes.)
     """
     n = len(tid)
     wall = np.maximum(end - start, 0).astype(float)
@@ -212,8 +230,18 @@ def split_tasks(
         out["sampled"] = sampled
         return out
     st, stid, sstate, sdelay = samples["t"], samples["tid"], samples["state"], samples["delay_ns"]
+    ssys = samples.get("sys_ns")
+    if ssys is None:
+        ssys = np.full(len(st), -1, np.int64)
     order = np.lexsort((st, stid))
     st, stid, sstate, sdelay = st[order], stid[order], sstate[order], sdelay[order]
+    ssys = ssys[order]
+    # what the task threads' waits were, all of them together: the share a thread none
+    # of whose waits was caught takes (a convoy's waits are many and microseconds long)
+    ours = np.isin(stid, np.unique(tid))
+    all_gil = int((sstate[ours] == STATE_GIL).sum())
+    all_other = int(((sstate[ours] == STATE_IO) | (sstate[ours] == STATE_LOCK)).sum())
+    run_share = all_gil / (all_gil + all_other) if all_gil + all_other else 0.0
     for thread in np.unique(tid):
         lo, hi = np.searchsorted(stid, [thread, thread + 1])
         mine = np.flatnonzero(tid == thread)
@@ -233,13 +261,23 @@ def split_tasks(
         n_gil, n_other = gil[b] - gil[a], other[b] - other[a]
         waits = n_gil + n_other
         has = waits > 0
-        # a task too short to catch a wait sample takes its thread's overall share
+        # a task too short to catch a wait sample takes its thread's overall share, and a
+        # thread with none caught, the share of all the task threads
         total_waits = gil[-1] + other[-1]
-        thread_share = gil[-1] / total_waits if total_waits else 0.0
+        thread_share = gil[-1] / total_waits if total_waits else run_share
         share = np.where(has, n_gil / np.maximum(waits, 1), thread_share)
         out["gil_wait"][mine] = rest * share
         out["io_wait"][mine] = rest * (1.0 - share)
         sampled[mine] = (b - a) > 0
+        sys = ssys[lo:hi]
+        read_sys = sys >= 0
+        if read_sys.sum() >= 2:
+            in_kernel = _at(t[read_sys], sys[read_sys], end[mine]) - _at(
+                t[read_sys], sys[read_sys], start[mine]
+            )
+            handover = np.where(share >= 0.5, np.clip(in_kernel, 0.0, running[mine]), 0.0)
+            out["running"][mine] = running[mine] - handover
+            out["gil_wait"][mine] += handover
     out["sampled"] = sampled
     return out
 

@@ -35,6 +35,8 @@ from concviz.model.wait_states import (
 from .elf_symbols import python_runtime_range
 
 _LINUX = sys.platform.startswith("linux")
+# /proc/PID/task/TID/stat counts CPU time in clock ticks
+_NS_PER_TICK = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") if _LINUX else 100)
 # futex's number in the syscall file: x86-64 202, aarch64 98
 _FUTEX = {"x86_64": 202, "aarch64": 98}.get(os.uname().machine if _LINUX else "", -1)
 
@@ -127,7 +129,7 @@ class WaitSampler:
         self._last_tree = -1e9
         self._last_threads = -1e9
         self._pids: list[int] = []
-        self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core
+        self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core, sys
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
 
@@ -214,17 +216,19 @@ class WaitSampler:
                 if tick % self.SCHED_EVERY:
                     # the counters change smoothly: read them at half the rate (-1: not
                     # read), the state, which flips every few ms, at every tick
-                    out += (t, th.pid, th.tid, state, -1, -1, -1)
+                    out += (t, th.pid, th.tid, state, -1, -1, -1, -1)
                     n += 1
                     continue
                 sched = pread(th.sched, 64, 0).split()
                 cpu = int(sched[0])
-                core = -1
-                if tick % self.CORE_EVERY == 0:  # which core: for the cores lens, 10 Hz
+                core = sys_ns = -1
+                if tick % self.CORE_EVERY == 0:  # which core (the cores lens), and the
+                    # system CPU time (a GIL hand-over's futex calls), 10 Hz
                     stat = pread(th.stat, 1024, 0)
                     fields = stat[stat.rfind(b")") + 2 :].split()
                     core = int(fields[36]) if len(fields) > 36 else -1
-                out += (t, th.pid, th.tid, state, cpu, int(sched[1]), core)
+                    sys_ns = int(fields[12]) * _NS_PER_TICK if len(fields) > 12 else -1
+                out += (t, th.pid, th.tid, state, cpu, int(sched[1]), core, sys_ns)
                 # "idle": asleep now and under 2 % of a core since its last reading
                 quiet = state != STATE_USER and (cpu - th.last_cpu) * 50 < t - th.last_t
                 th.idle = th.idle + 1 if quiet else 0
@@ -241,7 +245,7 @@ class WaitSampler:
     def flush(self) -> None:
         """Hand the samples taken since the last flush to ``samples`` (one array append)."""
         if self._pending:
-            rows = np.array(self._pending, dtype=np.int64).reshape(-1, 7)
+            rows = np.array(self._pending, dtype=np.int64).reshape(-1, 8)
             self._pending = []
             self.samples.append_rows(rows)
 
