@@ -633,6 +633,8 @@ class EventStore:
             waits = store.waits = WaitSamples()
             waits.source = str(info["waits"]["source"])
             waits.reason = info["waits"]["reason"]
+            if "waits.t" in cols and "waits.sys_ns" not in cols:  # saved before it was read
+                cols = {**cols, "waits.sys_ns": np.full(len(cols["waits.t"]), -1, np.int64)}
             group("waits", SAMPLE_FIELDS, waits._cols)
             frozen = cols.get("waits.frozen")
             if frozen is not None:
