@@ -15,98 +15,14 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
 
-from concviz.model.event_store import EventStore
-from concviz.model.sync_view import WAIT_STYLES, wait_sentence, wait_styles
+from concviz.model.gantt_layout import WaitData, row_cummax
+from concviz.model.sync_view import WAIT_STYLES
 
 from . import theme as T
 
 _ROW_OFFSET = 1e7  # seconds: keeps rows apart in one cumulative max
 
 
-class WaitData:
-    """The store's waits in drawing order: sorted by (row, start), seconds since ``t0_ns``."""
-
-    def __init__(self, store: EventStore, row_of_lane: np.ndarray, t0_ns: int) -> None:
-        w = store.wait_slices()
-        lane = w["lane"]
-        if len(lane):
-            ok = (lane >= 0) & (lane < len(row_of_lane))
-            row = np.where(ok, row_of_lane[np.where(ok, lane, 0)], -1)
-        else:
-            row = np.zeros(0, np.int64)
-        keep = np.flatnonzero(row >= 0)  # a wait of a lane drawn as a density row: not shown
-        start = (w["start"][keep] - t0_ns) / 1e9
-        order = np.lexsort((start, row[keep]))
-        idx = keep[order]
-        self.row = row[idx].astype(np.int64)
-        self.s = start[order]
-        self.e = (w["end"][idx] - t0_ns) / 1e9
-        self.task = w["task"][idx]
-        self.object = w["object"][idx]
-        self.holder = w["holder"][idx]
-        self.kind = w["kind"][idx]
-        self.style = wait_styles(self.kind)
-        self.names = {int(o): store.sync_name(int(o)) for o in np.unique(self.object).tolist()}
-        self.emax = _row_cummax(self.e, self.row)
-        n_rows = int(len(row_of_lane))
-        self.offsets = np.searchsorted(self.row, np.arange(n_rows + 2), side="left")
-
-    def __len__(self) -> int:
-        return len(self.s)
-
-    def styles_present(self) -> list[int]:
-        return sorted(set(self.style.tolist()))
-
-    def count(self, style: int | None = None) -> int:
-        return len(self.s) if style is None else int((self.style == style).sum())
-
-    def visible(self, r0: int, r1: int, x0: float, x1: float) -> np.ndarray:
-        """Indices of the waits of rows ``r0..r1`` that overlap ``[x0, x1]``."""
-        parts = []
-        for r in range(max(r0, 0), min(r1, len(self.offsets) - 2) + 1):
-            lo, hi = int(self.offsets[r]), int(self.offsets[r + 1])
-            if lo == hi:
-                continue
-            i0 = lo + int(np.searchsorted(self.emax[lo:hi], x0, side="left"))
-            i1 = lo + int(np.searchsorted(self.s[lo:hi], x1, side="right"))
-            if i0 < i1:
-                parts.append(np.arange(i0, i1))
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-    def find(self, x: float, row: int, tol: float) -> int | None:
-        """The wait under ``x`` in ``row`` (nearest within ``tol``), or None."""
-        idx = self.visible(row, row, x - tol, x + tol)
-        if not len(idx):
-            return None
-        dist = np.maximum(0.0, np.maximum(self.s[idx] - x, x - self.e[idx]))
-        k = int(np.argmin(dist))
-        return int(idx[k]) if dist[k] <= tol else None
-
-    def info(self, i: int) -> dict:
-        """One wait for the tooltip: its object, kind, holder, length and sentence."""
-        name, kind = self.names.get(
-            int(self.object[i]), (f"object {int(self.object[i])}", "object")
-        )
-        seconds = float(self.e[i] - self.s[i])
-        holder = int(self.holder[i])
-        return {
-            "object": name,
-            "kind": kind,
-            "holder": holder,
-            "task": int(self.task[i]),
-            "start": float(self.s[i]),
-            "seconds": seconds,
-            "text": wait_sentence(seconds, name, kind, holder),
-        }
-
-
-def _row_cummax(e: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    if not len(e):
-        return e.copy()
-    return np.maximum.accumulate(e + rows * _ROW_OFFSET) - rows * _ROW_OFFSET
-
-
-# each style's hatch: line directions in a tile (dx, dy per line), or dots
 _HATCH = {
     0: "/",  # lock
     1: "x",  # semaphore
@@ -180,7 +96,7 @@ class WaitPainter:
         order = np.lexsort((s, row, style))
         style, row, s, e = style[order], row[order], s[order], e[order]
         key = style.astype(np.int64) * (int(row.max()) + 1) + row
-        emax = _row_cummax(e, key)
+        emax = row_cummax(e, key)
         new = np.ones(len(s), bool)
         new[1:] = (key[1:] != key[:-1]) | (s[1:] > emax[:-1] + pw)
         starts = np.flatnonzero(new)
