@@ -387,9 +387,14 @@ def run_process_pool(ctx: RunContext) -> None:
 
     def kill() -> None:
         w.watch((ex._processes or {}).values())
-        procs = list((ex._processes or {}).values())
+        # every worker ever seen: the runner's own shutdown(wait=False) may already have
+        # dropped the pool's list, and a worker deaf to SIGTERM would then outlive the run
+        procs = list(w.seen.values())
         for p in procs:
-            p.terminate()
+            try:
+                p.terminate()
+            except (OSError, ValueError):
+                pass
         ex.shutdown(wait=False, cancel_futures=True)
         _end_processes(procs)  # and SIGKILL any that ignore SIGTERM
 
