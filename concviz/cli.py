@@ -324,31 +324,24 @@ def _write_json(obj, dest: str) -> None:
         raise UsageError(f"concviz: cannot write {dest}: {exc.strerror or exc}") from None
 
 
-def _one_run(args: argparse.Namespace, strategy: str | None = None, cpu=None) -> tuple:
-    """One run in a lab of its own: (run object, store); ``cpu`` (CpuSamples) gets its CPU.
+def _driver(args: argparse.Namespace):
+    """The run driver the CLI's runs go through, into one session (``--save`` keeps it).
 
-    A lab that dies mid-run still gives the run object of what it recorded, failed
-    with the reason, so the JSON is written and the exit code says it failed.
+    Each run gets a lab of its own and is watched from outside as the window watches
+    it (thread states, the machine's CPU).
     """
-    from concviz.model import run_object
-    from concviz.runtime import LabError, run_batch
+    from concviz.model.session import Session
+    from concviz.runtime.driver import RunDriver
 
-    try:
-        store = run_batch(
-            _params(args, strategy),
-            interpreter=args.interpreter,
-            on_json=_show_notice,
-            observe=True,
-            cpu=cpu,
-        )
-    except LabError as exc:
-        store = getattr(exc, "store", None)
-        if store is None or not store.runs:
-            raise
-        run = run_object(store)
-        run["ok"], run["error"] = False, str(exc)
-        return run, store
-    return run_object(store), store
+    return RunDriver(Session(), interpreter=args.interpreter, observe=True, on_json=_show_notice)
+
+
+def _one_run(args: argparse.Namespace, driver, strategy: str | None = None) -> tuple:
+    """One run: (run object, store). A lab that dies mid-run still gives the run object
+    of what it recorded, failed with the reason, so the JSON is written and the exit
+    code says it failed (the driver keeps it so)."""
+    run = driver.run(_params(args, strategy))
+    return run.result, run.store
 
 
 def _succeeded(run: dict, tasks: int) -> bool:
@@ -371,9 +364,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_writable(args.json, "--json")
     _check_writable(args.trace, "--trace")
     _check_writable(args.save, "--save")
-    spec = _params(args)  # a bad flag is refused before the lab starts
-    cpu = _new_cpu_samples() if args.save else None
-    run, store = _one_run(args, cpu=cpu)
+    _params(args)  # a bad flag is refused before the lab starts
+    driver = _driver(args)
+    run, store = _one_run(args, driver)
     out = sys.stderr if args.json == "-" else sys.stdout
     _print_run(run, out)
     if not args.no_output:
@@ -388,26 +381,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out
         )
     if args.save:
-        _save_runs(args.save, [(spec, store, cpu, run)])
+        _save_session(args.save, driver.session)
         print(f"  session saved to {args.save} (open it with: concviz {args.save})", file=out)
     return 0 if _succeeded(run, args.tasks) else 1
 
 
-def _new_cpu_samples():
-    from concviz.model.session import CpuSamples
-
-    return CpuSamples()
-
-
-def _save_runs(dest: str, runs: list[tuple]) -> None:
-    """Save ``(spec, store, cpu, run object)`` runs as one session file."""
+def _save_session(dest: str, session) -> None:
+    """Save the CLI's runs as one session file."""
     from concviz.interop.session_file import save_session
-    from concviz.model.session import Session
 
-    session = Session()
-    for spec, store, cpu, result in runs:
-        run = session.new_run(spec, store, cpu=cpu)
-        session.finish(run, result)
     try:
         save_session(session, dest)
     except OSError as exc:
@@ -428,13 +410,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name in names:
         _params(args, name)  # every flag checked before the first run starts
     runs = []
-    saved: list[tuple] = []  # (spec, store, cpu, run object) for --save
+    driver = _driver(args)
     base = None
     for name in ["sequential"] + [n for n in names if n != "sequential"]:
-        cpu = _new_cpu_samples() if args.save else None
-        run, store = _one_run(args, name, cpu=cpu)
-        if args.save:
-            saved.append((_params(args, name), store, cpu, dict(run)))
+        run = dict(_one_run(args, driver, name)[0])  # the figures below are the CLI's own
         if base is None:
             base = run
         run["speedup"] = speedup(base["wall_s"], run["wall_s"])
@@ -471,7 +450,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         _write_json(runs, args.json)
     if args.save:
-        _save_runs(args.save, saved)
+        _save_session(args.save, driver.session)
         print(f"  session saved to {args.save} (open it with: concviz {args.save})", file=out)
     return 0 if all(_succeeded(r, args.tasks) for r in runs) else 1
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concviz.lab import protocol as P
 from concviz.model import run_object
 from concviz.model.event_store import EventStore
-from concviz.model.session import Run, Session
+from concviz.model.session import CpuSamples, Run, Session
 
 from .headless import as_start, run_batch
 from .lab_process import LabError, LabProcess
@@ -56,6 +56,7 @@ class RunDriver:
         """
         start = as_start(spec)
         store = EventStore()
+        cpu = CpuSamples() if self.observe else None  # the run's per-core CPU, kept
         run = self.session.new_run(start, store, name=name)
         lab = self.lab
         own = lab is None
@@ -67,7 +68,9 @@ class RunDriver:
                 self._running = lab
             if self.cancel.is_set():
                 raise _Cancelled
-            run_batch(start, lab=lab, store=store, on_json=self.on_json, observe=self.observe)
+            run_batch(
+                start, lab=lab, store=store, on_json=self.on_json, observe=self.observe, cpu=cpu
+            )
             result = run_object(store)
         except _Cancelled:
             self.session.remove(run)
@@ -86,7 +89,6 @@ class RunDriver:
                 self._running = None
             if own and lab is not None:
                 lab.close()
-        cpu = getattr(store, "cpu_samples", None)  # kept by run_batch when it observed
         if cpu is not None:
             run.cpu = cpu
         self.session.finish(run, result)
