@@ -714,8 +714,14 @@ class MainWindow(QMainWindow):
         run = self.session.new_run(job.extra["spec"], job.store)
         self._batch_runs[i] = run
         self.sampler.set_lab_pid(pid or None)  # the CPU panel's lab line follows this lab
-        self.compare_view.add_run(run.id)
-        self.show_run(run)
+        # While a run is measured the window draws as little as it can: on two cores,
+        # redrawing the compare view (0.2 s of CPU) beside a run made the first runs of
+        # a comparison read 30 % slower. The run joins the compare view when it ends.
+        if self.pages.currentWidget() is self.compare_view:
+            self.shown_run = run
+            self.runs_panel.select(run.id)
+        else:
+            self.show_run(run)
         self.compare_progress.setFormat(f"{job.label}: {i + 1} of {len(self._batch_jobs)}")
 
     def _job_finished(self, i: int, store) -> None:
@@ -723,6 +729,8 @@ class MainWindow(QMainWindow):
         self.compare_progress.setValue(i + 1)
         if run is not None and not run.finished:
             self._end_live_run(run)
+        if run is not None and run.finished:
+            self.compare_view.add_run(run.id)
 
     def _job_failed(self, i: int, message: str) -> None:
         job = self._batch_jobs[i]
