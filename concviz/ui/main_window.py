@@ -65,6 +65,8 @@ from .trace_levels import TraceLevelBar
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
+# below this width the compare view takes the runs panel's room (its charts need it)
+COMPARE_WITH_RUNS_MIN_WIDTH = 1600
 UPDATE_S = 0.25  # how often a live run tells the session's listeners it grew
 CPU_MARGIN_NS = 500_000_000  # a run keeps its CPU samples from 0.5 s before to 0.5 s after
 
@@ -322,7 +324,7 @@ class MainWindow(QMainWindow):
         self.runs_action.setCheckable(True)
         self.runs_action.setChecked(True)
         self.runs_action.setShortcut(QKeySequence(Qt.Key.Key_F9))
-        self.runs_action.toggled.connect(self.runs_panel.setVisible)
+        self.runs_action.toggled.connect(lambda _on: self._sync_runs_panel())
         self.show_timeline_action = QAction("&Timeline", self)
         self.show_timeline_action.setShortcut(QKeySequence("Ctrl+1"))
         self.show_timeline_action.triggered.connect(
@@ -555,8 +557,17 @@ class MainWindow(QMainWindow):
 
     def _page_chosen(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
-        # the compare view has figures of its own: it takes the summary's height too
-        self.summary.setVisible(self.pages.currentWidget() is not self.compare_view)
+        comparing = self.pages.currentWidget() is self.compare_view
+        # the compare view has figures of its own: it takes the summary's height too,
+        # and on a narrow screen (a 720p projector) the runs panel's width, since it
+        # names and colours its runs itself (its charts were cut off beside the panel)
+        self.summary.setVisible(not comparing)
+        self._sync_runs_panel()
+
+    def _sync_runs_panel(self) -> None:
+        narrow = self.width() < COMPARE_WITH_RUNS_MIN_WIDTH
+        comparing = self.pages.currentWidget() is self.compare_view
+        self.runs_panel.setVisible(self.runs_action.isChecked() and not (comparing and narrow))
 
     def _strategies_received(self, items: list) -> None:
         self._strategy_items = list(items)
@@ -1117,6 +1128,8 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
         self._update_compact()
+        if hasattr(self, "runs_action"):
+            self._sync_runs_panel()
 
     def _fits_screen(self) -> bool:
         screen = self.screen() or QApplication.primaryScreen()
