@@ -582,6 +582,8 @@ def build_run(session: Session, events: list, top: dict, name: str, path: str = 
         start=start[top_level][by_time],
         end=end[top_level][by_time],
         kind=BAR_TASK,
+        # a trace records time in a function, not CPU: drawn as busy (the summary says so)
+        cpu=(end[top_level] - start[top_level])[by_time],
     )
     deep = ~top_level
     nested_order = np.lexsort((start[deep], lane[deep]))

@@ -79,6 +79,7 @@ def store_for(run: Run, key: tuple[str, int]) -> EventStore:
         start=s["start"][keep][order],
         end=s["end"][keep][order],
         kind=BAR_TASK,
+        cpu=(s["end"] - s["start"])[keep][order],  # time in the function, drawn as busy
     )
     store.t_min, store.t_max = run.store.t_min, run.store.t_max  # the same time axis
     store.hello = run.store.hello

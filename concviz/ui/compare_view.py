@@ -37,10 +37,11 @@ METRICS = (
 
 
 def run_t0(run: Run) -> int | None:
-    """The run's own t = 0: when the lab started it (None before it started)."""
+    """The run's own t = 0: when the lab started it (None before it started); for a
+    trace from another tool, its first event."""
     store = run.store
     if not store.runs:
-        return None
+        return int(store.t_min) if run.source == "trace" and store.t_min is not None else None
     return int(store.runs[-1].started["t_ns"])
 
 

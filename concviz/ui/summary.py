@@ -111,6 +111,7 @@ class SummaryPanel(QFrame):
             )
             self.values["wall"].setText(f"{float(res.get('wall_s') or 0.0):.2f} s")
             self.notes["wall"].setText("first to last event")
+            self.notes["cpu"].setText("not in the trace: bars show time in a function")
             return
         batch = run.spec is None or run.spec.mode == "batch"
         tasks = run.spec.tasks if run.spec is not None and batch else None
@@ -160,8 +161,8 @@ class SummaryPanel(QFrame):
         self.values["wall"].setText(f"{wall:.2f} s")
         engine_time = run.get("startup_s", 0.0) + run.get("teardown_s", 0.0)
         if run.get("phases"):
-            # an engine's start-up and teardown are real costs, but not task time
-            self.notes["wall"].setText(f"without {engine_time:.2f} s engine start/stop")
+            # an engine's or a pool's start-up and teardown are real costs, not task time
+            self.notes["wall"].setText(f"start-up, teardown apart ({engine_time:.2f} s)")
             extra = f"start-up {run.get('startup_s', 0.0):.2f} s"
             dashboard = (run.get("engine") or {}).get("dashboard")
             # a LocalCluster's dashboard ended with the run: no dead link; a remote

@@ -55,7 +55,7 @@ def test_an_engine_run_shows_its_startup_band_and_reports_it_apart(window, qtbot
     window.timeline.refresh()
     kinds = [ph["kind"] for ph, _items in window.timeline._phase_items]
     assert "startup" in kinds and "teardown" in kinds, kinds
-    assert "engine start/stop" in window.summary.notes["wall"].text()
+    assert "start-up, teardown apart" in window.summary.notes["wall"].text()
     assert "start-up" in window.summary.title.text()
     labels = [r.label for r in window.timeline.gantt.data.rows]
     assert any(lbl.startswith("loky worker") for lbl in labels), labels
