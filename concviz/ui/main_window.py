@@ -539,6 +539,11 @@ class MainWindow(QMainWindow):
         run.cpu = self.sampler.series.samples_between(
             t_start - CPU_MARGIN_NS, t_end + CPU_MARGIN_NS
         )
+        # the samples after its end come in the next half second (a short run may have
+        # none inside it yet): keep them too, once they exist
+        QTimer.singleShot(
+            CPU_MARGIN_NS // 1_000_000 + 150, lambda: self._keep_late_cpu(run, t_start, t_end)
+        )
         if interrupted:
             run.meta["interrupted"] = True
         result = run_object(store)
@@ -549,6 +554,17 @@ class MainWindow(QMainWindow):
             self.timeline.refresh()
             self.timeline.zoom_to_fit()
         return result
+
+    def _keep_late_cpu(self, run: Run, t_start: int, t_end: int) -> None:
+        if self._closed or self.session.get(run.id) is not run:
+            return
+        run.cpu = self.sampler.series.samples_between(
+            t_start - CPU_MARGIN_NS, t_end + CPU_MARGIN_NS
+        )
+        if self.shown_run is run and self.timeline.cpu.series is not self.sampler.series:
+            self.timeline.set_cpu_series(
+                CpuSeries.from_samples(run.cpu, self.sampler.series.n_cores)
+            )
 
     # ------------------------------------------------------------------ the session
     def show_page(self, page: QWidget) -> None:

@@ -62,10 +62,16 @@ def test_runs_are_listed_and_a_past_run_is_shown_with_its_own_bars_and_cpu(windo
     assert window.timeline.store is seq.store
     assert _shown_tasks(window) == list(range(5))
     assert len(_worker_rows(window)) == 1  # one worker
-    cpu = window.timeline.cpu.series
-    assert cpu is not window.sampler.series and len(cpu) >= 2
-    t, _cores, _lab = cpu.snapshot()
     started = int(seq.store.runs[-1].started["t_ns"])
+
+    def covered() -> bool:  # the samples after a short run's end arrive within 0.65 s
+        t = window.timeline.cpu.series.snapshot()[0]
+        return len(t) >= 2 and t[-1] >= started
+
+    qtbot.waitUntil(covered, timeout=3000)
+    cpu = window.timeline.cpu.series
+    assert cpu is not window.sampler.series
+    t, _cores, _lab = cpu.snapshot()
     assert t[0] <= started + 200_000_000 and t[-1] >= started  # the run's own span
     assert "sequential · 1 worker" in window.summary.title.text()
     assert window.summary.text("wall") == f"{seq.wall_s:.2f} s"
