@@ -206,16 +206,18 @@ class SessionFiles(QObject):
         return self._save_to(self.session.path)
 
     def save_as(self, path: str | None = None) -> bool:
-        if path is None:
-            start = self.session.path or str(
-                Path(str(self.settings.value("open_dir", "") or Path.home())) / f"session{SUFFIX}"
-            )
-            path, _ = QFileDialog.getSaveFileName(self.w, "Save session as", start, SESSION_FILTER)
-            if not path:
-                return False
-        if not path.lower().endswith(SUFFIX):
-            path += SUFFIX
-        return self._save_to(path)
+        path = path or self._ask_where()
+        return self._save_to(path) if path else False
+
+    def _ask_where(self) -> str | None:
+        """The Save-as dialog: a ``.concviz`` path, or None when cancelled."""
+        start = self.session.path or str(
+            Path(str(self.settings.value("open_dir", "") or Path.home())) / f"session{SUFFIX}"
+        )
+        path, _ = QFileDialog.getSaveFileName(self.w, "Save session as", start, SESSION_FILTER)
+        if not path:
+            return None
+        return path if path.lower().endswith(SUFFIX) else path + SUFFIX
 
     def _savable(self) -> str | None:
         if self.busy:
@@ -286,17 +288,8 @@ class SessionFiles(QObject):
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         answer = box.exec()
         if answer == QMessageBox.StandardButton.Save:
-            if self.session.path is None:
-                path, _ = QFileDialog.getSaveFileName(
-                    self.w, "Save session as", f"session{SUFFIX}", SESSION_FILTER
-                )
-                if not path:
-                    return False
-                if not path.lower().endswith(SUFFIX):
-                    path += SUFFIX
-            else:
-                path = self.session.path
-            return self._save_to(path, wait=True)
+            path = self.session.path or self._ask_where()
+            return self._save_to(path, wait=True) if path else False
         return answer == QMessageBox.StandardButton.Discard
 
     # ------------------------------------------------------------ the worker

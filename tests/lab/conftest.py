@@ -6,6 +6,17 @@ import pytest
 from labkit import Session
 
 
+@pytest.fixture(scope="module")
+def lab():
+    """One lab for a module's runs (``run_batch(..., lab=lab)``), closed after it."""
+    from concviz.runtime import LabProcess
+
+    lab = LabProcess()
+    lab.start()
+    yield lab
+    lab.close()
+
+
 @pytest.fixture
 def session():
     s = Session()

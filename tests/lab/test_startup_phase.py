@@ -20,14 +20,6 @@ def work(i):
 """
 
 
-@pytest.fixture(scope="module")
-def lab():
-    lab = LabProcess()
-    lab.start()
-    yield lab
-    lab.close()
-
-
 def _run(lab: LabProcess, path, method: str) -> dict:
     store = run_batch(
         {

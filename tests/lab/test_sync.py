@@ -8,15 +8,7 @@ import pytest
 from labkit import DATA
 
 from concviz.model import run_object
-from concviz.runtime import LabProcess, run_batch
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = LabProcess()
-    lab.start()
-    yield lab
-    lab.close()
+from concviz.runtime import run_batch
 
 
 def one(lab, workload: str, strategy: str, **kw) -> dict:

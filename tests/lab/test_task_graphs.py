@@ -6,15 +6,7 @@ import pytest
 
 from concviz.lab.dags import build
 from concviz.model import run_object
-from concviz.runtime import BadInput, LabProcess, run_batch
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = LabProcess()
-    lab.start()
-    yield lab
-    lab.close()
+from concviz.runtime import BadInput, run_batch
 
 
 def graph_run(lab, workload: str, strategy: str, tasks: int, **options) -> dict:
