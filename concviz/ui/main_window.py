@@ -536,9 +536,7 @@ class MainWindow(QMainWindow):
         t_end = int(info.finished["t_ns"]) if info.finished else (store.t_max or t_start)
         if info.finished:
             store.machine_busy_cores = self.sampler.series.others_between(t_start, t_end)
-        run.cpu = self.sampler.series.samples_between(
-            t_start - CPU_MARGIN_NS, t_end + CPU_MARGIN_NS
-        )
+        self._keep_cpu(run, t_start, t_end)
         # the samples after its end come in the next half second (a short run may have
         # none inside it yet): keep them too, once they exist
         QTimer.singleShot(
@@ -555,12 +553,20 @@ class MainWindow(QMainWindow):
             self.timeline.zoom_to_fit()
         return result
 
-    def _keep_late_cpu(self, run: Run, t_start: int, t_end: int) -> None:
-        if self._closed or self.session.get(run.id) is not run:
-            return
+    def _keep_cpu(self, run: Run, t_start: int, t_end: int) -> None:
+        """The per-core CPU samples of the run's span, and CPU_MARGIN_NS either side."""
         run.cpu = self.sampler.series.samples_between(
             t_start - CPU_MARGIN_NS, t_end + CPU_MARGIN_NS
         )
+
+    def _keep_late_cpu(self, run: Run, t_start: int, t_end: int) -> None:
+        if self._closed or self.session.get(run.id) is not run:
+            return
+        kept = len(run.cpu.t_ns)
+        self._keep_cpu(run, t_start, t_end)
+        if len(run.cpu.t_ns) != kept:  # the run changed: a file saved before lacks these
+            self.session.dirty = True
+            self.files.update_title()
         if self.shown_run is run and self.timeline.cpu.series is not self.sampler.series:
             self.timeline.set_cpu_series(
                 CpuSeries.from_samples(run.cpu, self.sampler.series.n_cores)

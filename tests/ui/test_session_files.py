@@ -50,6 +50,7 @@ def _second_window(qtbot, tmp_path):
 def test_saved_runs_reopen_identical_in_another_window(window, qtbot, tmp_path, monkeypatch):
     _run_and_wait(window, qtbot, strategy="sequential", workers=1, tasks=4, task_ms=20)
     _run_and_wait(window, qtbot, strategy="threads", workers=2, tasks=4, task_ms=20)
+    qtbot.wait(800)  # a run keeps the CPU samples of the half second after its end
     assert window.isWindowModified() and "untitled" in window.windowTitle()
     path = tmp_path / "lesson.concviz"
     monkeypatch.setattr(
