@@ -26,7 +26,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
+def _add_run_options(
+    p: argparse.ArgumentParser, strategy: bool = True, sweep: bool = False
+) -> None:
     p.add_argument(
         "-w",
         "--workload",
@@ -36,11 +38,15 @@ def _add_run_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
     )
     if strategy:
         p.add_argument("-s", "--strategy", default="threads", help="see `concviz strategies`")
-    p.add_argument("-n", "--workers", type=int, default=2, help="number of workers (default 2)")
+    if sweep:  # lists: what a sweep varies (cli_sweep reads them)
+        p.add_argument("-n", "--workers", help="worker counts, e.g. 1,2,4 (default 1 … 2× cores)")
+        p.add_argument("--task-ms", help="ms per task; several (0.05,0.5,5) sweep task sizes")
+    else:
+        p.add_argument("-n", "--workers", type=int, default=2, help="number of workers (default 2)")
+        p.add_argument(
+            "--task-ms", type=float, default=50.0, help="milliseconds of work per task (default 50)"
+        )
     p.add_argument("--tasks", type=int, default=16, help="number of tasks (default 16)")
-    p.add_argument(
-        "--task-ms", type=float, default=50.0, help="milliseconds of work per task (default 50)"
-    )
     p.add_argument(
         "--serial-fraction",
         type=float,
@@ -104,10 +110,17 @@ def _add_sync_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--producer-ms", type=float, metavar="MS", help="producer-consumer: ms to make one item"
     )
+    graphs = p.add_argument_group("task graphs (map-reduce, pipeline, wavefront, random-dag)")
+    graphs.add_argument(
+        "--width",
+        type=int,
+        metavar="W",
+        help="pipeline: stages; wavefront: columns; random-dag: tasks per layer (default 4)",
+    )
 
 
 def _sync_options(args: argparse.Namespace) -> dict:
-    keys = ("sync", "critical_fraction", "limit", "queue_size", "producer_ms")
+    keys = ("sync", "critical_fraction", "limit", "queue_size", "producer_ms", "width")
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -134,6 +147,7 @@ _FLAGS = {
     "options.limit": "--limit",
     "options.queue_size": "--queue-size",
     "options.producer_ms": "--producer-ms",
+    "options.width": "--width",
 }
 
 
@@ -260,6 +274,8 @@ def _print_run(run: dict, out=sys.stdout) -> None:
             clocks = ", ".join(f"{w} {v:+.3f} ms" for w, v in value.items())
             print(f"  worker clocks vs the lab's: {clocks}", file=out)
     _print_sync(run, out)
+    for d in run.get("diagnoses") or []:
+        print(f"  diagnosis [{d['code']}]: {d['title']} — {d['advice']}", file=out)
     failed = [t for t in run["tasks"] if not t["ok"] and not t.get("stopped")]
     for t in failed[:1]:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -308,6 +324,29 @@ def _print_output(output: dict, out) -> None:
             "--no-output hides it all)",
             file=out,
         )
+
+
+def _write_trace(store, dest: str) -> None:
+    """``--trace FILE``, or ``-`` for stdout (a Chrome Trace Event document)."""
+    from concviz.interop.chrome_trace import trace_events, write_trace
+
+    if dest == "-":
+        doc = {"traceEvents": trace_events(store), "displayTimeUnit": "ms"}
+        print(json.dumps(doc))
+        return
+    try:
+        write_trace(store, dest)
+    except OSError as exc:
+        raise UsageError(f"concviz: cannot write {dest}: {exc.strerror or exc}") from None
+
+
+def _stdout_taken(args: argparse.Namespace) -> bool:
+    """Whether a document goes to stdout (then the human summary goes to stderr)."""
+    if args.json == "-" and args.trace == "-":
+        raise UsageError("concviz run: --json - and --trace - cannot both write to stdout")
+    if getattr(args, "save", None) == "-":
+        raise UsageError("concviz run: --save needs a file name (a session cannot go to stdout)")
+    return "-" in (args.json, args.trace)
 
 
 def _write_json(obj, dest: str) -> None:
@@ -360,30 +399,128 @@ def _show_notice(obj: dict) -> None:
         print(f"concviz: {obj.get('message')}", file=sys.stderr)
 
 
+def _add_continuous_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("continuous runs with live switches")
+    g.add_argument("--continuous", action="store_true", help="tasks without end until --duration")
+    g.add_argument("--duration", type=float, metavar="S", help="seconds a continuous run lasts")
+    g.add_argument(
+        "--switch-at",
+        action="append",
+        default=[],
+        metavar="T:STRATEGY[,T:STRATEGY...]",
+        help="switch strategy T seconds after the start (each switch starts a segment)",
+    )
+    g.add_argument(
+        "--workers-at", action="append", default=[], metavar="T:N[,...]", help="switch workers"
+    )
+    g.add_argument(
+        "--task-ms-at",
+        action="append",
+        default=[],
+        metavar="T:MS[,...]",
+        help="switch the task size",
+    )
+
+
+def _continuous_script(args: argparse.Namespace) -> list | None:
+    """The timed switches and stop of ``run --continuous`` (None for a batch run)."""
+    from concviz.lab.strategies import REGISTRY
+    from concviz.runtime.continuous import BadScript, parse_script
+
+    timed = args.switch_at or args.workers_at or args.task_ms_at
+    if not args.continuous:
+        if timed or args.duration is not None:
+            raise UsageError("concviz run: --duration and --switch-at need --continuous")
+        return None
+    if args.duration is None:
+        raise UsageError("concviz run: --continuous needs --duration S (seconds to run)")
+    try:
+        return parse_script(
+            args.duration, args.switch_at, args.workers_at, args.task_ms_at, list(REGISTRY)
+        )
+    except BadScript as exc:
+        raise UsageError(f"concviz run: {exc}") from None
+
+
+def _print_segments(run: dict, out) -> None:
+    from concviz.model.segments import rate_text
+
+    segs = run.get("segments") or []
+    if not segs:
+        return
+    print("  segments:", file=out)
+    for s in segs:
+        rate = "—" if s["tasks_per_s"] is None else rate_text(s["tasks_per_s"])
+        par = "—" if s["parallelism"] is None else f"{s['parallelism']:.2f}"
+        sp = "—" if s["speedup"] is None else f"{s['speedup']:.2f}×"
+        label = (
+            "sequential" if s["strategy"] == "sequential" else (f"{s['strategy']} × {s['workers']}")
+        )
+        print(
+            f"    {s['start_s']:6.2f}–{s['end_s']:6.2f} s  {label:<24} {s['task_ms']:g} ms tasks"
+            f"  {s['tasks']:>7} tasks  {rate:>7} tasks/s  parallelism {par}  speedup {sp}",
+            file=out,
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _check_writable(args.json, "--json")
     _check_writable(args.trace, "--trace")
     _check_writable(args.save, "--save")
+    _stdout_taken(args)  # two documents for stdout, or a session there: refused first
     _params(args)  # a bad flag is refused before the lab starts
+    script = _continuous_script(args)
     driver = _driver(args)
+    if script is not None:
+        return _run_continuous(args, driver, script)
     run, store = _one_run(args, driver)
-    out = sys.stderr if args.json == "-" else sys.stdout
+    out = sys.stderr if _stdout_taken(args) else sys.stdout
     _print_run(run, out)
     if not args.no_output:
         _print_output(run["output"], out)
     if args.json:
         _write_json(run, args.json)
     if args.trace:
-        from concviz.interop.chrome_trace import write_trace
-
-        write_trace(store, args.trace)
-        print(
-            f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)", file=out
-        )
+        _write_trace(store, args.trace)
+        if args.trace != "-":
+            print(
+                f"  trace written to {args.trace} (open it in Perfetto or chrome://tracing)",
+                file=out,
+            )
     if args.save:
         _save_session(args.save, driver.session)
         print(f"  session saved to {args.save} (open it with: concviz {args.save})", file=out)
     return 0 if _succeeded(run, args.tasks) else 1
+
+
+def _run_continuous(args: argparse.Namespace, driver, script: list) -> int:
+    """``run --continuous``: segments between timed switches; exit 0 when none failed."""
+    import dataclasses
+
+    refused: list[str] = []
+
+    def on_json(obj: dict) -> None:
+        _show_notice(obj)
+        if obj.get("type") == "error" and obj.get("cmd") == "switch" and not refused:
+            refused.append(str(obj.get("message")))
+            driver.stop()  # a switch the lab refused: what follows would not be asked for
+
+    driver.on_json = on_json
+    start = dataclasses.replace(_params(args), mode="continuous")
+    run = driver.run(start, script=script).result
+    if refused:
+        raise UsageError(f"concviz run: the lab refused a switch: {refused[0]}")
+    out = sys.stderr if _stdout_taken(args) else sys.stdout
+    _print_run(run, out)
+    _print_segments(run, out)
+    if args.json:
+        _write_json(run, args.json)
+    if args.trace:
+        _write_trace(driver.session.runs[-1].store, args.trace)
+    if args.save:
+        _save_session(args.save, driver.session)
+    failed = any(not t["ok"] and not t.get("stopped") for t in run["tasks"])
+    return 0 if run["ok"] and not failed else 1
 
 
 def _save_session(dest: str, session) -> None:
@@ -615,8 +752,10 @@ def cmd_strategies(args: argparse.Namespace) -> int:
             mark = "yes" if s["available"] else "no "
             why = "" if s["available"] else f"  — {s['reason']}"
             print(f"  {mark}  {s['name']:<20}{s['description']}{why}")
-            if not s["available"] and s.get("install"):
-                print(f"       {'':<20}install: {s['install']}")
+            hint = s.get("install")
+            if not s["available"] and hint:
+                label = "install" if hint.startswith(("pip ", "uv ")) else "to use it"
+                print(f"       {'':<20}{label}: {hint}")
     return 0
 
 
@@ -694,6 +833,18 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from concviz.cli_sweep import cmd_sweep
+
+    return cmd_sweep(args)
+
+
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    from concviz.cli_lessons import cmd_lessons
+
+    return cmd_lessons(args)
+
+
 def cmd_window(argv: list[str]) -> int:
     from concviz.ui.platform_check import problem
 
@@ -715,11 +866,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run one workload under one strategy, headless")
     _add_run_options(p)
     p.add_argument("--json", metavar="FILE", help="write the run as JSON (- for stdout)")
-    p.add_argument("--trace", metavar="FILE", help="write a Chrome Trace Event file")
+    p.add_argument("--trace", metavar="FILE", help="write a Chrome Trace Event file (- for stdout)")
     p.add_argument(
         "--no-output", action="store_true", help="do not print what the workload printed"
     )
     p.add_argument("--save", metavar="FILE.concviz", help="save the run as a session file")
+    _add_continuous_options(p)
     p = sub.add_parser("compare", help="run sequential and several strategies, side by side")
     _add_run_options(p, strategy=False)
     p.add_argument(
@@ -746,6 +898,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("self-test", help="check every strategy and the window work here")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--no-window", action="store_true", help="skip the offscreen window frame")
+    from concviz.cli_sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
+    from concviz.cli_lessons import add_parser as add_lessons_parser
+
+    add_lessons_parser(sub)
     sub.add_parser("bench", help="benchmarks (concviz bench --list)", add_help=False)
     p = sub.add_parser("screenshot", help="render the window offscreen after a short run")
     p.add_argument("out", help="PNG file to write")
@@ -768,6 +926,13 @@ def main(argv: list[str] | None = None) -> int:
         # the run, if any, was stopped and its lab ended; the shell's code for Ctrl-C
         print("concviz: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `concviz run --json - | head`: the reader has what it wanted; what is left
+        # to print goes nowhere (not into a traceback when Python flushes at exit)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 0
 
 
 def _main(argv: list[str] | None) -> int:
@@ -780,6 +945,15 @@ def _main(argv: list[str] | None) -> int:
         from concviz.lab.lab import main as lab_main
 
         return lab_main()
+    from concviz import frozen
+
+    run_helper = frozen.helper(argv)  # joblib's loky starts its helpers with `<exe> -m/-c`
+    if run_helper is not None:
+        return run_helper()
+    refusal = frozen.python_option_refusal(argv)
+    if refusal:  # `concviz -m pip`: one sentence, not a window that stays open
+        print(f"concviz: {refusal}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     from concviz.runtime import BadInput, LabError
     from concviz.runtime.lab_process import BadInterpreter
 
@@ -799,6 +973,8 @@ def _main(argv: list[str] | None) -> int:
             "screenshot": cmd_screenshot,
             "info": cmd_info,
             "export": cmd_export,
+            "sweep": _cmd_sweep,
+            "lessons": _cmd_lessons,
         }
         if argv[0] not in handlers and argv[0].lower().endswith(OPENABLE):
             _open(argv[0])  # an unreadable file is one sentence here, not a window

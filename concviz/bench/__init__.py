@@ -30,7 +30,13 @@ REGISTRY: dict[str, str] = {
     "dispatch": "concviz.bench.dispatch",
     "sync": "concviz.bench.sync",
     "session": "concviz.bench.session",
+    "window-cost": "concviz.bench.window_cost",
+    "soak": "concviz.bench.soak",
 }
+
+
+class BadArgument(Exception):
+    """A benchmark's flag is wrong; the message says which and what to give."""
 
 
 class NotBuilt(Exception):
@@ -75,12 +81,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--only",
         metavar="NAMES",
-        help="dispatch: measure only these engines, comma separated (baselines always run)",
+        help=(
+            "dispatch: measure only these engines; overhead: only these strategies "
+            "(comma separated)"
+        ),
+    )
+    p.add_argument(
+        "--minutes", type=float, metavar="M", help="soak: how long the run lasts (default 10)"
     )
     return p
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
             return f"{value:.4g}"
@@ -88,6 +102,18 @@ def _fmt(value: object) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _table(name: str, rows: list[dict]) -> list[str]:
+    """A list of rows as aligned columns, under its name."""
+    cols = list(rows[0])
+    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    out = [f"  {name}:", "    " + "  ".join(c.rjust(w) for c, w in zip(cols, widths, strict=True))]
+    out += [
+        "    " + "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells
+    ]
+    return out
 
 
 def _human(name: str, result: dict) -> str:
@@ -100,6 +126,9 @@ def _human(name: str, result: dict) -> str:
         lines.append(f"  compared: {result['compared']}")
     width = max((len(k) for k in figures), default=0)
     for key, value in figures.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.extend(_table(key, value))
+            continue
         line = f"  {key:<{width}}  {_fmt(value)}"
         base = baselines.get(key)
         if base is not None and base in figures and figures[base]:
@@ -140,7 +169,11 @@ def main(argv: list[str]) -> int:
     except NotBuilt as exc:
         print(f"concviz bench: {exc}", file=sys.stderr)
         return 2
-    result = module.run(args)
+    try:
+        result = module.run(args)
+    except BadArgument as exc:
+        print(f"concviz bench: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         out = {
             "benchmark": args.name,

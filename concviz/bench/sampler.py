@@ -54,7 +54,7 @@ def run(args) -> dict:
         seen = []
         fraction, samples = _loop(seconds, lambda: seen.append(sampler.sample()))
         idle, _ = _loop(min(seconds, 2.0), lambda: None)
-        waits_64, _ = _waits_fraction(lab.pid, seconds)
+        waits_64, _ = _waits_fraction(lab.pid, seconds, (lab.hello or {}).get("gil_layout"))
         lab.send(P.Stop())
     finally:
         lab.close()
@@ -84,11 +84,13 @@ def run(args) -> dict:
     }
 
 
-def _waits_fraction(pid: int, seconds: float) -> tuple[float, int]:
-    """The wait sampler's CPU per wall second at WAITS_HZ on the lab ``pid``; threads seen."""
+def _waits_fraction(pid: int, seconds: float, gil_layout: dict | None = None) -> tuple[float, int]:
+    """The wait sampler's CPU per wall second at WAITS_HZ on the lab ``pid``; threads seen.
+
+    With the lab's ``gil_layout`` it reads the GIL's holder too, as runs do."""
     from concviz.runtime.wait_sampler import WaitSampler
 
-    sampler = WaitSampler(pid)
+    sampler = WaitSampler(pid, gil_layout=gil_layout)
     seen = [0]
     sampler.sample_once()  # opens the files: a one-off cost, not the steady state
     fraction, _ = _loop(seconds, lambda: seen.append(sampler.sample_once()), WAITS_HZ)
@@ -110,7 +112,7 @@ def _busy_waits(seconds: float) -> tuple[float, int]:
             )
         )
         time.sleep(1.0)
-        return _waits_fraction(lab.pid, seconds)
+        return _waits_fraction(lab.pid, seconds, (lab.hello or {}).get("gil_layout"))
     finally:
         lab.send(P.Stop())
         lab.close()

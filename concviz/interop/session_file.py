@@ -584,6 +584,7 @@ def _check_store(c: _Checker, s: Any, where: str) -> None:
     c.key(s, "t_min", _OPT_INT, where)
     c.key(s, "t_max", _OPT_INT, where)
     c.key(s, "machine_busy_cores", _OPT_NUM, where)
+    c.key(s, "observer_core_fraction", _OPT_NUM, where, default=None)
     for item in c.key(s, "sync_objects", list, where, default=[]):
         c.val(item, list, f"{where}.sync_objects entry")
         if len(item) != 3:

@@ -12,15 +12,14 @@ import io
 import json
 import os
 import signal
-import struct
 import sys
 import sysconfig
 import threading
 import time
 import traceback
 
+from . import gil_layout, sync, workloads
 from . import protocol as P
-from . import sync, workloads
 from .gil_probe import GilProbe
 from .output import attribute_stdout
 from .protocol import (
@@ -34,7 +33,7 @@ from .protocol import (
     ControlError,
     frame,
 )
-from .recorder import Recorder, cpu_ns, perf_ns
+from .recorder import Recorder, cpu_ns, measure_record_ns, perf_ns
 from .strategies import REGISTRY, DagFeed, RunContext, TaskFeed, WorkerDied
 from .workloads import BadWorkload
 
@@ -169,20 +168,63 @@ def _graph(spec: dict, tasks: int | None, seed: int) -> list[list[int]] | None:
         raise BadRequest(str(exc)) from None
 
 
+# Besides the sync workloads' strategies, what runs a task graph: subinterpreters
+# pulling from the graph's feed, and Dask through its own scheduler (dask.delayed).
+GRAPH_ENGINES = ("interpreter-pool", "dask-local", "dask-remote")
+# Why the others cannot, by strategy family (the module's name).
+NO_GRAPHS = {
+    "joblib_": "joblib's Parallel maps independent calls, none of which can wait for another's "
+    "result",
+    "spark": "Spark schedules stages of independent partitions, not single tasks that wait "
+    "for others",
+    "mpi": "concviz's MPI ranks each take a fixed share of independent tasks",
+}
+
+
 def _check_sync_run(spec: dict, strategy: str, tasks: int | None, workers: int) -> None:
     """A sync or graph workload refuses strategies and task counts it cannot run (BadWorkload)."""
     from .dags import DAG_WORKLOADS
     from .sync_workloads import STRATEGIES, SYNC_WORKLOADS, BadKnob, check_run
 
-    if spec["name"] in DAG_WORKLOADS and strategy not in STRATEGIES:
+    if spec["name"] in DAG_WORKLOADS and strategy not in (*STRATEGIES, *GRAPH_ENGINES):
+        why = NO_GRAPHS.get(REGISTRY[strategy].family, "it has no way to run a task graph")
         raise BadWorkload(
-            f"the {spec['name']} task graph runs under {', '.join(STRATEGIES)}, not {strategy}"
+            f"{strategy} cannot run the {spec['name']} task graph: {why}; "
+            f"use {', '.join((*STRATEGIES, *GRAPH_ENGINES))}"
         )
     if spec["name"] in SYNC_WORKLOADS:
         try:
             check_run(spec, strategy, tasks, workers)
         except BadKnob as exc:
             raise BadWorkload(str(exc)) from None
+
+
+def start_problem(start: P.Start) -> str | None:
+    """Why a lab would refuse ``start`` whatever the machine, or None (a lesson's check).
+
+    The checks ``Run`` makes, less those that depend on this machine (is the strategy
+    available, can a user function be loaded) and without calibrating.
+    """
+    if start.strategy not in REGISTRY:
+        return f"unknown strategy {start.strategy!r}; choose one of: {', '.join(REGISTRY)}"
+    if start.workload == "user":
+        return "a user function cannot be checked without loading it"
+    try:
+        _check_options(start.strategy, dict(start.options))
+        spec = workloads.make_spec(
+            start.workload,
+            start.task_ms,
+            seed=start.seed,
+            cpu_fraction=start.cpu_fraction,
+            jitter=start.jitter,
+            options=start.options,
+            calibrate=False,
+        )
+        _check_sync_run(spec, start.strategy, start.tasks, start.workers)
+        _graph(spec, start.tasks, start.seed)
+    except (BadWorkload, BadRequest) as exc:
+        return str(exc)
+    return None
 
 
 STOP_GRACE_S = 0.7  # after a stop, how long the runner has to report on its own
@@ -392,6 +434,7 @@ class Run:
     def switch(self, msg: P.Switch) -> None:
         strategy = _strategy_name(msg.strategy if msg.strategy is not None else self.strategy)
         workers = msg.workers if msg.workers is not None else self.workers
+        task_ms = msg.task_ms if msg.task_ms is not None else self.spec["task_ms"]
         _check_options(strategy, self.options)
         if (
             strategy != self.strategy
@@ -411,7 +454,7 @@ class Run:
                 "a barrier's parties are fixed for the run: barrier-phases cannot change its workers"
             )
         with self._lock:
-            self.pending_switch = {"strategy": strategy, "workers": workers}
+            self.pending_switch = {"strategy": strategy, "workers": workers, "task_ms": task_ms}
         self.feed.pause()  # the next task boundary ends the current segment
 
     # -- runner thread
@@ -492,6 +535,7 @@ class Run:
                         "t_ns": perf_ns(),
                         "strategy": self.strategy,
                         "workers": self.workers,
+                        "task_ms": self.spec["task_ms"],
                         "index": segments,
                     }
                 )
@@ -510,11 +554,16 @@ class Run:
                         "type": "marker",
                         "kind": "switch",
                         "t_ns": perf_ns(),
-                        "from": {"strategy": self.strategy, "workers": self.workers},
+                        "from": {
+                            "strategy": self.strategy,
+                            "workers": self.workers,
+                            "task_ms": self.spec["task_ms"],
+                        },
                         "to": switch,
                     }
                 )
                 self.strategy, self.workers = switch["strategy"], switch["workers"]
+                self.spec["task_ms"] = float(switch["task_ms"])
                 self.feed.resume()
         except WorkerDied as exc:
             failure = str(exc)
@@ -599,6 +648,13 @@ class Lab:
         here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         if here not in self.sys_path:
             self.sys_path.insert(0, here)
+        bundle = getattr(sys, "_MEIPASS", None)
+        if getattr(sys, "frozen", False) and bundle:
+            # a packaged app's modules live in its archive, which only the main
+            # interpreter can read: subinterpreters import the lab's sources and the
+            # standard library's compiled modules that travel as plain files for them
+            src = os.path.join(bundle, "lab_src")
+            self.sys_path[:0] = [os.path.join(src, "stdlib.zip"), src]
 
     def _sync_message(self, msg: dict) -> None:
         """A sync object's name, or a worker process's blocked wait (any thread)."""
@@ -616,6 +672,10 @@ class Lab:
                 "cores": os.cpu_count(),
                 "clock": {"perf_ns": perf, "time_ns": wall},
                 "switch_interval": sys.getswitchinterval(),
+                # what recording one event costs a worker here (a run's overhead estimate)
+                "record_ns_per_event": round(measure_record_ns(500), 1),
+                # where the GIL's holder is, for a watcher reading it from outside
+                "gil_layout": gil_layout.find(),
             }
         )
 
@@ -724,12 +784,18 @@ class _OutputPump:
     """Forwards what descriptor 1 receives (the user's prints) as output frames.
 
     ``drain`` lets a run's end wait until everything printed so far has been sent, so
-    ``run_finished`` never overtakes a task's last lines (a reader stops at it).
+    ``run_finished`` never overtakes a task's last lines (a reader stops at it). It
+    writes a NUL byte into the pipe behind what was printed and waits until the pump
+    has read it: the pipe keeps order, so every earlier line has gone out by then.
+    (Watching the pipe's fill level missed a read in flight, and a slow machine's
+    8 000-line flood outran its 0.2 s: 269 lines came after the run's end.)
     """
 
     def __init__(self, channel: Channel, fd: int) -> None:
         self.channel, self.fd = channel, fd
-        self._busy = False  # between a read and its frame being written
+        self._marks = threading.Condition()
+        self._asked = 0  # NULs written by ``drain``
+        self._seen = 0  # NULs the pump has read (everything before them is sent)
         threading.Thread(target=self._pump, name="concviz-output", daemon=True).start()
 
     def _pump(self) -> None:
@@ -740,27 +806,30 @@ class _OutputPump:
                 return
             if not data:
                 return
-            self._busy = True
-            self.channel.write(FRAME_OUTPUT, data)
-            self._busy = False
+            marks = data.count(b"\0")
+            if marks:
+                data = data.replace(b"\0", b"")
+            if data:
+                self.channel.write(FRAME_OUTPUT, data)
+            if marks:
+                with self._marks:
+                    self._seen += marks
+                    self._marks.notify_all()
 
-    def _pending(self) -> int:
-        try:
-            import fcntl
-            import termios
-
-            return struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0" * 4))[0]
-        except (ImportError, OSError):
-            return 0  # cannot tell: do not wait
-
-    def drain(self, timeout: float = 0.2) -> None:
+    def drain(self, timeout: float = 2.0) -> None:
         try:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
-        deadline = time.monotonic() + timeout
-        while (self._busy or self._pending()) and time.monotonic() < deadline:
-            time.sleep(0.002)
+        with self._marks:
+            self._asked += 1
+            ticket = self._asked
+        try:
+            os.write(1, b"\0")
+        except OSError:
+            return
+        with self._marks:
+            self._marks.wait_for(lambda: self._seen >= ticket, timeout)
 
 
 _pump: _OutputPump | None = None

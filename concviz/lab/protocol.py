@@ -404,16 +404,27 @@ class Stop(Message):
 
 @dataclass(frozen=True)
 class Switch(Message):
-    """Change a continuous run's strategy or worker count at the next task boundary."""
+    """Change a continuous run's strategy, worker count or task size at the next task
+    boundary."""
 
     CMD: ClassVar[str] = "switch"
     strategy: str | None = None  # None: keep the run's strategy
     workers: int | None = None  # None: keep the run's worker count
+    task_ms: float | None = None  # None: keep the run's task size
 
     def __post_init__(self) -> None:
         _fix(self, "strategy", _text("strategy", self.strategy, optional=True))
         if self.workers is not None:
             _fix(self, "workers", _whole("workers", self.workers, 1, MAX_WORKERS))
+        if self.task_ms is not None:
+            _fix(self, "task_ms", _real("task_ms", self.task_ms, 0.0, MAX_TASK_MS))
+
+    def line(self) -> bytes:
+        # the task size only when it changes: the line stays what it always was otherwise
+        fields = dataclasses.asdict(self)
+        if fields["task_ms"] is None:
+            del fields["task_ms"]
+        return control_line({"cmd": self.CMD, **fields})
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ A worker appends a small tuple per event to its own buffer (no system call, no
 packing). What is buffered is packed into one payload and handed to a sink (the
 lab's frame writer, or the pipe from a worker process to the lab) at the moment a
 task *starts*, by the worker itself, when the last hand-over is at least
-``INLINE_GAP_NS`` old: a new bar reaches the window at once, together with the end
-of the task before it, and a worker whose tasks are longer than the gap never hands
-the GIL to anyone to get its events out. A flusher thread per process is the
+``INLINE_GAP_NS`` old: a new bar reaches the window together with the end of the
+task before it, at once when tasks are longer than the gap and within two gaps
+(10 ms) when they are shorter, and a worker never hands the GIL to anyone to get its
+events out. A flusher thread per process is the
 backstop, every ``FLUSH_INTERVAL_S``, for what no start carried (the last task of a
 worker going idle, short tasks in the gap). Never a system call per event.
 
@@ -36,7 +37,16 @@ cpu_ns = time.thread_time_ns
 
 MAX_BATCH = 4096
 FLUSH_INTERVAL_S = 0.04  # the backstop; starts hand events over at once (see above)
-INLINE_GAP_NS = 2_000_000  # a start flushes when the last hand-over is this old
+# A start flushes when the last hand-over is this old. A start then waits at most
+# twice this before it is handed over (tasks shorter than this ride with the first
+# start after it), 10 ms: within one display frame (16.7 ms at 60 Hz), with the
+# process relay's COALESCE_S (4 ms) on top for worker processes. At 2 ms, two
+# workers of 0.05 ms tasks handed over 1000 batches a second, each a wake-up of the
+# lab's relay on a machine whose cores the workers already fill.
+INLINE_GAP_NS = 5_000_000
+# A task starting this long after the last CPU reading on its thread reads the CPU
+# clock afresh (see ``execute``)
+CPU_MARK_GAP_NS = 1_000_000
 _STARTS = (EV_START, EV_SLICE_START)
 
 
@@ -48,25 +58,28 @@ class Buffer:
     end without a lock; a ``threading.Lock`` per event cost more than the event.
     """
 
-    __slots__ = ("pid", "tid", "items", "append", "owner", "cpu_mark")
+    __slots__ = ("pid", "tid", "items", "append", "owner", "cpu_mark", "t_mark", "on")
 
     def __init__(self, owner: Recorder) -> None:
+        self.on = owner.recording
         self.pid = os.getpid()
         self.tid = threading.get_native_id()
         self.items: deque[tuple] = deque()
         self.append = self.items.append
         self.owner = owner
         self.cpu_mark = cpu_ns()
+        self.t_mark = perf_ns()  # when cpu_mark was read
 
     def mark_cpu(self) -> None:
         """Start counting task CPU from now (call before a thread's first task)."""
         self.cpu_mark = cpu_ns()
+        self.t_mark = perf_ns()
 
     def add(self, kind: int, worker: int, task: int, t: int, cpu: int, t0: int) -> None:
         self.append((kind, 0, worker, task, self.pid, self.tid, t, cpu, t0))
         if len(self.items) >= MAX_BATCH:
             self.owner.flush()
-        elif kind in _STARTS and t - self.owner.last_flush_ns >= INLINE_GAP_NS:
+        elif kind in _STARTS and t >= self.owner.next_flush_ns:
             self.owner.flush_soon()
 
     def take(self) -> list[tuple]:
@@ -79,7 +92,15 @@ class Buffer:
 class Recorder:
     """Collects events from every thread of one process and ships them in batches."""
 
-    def __init__(self, sink: Callable[[bytes], None], interval: float = FLUSH_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        sink: Callable[[bytes], None],
+        interval: float = FLUSH_INTERVAL_S,
+        recording: bool = True,
+    ) -> None:
+        # recording=False: the same dispatch with nothing recorded (``bench overhead``'s
+        # middle baseline); tasks run through ``execute`` bare and no flusher starts
+        self.recording = recording
         self._sink = sink
         self._interval = interval
         self._local = threading.local()
@@ -90,6 +111,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self.tick: Callable[[], None] | None = None  # extra work each flush interval
         self.last_flush_ns = 0  # when the last hand-over began (perf_counter_ns)
+        self.next_flush_ns = 0  # from when a starting task hands over again
 
     def buffer(self) -> Buffer:
         """The calling thread's buffer (created on first use)."""
@@ -116,7 +138,8 @@ class Recorder:
                 self._flush_lock.release()
 
     def _flush_locked(self) -> None:
-        self.last_flush_ns = perf_ns()
+        self.last_flush_ns = now = perf_ns()
+        self.next_flush_ns = now + INLINE_GAP_NS
         with self._reg_lock:
             buffers = list(self._buffers)
         batch: list[tuple] = []
@@ -127,6 +150,8 @@ class Recorder:
             self._sink(pack_records(batch[start : start + MAX_BATCH]))
 
     def start(self) -> None:
+        if not self.recording:
+            return
         self._thread = threading.Thread(target=self._loop, name="concviz-flusher", daemon=True)
         self._thread.start()
 
@@ -184,13 +209,21 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
     CPU time is the thread's CPU clock at the task's end minus its reading at the
     previous task boundary on this thread (``Buffer.cpu_mark``), so one CPU-clock
     read (a system call) serves two events: the few microseconds a worker spends
-    fetching its next task count toward that task.
+    fetching its next task count toward that task. A task that starts more than
+    ``CPU_MARK_GAP_NS`` after that reading reads the clock at its start instead:
+    what the thread did meanwhile (loky's worker runs ``gc.collect()`` between tasks,
+    17 ms of CPU measured) is not the task's, and would have made a 0.14 ms task
+    claim 17 ms of CPU.
     """
+    if not buf.on:
+        return _execute_bare(task, fn)
     append, pid, tid = buf.append, buf.pid, buf.tid
     running.task, running.worker = task, worker  # what it prints is named after it
     t0 = perf_ns()
+    if t0 - buf.t_mark > CPU_MARK_GAP_NS:
+        buf.cpu_mark = cpu_ns()  # away a while: what ran meanwhile is not this task's
     append((EV_START, 0, worker, task, pid, tid, t0, 0, 0))
-    if t0 - buf.owner.last_flush_ns >= INLINE_GAP_NS:
+    if t0 >= buf.owner.next_flush_ns:
         buf.owner.flush_soon()  # the new bar, and the previous task's end, go out now
     kind = EV_END
     err = None
@@ -206,7 +239,49 @@ def execute(buf: Buffer, worker: int, task: int, fn: Callable[[int], object]) ->
     t1 = perf_ns()
     running.task = None
     append((kind, 0, worker, task, pid, tid, t1, c1 - buf.cpu_mark, t0))
-    buf.cpu_mark = c1
+    buf.cpu_mark, buf.t_mark = c1, t1
     if len(buf.items) >= MAX_BATCH:
         buf.owner.flush()
     return err
+
+
+def _execute_bare(task: int, fn: Callable[[int], object]) -> str | None:
+    """``execute`` with the recorder switched off: the task and its error, no event."""
+    try:
+        fn(task)
+    except Stopped:
+        pass
+    except BaseException as exc:  # noqa: BLE001 - a failing task is data, not a crash
+        return describe_error(exc)
+    return None
+
+
+def measure_record_ns(tasks: int = 1500) -> float:
+    """What recording one event costs a worker here, in ns (measured in about 2 ms).
+
+    ``execute`` around a task that does nothing (two clock readings, two appends,
+    the start's hand-over check), minus the same loop calling the task bare, per
+    event, the better of three tries; the events are packed and dropped. The lab
+    reports it in its handshake, and a run's ``recording_overhead_estimate`` is
+    its events times this over its CPU time.
+    """
+    recorder = Recorder(lambda _payload: None)
+    buf = recorder.buffer()
+
+    def noop(_i: int) -> None:
+        return None
+
+    best = float("inf")
+    for _ in range(3):
+        recorder.next_flush_ns = perf_ns() + 10**12  # no hand-over inside the timing
+        t0 = perf_ns()
+        for i in range(tasks):
+            execute(buf, 0, i, noop)
+        t1 = perf_ns()
+        for i in range(tasks):
+            noop(i)
+        t2 = perf_ns()
+        recorder.flush()
+        best = min(best, ((t1 - t0) - (t2 - t1)) / (2 * tasks))
+    running.task = running.worker = None
+    return max(0.0, best)

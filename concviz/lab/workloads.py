@@ -231,7 +231,18 @@ def _cpu_python(ms: float, cal: dict) -> None:
 
 
 def _cpu_native(ms: float, cal: dict) -> None:
-    chunks = max(1, round(ms * cal["native_chunks_per_ms"]))
+    exact = ms * cal["native_chunks_per_ms"]
+    if exact < 0.5:
+        # less than half a chunk (a granularity sweep's 0.05 ms tasks): hash that share of
+        # the buffer, not a whole chunk, or every small task would take a chunk's time.
+        # At least 4 KiB, so hashlib still releases the GIL as it does for larger work.
+        global _native_buf
+        if _native_buf is None:
+            _native_buf = random.Random(1).randbytes(_NATIVE_CHUNK)
+        size = max(4096, int(exact * _NATIVE_CHUNK))
+        hashlib.sha256(memoryview(_native_buf)[:size]).digest()
+        return
+    chunks = max(1, round(exact))
     for i in range(chunks):
         if i % 4 == 0 and _stopping():
             raise Stopped("stopped")
@@ -391,8 +402,11 @@ def make_spec(
     user: str | None = None,
     on_notice=None,
     options: dict | None = None,
+    calibrate: bool = True,
 ) -> dict:
     """Validate workload parameters and return the spec (raises BadWorkload).
+
+    ``calibrate=False`` only checks: the spec has no calibration and cannot run.
 
     ``on_notice(text)`` hears about a calibration cache that had to be measured again;
     ``options`` are the start's options, of which the sync workloads take their knobs.
@@ -435,11 +449,16 @@ def make_spec(
                 )
     if name in DAG_WORKLOADS:
         spec["width"] = (options or {}).get("width")
+        if name == "map-reduce" and spec["width"] is not None:
+            raise BadWorkload(
+                "map-reduce is a tree of pairwise reductions, its shape set by --tasks alone: "
+                "--width applies to pipeline, wavefront and random-dag"
+            )
     elif "width" in (options or {}):
         raise BadWorkload(
             f"--width applies only to the task graphs ({', '.join(DAG_WORKLOADS)}), not to {name}"
         )
-    if name in ("cpu-python", "cpu-native", "io-file", "mixed", "contended-lock"):
+    if calibrate and name in ("cpu-python", "cpu-native", "io-file", "mixed", "contended-lock"):
         spec["cal"] = calibration(on_notice)
     return spec
 

@@ -118,6 +118,20 @@ class RunInfo:
     engine: dict = field(default_factory=dict)  # what an engine said (dashboard, offsets)
 
 
+# per event kind (a lookup, not a chain of comparisons per batch): whether it closes a
+# bar, and the bar's kind
+_N_KINDS = 256
+_DONE_KINDS = [P.EV_END, P.EV_ERROR, P.EV_SLICE_END, P.EV_STOPPED]
+_IS_DONE = np.zeros(_N_KINDS, bool)
+_IS_DONE[_DONE_KINDS] = True
+_IS_TASK_END = np.zeros(_N_KINDS, bool)  # ends a task (a slice's end does not)
+_IS_TASK_END[[P.EV_END, P.EV_ERROR, P.EV_STOPPED]] = True
+_BAR_KIND = np.full(_N_KINDS, BAR_TASK, np.uint8)
+_BAR_KIND[P.EV_SLICE_END] = BAR_SLICE
+_BAR_KIND[P.EV_ERROR] = BAR_ERROR
+_BAR_KIND[P.EV_STOPPED] = BAR_STOPPED
+
+
 class EventStore:
     """Everything one lab session reported, in numpy columns."""
 
@@ -150,7 +164,14 @@ class EventStore:
         # and the cores other programs used during the run: set by whoever observed it
         self.waits = None
         self.machine_busy_cores: float | None = None
+        # the watcher's own CPU over the run (the window's or the CLI's), in cores
+        self.observer_core_fraction: float | None = None
         self.probe_thread: tuple[int, int] | None = None  # the sleep probe's (pid, tid)
+        # a long continuous run: how many of the oldest bars an event budget dropped
+        # (``model.history``, which keeps their aggregate), and its segments' figures
+        self.bars_dropped = 0
+        self.history = None  # model.history.History of the dropped bars, or None
+        self.segment_tracker = None  # model.segments.SegmentTracker, made on first use
 
     # ------------------------------------------------------------ writing
     def add_frame(self, kind: int, payload: bytes) -> dict | None:
@@ -231,19 +252,11 @@ class EventStore:
         with self._lock:
             lanes = self._lanes_for(rec)
             kind = rec["kind"]
-            done = (
-                (kind == P.EV_END)
-                | (kind == P.EV_ERROR)
-                | (kind == P.EV_SLICE_END)
-                | (kind == P.EV_STOPPED)
-            )
-            if done.any():
-                k = kind[done]
-                bk = np.select(
-                    [k == P.EV_SLICE_END, k == P.EV_ERROR, k == P.EV_STOPPED],
-                    [BAR_SLICE, BAR_ERROR, BAR_STOPPED],
-                    BAR_TASK,
-                ).astype(np.uint8)
+            # which kinds the batch holds, once: a small batch's cost is its numpy calls
+            present = np.bincount(kind, minlength=_N_KINDS)
+            if present[_DONE_KINDS].any():
+                done = _IS_DONE[kind]
+                bk = _BAR_KIND[kind[done]]
                 self._bars.append(
                     lane=lanes[done],
                     task=rec["task"][done],
@@ -252,14 +265,14 @@ class EventStore:
                     cpu=rec["cpu_ns"][done],
                     kind=bk,
                 )
-            queued = kind == P.EV_QUEUED
-            if queued.any():
+            if present[P.EV_QUEUED]:
+                queued = kind == P.EV_QUEUED
                 self._queued.append(task=rec["task"][queued], t=rec["t_ns"][queued])
-            probes = kind == P.EV_PROBE
-            if probes.any():
+            if present[P.EV_PROBE]:
+                probes = kind == P.EV_PROBE
                 self._probes.append(t=rec["t_ns"][probes], late=rec["cpu_ns"][probes])
-            waits = kind == P.EV_WAIT
-            if waits.any():
+            if present[P.EV_WAIT]:
+                waits = kind == P.EV_WAIT
                 packed = rec["cpu_ns"][waits]
                 self._waits.append(
                     lane=lanes[waits],
@@ -270,14 +283,14 @@ class EventStore:
                     holder=(packed & P.HOLDER_MASK) - 1,
                     kind=rec["flags"][waits],
                 )
-            counters = kind == P.EV_COUNTER
-            if counters.any():
+            if present[P.EV_COUNTER]:
+                counters = kind == P.EV_COUNTER
                 self._counters.append(
                     object=rec["task"][counters],
                     t=rec["t_ns"][counters],
                     value=rec["cpu_ns"][counters],
                 )
-            self._update_open(rec, lanes, kind)
+            self._update_open(rec, lanes, kind, present)
             self._extend_time(int(rec["t_ns"].min()), int(rec["t_ns"].max()))
             self.version += 1
 
@@ -298,13 +311,13 @@ class EventStore:
         change = np.flatnonzero(
             (pid[1:] != pid[:-1]) | (tid[1:] != tid[:-1]) | (worker[1:] != worker[:-1])
         )
-        starts = np.r_[0, change + 1]
+        starts = np.concatenate(([0], change + 1))
         if len(starts) <= 256:
             keys = zip(
                 pid[starts].tolist(), tid[starts].tolist(), worker[starts].tolist(), strict=True
             )
             ids = np.fromiter((self._lane(*key) for key in keys), np.int32, len(starts))
-            out[is_work] = np.repeat(ids, np.diff(np.r_[starts, len(work)]))
+            out[is_work] = np.repeat(ids, np.diff(np.concatenate((starts, [len(work)]))))
         else:
             keys3 = np.stack(
                 [pid.astype(np.int64), tid.astype(np.int64), worker.astype(np.int64)], axis=1
@@ -333,19 +346,21 @@ class EventStore:
             self._lane_of[(pid, tid, worker)] = lane
         return lane
 
-    def _update_open(self, rec: np.ndarray, lanes: np.ndarray, kind: np.ndarray) -> None:
-        starts = kind == P.EV_START
-        ends = (kind == P.EV_END) | (kind == P.EV_ERROR) | (kind == P.EV_STOPPED)
-        if starts.any():
+    def _update_open(
+        self, rec: np.ndarray, lanes: np.ndarray, kind: np.ndarray, present: np.ndarray
+    ) -> None:
+        if present[P.EV_START]:
             # the latest start per lane wins (records of one lane arrive in order)
+            starts = kind == P.EV_START
             lane_s, t_s, task_s = lanes[starts], rec["t_ns"][starts], rec["task"][starts]
             order = np.lexsort((t_s, lane_s))
             lane_s, t_s, task_s = lane_s[order], t_s[order], task_s[order]
-            last = np.r_[lane_s[1:] != lane_s[:-1], True]
+            last = np.concatenate((lane_s[1:] != lane_s[:-1], [True]))
             later = t_s[last] > self._open_start[lane_s[last]]
             self._open_start[lane_s[last][later]] = t_s[last][later]
             self._open_task[lane_s[last][later]] = task_s[last][later]
-        if ends.any():
+        if present[P.EV_END] or present[P.EV_ERROR] or present[P.EV_STOPPED]:
+            ends = _IS_TASK_END[kind]
             np.maximum.at(self._last_end, lanes[ends], rec["t_ns"][ends])
         closed = self._last_end >= self._open_start
         self._open_start[closed] = -1
@@ -438,6 +453,37 @@ class EventStore:
         out = {k: v[keep] for k, v in b.items()}
         out["index"] = np.flatnonzero(keep)  # where each is in bars(): for per-bar data
         return out
+
+    def drop_oldest_bars(self, k: int) -> dict[str, np.ndarray]:
+        """Remove the ``k`` oldest bars (arrival order) and their queued times; returns
+        the removed bars. Bars are numbered from ``bars_dropped`` afterwards, and a wait
+        split frozen per bar (``waits.frozen``) moves with them."""
+        with self._lock:
+            v = self._bars.view()
+            k = max(0, min(int(k), len(v["start"])))
+            gone = {name: col[:k].copy() for name, col in v.items()}
+            if k == 0:
+                return gone
+            rest = {name: col[k:] for name, col in v.items()}
+            fresh = _Columns(BAR_FIELDS, capacity=max(1024, 2 * len(rest["start"])))
+            fresh.append(**rest)
+            self._bars = fresh
+            if len(gone["start"]):
+                q = self._queued.view()
+                keep = q["t"] >= int(gone["start"].max())
+                if not keep.all():
+                    kept = _Columns(
+                        (("task", np.int64), ("t", np.int64)),
+                        capacity=max(1024, 2 * int(keep.sum())),
+                    )
+                    kept.append(**{name: col[keep] for name, col in q.items()})
+                    self._queued = kept
+            self.bars_dropped += k
+            self.version += 1
+        waits = self.waits
+        if waits is not None and waits.frozen is not None:
+            waits.frozen = waits.frozen[:, k:].copy() if waits.frozen.shape[1] > k else None
+        return gone
 
     # ------------------------------------------------------------ imported traces
     def add_imported(
@@ -535,6 +581,7 @@ class EventStore:
                 "t_min": self.t_min,
                 "t_max": self.t_max,
                 "machine_busy_cores": self.machine_busy_cores,
+                "observer_core_fraction": self.observer_core_fraction,
                 "sync_objects": [[k, v["name"], v["kind"]] for k, v in self.sync_objects.items()],
                 "probe_thread": list(self.probe_thread) if self.probe_thread else None,
                 "waits": None,
@@ -625,6 +672,7 @@ class EventStore:
         store.other = list(info["other"])
         store.t_min, store.t_max = info["t_min"], info["t_max"]
         store.machine_busy_cores = info["machine_busy_cores"]
+        store.observer_core_fraction = info.get("observer_core_fraction")
         for obj_id, name, kind in info.get("sync_objects") or []:
             store.sync_objects[int(obj_id)] = {"name": str(name), "kind": str(kind)}
         probe = info.get("probe_thread")
@@ -638,8 +686,8 @@ class EventStore:
             group("waits", SAMPLE_FIELDS, waits._cols)
             frozen = cols.get("waits.frozen")
             if frozen is not None:
-                if frozen.ndim != 2 or frozen.shape[0] != 4 or frozen.dtype.kind != "f":
-                    raise ValueError("the frozen wait split is not four rows of numbers")
+                if frozen.ndim != 2 or frozen.shape[0] not in (4, 5) or frozen.dtype.kind != "f":
+                    raise ValueError("the frozen wait split is not four or five rows of numbers")
                 waits.frozen = frozen.astype(np.float32)
         store.version = 1
         return store

@@ -126,6 +126,8 @@ class GanttData:
         self, store: EventStore, t0_ns: int, max_group_rows: int | None = MAX_GROUP_ROWS
     ) -> None:
         self.t0_ns = t0_ns
+        # the aggregate of bars an event budget dropped (model.history), drawn before them
+        self.history = store.history
         b = store.bars()
         lanes = store.lanes()
         lab_pid = (store.hello or {}).get("pid")
@@ -144,6 +146,8 @@ class GanttData:
         # memory matters at 1 M bars: int32 rows, float32 CPU, arrays shared when
         # nothing is filtered out or added, task ids and kinds looked up in the store
         self._bars = b
+        self.n_bars = len(b["start"])  # the store's bars this layout holds (the first ones)
+        self.n_lanes = len(lanes)
         lane = b["lane"]
         row = self.row_of_lane[lane].astype(np.int32) if len(lane) else np.zeros(0, np.int32)
         loop_extra = np.zeros(0, np.int64)

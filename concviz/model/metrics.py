@@ -59,3 +59,25 @@ def measured_task_ms(walls_ms: list[float]) -> dict | None:
         "min": float(min(walls_ms)),
         "max": float(max(walls_ms)),
     }
+
+
+class ObserverClock:
+    """The watcher's own CPU over a run, in cores: ``Δ process CPU ÷ Δ wall``.
+
+    The process's CPU clock counts every thread of the watcher (the window's GUI and
+    reader threads, its samplers; or the CLI's), so the figure is what watching a
+    run took from the cores the run was measured on.
+    """
+
+    def __init__(self) -> None:
+        import time
+
+        self._time = time
+        self.cpu0 = time.process_time()
+        self.wall0 = time.perf_counter()
+
+    def core_fraction(self) -> float | None:
+        wall = self._time.perf_counter() - self.wall0
+        if wall <= 0:
+            return None
+        return max(0.0, self._time.process_time() - self.cpu0) / wall

@@ -87,6 +87,11 @@ def arrange_rows(
     for lane, _task, start in store.open_bars():
         if lane < len(first):  # a lane the reader added after ``lanes`` was taken
             first[lane] = min(first[lane], start)
+    history = getattr(store, "history", None)
+    if history is not None:  # lanes whose bars an event budget aggregated keep their rows
+        for lane, start in history.first_ns.items():
+            if lane < len(first):
+                first[lane] = min(first[lane], start)
     seg_t = [s["t_ns"] for s in store.runs[-1].segments] if store.runs else []
     seg_t_arr = np.array(seg_t or [0], np.int64)
     # a thread with coroutine slices runs an event loop: all its lanes are coroutines

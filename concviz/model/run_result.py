@@ -8,10 +8,27 @@ from concviz.lab import protocol as P
 
 from . import gil
 from .critical_path import critical_path
+from .diagnoses import diagnose, loop_lag_ms
 from .event_store import BAR_ERROR, BAR_STOPPED, EventStore
 from .metrics import measured_task_ms, parallelism
+from .segments import run_segments
 from .sync_waits import counter_summaries, names_of, run_waits, wait_totals
 from .wait_states import PARTS, bar_splits, gil_contention
+
+
+def recording_overhead_estimate(
+    events: int, record_ns_per_event: float | None, cpu_s: float
+) -> float | None:
+    """What recording a run cost its workers, as a share of the run's CPU time.
+
+    ``events × record_ns_per_event / cpu`` — three events per task (queued, start,
+    end) at the per-event cost the lab measured at its start (``hello``). None when
+    the lab did not measure it (a trace, an older file) or the run used no CPU.
+    Example: 10 000 tasks, 300 ns per event, 2 s of CPU → 30 000 × 300 ns / 2 s = 0.0045.
+    """
+    if record_ns_per_event is None or cpu_s <= 0:
+        return None
+    return events * float(record_ns_per_event) / 1e9 / cpu_s
 
 
 def run_object(store: EventStore, run: int = -1) -> dict:
@@ -68,17 +85,7 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     ]
     startup_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "startup")
     teardown_s = sum(ph["seconds"] for ph in phases if ph["kind"] == "teardown")
-    # an engine's or a pool's start-up and teardown are reported apart, never as task
-    # time: the wall leaves out what of them lies inside the run (a user module's
-    # import, made as the run was asked for, lies before it)
-    lo = int(started.get("t_ns", 0))
-    hi = int(finished.get("t_ns", lo + finished.get("wall_ns", 0)))
-    inside_ns = sum(
-        max(0, min(ph["t_ns"], hi) - max(ph["t0_ns"], lo))
-        for ph in phases
-        if ph["kind"] in ("startup", "teardown")
-    )
-    wall_ns = max(0, finished.get("wall_ns", 0) - inside_ns)
+    wall_ns = task_wall_ns(started, finished, phases)
     # each worker process's start-up (seconds from its pool's creation to ready)
     worker_startup_s = [
         s
@@ -116,7 +123,8 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     effective = gil.effective_parallelism(cpu_s * 1e9, wall_ns)
     busy = gil.busy_workers(task_wall, wall_ns)
     probe_cost = finished.get("probe") or {}
-    return {
+    record_ns = (store.hello or {}).get("record_ns_per_event")
+    out = {
         "strategy": started["strategy"],
         "workload": started["workload"],
         "user": started.get("user"),
@@ -150,6 +158,9 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         "process_cpu_s": process_cpu_s,
         "native_cpu_s": native_s,
         "parallelism": parallelism(cpu_s + native_s, wall_s),
+        "recording_overhead_estimate": recording_overhead_estimate(
+            3 * len(tasks), record_ns, cpu_s
+        ),
         "ok": bool(finished.get("ok", False)),
         "error": finished.get("error"),
         "stopped": bool(finished.get("stopped", False)),
@@ -170,12 +181,22 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         },
         "gil": _gil_section(store, split, tid, worker, lanes, lane_idx, contention),
         "machine_busy_cores": store.machine_busy_cores,
+        # what watching cost: the window's (or the CLI's) own CPU during the run, in cores
+        "observer_core_fraction": store.observer_core_fraction,
         "output": program_output(store),
         "markers": [m for m in store.markers if started["t_ns"] <= m.get("t_ns", 0)],
         **_sync_section(store, started, finished),
         **_graph_section(started, tasks),
+        # a continuous run: one entry per setting between live switches (model.segments)
+        "segments": run_segments(store) if started.get("mode") == "continuous" else [],
+        # bars an event budget folded into the aggregate: ``tasks`` and the CPU figures
+        # above cover the rest; ``segments`` cover them all
+        "bars_aggregated": store.bars_dropped,
         "tasks": tasks,
     }
+    # what went wrong, in words, with the numbers that say so (model/diagnoses.py)
+    out["diagnoses"] = diagnose(out, lag_ms=loop_lag_ms(store, run))
+    return out
 
 
 def _graph_section(started: dict, tasks: list[dict]) -> dict:
@@ -247,3 +268,21 @@ def program_output(store: EventStore, limit: int = OUTPUT_LINES) -> dict:
     """What the user's code printed: the first ``limit`` lines and how many were left out."""
     lines = "".join(store.output).splitlines()
     return {"lines": lines[:limit], "dropped": max(0, len(lines) - limit)}
+
+
+def task_wall_ns(started: dict, finished: dict, phases: list[dict]) -> int:
+    """A run's wall time without its start-up and teardown phases, in nanoseconds.
+
+    An engine's or a pool's start-up and teardown are reported apart, never as task
+    time: the wall leaves out what of them lies inside the run (a user module's
+    import, made as the run was asked for, lies before it). ``phases`` hold ``kind``,
+    ``t0_ns`` and ``t_ns`` (phases without an end left out).
+    """
+    lo = int(started.get("t_ns", 0))
+    hi = int(finished.get("t_ns", lo + finished.get("wall_ns", 0)))
+    inside_ns = sum(
+        max(0, min(int(ph["t_ns"]), hi) - max(int(ph["t0_ns"]), lo))
+        for ph in phases
+        if ph.get("kind") in ("startup", "teardown") and ph.get("t_ns") is not None
+    )
+    return max(0, int(finished.get("wall_ns", 0)) - inside_ns)

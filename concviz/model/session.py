@@ -161,6 +161,8 @@ class Session:
         """Add a run made elsewhere (a file's, a trace's); its id is renumbered here."""
         run.id = next(self._ids)
         run.colour = next(self._colours)
+        if not run.name:  # a driver's run: named like ``new_run``'s
+            run.name = default_name(run.spec, run.id)
         self.runs.append(run)
         self.dirty = True
         self._tell("added", run)

@@ -33,6 +33,10 @@ STATE_GIL = 1  # asleep on the GIL's futex
 STATE_IO = 2  # in another system call: I/O, a sleep, select/poll
 STATE_LOCK = 3  # asleep on another futex: a lock, a queue, an event
 STATE_UNKNOWN = 4
+# in user space, and the GIL's holder read from the process at the same sample says:
+STATE_HOLDING = 5  # this thread holds the GIL: it runs Python
+STATE_NATIVE = 6  # another thread holds it, or nobody: native code (numpy, zlib, sqlite)
+USER_STATES = (STATE_USER, STATE_HOLDING, STATE_NATIVE)
 
 FIELDS = (
     ("t", np.int64),
@@ -111,6 +115,10 @@ class WaitSamples:
 
 # a long (continuous) run keeps this much of its samples; older bars keep their split
 KEEP_S = 60.0
+# a bar's split is frozen this long after it ended (its thread's samples are all in by
+# then: the sampler runs at 200 Hz in the observer's own process); a live view lays out
+# only the bars since, so a 2 000-task/s run's layout splits 1 s of bars, not 4
+SETTLE_S = 0.5
 
 
 def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | None:
@@ -131,6 +139,7 @@ def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | 
         np.maximum(bars["cpu"][idx], 0), np.maximum(bars["end"][idx] - bars["start"][idx], 0)
     ).astype(float)
     out["sampled"] = np.zeros(n, bool)
+    out["native"] = np.zeros(n)  # of running, the part in native code (where known)
     frozen = waits.frozen
     done = np.zeros(n, bool)
     if frozen is not None and n:
@@ -145,20 +154,31 @@ def bar_splits(store, idx: np.ndarray | None = None) -> dict[str, np.ndarray] | 
             wall = np.maximum(bars["end"][rows] - bars["start"][rows], 0).astype(float)
             waited = out["cpu_wait"][done] + out["gil_wait"][done] + out["io_wait"][done]
             out["running"][done] = np.maximum(wall - waited, 0.0)
+            if frozen.shape[0] > 4:  # a file from before native was read has four rows
+                out["native"][done] = np.nan_to_num(frozen[4, rows])
     live = np.flatnonzero(~done)
     if len(live):
         lanes = store.lanes()
         tids = np.array([ln.tid for ln in lanes], np.int64)
         k = idx[live]
-        got = split_tasks(
-            tids[bars["lane"][k]], bars["start"][k], bars["end"][k], bars["cpu"][k], waits.view()
+        # a subinterpreter's thread holds its own GIL, not the main one that is read
+        subinterpreters = bool(store.runs) and store.runs[-1].started.get("strategy") == (
+            "interpreter-pool"
         )
-        for part in (*PARTS, "sampled"):
+        got = split_tasks(
+            tids[bars["lane"][k]],
+            bars["start"][k],
+            bars["end"][k],
+            bars["cpu"][k],
+            waits.view(),
+            holder=not subinterpreters,
+        )
+        for part in (*PARTS, "sampled", "native"):
             out[part][live] = got[part]
     return out
 
 
-def bound_samples(store, keep_s: float = KEEP_S, settle_s: float = 2.0) -> int:
+def bound_samples(store, keep_s: float = KEEP_S, settle_s: float = SETTLE_S) -> int:
     """Freeze the split of bars that ended ``settle_s`` before the newest sample (they
     will not change: redraws stop recomputing them), and keep a long run's samples to
     its last ``keep_s`` seconds so memory stays flat. Returns how many samples went.
@@ -172,10 +192,10 @@ def bound_samples(store, keep_s: float = KEEP_S, settle_s: float = 2.0) -> int:
     bars = store.bars()
     n = len(bars["end"])
     frozen = waits.frozen
-    if frozen is None or frozen.shape[1] < n:
-        grown = np.full((4, max(2 * n, 1024)), np.nan, np.float32)
+    if frozen is None or frozen.shape[1] < n or frozen.shape[0] < 5:
+        grown = np.full((5, max(2 * n, 1024)), np.nan, np.float32)
         if frozen is not None:
-            grown[:, : frozen.shape[1]] = frozen
+            grown[: frozen.shape[0], : frozen.shape[1]] = frozen
         frozen = waits.frozen = grown
     settled = int(t[-1] - settle_s * 1e9)
     todo = np.flatnonzero((bars["end"] < settled) & np.isnan(frozen[0, :n]))
@@ -186,6 +206,7 @@ def bound_samples(store, keep_s: float = KEEP_S, settle_s: float = 2.0) -> int:
         frozen[1, todo] = split["gil_wait"]
         frozen[2, todo] = split["io_wait"]
         frozen[3, todo] = np.where(split["sampled"], wall, 0)
+        frozen[4, todo] = split["native"]
     if t[-1] - t[0] < 2 * keep_s * 1e9:
         return 0  # trim in steps of keep_s, not a little on every call
     return waits.trim_before(int(t[-1] - keep_s * 1e9))
@@ -204,8 +225,13 @@ def split_tasks(
     end: np.ndarray,
     cpu: np.ndarray,
     samples: dict[str, np.ndarray],
+    holder: bool = True,
 ) -> dict[str, np.ndarray]:
     """Each task's wall time split into ``PARTS`` (ns), plus ``sampled`` (bool).
+
+    ``native``: of ``running``, the part in native code, where the GIL's holder was
+    read beside the states (``holder`` False: never, as for subinterpreters, whose
+    own GILs are not the one read).
 
     A task with no state sample inside it (shorter than the sampling period, or no
     sampler) keeps its off-CPU time in ``io_wait`` only when nothing better is known;
@@ -227,7 +253,7 @@ def split_tasks(
     sampled = np.zeros(n, bool)
     off = wall - running
     if n == 0:
-        out["sampled"] = sampled
+        out["sampled"], out["native"] = sampled, np.zeros(0)
         return out
     st, stid, sstate, sdelay = samples["t"], samples["tid"], samples["state"], samples["delay_ns"]
     ssys = samples.get("sys_ns")
@@ -276,10 +302,63 @@ def split_tasks(
                 t[read_sys], sys[read_sys], start[mine]
             )
             handover = np.where(share >= 0.5, np.clip(in_kernel, 0.0, running[mine]), 0.0)
+            # where the GIL's holder was read, only the Python part of a thread's time
+            # hands the GIL over: a thread in native code most of its time (hashlib,
+            # zlib) spends its kernel time on its own work, not on passing the GIL
+            python = _python_share(state) if holder else None
+            if python is not None:
+                handover = handover * python
             out["running"][mine] = running[mine] - handover
             out["gil_wait"][mine] += handover
+    if holder:
+        _native_share(out, tid, start, end, running, st, stid, sstate)
+    else:
+        out["native"] = np.zeros(n)
     out["sampled"] = sampled
     return out
+
+
+def _python_share(state: np.ndarray) -> float | None:
+    """Of a thread's samples in user space, the share holding the GIL (None: unread)."""
+    holding = int((state == STATE_HOLDING).sum())
+    native = int((state == STATE_NATIVE).sum())
+    if not holding + native:
+        return None
+    return holding / (holding + native)
+
+
+def _native_share(out, tid, start, end, running, st, stid, sstate) -> None:
+    """``out["native"]``: the part of each task's running time spent in native code.
+
+    Where the GIL's holder was read beside a thread's state, a sample in user space
+    says whether the thread held the GIL (it ran Python) or not (native code, a C
+    library with the GIL let go). Each task's running time is split by those
+    samples' counts (its thread's overall share when none fell inside it). Only
+    threads whose holder was read are split, and only where ``holder`` is True: a
+    subinterpreter's thread holds a GIL of its own, which is not read: its caller
+    (``bar_splits``) does not split the threads of an ``interpreter-pool`` run.
+    """
+    native = np.zeros(len(tid))
+    out["native"] = native
+    for thread in np.unique(tid):
+        lo, hi = np.searchsorted(stid, [thread, thread + 1])
+        if hi - lo == 0:
+            continue
+        state = sstate[lo:hi]
+        holding = state == STATE_HOLDING
+        if not (holding | (state == STATE_NATIVE)).any():
+            continue
+        t = st[lo:hi]
+        mine = np.flatnonzero(tid == thread)
+        hold = np.r_[0, np.cumsum(holding)]
+        nat = np.r_[0, np.cumsum(state == STATE_NATIVE)]
+        a = np.searchsorted(t, start[mine], side="left")
+        b = np.searchsorted(t, end[mine], side="right")
+        n_hold, n_nat = hold[b] - hold[a], nat[b] - nat[a]
+        seen = n_hold + n_nat
+        overall = nat[-1] / max(hold[-1] + nat[-1], 1)
+        share = np.where(seen > 0, n_nat / np.maximum(seen, 1), overall)
+        native[mine] = out["running"][mine] * share
 
 
 # Below this share of their time, threads hardly want Python at all (they sleep, or
@@ -291,8 +370,10 @@ MIN_WANTING_SHARE = 0.1
 def gil_contention(split: dict[str, np.ndarray]) -> float | None:
     """Share of the workers' Python-wanting time spent waiting for the GIL, 0..1.
 
-    ``gil_wait / max(gil_wait + running, MIN_WANTING_SHARE * wall)`` over the sampled
-    tasks (``wall`` = all four parts): CPU-bound threads want Python all the time, so
+    ``gil_wait / max(gil_wait + python, MIN_WANTING_SHARE * wall)`` over the sampled
+    tasks (``wall`` = all four parts; ``python`` = running less ``native``, the running
+    time in native code where the GIL's holder was read): CPU-bound threads want Python
+    all the time, so
     for them it is ``gil_wait / (gil_wait + running)``; I/O-bound threads, which want it
     for a sliver of their time, are not called contended for a few ms of waiting.
     None when no task was sampled.
@@ -302,6 +383,8 @@ def gil_contention(split: dict[str, np.ndarray]) -> float | None:
         return None
     gil = split["gil_wait"][keep].sum()
     want = gil + split["running"][keep].sum()
+    if "native" in split:  # native code ran without the GIL: it did not want Python
+        want -= split["native"][keep].sum()
     wall = sum(split[p][keep].sum() for p in PARTS)
     floor = max(want, MIN_WANTING_SHARE * wall)
     return float(gil / floor) if floor > 0 else 0.0
@@ -312,12 +395,14 @@ def thread_time_split(samples: dict[str, np.ndarray], tid: int, since_ns: int) -
 
     Sample and hold: each interval between two samples of the thread counts for the
     state read at its start (``gil_wait``, ``io_wait`` for I/O and sleep, ``lock_wait``,
-    ``user``); ``cpu_wait`` (runnable, no CPU free) and ``running`` (on a CPU) come from
+    ``user``, and of that, where the GIL's holder was read, ``holding`` the GIL and
+    ``native`` code without it); ``cpu_wait`` (runnable, no CPU free) and ``running`` (on a CPU) come from
     the cumulative counters, last reading minus first. ``span`` is the time covered.
     """
     keep = (samples["tid"] == tid) & (samples["t"] >= since_ns)
     t, state = samples["t"][keep], samples["state"][keep]
     out = {"gil_wait": 0.0, "io_wait": 0.0, "lock_wait": 0.0, "user": 0.0}
+    out.update(holding=0.0, native=0.0)
     out.update(cpu_wait=0.0, running=0.0, span=0.0)
     if len(t) < 2:
         return out
@@ -329,9 +414,11 @@ def thread_time_split(samples: dict[str, np.ndarray], tid: int, since_ns: int) -
         ("gil_wait", STATE_GIL),
         ("io_wait", STATE_IO),
         ("lock_wait", STATE_LOCK),
-        ("user", STATE_USER),
+        ("holding", STATE_HOLDING),
+        ("native", STATE_NATIVE),
     ):
         out[name] = float(dt[held == code].sum())
+    out["user"] = float(dt[np.isin(held, USER_STATES)].sum())
     out["span"] = float(dt.sum())
     delay, cpu = samples["delay_ns"][keep][order], samples["cpu_ns"][keep][order]
     read = delay >= 0

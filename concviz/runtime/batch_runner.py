@@ -1,26 +1,28 @@
 """Batch runs in labs of their own, one after another, off the GUI thread.
 
-The GIL lenses (A/B, the GUI-freeze demo) run the same workload under several
-interpreters and strategies. Each job starts a fresh lab under its interpreter,
-runs one batch into a new ``EventStore`` and closes the lab; jobs run one at a time
-so that they never compete for the cores they are measuring.
+The window's Compare all and the GIL lenses (A/B, the GUI-freeze demo) run the
+same workload under several strategies and interpreters. The jobs go through the
+one run driver (``runtime.driver.RunDriver``): each starts a fresh lab under its
+interpreter, runs one batch into its run's ``EventStore`` and closes the lab; jobs
+run one at a time so that they never compete for the cores they are measuring.
 
 Threads: ``start``, ``stop`` and ``is_running`` run on the GUI thread (the owner's);
-``_Worker.run`` runs on the runner's QThread. Signals are emitted from that thread
-and delivered queued.
+``_Worker.run`` runs the driver on the runner's QThread. Signals are emitted from
+that thread and delivered queued; so are the driver's session changes.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
-from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
+from concviz.model.session import Run, Session
 
-from .headless import BadInput, run_batch
+from .driver import RunDriver, _Cancelled
+from .headless import BadInput
 from .lab_process import LabError, LabProcess
 
 
@@ -46,47 +48,60 @@ class _Worker(QThread):
 
     def run(self) -> None:
         r = self._runner
+        driver = r._driver
         for i, job in enumerate(self._jobs):
-            if r._stop.is_set():
+            if driver.cancel.is_set():
                 break
-            store = job.store if job.store is not None else EventStore()
+
+            def started(run: Run, lab: LabProcess, i: int = i) -> None:
+                r.jobStarted.emit(i, run, lab.pid or 0)
+
             try:
-                lab = LabProcess(job.interpreter)
-                with r._lock:
-                    r._lab = lab
-                lab.start()
-                if r._stop.is_set():
-                    lab.close(timeout=0.5)
-                    break
-                r.jobStarted.emit(i, lab.pid or 0)
-                # a stuck task's lab is closed below; no need to restart it first
-                run_batch(job.params, lab=lab, store=store, on_json=None, restart_if_stuck=False)
+                run = driver.run(
+                    job.params,
+                    store=job.store,
+                    interpreter=job.interpreter,
+                    on_lab=started,
+                )
+            except _Cancelled:
+                break
             except (LabError, BadInput) as exc:
                 r.jobFailed.emit(i, str(exc))
                 continue
-            finally:
-                with r._lock:
-                    lab_now, r._lab = r._lab, None
-                if lab_now is not None:
-                    lab_now.close(timeout=0.5)
-            r.jobFinished.emit(i, store)
+            r.jobFinished.emit(i, run)
         r.allFinished.emit()
 
 
 class BatchRunner(QObject):
-    """Runs a list of ``Job``s in order; a finished job's store arrives with ``jobFinished``."""
+    """Runs a list of ``Job``s in order through a ``RunDriver``, into ``session``.
 
-    jobStarted = Signal(int, int)  # job index, lab pid
-    jobFinished = Signal(int, object)  # job index, EventStore
+    Each job becomes a run of ``session`` (a private one when None), added and
+    finished on the GUI thread: the driver posts its changes here, so the session's
+    listeners (the runs panel, the compare view) only ever hear from the GUI thread.
+    ``before_finish(run)`` runs there just before a run is finished.
+    """
+
+    jobStarted = Signal(int, object, int)  # job index, its Run, the lab's pid
+    jobFinished = Signal(int, object)  # job index, its finished Run
     jobFailed = Signal(int, str)  # job index, one sentence
     allFinished = Signal()
+    _change = Signal(object)  # a session change posted by the driver's thread
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        session: Session | None = None,
+        before_finish: Callable[[Run], None] | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._own_session = session is None  # a lens's: its runs are dropped at each start
+        self.session = session if session is not None else Session()
+        self._change.connect(self._apply, Qt.ConnectionType.QueuedConnection)
+        self._driver = RunDriver(self.session, post=self._change.emit, before_finish=before_finish)
         self._worker: _Worker | None = None
-        self._lab: LabProcess | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+
+    def _apply(self, fn) -> None:
+        fn()
 
     def is_running(self) -> bool:
         return self._worker is not None and self._worker.isRunning()
@@ -94,20 +109,15 @@ class BatchRunner(QObject):
     def start(self, jobs: list[Job]) -> None:
         if self.is_running():
             raise RuntimeError("a batch is already running")
-        self._stop.clear()
+        self._driver.cancel.clear()
+        if self._own_session:
+            self.session.clear()
         self._worker = _Worker(self, list(jobs))
         self._worker.start()
 
     def stop(self) -> None:
         """Ask the current job to stop (the lab ends its run within 1 s) and skip the rest."""
-        self._stop.set()
-        with self._lock:
-            lab = self._lab
-        if lab is not None:
-            try:
-                lab.send(P.Stop())
-            except LabError:
-                pass
+        self._driver.stop()
 
     def wait(self, ms: int = 5000) -> bool:
         """Block until the worker ended (for shutdown and tests, never from a GUI slot)."""

@@ -25,6 +25,11 @@ def _busy_total(times) -> tuple[float, float]:
     return total - idle, total
 
 
+# how often the lab's process tree is looked at again: a pool's workers are counted as
+# the lab's within this (a 0.3 s pool run read as "other programs busy" at 0.25 s)
+REFRESH_S = 0.09
+
+
 class CpuSampler:
     """Samples CPU into ``series`` until stopped.
 
@@ -145,6 +150,7 @@ class _ProcessTree:
         # had used before we saw them
         self._gone = 0.0
         self._refreshed = 0.0
+        self._seen_until = time.time()  # processes born after this are wholly counted
 
     def set_root(self, pid: int | None) -> None:
         self.root = pid
@@ -152,12 +158,13 @@ class _ProcessTree:
         self._last.clear()
         self._gone = 0.0
         self._refreshed = 0.0
+        self._seen_until = time.time()
 
     def cpu_seconds(self) -> float:
         if self.root is None:
             return 0.0
         now = time.monotonic()
-        if now - self._refreshed > 0.25:
+        if now - self._refreshed > REFRESH_S:
             self._refreshed = now
             self._refresh()
         for pid, proc in list(self._procs.items()):
@@ -170,6 +177,7 @@ class _ProcessTree:
         return self._gone + sum(self._last.values())
 
     def _refresh(self) -> None:
+        seen_until, self._seen_until = self._seen_until, time.time()
         try:
             root = self._procs.get(self.root) or psutil.Process(self.root)
             pids = _descendants_linux(root.pid)
@@ -184,9 +192,15 @@ class _ProcessTree:
             if k.pid in self._procs:
                 continue
             self._procs[k.pid] = k
-            # count a newcomer from now on: its earlier CPU would land in one sample
-            # as a spike; at most one refresh period (0.25 s) of it goes uncounted
+            # A process born since the last look (a pool's new worker) counts whole: its
+            # CPU was all spent in that last period, and leaving it out made the first
+            # quarter second of a short pool run read as "other programs busy". One
+            # that was there before (a pool of an earlier run) counts from now on.
             try:
+                # (a process's start time is read in clock ticks from boot, whose time
+                # /proc gives in whole seconds: allow a second either way)
+                if k.create_time() >= seen_until - 1.0:
+                    continue
                 c = k.cpu_times()
                 self._gone -= c.user + c.system
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):

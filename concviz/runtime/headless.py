@@ -7,10 +7,11 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from concviz.lab import protocol as P
 from concviz.model.event_store import EventStore
+from concviz.model.metrics import ObserverClock
 from concviz.model.session import CpuSamples
 
 from .lab_process import LabError, LabProcess
@@ -40,6 +41,7 @@ def run_batch(
     restart_if_stuck: bool = True,
     observe: bool = False,
     cpu: CpuSamples | None = None,
+    script: Sequence[tuple[float, P.Message]] | None = None,
 ) -> EventStore:
     """Start a run with ``params`` (the lab's ``start`` message) and read it to the end.
 
@@ -52,6 +54,9 @@ def run_batch(
     thread's state at 200 Hz (``store.waits``: the GIL, CPU and I/O waits) and the
     cores other programs used meanwhile (``store.machine_busy_cores``); with ``cpu``
     given, the per-core CPU samples of the run's span are put there too (for a session).
+
+    ``script``: messages to send at set times after the run started (a continuous
+    run's live switches and its stop, ``runtime.continuous``).
 
     A run that ends with a thread stuck in a task (the lab abandoned it) leaves that
     lab unclean: a lab given by the caller is restarted at once (unless
@@ -71,6 +76,12 @@ def run_batch(
     if observer is not None and observer.sampled and "gil_probe" not in start.options:
         # read from outside: the probe thread would only take the GIL from the workers
         start = dataclasses.replace(start, options={**start.options, "gil_probe": False})
+    watching = ObserverClock()
+    player = None
+    if script:
+        from .continuous import ScriptPlayer
+
+        player = ScriptPlayer(script, lab.send)
     try:
         with _StopOnInterrupt(lab) as interrupt:
             lab.send(start)
@@ -87,8 +98,13 @@ def run_batch(
                     on_json(obj)
                 if obj.get("type") == "error" and obj.get("cmd") == "start":
                     raise BadInput(obj["message"])
+                if obj.get("type") == "run_started":
+                    watching = ObserverClock()  # from the run's start, not the lab's
+                    if player is not None:
+                        player.start()
                 if obj.get("type") == "run_finished":
                     finished = obj
+                    store.observer_core_fraction = watching.core_fraction()
                     break
         if interrupt.fired:
             raise KeyboardInterrupt
@@ -100,6 +116,8 @@ def run_batch(
             lab.close(timeout=0.2)  # the user is waiting: no tidy shutdown
         raise
     finally:
+        if player is not None:
+            player.close()
         if observer is not None:
             observer.close()
         if own:
@@ -125,7 +143,9 @@ class _Observer:
         self.store = store
         self.cpu_out = cpu
         store.waits = WaitSamples()
-        self.waits = WaitSampler(lab_pid, samples=store.waits)
+        self.waits = WaitSampler(
+            lab_pid, samples=store.waits, gil_layout=(store.hello or {}).get("gil_layout")
+        )
         self.sampled = WaitSampler.unavailable_reason(lab_pid) is None
         self.cpu = CpuSampler(hz=10.0, capacity_s=3600)
         self.cpu.set_lab_pid(lab_pid)

@@ -34,7 +34,7 @@ except Exception:
     ft = False
 gil = getattr(sys, "_is_gil_enabled", None)
 impl = getattr(getattr(sys, "implementation", None), "name", "cpython")
-info = {"version": "%d.%d.%d" % tuple(sys.version_info[:3]), "implementation": impl,
+info = {"version": ".".join(map(str, sys.version_info[:3])), "implementation": impl,
         "executable": sys.executable, "free_threaded": ft,
         "gil_enabled": bool(gil()) if gil else True, "strategies": None}
 if sys.version_info >= (3, 10):
@@ -140,15 +140,43 @@ def probe(path: str, timeout: float = 10.0) -> dict:
     return info
 
 
+def _this_app() -> dict:
+    """The packaged app's own Python, described in-process (it has no ``-c`` to probe)."""
+    from concviz.lab.lab import strategies_info
+
+    gil = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "path": sys.executable,
+        "version": ".".join(map(str, sys.version_info[:3])),
+        "implementation": sys.implementation.name,
+        "executable": sys.executable,
+        "free_threaded": False,
+        "gil_enabled": bool(gil()) if gil else True,
+        "strategies": {s["name"]: s["reason"] for s in strategies_info()},
+        "supported": True,
+        "reason": None,
+    }
+
+
 def discover(extra: list[str] | None = None) -> list[dict]:
-    """Every interpreter found, probed in parallel, newest first."""
+    """Every interpreter found, probed in parallel, newest first (the packaged app's own
+    Python first of all: it is the one that needs nothing installed)."""
     found = candidates(extra)
     with ThreadPoolExecutor(max_workers=8) as ex:
         infos = list(ex.map(probe, found))
     for info in infos:
         info["sources"] = found[info["path"]]
+    if getattr(sys, "frozen", False):
+        mine = _this_app()
+        mine["sources"] = ["this app"]
+        key = str(Path(sys.executable).resolve())
+        infos = [mine] + [i for i in infos if i["path"] != key]
     infos.sort(
-        key=lambda i: (i.get("supported", False), _version_key("python" + i.get("version", ""))),
+        key=lambda i: (
+            getattr(sys, "frozen", False) and "this app" in i.get("sources", ()),
+            i.get("supported", False),
+            _version_key("python" + i.get("version", "")),
+        ),
         reverse=True,
     )
     return infos

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -50,8 +51,10 @@ def _probe_version(interpreter: str | None) -> str:
 
 def lab_command(interpreter: str | None = None) -> list[str]:
     """The command line that starts the lab under ``interpreter`` (default: this one)."""
-    if interpreter is None and getattr(sys, "frozen", False):
-        return [sys.executable, "--lab"]
+    if getattr(sys, "frozen", False) and (
+        interpreter is None or os.path.realpath(interpreter) == os.path.realpath(sys.executable)
+    ):
+        return [sys.executable, "--lab"]  # the packaged app runs its own lab
     return [interpreter or sys.executable, "-m", "concviz.lab"]
 
 
@@ -220,6 +223,16 @@ class LabProcess:
     def read_frame(self) -> tuple[int, bytes] | None:
         assert self.proc is not None and self.proc.stdout is not None
         return P.read_frame(self.proc.stdout.read)
+
+    def readable(self, timeout: float) -> bool:
+        """Whether the lab's stream has bytes to read within ``timeout`` seconds. False
+        does not mean ``read_frame`` would block: bytes already buffered are not seen."""
+        assert self.proc is not None and self.proc.stdout is not None
+        try:
+            ready, _, _ = select.select([self.proc.stdout.fileno()], [], [], max(timeout, 0.0))
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     def died_reason(self) -> str:
         """Why the stream ended (call after ``read_frame`` returned None)."""

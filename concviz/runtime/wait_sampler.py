@@ -25,10 +25,13 @@ import numpy as np
 
 from concviz.model.wait_states import (
     STATE_GIL,
+    STATE_HOLDING,
     STATE_IO,
     STATE_LOCK,
+    STATE_NATIVE,
     STATE_UNKNOWN,
     STATE_USER,
+    USER_STATES,
     WaitSamples,
 )
 
@@ -107,10 +110,55 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-class WaitSampler:
-    """Samples the threads of ``root_pid`` and its descendants into ``samples``."""
+class _Holder:
+    """Reads which thread holds the GIL of one lab process, from its memory.
 
-    TREE_EVERY_S = 0.25  # new pool worker processes are found within this
+    ``layout`` is what the lab found in its own memory (``lab.gil_layout.find``):
+    the GIL's ``last_holder`` and ``locked`` at ``_PyRuntime + holder_offset``, and
+    a thread state's kernel id (directly, or through its ``pthread_t``). Reads go
+    through ``/proc/PID/mem``, kept open: the window and the CLI are the lab's
+    ancestors, which the kernel lets read it (as it lets them read ``syscall``).
+    """
+
+    __slots__ = ("fd", "address", "tid_offset", "ident_offset", "tcb_offset")
+
+    def __init__(self, pid: int, runtime: int, layout: dict) -> None:
+        self.address = runtime + int(layout["holder_offset"])
+        self.tid_offset = layout.get("tid_offset")
+        self.ident_offset = layout.get("ident_offset")
+        self.tcb_offset = layout.get("tcb_tid_offset")
+        if self.tid_offset is None and (self.ident_offset is None or self.tcb_offset is None):
+            raise ValueError("the layout names no way from a thread state to its id")
+        self.fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+
+    def tid(self) -> int:
+        """The kernel id of the thread holding the GIL now; 0 when it is free."""
+        pread = os.pread
+        raw = pread(self.fd, 12, self.address)
+        holder = int.from_bytes(raw[:8], "little")
+        if len(raw) < 12 or not holder or not int.from_bytes(raw[8:12], "little"):
+            return 0
+        if self.tid_offset is not None:
+            return int.from_bytes(pread(self.fd, 8, holder + self.tid_offset)[:8], "little")
+        ident = int.from_bytes(pread(self.fd, 8, holder + self.ident_offset)[:8], "little")
+        return int.from_bytes(pread(self.fd, 4, ident + self.tcb_offset)[:4], "little")
+
+    def close(self) -> None:
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class WaitSampler:
+    """Samples the threads of ``root_pid`` and its descendants into ``samples``.
+
+    With ``gil_layout`` (the lab's handshake says where its GIL's holder is), each
+    sample of a thread in user space also says whether it held the GIL (running
+    Python, ``STATE_HOLDING``) or not (native code, ``STATE_NATIVE``).
+    """
+
+    TREE_EVERY_S = 0.1  # new pool worker processes are found within this
     THREADS_EVERY_S = 0.02  # a run's new worker threads, within this (one listdir each)
     IDLE_AFTER = 20  # quiet samples in a row before a thread is read less often
     IDLE_EVERY = 10
@@ -118,8 +166,16 @@ class WaitSampler:
     CORE_EVERY = 20  # the core a thread is on (the costly stat file): 10 Hz
     FLUSH_EVERY = 10  # samples reach readers within 50 ms at 200 Hz, in one append
 
-    def __init__(self, root_pid: int, hz: float = 200.0, samples: WaitSamples | None = None):
+    def __init__(
+        self,
+        root_pid: int,
+        hz: float = 200.0,
+        samples: WaitSamples | None = None,
+        gil_layout: dict | None = None,
+    ):
         self.root_pid = root_pid
+        self.gil_layout = gil_layout
+        self._holders: dict[int, _Holder | None] = {}
         self.hz = hz
         self.samples = samples if samples is not None else WaitSamples()
         self._threads: dict[tuple[int, int], _Thread] = {}
@@ -165,6 +221,10 @@ class WaitSampler:
         for th in self._threads.values():
             th.close()
         self._threads.clear()
+        for holder in self._holders.values():
+            if holder is not None:
+                holder.close()
+        self._holders.clear()
 
     # -- sampling thread
     def _refresh(self, with_processes: bool) -> None:
@@ -174,6 +234,7 @@ class WaitSampler:
         for pid in self._pids:
             if pid not in self._gil:
                 self._gil[pid] = python_runtime_range(pid)
+                self._holders[pid] = self._holder(pid)
             try:
                 tids = os.listdir(f"/proc/{pid}/task")
             except OSError:
@@ -188,6 +249,15 @@ class WaitSampler:
                         pass
         for key in [k for k in self._threads if k not in alive]:
             self._threads.pop(key).close()
+
+    def _holder(self, pid: int) -> _Holder | None:
+        runtime = self._gil.get(pid)
+        if self.gil_layout is None or runtime is None:
+            return None
+        try:
+            return _Holder(pid, runtime[0], self.gil_layout)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def sample_once(self) -> int:
         """One sample of every thread; the number of threads read."""
@@ -205,6 +275,7 @@ class WaitSampler:
         out = self._pending
         n = 0
         gone = []
+        holding: dict[int, int] = {}  # pid -> the GIL holder's tid at this tick (0: free)
         for key, th in self._threads.items():
             # a thread that has used no CPU for a while (the lab's control reader, a
             # long sleep) is read 1 tick in IDLE_EVERY: its state is not changing
@@ -213,6 +284,12 @@ class WaitSampler:
             try:
                 raw = pread(th.syscall, 128, 0)
                 state = STATE_USER if raw[:1] == b"r" else classify(raw, self._gil.get(th.pid))
+                if state == STATE_USER and self._holders.get(th.pid) is not None:
+                    holder = holding.get(th.pid)
+                    if holder is None:
+                        holder = holding[th.pid] = self._read_holder(th.pid)
+                    if holder >= 0:
+                        state = STATE_HOLDING if holder == th.tid else STATE_NATIVE
                 if tick % self.SCHED_EVERY:
                     # the counters change smoothly: read them at half the rate (-1: not
                     # read), the state, which flips every few ms, at every tick
@@ -230,7 +307,7 @@ class WaitSampler:
                     sys_ns = int(fields[12]) * _NS_PER_TICK if len(fields) > 12 else -1
                 out += (t, th.pid, th.tid, state, cpu, int(sched[1]), core, sys_ns)
                 # "idle": asleep now and under 2 % of a core since its last reading
-                quiet = state != STATE_USER and (cpu - th.last_cpu) * 50 < t - th.last_t
+                quiet = state not in USER_STATES and (cpu - th.last_cpu) * 50 < t - th.last_t
                 th.idle = th.idle + 1 if quiet else 0
                 th.last_cpu, th.last_t = cpu, t
                 n += 1
@@ -241,6 +318,16 @@ class WaitSampler:
         if tick % self.FLUSH_EVERY == 0:
             self.flush()
         return n
+
+    def _read_holder(self, pid: int) -> int:
+        """The tid holding ``pid``'s GIL now (0: free), -1 when it cannot be read."""
+        holder = self._holders.get(pid)
+        if holder is None:
+            return -1
+        try:
+            return holder.tid()
+        except (OSError, ValueError, OverflowError):  # a thread state freed meanwhile
+            return -1
 
     def flush(self) -> None:
         """Hand the samples taken since the last flush to ``samples`` (one array append)."""

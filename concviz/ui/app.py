@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from . import theme as T
 
+# Qt's own command-line options (QGuiApplication, QApplication): passed on to Qt; any
+# other argument is a mistake the user hears about instead of a window opening.
+QT_OPTIONS_WITH_VALUE = frozenset(
+    "-platform -platformpluginpath -platformtheme -plugin -qwindowgeometry -qwindowicon "
+    "-qwindowtitle -style -stylesheet -display -geometry -session -name -title".split()
+)
+QT_FLAGS = frozenset("-reverse -nograb -dograb -sync -widgetcount".split())
+
+
+def _qt_options(parser, rest: list[str]) -> list[str]:
+    """``rest`` when every item is one of Qt's options (with its value), else a usage error."""
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg in QT_FLAGS:
+            i += 1
+        elif arg in QT_OPTIONS_WITH_VALUE and i + 1 < len(rest):
+            i += 2
+        else:
+            what = "option" if arg.startswith("-") else "argument"
+            parser.error(f"unknown {what} {arg!r}")
+    return rest
+
 
 def main(argv: list[str] | None = None) -> int:
     """Open the window; returns the application's exit code."""
-    parser = argparse.ArgumentParser(prog="concviz", description="Open the concviz window.")
+    from concviz.cli import _Parser
+
+    # its errors are one sentence and exit code 2 (the CLI catches them)
+    parser = _Parser(prog="concviz", description="Open the concviz window.")
     parser.add_argument("--interpreter", help="run the lab under this Python")
     parser.add_argument("--presentation", action="store_true", help="start in presentation mode")
     parser.add_argument("--open", metavar="FILE", help="open a session file or a trace")
@@ -29,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         help="a workload knob for --run, e.g. critical_fraction=0.8 or sync=lock",
     )
     parser.add_argument("--run", action="store_true", help="start the run once the lab is ready")
-    args, qt_args = parser.parse_known_args(list(argv) if argv is not None else [])
+    args, rest = parser.parse_known_args(list(argv) if argv is not None else [])
+    qt_args = _qt_options(parser, rest)
     try:
         knobs = _knobs(args.knob)
     except ValueError as exc:
@@ -101,16 +127,24 @@ def _choose_when_ready(window, args, knobs: dict) -> None:
         timer.stop()
         if args.workload:
             c.set_workload(args.workload)
+        unavailable = None
         if args.strategy:
-            c.set_strategy(args.strategy)
+            b = c.strategy_buttons.get(args.strategy)
+            if b is not None and b.property("unavailable"):
+                unavailable = b  # an engine this Python lacks: say why, run nothing
+            else:
+                c.set_strategy(args.strategy)
         if args.workers:
             c.set_workers(args.workers)
         if args.tasks:
             c.tasks.setValue(args.tasks)
         if args.task_ms:
             c.task_ms.setValue(args.task_ms)
-        if args.run:
-            window.run({"options": {**c.engine_options, **knobs}} if knobs else None)
+        c.workload_knobs.show_values(knobs)  # the Knobs row says what the run used
+        if unavailable is not None:
+            unavailable.click()  # the banner names what it needs and how to get it
+        elif args.run:
+            window.run({"options": {**c.params()["options"], **knobs}} if knobs else None)
 
     timer.timeout.connect(ready)
     timer.start()

@@ -46,9 +46,15 @@ def run_t0(run: Run) -> int | None:
 
 
 def run_span_s(run: Run) -> float:
-    """How long the run took (or has taken so far)."""
+    """How long the run took from its start to its end (or has taken so far).
+
+    The wall time leaves out a pool's or an engine's start-up (reported apart), but
+    the lane draws it, as a phase: the span is the wall plus that start-up.
+    """
     if run.wall_s is not None:
-        return float(run.wall_s)
+        finished = run.store.runs[-1].finished if run.store.runs else None
+        elapsed = (finished or {}).get("wall_ns")
+        return max(float(run.wall_s), elapsed / 1e9 if elapsed else 0.0)
     return elapsed_s(run) or 0.0
 
 
@@ -72,7 +78,7 @@ class Lane:
     run_id: int
     plot: pg.PlotItem
     gantt: GanttItem
-    end_line: pg.InfiniteLine | None  # at the run's wall time, once it finished
+    end_line: pg.InfiniteLine | None  # at the run's end (wall + start-up), once it finished
 
 
 class CompareView(QWidget):
@@ -209,6 +215,8 @@ class CompareView(QWidget):
         wall = f"{run.wall_s:.2f} s" if run.wall_s is not None else "running…"
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
+        if run.wall_s is not None and run_span_s(run) - run.wall_s >= 0.01:
+            wall += f" + {run_span_s(run) - run.wall_s:.2f} s start-up"
         tail = f" · wall {wall}"
         fm = QFontMetricsF(self._font(1.0, True))
         room = max(self.canvas.width() * 0.5 - fm.horizontalAdvance(tail + "■ "), 60.0)
@@ -246,7 +254,7 @@ class CompareView(QWidget):
             end_line = None
             if run.wall_s is not None:
                 end_line = pg.InfiniteLine(
-                    pos=float(run.wall_s),
+                    pos=run_span_s(run),
                     angle=90,
                     movable=False,
                     pen=pg.mkPen(

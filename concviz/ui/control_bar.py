@@ -193,7 +193,10 @@ class ControlBar(QWidget):
         self.knobs_button = QPushButton("Knobs")
         self.knobs_button.setCheckable(True)
         self.knobs_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        self.knobs_button.setToolTip("serial fraction (Amdahl), CPU fraction, jitter")
+        self.knobs_button.setToolTip(
+            "serial fraction (Amdahl), CPU fraction, jitter, and the workload's own knobs "
+            "(--sync, critical part, queue size, graph width...)"
+        )
         row3.insertWidget(0, self.knobs_button)
         self.knobs_box = QWidget()
         knobs = QHBoxLayout(self.knobs_box)
@@ -212,6 +215,12 @@ class ControlBar(QWidget):
         self.jitter = self._percent_box(
             knobs, "Jitter", 99, "uneven work: each task's size varies by up to this much"
         )
+        from .workload_knobs import WorkloadKnobs
+
+        # the sharing workloads' and task graphs' own knobs (--sync, --width...)
+        self.workload_knobs = WorkloadKnobs()
+        knobs.addWidget(self.workload_knobs)
+        self.workload.currentIndexChanged.connect(lambda _i: self._workload_knobs())
         knobs.addStretch(1)
         self.knobs_box.hide()
         self.knobs_button.toggled.connect(self.knobs_box.setVisible)
@@ -226,6 +235,7 @@ class ControlBar(QWidget):
         self.running = False
         self._sync_mode()
         self._sync_workers_limit()
+        self._workload_knobs()
 
     # -- filled from the lab
     def set_strategies(self, items: list[dict]) -> None:
@@ -250,8 +260,13 @@ class ControlBar(QWidget):
             elif group == "engines":
                 # an engine that is not installed stays clickable: it says how to get it
                 why = f"{item['name']} is not available: {item.get('reason')}"
-                if item.get("install"):
-                    why += f". Install it with: {item['install']}"
+                hint = item.get("install")
+                if hint:  # a command line, or (in the packaged app) what to do instead
+                    why += (
+                        f". Install it with: {hint}"
+                        if hint.startswith(("pip ", "uv "))
+                        else f". To use it, {hint}"
+                    )
                 b.setProperty("unavailable", True)
                 b.setToolTip(why)
                 b.clicked.connect(lambda _=False, why=why: self.unavailableChosen.emit(why))
@@ -335,6 +350,7 @@ class ControlBar(QWidget):
         layout.addWidget(label)
         layout.addWidget(box)
         layout.addSpacing(12)
+        box.setProperty("label", label)  # shown and hidden with its box
         return box
 
     def _reflow(self) -> None:
@@ -424,6 +440,7 @@ class ControlBar(QWidget):
         if current:
             self.set_workload(current)
         self.workload.blockSignals(False)
+        self._workload_knobs()
         view = self.workload.view()  # the open list: every name whole
         view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 24)
         self._sync_workers_limit()
@@ -463,6 +480,18 @@ class ControlBar(QWidget):
     def strategy(self) -> str:
         b = self.strategy_group.checkedButton()
         return b.property("strategy") if b is not None else self._wanted_strategy
+
+    def _workload_knobs(self) -> None:
+        """The Knobs row holds the chosen workload's own knobs."""
+        if not hasattr(self, "workload_knobs"):
+            return  # the workload list is filled before the knobs exist
+        name = self.workload.currentText()
+        self.workload_knobs.set_workload(name)
+        # the mixed workload's CPU share means nothing to the others (and its room on
+        # the row goes to their own knobs)
+        mixed = name == "mixed"
+        self.cpu_fraction.setVisible(mixed)
+        self.cpu_fraction.property("label").setVisible(mixed)
 
     def set_workload(self, name: str) -> None:
         i = self.workload.findText(name)
@@ -508,7 +537,7 @@ class ControlBar(QWidget):
             "serial_fraction": self.serial_fraction.value() / 100.0,
             "cpu_fraction": self.cpu_fraction.value() / 100.0,
             "jitter": self.jitter.value() / 100.0,
-            "options": dict(self.engine_options),
+            "options": {**self.engine_options, **self.workload_knobs.options()},
         }
 
     def set_running(self, running: bool) -> None:
@@ -526,6 +555,7 @@ class ControlBar(QWidget):
             self.continuous_button,
         ):
             w.setEnabled(not running)
+        self.workload_knobs.set_enabled(not running)
 
     def _sync_mode(self) -> None:
         self.tasks.setEnabled(not self.continuous() and not self.running)

@@ -169,7 +169,8 @@ class ConvoyDemo(QWidget):
         self.running = True
         self._stop_sampler()
         if self.client.pid and WaitSampler.unavailable_reason(self.client.pid) is None:
-            self.sampler = WaitSampler(self.client.pid)
+            hello = self.client.hello or {}
+            self.sampler = WaitSampler(self.client.pid, gil_layout=hello.get("gil_layout"))
             self.sampler.start()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)

@@ -67,7 +67,9 @@ class CounterLane:
             self.curves.append(curve)
             if len(y):
                 top = max(top, float(y.max()))
-        self.vb.setYRange(0, top * 1.1, padding=0)
+        # the full queue a quarter below the top, where the whole machine's line runs
+        # when every core is busy: the two lines stay apart
+        self.vb.setYRange(0, top * 1.3, padding=0)
         # the lane is short: 0, the most items, and a middle one if it is a whole number
         ticks = sorted({0, int(top), int(top) // 2} if top >= 4 else {0, int(top)})
         self.axis.setTicks([[(float(v), str(v)) for v in ticks], []])

@@ -8,6 +8,8 @@ Threads: every method runs on the GUI thread; it reads the sampler's ``CpuSeries
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
@@ -15,6 +17,10 @@ from PySide6.QtCore import QRectF
 from concviz.model.cpu_series import CpuSeries
 
 from . import theme as T
+
+# new samples are drawn at most this often (a panel that moved is redrawn at once): a
+# system monitor's pace, where each redraw repaints the whole image and both curves
+SAMPLES_HZ = 5.0
 
 
 class CpuPanel:
@@ -24,6 +30,7 @@ class CpuPanel:
         self.series = series
         self.t0_ns = 0
         self._version = -1
+        self._next_samples = 0.0
         self.theme = theme
         n = series.n_cores
 
@@ -110,8 +117,13 @@ class CpuPanel:
         v = self.series.version
         x0, x1 = self.total.viewRange()[0]
         drawn = self._drawn
-        if v == self._version and drawn is not None and drawn[0] <= x0 and x1 <= drawn[1]:
+        in_view = drawn is not None and drawn[0] <= x0 and x1 <= drawn[1]
+        if v == self._version and in_view:
             return False
+        t = time.perf_counter()
+        if in_view and t < self._next_samples:
+            return False  # new samples are shown SAMPLES_HZ times a second
+        self._next_samples = t + 1.0 / SAMPLES_HZ
         self._version = v
         t, cores, lab = self.series.snapshot()
         if len(t) < 2:

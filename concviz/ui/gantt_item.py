@@ -24,6 +24,7 @@ from concviz.model.gantt_layout import KIND_CODE as _KIND_CODE
 from concviz.model.gantt_layout import GanttData
 from concviz.model.gantt_layout import Layer as _Layer
 from concviz.model.gantt_layout import group_starts as _group_starts
+from concviz.model.history import DENSE_PX, dense_mix
 from concviz.model.rows import (
     ROW_COROUTINE,
     ROW_LOOP,
@@ -31,12 +32,9 @@ from concviz.model.rows import (
 )
 
 from . import theme as T
+from .live_bars import LiveBars
+from .rect_batch import RectBatch as _RectBatch
 from .wait_rects import WaitPainter
-
-try:  # pyqtgraph's packed-array path for drawRects (no Python object per rect)
-    from pyqtgraph.Qt.internals import PrimitiveArray as _PrimitiveArray
-except ImportError:  # pragma: no cover - older/newer pyqtgraph
-    _PrimitiveArray = None
 
 
 def running_shades(theme: T.Theme) -> tuple[str, str]:
@@ -48,31 +46,8 @@ def running_shades(theme: T.Theme) -> tuple[str, str]:
     return theme.waits[0], other
 
 
-class _RectBatch:
-    """Rectangles of one colour, filled from numpy and drawn with one call."""
-
-    def __init__(self) -> None:
-        self._arr = _PrimitiveArray(QRectF, 4) if _PrimitiveArray is not None else None
-
-    def draw(self, p: QPainter, x, y, w, h) -> None:
-        n = len(x)
-        if n == 0:
-            return
-        if self._arr is not None:
-            self._arr.resize(n)
-            mem = self._arr.ndarray()
-            mem[:, 0] = x
-            mem[:, 1] = y
-            mem[:, 2] = w
-            mem[:, 3] = h
-            p.drawRects(*self._arr.drawargs())
-        else:
-            p.drawRects(
-                [
-                    QRectF(*r)
-                    for r in zip(x.tolist(), y.tolist(), w.tolist(), h.tolist(), strict=True)
-                ]
-            )
+_DEVICE_CACHE = pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NO_CACHE = pg.QtWidgets.QGraphicsItem.CacheMode.NoCache
 
 
 class GanttItem(pg.GraphicsObject):
@@ -82,8 +57,6 @@ class GanttItem(pg.GraphicsObject):
         super().__init__()
         self.theme = theme
         self.data: GanttData | None = None
-        self.open: list[tuple[int, int, float]] = []  # (row, task, start_s)
-        self.now_s: float | None = None
         self.bar_height = 0.7
         self.pen_scale = 1.0
         self._batches = [_RectBatch() for _ in range(13)]
@@ -91,38 +64,74 @@ class GanttItem(pg.GraphicsObject):
         self._bounds = QRectF()
         self.last_paint_s = 0.0  # for benchmarks
         self.rects_drawn = 0
+        self.dense_rows = 0  # rows drawn as per-column state mixes in the last paint
+        self.paints = 0  # for tests: how often the finished bars were painted
+        self._last_range: tuple[float, float, float] | None = None
+        # the finished bars change only with the layout: Qt keeps them as a pixmap in
+        # device coordinates (scrolled, not repainted, when the view pans) and a frame
+        # in which only a running bar grew repaints the child item alone
+        self.setCacheMode(_DEVICE_CACHE)
+        self.setFlag(pg.QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+        self.live = LiveBars(self, theme)
 
     # -- data
     def set_data(self, data: GanttData | None, open_bars=(), now_s: float | None = None) -> None:
         self.data = data
-        self.open = list(open_bars)
-        self.now_s = now_s
         self._update_bounds()
         self.update()
+        self.live.coroutine_rows = frozenset(
+            np.flatnonzero(data.row_kind == _KIND_CODE[ROW_COROUTINE]).tolist()
+            if data is not None
+            else ()
+        )
+        self.live.clear_recent()
+        self.set_live(open_bars, now_s)
 
-    def set_live(self, open_bars, now_s: float | None) -> None:
-        """Only the running bars and the clock changed."""
-        self.open = list(open_bars)
-        self.now_s = now_s
-        self._update_bounds()
-        self.update()
+    @property
+    def open(self) -> list[tuple[int, int, float]]:
+        """(row, task, start_s) of each task running now."""
+        return self.live.open
+
+    @property
+    def now_s(self) -> float | None:
+        return self.live.now_s
+
+    def set_live(self, open_bars, now_s: float | None) -> bool:
+        """Only the running bars and the clock changed: the finished bars are not
+        repainted, and nothing is when no running bar grew by a pixel. True if the live
+        bars will be repainted."""
+        return self.live.set_live(open_bars, now_s, self.pixelWidth() or 0.0)
+
+    def set_recent(self, s, e, row, step) -> None:
+        """Bars finished since the layout was built, drawn by the live item until the
+        next layout includes them."""
+        self.live.set_recent(s, e, row, step)
 
     def set_theme(self, theme: T.Theme) -> None:
         self.theme = theme
+        self.live.set_style(theme, self.bar_height, self.pen_scale)
         self.update()
 
     def set_presentation(self, on: bool) -> None:
         self.bar_height = 0.82 if on else 0.7
         self.pen_scale = 2.0 if on else 1.0
+        self.live.set_style(self.theme, self.bar_height, self.pen_scale)
         self.update()
 
     def _update_bounds(self) -> None:
         d = self.data
-        x0, x1 = (d.x_min, d.x_max) if d is not None and len(d.s) else (0.0, 0.0)
-        for _row, _task, start in self.open:
-            x0, x1 = min(x0, start), max(x1, start)
-        if self.now_s is not None and self.open:
-            x1 = max(x1, self.now_s)
+        # what is drawn: the bars, and the aggregate of bars an event budget dropped
+        # (a cached item's paint is clipped to its bounds)
+        x0, x1 = (min(0.0, d.x_min), d.x_max) if d is not None and len(d.s) else (0.0, 0.0)
+        if d is not None and len(d.sync_waits):
+            x0 = min(x0, float(d.sync_waits.s.min()))
+            x1 = max(x1, float(d.sync_waits.e.max()))
+        for t_s, *_rest in d.density.values() if d is not None else ():
+            if len(t_s):
+                x1 = max(x1, float(t_s.max()))
+        if d is not None and d.history is not None and d.history.bars:
+            x0 = min(x0, (d.history.t0_ns - d.t0_ns) / 1e9)
+            x1 = max(x1, (d.history.end_ns - d.t0_ns) / 1e9)
         n = d.n_rows if d is not None else 0
         r = QRectF(x0, -0.5, max(x1 - x0, 1e-9), max(n, 1))
         if r != self._bounds:
@@ -132,8 +141,29 @@ class GanttItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return QRectF(self._bounds)
 
+    def viewRangeChanged(self) -> None:
+        """A pan by a fraction of a pixel: Qt scrolls the cached picture by whole
+        pixels, which would leave a seam at each strip it uncovers; repaint it all."""
+        vb = self.getViewBox()
+        if not isinstance(vb, pg.ViewBox):  # not in a plot (yet): a view, or nothing
+            return
+        (lo, hi), width = vb.viewRange()[0], vb.width()
+        last, self._last_range = self._last_range, (lo, hi, width)
+        if last is None or width <= 0 or hi <= lo:
+            return
+        plo, phi, pwidth = last
+        if pwidth != width or abs((phi - plo) - (hi - lo)) > 1e-9 * (hi - lo):
+            return  # zoomed: Qt paints the picture again anyway
+        shift = (lo - plo) * width / (hi - lo)
+        if abs(shift - round(shift)) > 0.01:  # drop the picture (an update() is scrolled)
+            self.setCacheMode(_NO_CACHE)
+            self.setCacheMode(_DEVICE_CACHE)
+
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
         r = self._bounds
+        live = self.live.boundingRect()
+        if not live.isEmpty():
+            r = r.united(live)
         if ax == 0:
             return (r.left(), r.right())
         return (r.top(), r.bottom())
@@ -227,15 +257,19 @@ class GanttItem(pg.GraphicsObject):
         }
 
     # -- drawing
-    def paint(self, p: QPainter, *args) -> None:
+    def paint(self, p: QPainter, option=None, *args) -> None:
+        # only the exposed part: a pan scrolls the cached picture and asks for the strip
+        # it uncovered; a live layout asks for the part that changed
+        exposed = getattr(option, "exposedRect", None)
         try:
-            self._paint(p)
+            self._paint(p, exposed)
         except Exception:  # an exception escaping paint() takes the whole app down
             import traceback
 
             traceback.print_exc()
 
-    def _paint(self, p: QPainter) -> None:
+    def _paint(self, p: QPainter, exposed: QRectF | None = None) -> None:
+        self.paints += 1
         t_start = time.perf_counter()
         vb = self.getViewBox()
         d = self.data
@@ -244,6 +278,13 @@ class GanttItem(pg.GraphicsObject):
         view = vb.viewRect()
         x0, x1 = view.left(), view.right()
         pw = self.pixelWidth()
+        if exposed is not None and not exposed.isEmpty() and pw and math.isfinite(pw):
+            # a few pixels past the exposed strip: column mixes and merged bars then
+            # cover it to its edges (the painter clips the rest)
+            x0 = max(x0, exposed.left() - 4 * pw)
+            x1 = min(x1, exposed.right() + 4 * pw)
+            if x1 < x0:
+                return
         if not pw or not math.isfinite(pw) or pw <= 0:
             return
         h = self.bar_height
@@ -252,8 +293,11 @@ class GanttItem(pg.GraphicsObject):
         r0 = max(0, int(math.floor(min(view.top(), view.bottom()))))
         r1 = min(n_rows - 1, int(math.ceil(max(view.top(), view.bottom()))))
         drawn = 0
+        self.dense_rows = 0
         if d is not None and n_rows:
             self._paint_bands(p, d, r0, r1, x0, x1)
+            if d.history is not None:
+                drawn += self._paint_history(p, d, r0, r1, x0, x1, pw, h)
             tasks = d.layers[0]
             if tasks is not None:
                 drawn += self._paint_bars(p, d, tasks, r0, r1, x0, x1, pw, h)
@@ -271,7 +315,6 @@ class GanttItem(pg.GraphicsObject):
                     p, d.sync_waits, r0, r1, x0, x1, pw, h, self.theme, self.pen_scale,
                     self._batches[12],
                 )  # fmt: skip
-        self._paint_open(p, x0, x1, pw, h)
         if d is not None and d.slice_layers:
             self._paint_coroutine_numbers(p, d, r0, r1, x0, x1, pw, h)
         self.rects_drawn = drawn
@@ -298,8 +341,15 @@ class GanttItem(pg.GraphicsObject):
         lvl = layer.level(int(math.floor(math.log(max(pw, 1e-300) / _GAP0, 4))))
         per_step: list[list[np.ndarray]] = [[], [], [], []]
         per_split: list[list[np.ndarray]] = [[], [], [], []]
+        per_mix: list[list[np.ndarray]] = [[], [], [], []]
         serial = set(d.serial_rows.tolist())
         for r in range(r0, r1 + 1):
+            if (
+                colour is None
+                and r not in serial
+                and self._dense_row(per_mix, layer.raw, r, x0, x1, pw, h)
+            ):
+                continue
             lo, hi = lvl.offsets[r], lvl.offsets[r + 1]
             if lo == hi:
                 continue
@@ -362,6 +412,108 @@ class GanttItem(pg.GraphicsObject):
             p.setBrush(QBrush(QColor(self.theme.waits[k_part])))
             self._batches[8 + k_part].draw(p, arr[0], arr[1], arr[2], np.full(arr.shape[1], h))
             drawn += arr.shape[1]
+        return drawn + self._draw_mix(p, per_mix)
+
+    def _draw_mix(self, p, per_mix) -> int:
+        drawn = 0
+        for k_part, chunks in enumerate(per_mix):
+            if not chunks:
+                continue
+            arr = np.concatenate(chunks, axis=1)
+            p.setBrush(QBrush(QColor(self.theme.waits[k_part])))
+            self._batches[8 + k_part].draw(p, arr[0], arr[1], arr[2], arr[3])
+            drawn += arr.shape[1]
+        return drawn
+
+    @staticmethod
+    def _columns(x0: float, x1: float, pw: float) -> np.ndarray:
+        cols = int(min(max(math.ceil((x1 - x0) / pw), 1), 8192))
+        return x0 + np.arange(cols + 1) * ((x1 - x0) / cols)
+
+    @staticmethod
+    def _stack(per_mix, mix: np.ndarray, edges: np.ndarray, r: int, h: float) -> None:
+        """Per column, each state's share as a stacked band rising from the row's foot
+        (running lowest); equal neighbouring columns become one rectangle."""
+        q = np.round(mix * 64) / 64  # 1/64 of a row: finer than a presentation row's pixels
+        foot = r + h / 2
+        below = np.zeros(q.shape[1])
+        for k in range(4):
+            v = q[k]
+            change = np.flatnonzero(np.r_[True, (v[1:] != v[:-1]) | (below[1:] != below[:-1])])
+            keep = change[v[change] > 0]
+            if len(keep):
+                ends = np.r_[change[1:], len(v)]
+                right = ends[np.searchsorted(change, keep)]
+                hh = h * v[keep]
+                y = foot - h * below[keep] - hh
+                per_mix[k].append(np.stack([edges[keep], y, edges[right] - edges[keep], hh]))
+            below = below + v
+
+    def _dense_row(self, per_mix, raw, r: int, x0: float, x1: float, pw: float, h: float) -> bool:
+        """Draw row ``r`` as per-pixel-column state mixes when its visible tasks are
+        narrower than DENSE_PX pixels on average; False (nothing drawn) otherwise."""
+        lo, hi = raw.offsets[r], raw.offsets[r + 1]
+        if hi - lo < 8:
+            return False
+        j0 = lo + int(np.searchsorted(raw.emax[lo:hi], x0, side="left"))
+        j1 = lo + int(np.searchsorted(raw.s[lo:hi], x1, side="right"))
+        n = j1 - j0
+        if n < 8 or float(raw.wall[j0:j1].mean()) >= DENSE_PX * pw:
+            return False
+        edges = self._columns(x0, x1, pw)
+        waits = None if raw.waits is None else raw.waits[:, j0:j1]
+        mix, _sampled = dense_mix(
+            raw.s[j0:j1], raw.e[j0:j1], raw.wall[j0:j1], raw.cpu[j0:j1], waits, edges
+        )
+        self._stack(per_mix, mix, edges, r, h)
+        self.dense_rows += 1
+        return True
+
+    def _paint_history(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
+        """Bars an event budget folded into ``d.history``: per pixel column, the state
+        mix of each worker's row, and a line where full detail begins, labelled."""
+        hist = d.history
+        end_s = (hist.end_ns - d.t0_ns) / 1e9
+        first_s = (hist.t0_ns - d.t0_ns) / 1e9
+        if x0 >= end_s or x1 <= first_s or not hist.bars:
+            return 0
+        lo_x, hi_x = max(x0, first_s), min(x1, end_s)
+        edges = self._columns(lo_x, hi_x, pw)
+        width_ns = np.diff(edges) * 1e9
+        per_mix: list[list[np.ndarray]] = [[], [], [], []]
+        for r in range(r0, r1 + 1):
+            lane = d.rows[r].lane
+            if lane < 0:
+                continue
+            cols = hist.columns(lane, d.t0_ns, edges)
+            mix = np.clip(cols[1:] / np.where(width_ns > 0, width_ns, 1.0), 0.0, 1.0)
+            if mix.any():
+                self._stack(per_mix, mix, edges, r, h)
+        drawn = self._draw_mix(p, per_mix)
+        if x0 < end_s:  # where detail begins: said in words, not only shown
+            at = min(end_s, x1)
+            tr = p.transform()
+            a = tr.map(QPointF(at, float(r0) - 0.5))
+            b = tr.map(QPointF(at, float(r1) + 0.5))
+            p.save()
+            p.resetTransform()
+            pen = QPen(QColor(self.theme.muted))
+            pen.setStyle(Qt.PenStyle.DotLine)
+            pen.setWidthF(1.5 * self.pen_scale)
+            p.setPen(pen)
+            p.drawLine(a, b)
+            font = p.font()
+            font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85 * self.pen_scale))
+            p.setFont(font)
+            p.setPen(QColor(self.theme.foreground))
+            text = f"← older: aggregated per {hist.bin_ns / 1e6:g} ms"
+            fm = p.fontMetrics()
+            top = min(a.y(), b.y())
+            box = QRectF(a.x() - fm.horizontalAdvance(text) - 8, top, fm.horizontalAdvance(text) + 6,
+                         fm.height())  # fmt: skip
+            p.fillRect(box, QColor(self.theme.background))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+            p.restore()
         return drawn
 
     def _paint_density(self, p, d: GanttData, r0, r1, x0, x1, pw, h) -> int:
@@ -475,21 +627,3 @@ class GanttItem(pg.GraphicsObject):
         p.setBrush(QBrush(hatch, Qt.BrushStyle.BDiagPattern))
         self._batches[7].draw(p, s, y, w, hh)
         return int(m.sum())
-
-    def _paint_open(self, p, x0, x1, pw, h) -> None:
-        if not self.open or self.now_s is None:
-            return
-        pen = QPen(QColor(self.theme.running))
-        pen.setCosmetic(True)
-        pen.setWidthF(2.0 * self.pen_scale)
-        p.setPen(pen)
-        kinds = self.data.row_kind if self.data is not None else np.zeros(1, np.int8)
-        for row, _task, start in self.open:
-            if self.now_s < x0 or start > x1:
-                continue
-            # a coroutine's open task holds the loop only in its slices: drawn waiting
-            waiting = row < len(kinds) and kinds[row] == _KIND_CODE[ROW_COROUTINE]
-            p.setBrush(QBrush(QColor(self.theme.bars[0 if waiting else 1])))
-            w = max(self.now_s - start, pw)
-            p.drawRect(QRectF(QPointF(start, row - h / 2), QPointF(start + w, row + h / 2)))
-        p.setPen(Qt.PenStyle.NoPen)

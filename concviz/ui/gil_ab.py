@@ -460,12 +460,12 @@ class GilABView(QWidget):
     def stop(self) -> None:
         self.runner.stop()
 
-    def _job_started(self, i: int, pid: int) -> None:
+    def _job_started(self, i: int, _run, pid: int) -> None:
         self.panes[i].show_running()
         self.status.setText(f"Running {self.cases[i].key} (lab pid {pid})…")
 
-    def _job_finished(self, i: int, store: EventStore) -> None:
-        self.panes[i].show_store(store)
+    def _job_finished(self, i: int, run) -> None:
+        self.panes[i].show_store(run.store)
         self._fit()
 
     def _job_failed(self, i: int, message: str) -> None:

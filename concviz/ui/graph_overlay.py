@@ -3,7 +3,8 @@
 One pyqtgraph item above the Gantt. It draws, in device pixels (so arrowheads and
 text keep their size at any zoom):
 
-- the **critical path** of a task graph: its bars outlined in the foreground colour;
+- the **critical path** of a task graph: its bars outlined in the foreground colour and
+  joined by arrows, so the chain reads as one without a pointer;
 - **dependency arrows** from each dependency's end to the task's start: the hovered
   task's always, every task's when ``show_all`` is on (View menu);
 - a **deadlock**: the involved tasks' bars outlined in the error colour, and one arrow
@@ -102,12 +103,17 @@ class GraphOverlay(pg.GraphicsObject):
         """The arrows drawn now: ``(from task, to task, label)``; dependencies have label ""."""
         out = [(a, b, label) for a, b, label in self.cycle if self.drawn(a) and self.drawn(b)]
         if self.graph is not None:
+            edges = list(self._chain())
             task = None if self.show_all else self.hovered
             if self.show_all or task is not None:
-                out += [
-                    (d, t, "") for d, t in self.graph.edges(task) if self.drawn(d) and self.drawn(t)
-                ]
+                edges += [e for e in self.graph.edges(task) if e not in edges]
+            out += [(d, t, "") for d, t in edges if self.drawn(d) and self.drawn(t)]
         return out
+
+    def _chain(self) -> list[tuple[int, int]]:
+        """The critical path's edges: drawn always, so the chain reads as one."""
+        crit = self.graph.critical if self.graph is not None else []
+        return list(zip(crit, crit[1:], strict=False))
 
     def drawn(self, task: int) -> bool:
         return task in self._row_of_task and task in self._span
@@ -178,12 +184,15 @@ class GraphOverlay(pg.GraphicsObject):
             for task in self.graph.critical:
                 if visible(task):
                     p.drawRect(box(task, 1.5 * self.scale))
-        if self.graph is not None and (self.show_all or self.hovered is not None):
+        if self.graph is not None:
             task = None if self.show_all else self.hovered
-            crit = set(zip(self.graph.critical, self.graph.critical[1:], strict=False))
+            crit = set(self._chain())
+            edges = list(crit)
+            if self.show_all or task is not None:
+                edges += [e for e in self.graph.edges(task) if e not in crit]
             faint = QColor(fg)
             faint.setAlphaF(0.55)
-            for d, t in self.graph.edges(task):
+            for d, t in edges:
                 if not (self.drawn(d) and self.drawn(t)) or not (visible(d) or visible(t)):
                     continue
                 a, b = box(d), box(t)

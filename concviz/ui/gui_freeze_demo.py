@@ -228,7 +228,7 @@ class FreezeDemo(QWidget):
         self._phase_t0 = time.perf_counter()
         self.numbers.setText(f"Running: {self.PHASE_NAMES[name]}… (watch the line)")
 
-    def _lab_started(self, _i: int, _pid: int) -> None:
+    def _lab_started(self, _i: int, _run, _pid: int) -> None:
         if self.phase == "starting-lab":
             self._begin("lab")
 

@@ -46,8 +46,9 @@ def describe_row(info: dict) -> tuple[str, str, str, str, str, str]:
     ft = bool(info.get("free_threaded"))
     strategies = info.get("strategies") or {}
     usable = [name for name, reason in strategies.items() if reason is None]
+    own = "this app" in info.get("sources", [])  # told apart from a Python of the same version
     return (
-        info["version"],
+        f"{info['version']} (this app)" if own else info["version"],
         "free-threaded" if ft else "standard",
         "on" if info.get("gil_enabled", True) else "OFF",
         ", ".join(usable),

@@ -39,9 +39,10 @@ from concviz.lab import protocol as P
 from concviz.model import metrics
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
+from concviz.model.metrics import ObserverClock
 from concviz.model.run_result import run_object
 from concviz.model.session import Run, Session
-from concviz.model.wait_states import bound_samples
+from concviz.model.wait_states import SETTLE_S, bound_samples
 from concviz.runtime.batch_runner import BatchRunner, Job
 from concviz.runtime.cpu_sampler import CpuSampler
 from concviz.runtime.headless import BadInput, as_start
@@ -49,7 +50,14 @@ from concviz.runtime.lab_client import LabClient
 from concviz.runtime.lab_process import LabError
 from concviz.runtime.wait_sampler import WaitSampler
 
-from . import app_style, sync_panel
+from . import (
+    app_style,
+    diagnosis_badges,
+    lessons_panel,
+    segments_panel,
+    sweep_view,
+    sync_panel,
+)
 from . import theme as T
 from .banner import Banner
 from .compare_view import CompareView, run_t0, save_view
@@ -112,9 +120,12 @@ class MainWindow(QMainWindow):
         self._strategy_items: list[dict] = []
         self._next_update = 0.0
         self._versions: dict[int, int] = {}  # the store version each live run last told
-        self.batch = BatchRunner(self)  # "Compare all": one lab per strategy, in turn
+        self.batch = BatchRunner(
+            self, self.session, before_finish=self._keep_batch_run
+        )  # "Compare all": one lab per strategy, in turn
         self._batch_jobs: list[Job] = []
         self._batch_runs: dict[int, Run] = {}
+        self._watch_clocks: dict[int, ObserverClock] = {}  # run id -> the window's CPU clock
         self._batch_cancelled = False
         self.compare_dialog = None
 
@@ -199,6 +210,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.lenses = Lenses(self, self.theme)  # the GIL lenses and demos (ui/lenses.py)
         self.sync_panel = sync_panel.install(self)  # waits, deadlocks, task graphs
+        self.segments_panel = segments_panel.install(self)  # a continuous run's segments
+        self.badges = diagnosis_badges.install(self)  # what went wrong, on the summary
+        self.sweep_view = sweep_view.install(self)  # View → Sweep (Ctrl+3)
+        self.lessons_panel = lessons_panel.install(self)  # Help → Lessons (F1)
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -475,6 +490,8 @@ class MainWindow(QMainWindow):
 
     def _run_started_cb(self, obj: dict) -> None:
         self._run_started = True
+        if self.live_run is not None:  # what following it costs the window, from now
+            self._watch_clocks[self.live_run.id] = ObserverClock()
         if self.shown_run is not None and self.shown_run is self.live_run:
             self.timeline.set_origin(int(obj["t_ns"]))
 
@@ -485,7 +502,11 @@ class MainWindow(QMainWindow):
         self._stop_waits()
         store.waits = WaitSamples()
         if self.client.pid is not None:
-            self._waits = WaitSampler(self.client.pid, samples=store.waits)
+            self._waits = WaitSampler(
+                self.client.pid,
+                samples=store.waits,
+                gil_layout=(store.hello or {}).get("gil_layout"),
+            )
             self._waits.start()
 
     def _stop_waits(self) -> None:
@@ -531,17 +552,7 @@ class MainWindow(QMainWindow):
         if not store.runs:
             self.session.remove(run)
             return None
-        info = store.runs[-1]
-        t_start = int(info.started["t_ns"])
-        t_end = int(info.finished["t_ns"]) if info.finished else (store.t_max or t_start)
-        if info.finished:
-            store.machine_busy_cores = self.sampler.series.others_between(t_start, t_end)
-        self._keep_cpu(run, t_start, t_end)
-        # the samples after its end come in the next half second (a short run may have
-        # none inside it yet): keep them too, once they exist
-        QTimer.singleShot(
-            CPU_MARGIN_NS // 1_000_000 + 150, lambda: self._keep_late_cpu(run, t_start, t_end)
-        )
+        self._keep_run_cpu(run)
         if interrupted:
             run.meta["interrupted"] = True
         result = run_object(store)
@@ -552,6 +563,27 @@ class MainWindow(QMainWindow):
             self.timeline.refresh()
             self.timeline.zoom_to_fit()
         return result
+
+    def _keep_run_cpu(self, run: Run) -> None:
+        """A run's span's CPU samples (and, later, the half second after), and the
+        cores other programs used meanwhile."""
+        store = run.store
+        if not store.runs:
+            return
+        info = store.runs[-1]
+        t_start = int(info.started["t_ns"])
+        t_end = int(info.finished["t_ns"]) if info.finished else (store.t_max or t_start)
+        clock = self._watch_clocks.pop(run.id, None)
+        if info.finished:
+            store.machine_busy_cores = self.sampler.series.others_between(t_start, t_end)
+            if clock is not None:
+                store.observer_core_fraction = clock.core_fraction()
+        self._keep_cpu(run, t_start, t_end)
+        # the samples after its end come in the next half second (a short run may have
+        # none inside it yet): keep them too, once they exist
+        QTimer.singleShot(
+            CPU_MARGIN_NS // 1_000_000 + 150, lambda: self._keep_late_cpu(run, t_start, t_end)
+        )
 
     def _keep_cpu(self, run: Run, t_start: int, t_end: int) -> None:
         """The per-core CPU samples of the run's span, and CPU_MARGIN_NS either side."""
@@ -589,7 +621,12 @@ class MainWindow(QMainWindow):
     def _sync_runs_panel(self) -> None:
         narrow = self.width() < COMPARE_WITH_RUNS_MIN_WIDTH
         comparing = self.pages.currentWidget() is self.compare_view
-        self.runs_panel.setVisible(self.runs_action.isChecked() and not (comparing and narrow))
+        # the lessons dock takes the runs panel's width on a narrow screen too (a 720p
+        # projector: the window grew past the screen with both)
+        panel = getattr(self, "lessons_panel", None)
+        lessons = panel is not None and panel.isVisible()
+        crowded = narrow and (comparing or lessons)
+        self.runs_panel.setVisible(self.runs_action.isChecked() and not crowded)
 
     def _strategies_received(self, items: list) -> None:
         self._strategy_items = list(items)
@@ -696,29 +733,59 @@ class MainWindow(QMainWindow):
         dialog.open()  # window-modal, and the GUI thread goes on
         return dialog
 
-    def start_compare(self, strategies: list[str]) -> bool:
-        """Run the control bar's workload under each of ``strategies`` in turn (a batch)."""
+    def start_compare(
+        self, strategies: list[str], extra: dict | None = None, *, compare_view: bool = True
+    ) -> bool:
+        """Run the control bar's workload under each of ``strategies`` in turn (a batch).
+
+        The runs go through the run driver (``BatchRunner``). ``extra``: more of the
+        lab's start parameters (a sync mode, a seed). ``compare_view`` False keeps the
+        timeline page, each run drawn live on it (``concviz screenshot``).
+        """
         if self.running or self.batch.is_running() or not strategies:
             return False
-        params = {**self.controls.params(), "mode": "batch"}
+        params = {**self.controls.params(), **(extra or {}), "mode": "batch"}
         order = sorted(strategies, key=lambda n: n != "sequential")  # the baseline first
-        jobs = []
+        named = []
         for name in order:
             p = {**params, "strategy": name}
             if name == "sequential":
                 p["workers"] = 1
+            named.append((name, p))
+        return self.start_runs(
+            named, compare_view=compare_view, what="Comparing", noun="strategies"
+        )
+
+    def start_runs(
+        self,
+        named: list[tuple[str, dict]],
+        *,
+        compare_view: bool = True,
+        what: str = "Running",
+        noun: str = "runs",
+    ) -> bool:
+        """Run each ``(label, start parameters)`` in turn through the run driver (a batch).
+
+        Compare all and a lesson's step start this way; the runs join the session and
+        the compare view as they end. False (and a banner) when one cannot start.
+        """
+        if self.running or self.batch.is_running() or not named:
+            return False
+        jobs = []
+        for label, p in named:
+            p = {**p, "mode": "batch"}
             try:
                 spec = as_start(p)
             except BadInput as exc:
                 self.banner.show_message(f"Cannot compare: {exc}.", "error")
                 return False
-            jobs.append(Job(p, self.client.interpreter, name, {"spec": spec}, EventStore()))
+            jobs.append(Job(p, self.client.interpreter, label, {"spec": spec}, EventStore()))
         self._batch_jobs = jobs
         self._batch_runs = {}
         self._batch_cancelled = False
         self.banner.hide()
         self.compare_view.set_runs([])
-        self.show_page(self.compare_view)
+        self.show_page(self.compare_view if compare_view else self.timeline_page)
         self.compare_progress.setRange(0, len(jobs))
         self.compare_progress.setValue(0)
         self.compare_progress.setFormat(f"comparing: 0 of {len(jobs)}")
@@ -727,7 +794,7 @@ class MainWindow(QMainWindow):
         self.compare_cancel.setEnabled(True)
         self.batch.start(jobs)
         self._sync_controls()
-        self.statusBar().showMessage(f"Comparing {len(jobs)} strategies, one after another…")
+        self.statusBar().showMessage(f"{what} {len(jobs)} {noun}, one after another…")
         return True
 
     def cancel_compare(self) -> None:
@@ -742,10 +809,10 @@ class MainWindow(QMainWindow):
         self.compare_view.set_runs([int(i) for i in run_ids])
         self.show_page(self.compare_view)
 
-    def _job_started(self, i: int, pid: int) -> None:
+    def _job_started(self, i: int, run: Run, pid: int) -> None:
         job = self._batch_jobs[i]
-        run = self.session.new_run(job.extra["spec"], job.store)
         self._batch_runs[i] = run
+        self._watch_clocks[run.id] = ObserverClock()
         self.sampler.set_lab_pid(pid or None)  # the CPU panel's lab line follows this lab
         # While a run is measured the window draws as little as it can: on two cores,
         # redrawing the compare view (0.2 s of CPU) beside a run made the first runs of
@@ -757,20 +824,23 @@ class MainWindow(QMainWindow):
             self.show_run(run)
         self.compare_progress.setFormat(f"{job.label}: {i + 1} of {len(self._batch_jobs)}")
 
-    def _job_finished(self, i: int, store) -> None:
-        run = self._batch_runs.get(i)
+    def _keep_batch_run(self, run: Run) -> None:
+        """A compared run ends (the driver finishes it next): keep its span's CPU."""
+        self._keep_run_cpu(run)
+        self._versions.pop(run.id, None)
+
+    def _job_finished(self, i: int, run: Run) -> None:
         self.compare_progress.setValue(i + 1)
-        if run is not None and not run.finished:
-            self._end_live_run(run)
-        if run is not None and run.finished:
+        if self.shown_run is run:
+            self._sync_timeline_running()
+            self.timeline.refresh()
+            self.timeline.zoom_to_fit()
+        if run.finished and self.session.get(run.id) is run:
             self.compare_view.add_run(run.id)
 
     def _job_failed(self, i: int, message: str) -> None:
         job = self._batch_jobs[i]
-        run = self._batch_runs.get(i)
         self.compare_progress.setValue(i + 1)
-        if run is not None and not run.finished:
-            self._end_live_run(run, interrupted=True)
         self.banner.show_message(f"{job.label} could not run: {message}", "warning")
 
     def _compare_finished(self) -> None:
@@ -785,6 +855,8 @@ class MainWindow(QMainWindow):
         self._sync_controls()
         if self._batch_cancelled:
             text = f"Comparison cancelled after {done} of {total} strategies."
+        elif total == 1:
+            text = f"Ran {self._batch_jobs[0].label}." if done else ""
         else:
             text = f"Compared {done} strategies on one time scale."
         self.statusBar().showMessage(text, 10_000)
@@ -844,13 +916,14 @@ class MainWindow(QMainWindow):
             t0 = run_t0(shown)  # a batch run's start comes with its events
             if t0 is not None:
                 self.timeline.set_origin(t0)
-        self.timeline.refresh()
+        self.timeline.frame()  # a continuous run's view redraws calmly (ui.segments_panel)
         self._tell_growth()
         store = self.timeline.store
         now = time.monotonic()
         if store is not None and store.waits is not None and now >= self._next_bound:
-            # a class-long continuous run: old samples go, old bars keep their split
-            self._next_bound = now + 2.0
+            # old bars keep their split (a live layout recomputes only the newer ones);
+            # a class-long continuous run's old samples go
+            self._next_bound = now + SETTLE_S
             bound_samples(store)
         data = self.timeline.gantt.data
         sampled = data is not None and data.waits is not None
@@ -1101,6 +1174,7 @@ class MainWindow(QMainWindow):
                 border-right: {4 * s:.0f}px solid transparent;
                 border-top: {5 * s:.0f}px solid {th.foreground}; }}
             QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
+            QPushButton#measureSequential {{ padding: 0px {8 * s:.0f}px; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}
             #runsHeading {{ font-weight: bold; }}
@@ -1145,7 +1219,11 @@ class MainWindow(QMainWindow):
 
     def _update_compact(self) -> None:
         # the back row needs the timeline, not the button grids
-        self.controls.set_compact(self.presentation or self.height() < self.COMPACT_BELOW_HEIGHT)
+        short = self.height() < self.COMPACT_BELOW_HEIGHT
+        self.controls.set_compact(self.presentation or short)
+        # nor the status line (the lab's path and pid are for the desk): on a 720p
+        # projector its row is what the sharing panel's sentence needs under the summary
+        self.statusBar().setVisible(not (self.presentation and short))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -1237,6 +1315,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.lenses.close_all()
+        self.sweep_view.shutdown()
         self.batch.stop()
         self.batch.wait(5000)
         self.timer.stop()

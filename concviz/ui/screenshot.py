@@ -37,6 +37,34 @@ def _wait(app, done, timeout_s: float) -> bool:
     return done()
 
 
+def _driven_run(app, win, strategy: str, extra: dict, timeout_s: float) -> None:
+    """A batch run through the run driver (as Compare all runs one), drawn on the timeline."""
+    failed: list[str] = []
+    win.batch.jobFailed.connect(lambda _i, message: failed.append(message))
+    if not win.start_compare([strategy], extra, compare_view=False):
+        raise RuntimeError(win.banner.text() or "the run did not start")
+    if not _wait(app, lambda: not win.batch.is_running(), timeout_s):
+        win.batch.stop()
+        _wait(app, lambda: not win.batch.is_running(), 5)
+    _wait(app, lambda: False, 0.1)  # the driver's last changes reach the session
+    if failed:
+        raise RuntimeError(f"the run failed: {failed[0]}")
+
+
+def _live_run(app, win, extra: dict, failures: list[str], timeout_s: float) -> None:
+    """A continuous run in the window's live lab, stopped after ``timeout_s``."""
+    finished: list[dict] = []
+    win.client.runFinished.connect(finished.append)
+    win.run(extra)
+    if not win.running:
+        raise RuntimeError(win.banner.text() or "the run did not start")
+    if not _wait(app, lambda: bool(finished) or failures, timeout_s):
+        win.stop()
+        _wait(app, lambda: bool(finished), 5)
+    if failures:
+        raise RuntimeError(f"the lab failed: {failures[0]}")
+
+
 def render(
     out_path: str,
     params: dict,
@@ -82,16 +110,10 @@ def render(
             c.task_ms.setValue(int(round(float(p.get("task_ms", 50)))))
             c.set_continuous(p.get("mode") == "continuous")
             extra = {k: v for k, v in p.items() if k not in _CONTROL_KEYS}
-            finished: list[dict] = []
-            win.client.runFinished.connect(finished.append)
-            win.run(extra)
-            if not win.running:
-                raise RuntimeError(win.banner.text() or "the run did not start")
-            if not _wait(app, lambda: bool(finished) or failures, timeout_s):
-                win.stop()
-                _wait(app, lambda: bool(finished), 5)
-            if failures:
-                raise RuntimeError(f"the lab failed: {failures[0]}")
+            if p.get("mode") == "continuous":
+                _live_run(app, win, extra, failures, timeout_s)
+            else:
+                _driven_run(app, win, str(p.get("strategy", "threads")), extra, timeout_s)
             if presentation:
                 win.set_presentation(True)
                 win.showNormal()  # offscreen "full screen" is the virtual screen's size

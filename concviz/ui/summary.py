@@ -11,6 +11,8 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QWidget
 
@@ -22,6 +24,7 @@ class SummaryPanel(QFrame):
     """A row of figure tiles, filled when a run finishes."""
 
     measureSequentialClicked = Signal()  # run the sequential baseline of the shown run
+    resultShown = Signal(object)  # the run object shown, or None (the diagnosis badges)
 
     FIELDS = (
         ("wall", "Wall time"),
@@ -44,6 +47,8 @@ class SummaryPanel(QFrame):
         self.title = QLabel("No run yet: choose a strategy and press Run.")
         self.title.setObjectName("summaryTitle")
         self.title.setWordWrap(True)  # a long live-switch path must not widen the window
+        self.title.setOpenExternalLinks(True)  # a running Dask cluster's dashboard
+        self._live_link = ""
         grid.addWidget(self.title, 0, 0, 1, len(self.FIELDS))
         for col, (key, name) in enumerate(self.FIELDS):
             head = QLabel(name)
@@ -60,6 +65,8 @@ class SummaryPanel(QFrame):
             self.values[key] = value
             self.notes[key] = note
         self.measure_button = QPushButton("Measure sequential")
+        # no taller than the note it stands in for (at 720p the row counts)
+        self.measure_button.setObjectName("measureSequential")
         self.measure_button.setToolTip(
             "Run the same experiment with one worker, so speedup and efficiency have a baseline"
         )
@@ -81,7 +88,11 @@ class SummaryPanel(QFrame):
 
     def _session_changed(self, event: str, run: Run | None) -> None:
         shown = self.run
-        if shown is None or event == "updated":
+        if shown is None:
+            return
+        if event == "updated":
+            if run is shown and shown.result is None and not self._live_link:
+                self._show_live_dashboard(shown)
             return
         if event == "cleared" or (event == "removed" and run is shown):
             self.run = None
@@ -99,6 +110,7 @@ class SummaryPanel(QFrame):
             if run.spec is not None:
                 s = run.spec
                 self.clear(f"Running {s.workload} with {s.strategy} × {s.workers}…")
+                self._show_live_dashboard(run)
             else:
                 self.clear(f"{run.name}: no result")
             return
@@ -117,7 +129,24 @@ class SummaryPanel(QFrame):
         tasks = run.spec.tasks if run.spec is not None and batch else None
         self.show_run(run.result, tasks, run)
 
+    def _show_live_dashboard(self, run: Run) -> None:
+        """While a run's engine serves a dashboard (Dask's), its link, clickable."""
+        infos = run.store.runs
+        dashboard = (infos[-1].engine.get("dashboard") if infos else None) or ""
+        if not dashboard.startswith(("http://", "https://")):
+            return
+        self._live_link = dashboard
+        text = html.escape(self.title.text())
+        link = html.escape(dashboard, quote=True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setText(
+            f'{text} · Dask dashboard (while the run lasts): <a href="{link}">{link}</a>'
+        )
+
     def clear(self, text: str) -> None:
+        self._live_link = ""
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.resultShown.emit(None)
         self.title.setText(text)
         self.measure_button.hide()
         for key in self.values:
@@ -126,7 +155,10 @@ class SummaryPanel(QFrame):
 
     def show_run(self, run: dict, tasks: int | None, shown: Run | None = None) -> None:
         """Fill the tiles from ``run_object`` output (``shown``: the session's run of it)."""
+        self._live_link = ""
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.last = run
+        self.resultShown.emit(run)
         if shown is None:
             self.run = None
         wall, cpu = run["wall_s"], run["cpu_s"]
@@ -177,15 +209,32 @@ class SummaryPanel(QFrame):
         self.notes["cpu"].setText(
             f"+ {native:.2f} s in native threads" if native else "summed over workers"
         )
-        self.notes["cpu"].setToolTip(
-            f"native threads (a library's own, such as BLAS) used {native:.2f} s of CPU "
-            "outside the tasks' threads; parallelism counts it"
-            if native
-            else ""
-        )
+        tips = []
+        if native:
+            tips.append(
+                f"native threads (a library's own, such as BLAS) used {native:.2f} s of CPU "
+                "outside the tasks' threads; parallelism counts it"
+            )
+        recording = run.get("recording_overhead_estimate")
+        if recording is not None:
+            tips.append(
+                f"recording every task cost about {recording * 100:.1f} % of this CPU time "
+                "(3 events per task at the cost the lab measured per event)"
+            )
+            if recording >= 0.01 and not native:  # big enough to change a figure
+                self.notes["cpu"].setText(f"≈ {recording * 100:.0f} % of it recording")
+        self.notes["cpu"].setToolTip("\n".join(tips))
         par = run["parallelism"]
         self.values["parallelism"].setText(f"{par:.2f}×")
         self.notes["parallelism"].setText("cores busy on average")
+        watching = run.get("observer_core_fraction")
+        self.notes["parallelism"].setToolTip(
+            f"watching this run cost this window {watching:.2f} of a core"
+            if watching is not None
+            else ""
+        )
+        if watching is not None and watching >= 0.1:  # enough to take from the workers
+            self.notes["parallelism"].setText(f"window took {watching:.2f} core")
         base_run = (
             self.session.baseline_for(shown)
             if self.session is not None and shown is not None

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont, QFontMetricsF, QKeySequence
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QWidget
 
 from concviz.model.event_store import EventStore
+from concviz.model.run_result import task_wall_ns
 from concviz.model.sync_view import (
     critical_path_text,
     lost_updates_text,
@@ -37,8 +38,10 @@ class SyncSummary(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("syncSummary")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(8, 2, 8, 2)
+        # the two lines side by side when they fit (at 720p a line taken from the
+        # timeline counts), else one above the other
+        self.lay = lay = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        lay.setContentsMargins(8, 0, 8, 0)
         lay.setSpacing(0)
         self.big = QLabel()
         self.big.setObjectName("syncBig")
@@ -49,6 +52,7 @@ class SyncSummary(QFrame):
         for w in (self.big, self.line):
             w.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             lay.addWidget(w)
+        lay.addStretch(1)
         self.theme = T.LIGHT
         self.scale = 1.0
         self.bad = False  # the large line is a deadlock or lost updates: in the error colour
@@ -78,6 +82,31 @@ class SyncSummary(QFrame):
         sheet = f"color: {colour}; font-size: {pt * factor:.1f}pt; font-weight: bold;"
         if sheet != self.big.styleSheet():
             self.big.setStyleSheet(sheet)
+        self._arrange(pt * factor, pt)
+
+    GAP = 24  # between the large line and the small one when they share a row
+
+    def _arrange(self, big_pt: float, line_pt: float) -> None:
+        """One row when both lines fit in the panel's width side by side."""
+        one_row = False
+        if self.big.text() and self.line.text() and self.width() > 100:
+            fb, fl = QFont(self.font()), QFont(self.font())
+            fb.setPointSizeF(big_pt)
+            fb.setBold(True)
+            fl.setPointSizeF(line_pt)
+            need = (
+                QFontMetricsF(fb).horizontalAdvance(self.big.text())
+                + QFontMetricsF(fl).horizontalAdvance(self.line.text())
+                + self.GAP
+            )
+            one_row = need <= self.width() - 24
+        want = QBoxLayout.Direction.LeftToRight if one_row else QBoxLayout.Direction.TopToBottom
+        if self.lay.direction() != want:
+            self.lay.setDirection(want)
+            self.lay.setSpacing(self.GAP if one_row else 0)
+        # side by side, each label keeps its text on one line (no wrap to squeeze it)
+        self.line.setWordWrap(not one_row)
+        self.big.setWordWrap(not one_row)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().resizeEvent(event)
@@ -88,9 +117,9 @@ class SyncSummary(QFrame):
         big, line, bad = self.texts(store, t0_ns)
         self.bad = bad
         self.big.setText(big)
+        self.line.setText(line)
         self._fit_big()
         self.big.setVisible(bool(big))
-        self.line.setText(line)
         self.line.setVisible(bool(line))
         self.setVisible(bool(big or line))
 
@@ -115,7 +144,9 @@ class SyncSummary(QFrame):
         small = []
         graph = task_graph(store, t0_ns if t0_ns is not None else lo)
         if graph is not None:
-            small.append(critical_path_text(graph.critical_s, finished.get("wall_ns", 0) / 1e9))
+            # beside the wall the summary shows: an engine's start-up and teardown apart
+            wall_ns = task_wall_ns(started, finished, info.phases)
+            small.append(critical_path_text(graph.critical_s, wall_ns / 1e9))
         waits = run_waits(store, lo, hi)
         lines = wait_total_lines(wait_totals(waits, names_of(store, waits["object"])))
         if lines and not deadlock:  # the sentence says it all, and a projector has no room

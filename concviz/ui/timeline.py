@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QGraphicsItem, QToolTip
 
 from concviz.model.cpu_series import CpuSeries
-from concviz.model.event_store import EventStore
+from concviz.model.event_store import BAR_TASK, EventStore
 from concviz.model.metrics import cpu_efficiency
 from concviz.model.rows import DENSITY_ROWS, MAX_GROUP_ROWS, ROW_LOOP
 from concviz.model.sync_view import counter_series, run_deadlock, task_graph
@@ -32,8 +32,15 @@ from .graph_overlay import GraphOverlay
 
 # follow the newest data with this much history visible (seconds)
 FOLLOW_WINDOW_S = 20.0
+# the spans a followed run's view steps through before it pages (seconds)
+FOLLOW_SPANS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, FOLLOW_WINDOW_S)
 # rebuilding the Gantt's arrays may not take more than this share of the time
 _REBUILD_BUDGET = 0.25
+# while a run goes on, its finished bars are laid out again at most this often
+LIVE_LAYOUT_S = 0.25
+# and the view is brought up to date at most this often (30 a second): between, the
+# frame timer's tick costs nothing, so following a run costs half of what 60 did
+LIVE_INTERVAL_S = 1 / 30
 
 
 class TimelineView(pg.GraphicsLayoutWidget):
@@ -56,10 +63,15 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._rows_key: tuple = ()
         self._group_rows = MAX_GROUP_ROWS
         self._next_rebuild = 0.0
+        self._last_layout = 0.0
         self._marker_lines: list[pg.InfiniteLine] = []
         self._n_markers = 0
         self._phase_items: list[tuple[dict, list]] = []  # (phase, its graphics items)
         self._auto_ranging = False
+        # a live view is brought up to date at most this often (0: every frame); a
+        # continuous run's view is calmer still (ui.segments_panel sets it)
+        self.live_interval_s = LIVE_INTERVAL_S
+        self._next_live = 0.0
 
         self.gantt_plot = pg.PlotItem()
         self.gantt_plot.setMenuEnabled(False)
@@ -155,37 +167,92 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._store_version = -1
         self._next_rebuild = 0.0
 
+    def frame(self) -> bool:
+        """The frame timer's refresh: a live view calmed by ``live_interval_s`` skips
+        frames (an explicit ``refresh`` always runs)."""
+        if self.running and self.live_interval_s > 0:
+            t = time.perf_counter()
+            if t < self._next_live:
+                return False
+            self._next_live = t + self.live_interval_s
+        return self.refresh()
+
     def refresh(self) -> bool:
         """Bring the plots up to date; returns True when anything was redrawn."""
+        if self.live_interval_s > 0:  # the frame timer waits its interval from now on
+            self._next_live = time.perf_counter() + self.live_interval_s
         changed = self.cpu.refresh()
         store = self.store
         now = self.now_s()
         if store is not None:
-            open_rows = self._open_rows(store)
-            if store.version != self._store_version and time.perf_counter() >= self._next_rebuild:
+            if store.version != self._store_version and self._rebuild_due(store):
                 t = time.perf_counter()
                 self._store_version = store.version
                 self._group_rows = self._group_rows_fit()
                 data = GanttData(store, self.t0_ns, self._group_rows)
+                open_rows = self._open_rows(store, data)
                 self.gantt.set_data(data, open_rows, now if self.running else None)
                 self._sync_rows(data)
                 self._sync_sharing(store, data)
                 self._sync_markers(store)
                 self._sync_phases(store, now)
                 cost = time.perf_counter() - t
+                self._last_layout = time.perf_counter()
                 # big stores rebuild less often so the GUI keeps its frame rate
                 self._next_rebuild = time.perf_counter() + cost / _REBUILD_BUDGET - cost
                 changed = True
             elif self.running:
-                self.gantt.set_live(open_rows, now)
-                self._grow_open_phases(now)
-                changed = True
+                if store.version != self._store_version:
+                    self._show_recent(store)
+                changed = self.gantt.set_live(self._open_rows(store), now) or changed
+                changed = self._grow_open_phases(now) or changed
         if self.running and self.follow:
             self._follow(now)
         return changed
 
-    def _open_rows(self, store: EventStore) -> list[tuple[int, int, float]]:
+    def _rebuild_due(self, store: EventStore) -> bool:
+        """Whether the store's change is laid out now. A finished run's is at once; while
+        a run goes on, the finished bars are laid out again at most every
+        ``LIVE_LAYOUT_S`` (and within the rebuild budget), the bars finished meanwhile
+        drawn by the live item: a layout costs milliseconds, and a run that finishes
+        forty tasks a second asked for one every frame. New workers (rows) and an
+        event budget's dropped bars are laid out at once."""
+        t = time.perf_counter()
+        if t < self._next_rebuild:
+            return False
         d = self.gantt.data
+        if not self.running or d is None or self.replay_ns is not None:
+            return True
+        if len(store.lanes()) != d.n_lanes or store.bar_count < d.n_bars:
+            return True
+        return t - self._last_layout >= LIVE_LAYOUT_S
+
+    def _show_recent(self, store: EventStore) -> None:
+        """Hand the bars finished since the layout to the live item (plain task bars;
+        slices, errors and waits wait for the next layout)."""
+        d = self.gantt.data
+        if d is None:
+            return
+        b = store.bars()
+        n = len(b["start"])
+        if n <= d.n_bars:
+            return
+        sl = slice(d.n_bars, n)
+        lane = b["lane"][sl]
+        ok = (b["kind"][sl] == BAR_TASK) & (lane < len(d.row_of_lane))
+        rows = np.where(ok, d.row_of_lane[np.where(ok, lane, 0)], -1)
+        keep = np.flatnonzero(rows >= 0)
+        start, end = b["start"][sl][keep], b["end"][sl][keep]
+        wall = np.maximum(end - start, 0)
+        eff = np.divide(b["cpu"][sl][keep], wall, out=np.zeros(len(keep)), where=wall > 0)
+        self.gantt.set_recent(
+            (start - self.t0_ns) / 1e9, (end - self.t0_ns) / 1e9, rows[keep], T.efficiency_step(eff)
+        )
+
+    def _open_rows(
+        self, store: EventStore, data: GanttData | None = None
+    ) -> list[tuple[int, int, float]]:
+        d = data if data is not None else self.gantt.data
         if d is None or not self.running:
             return []
         out = []
@@ -417,24 +484,50 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 label.setPos(left, top)
             placed = right if ends else left + (fm.horizontalAdvance(text) + 8) * upp
 
-    def _grow_open_phases(self, now: float) -> None:
+    def _grow_open_phases(self, now: float) -> bool:
+        """Grow the bands of phases still under way (an engine's start-up); True if any."""
+        grew = False
         for ph, items in self._phase_items:
             if ph.get("t_ns"):
                 continue
+            grew = True
             x0 = (ph["t0_ns"] - self.t0_ns) / 1e9
             for _plot, item in items:
                 if isinstance(item, pg.LinearRegionItem):
                     item.setRegion((x0, max(now, x0)))
                 else:
                     item.full_text = self._phase_text(ph, now)
-        self._layout_phase_labels()
+        if grew:
+            self._layout_phase_labels()
+        return grew
 
     # -- view
     def _follow(self, now: float) -> None:
-        lo = max(0.0, now - FOLLOW_WINDOW_S)
-        hi = max(now * 1.03 + 0.2, lo + 1.0)
+        """Keep ``now`` in view, moving the view as seldom as possible: a run's first
+        ``FOLLOW_WINDOW_S`` are shown from 0 in spans of 1 to 20 s, each 1.3 to 1.7
+        times the last (the next when ``now`` passes nine tenths of the span), then the
+        view pages on by half a span, its left edge on a whole pixel. Between steps the axes, the cached
+        finished bars and the CPU image stay where they are and only what grew is
+        repainted; a view that slid with every frame repainted everything, every frame.
+        """
+        vb = self.gantt_plot.vb
+        (lo, hi) = vb.viewRange()[0]
+        span = hi - lo
+        if now < FOLLOW_WINDOW_S * 0.9:
+            want = next((x for x in FOLLOW_SPANS if now <= 0.9 * x), FOLLOW_WINDOW_S)
+            new = (0.0, want)
+        else:
+            want = FOLLOW_WINDOW_S
+            if abs(span - want) < 1e-9 * want and lo <= now <= lo + 0.95 * want:
+                return
+            px = max(float(vb.width()), 1.0)
+            step = want / px
+            left = math.floor((now - 0.5 * want) / step) * step
+            new = (left, left + want)
+        if abs(new[0] - lo) <= 1e-9 * want and abs(new[1] - hi) <= 1e-9 * want:
+            return
         self._auto_ranging = True
-        self.gantt_plot.setXRange(lo, hi, padding=0)
+        self.gantt_plot.setXRange(*new, padding=0)
         self._auto_ranging = False
 
     def _user_moved(self, *_args) -> None:

@@ -19,7 +19,30 @@ def test_overhead_quick_json_has_the_figures(capsys):
         "record_ns_per_event",
     ):
         assert isinstance(figures[name], (int, float)) and figures[name] > 0
+    # the instrumented lock beside a bare threading.Lock, measured in the same run
+    assert figures["bare_lock_pair_ns"] > 0 and figures["sync_lock_pair_ns"] > 0
+    assert figures["sync_ns_per_uncontended_pair"] == pytest.approx(
+        figures["sync_lock_pair_ns"] - figures["bare_lock_pair_ns"], abs=0.2
+    )
     assert {"cpu_count", "python", "platform"} <= out["machine"].keys()
+    # the table: each strategy measured at each task size, three sides and their ratios
+    table = figures["table"]
+    assert {(r["strategy"], r["task_ms"]) for r in table} == {
+        (s, t) for s in ("thread-pool", "process-pool") for t in (0.05, 0.2, 2.0)
+    }
+    for row in table:
+        for key in ("bare_s", "same_dispatch_s", "recorded_s", "wall_ratio", "user_ratio"):
+            assert row[key] > 0, (row, key)
+        assert row["wall_ratio"] == pytest.approx(
+            row["recorded_s"] / row["same_dispatch_s"], rel=0.01
+        )
+        assert row["spread"] >= 0 and row["frames_per_1k_tasks"] > 0
+
+
+def test_overhead_only_an_unknown_strategy_is_one_sentence_and_exit_2(capsys):
+    assert main(["overhead", "--only", "no-such-strategy"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no-such-strategy" in err and "\n" not in err and "Traceback" not in err
 
 
 def test_transport_quick_json_has_the_figures(capsys):
@@ -65,8 +88,12 @@ def test_dispatch_quick_measures_an_engine_beside_both_baselines(capsys):
         pytest.skip("joblib is not installed (pip install 'concviz[joblib]')")
     assert main(["dispatch", "--json", "--quick", "--only", "joblib-threads"]) == 0
     figures = json.loads(capsys.readouterr().out)["figures"]
-    for key in ("dispatch_us_thread_pool", "dispatch_us_process_pool",
-                "dispatch_us_joblib_threads", "startup_s_joblib_threads"):
+    for key in (
+        "dispatch_us_thread_pool",
+        "dispatch_us_process_pool",
+        "dispatch_us_joblib_threads",
+        "startup_s_joblib_threads",
+    ):
         assert figures[key] > 0, key
 
 

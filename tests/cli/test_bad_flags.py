@@ -61,3 +61,29 @@ def test_an_interpreter_older_than_3_10_is_named_in_one_sentence(minor):
         pytest.skip(f"no Python {minor} under {PYENV}")
     r = concviz("run", "--tasks", "1", "--task-ms", "1", "--interpreter", str(found[-1]))
     assert_refused(r, f"is Python {minor}.", "needs Python 3.10 or newer")
+
+
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (("--json", "-", "--trace", "-"), ("--json -", "--trace -")),
+        (("--save", "-"), ("--save",)),
+    ],
+)
+def test_stdout_is_given_to_one_document_only(flags, words):
+    r = concviz("run", "-w", "io-sleep", "--tasks", "40", "--task-ms", "1000", *flags)
+    assert_refused(r, *words)
+
+
+def test_a_trace_can_go_to_stdout(tmp_path):
+    """``--trace -`` writes the Chrome trace to stdout (it made a file named "-")."""
+    import json
+
+    r = subprocess.run(
+        [sys.executable, "-m", "concviz", "run", "--tasks", "4", "--task-ms", "1", "--trace", "-"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert sum(1 for e in doc["traceEvents"] if e.get("ph") == "X") >= 4
+    assert not (tmp_path / "-").exists()

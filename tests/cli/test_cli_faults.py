@@ -128,3 +128,22 @@ def test_ctrl_c_in_a_dense_event_stream_never_breaks_a_frame():
     assert r.returncode == 130, (r.returncode, r.stderr)
     assert took < 1.5
     assert "Traceback" not in r.stderr and "frame" not in r.stderr, r.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """``concviz run --json - | head -c 100``: the pipe closes under the JSON; the run
+    ends quietly with 0, as other command-line tools do."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "concviz", "run", "--workload", "cpu-python", "--strategy",
+         "threads", "--tasks", "3000", "--task-ms", "0.05", "--json", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    head = proc.stdout.read(100)
+    proc.stdout.close()  # what `head` does once it has its bytes
+    _, err = proc.communicate(timeout=120)
+    assert head.startswith(b"{")
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()[-500:]
+    assert proc.returncode == 0

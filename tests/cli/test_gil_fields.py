@@ -49,3 +49,13 @@ def test_cpu_python_threads_show_high_contention_io_sleep_low():
     assert g_cpu["effective_parallelism"] <= 1.3  # one GIL: one core of Python at most
     assert g_io["effective_parallelism"] < 0.2
     assert io["native_cpu_s"] == 0.0  # the lab's own threads are not "native CPU"
+
+
+def test_every_run_says_what_recording_and_watching_cost():
+    run = run_json("cpu-python")
+    estimate = run["recording_overhead_estimate"]
+    # 8 tasks of 80 ms: 24 events are a vanishing share of 0.6 s of CPU
+    assert estimate is not None and 0 < estimate < 0.01
+    # and what watching it cost the CLI: some CPU (it read every frame), under a core
+    watching = run["observer_core_fraction"]
+    assert watching is not None and 0 < watching < 1.0

@@ -25,6 +25,9 @@ def concviz(*args: str) -> subprocess.CompletedProcess:
         (["-w", "deadlock", "--sync", "lock"], ["deadlock", "ordered"]),
         (["-w", "barrier-phases", "--tasks", "5"], ["multiple of 2"]),
         (["-w", "map-reduce", "--tasks", "64"], ["odd number of tasks"]),
+        (["-w", "pipeline", "--width", "5", "--tasks", "12"], ["5 stages", "multiple of 5"]),
+        (["-w", "cpu-python", "--width", "3"], ["--width", "cpu-python"]),
+        (["-w", "map-reduce", "--width", "3", "--tasks", "7"], ["--width", "--tasks alone"]),
     ],
 )
 def test_a_bad_knob_is_one_sentence_and_exit_2(args, words):
@@ -46,3 +49,13 @@ def test_a_deadlocked_run_exits_1_with_its_cycle_and_ordered_locks_exit_0(tmp_pa
     assert run["deadlock"]["description"] == sentence
     r = concviz("run", "-w", "deadlock", "--sync", "ordered", "--tasks", "4")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_width_shapes_a_pipeline(tmp_path):
+    out = tmp_path / "run.json"
+    args = ("-w", "pipeline", "--width", "3", "--tasks", "6", "--task-ms", "2")
+    r = concviz("run", *args, "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    deps = [t["deps"] for t in sorted(json.loads(out.read_text())["tasks"], key=lambda t: t["id"])]
+    # item 1's stage s needs its own stage s-1 and item 0's stage s
+    assert deps == [[], [0], [1], [0], [3, 1], [4, 2]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import labkit
 import pytest
 from labkit import Session
 
@@ -15,6 +16,15 @@ def lab():
     lab.start()
     yield lab
     lab.close()
+
+
+@pytest.fixture(scope="module")
+def shared_labs():
+    """``labkit.run`` reuses one lab per interpreter for the module's runs (opt in with
+    ``pytestmark = pytest.mark.usefixtures("shared_labs")``); closed after the module."""
+    labkit.share_labs()
+    yield
+    labkit.close_shared_labs()
 
 
 @pytest.fixture

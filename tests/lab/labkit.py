@@ -33,9 +33,50 @@ def params(**kw) -> dict:
     return p
 
 
+# Labs kept for a module's runs, one per interpreter, while the module uses the
+# ``shared_labs`` fixture (tests/lab/conftest.py); None: every run starts a lab of its own.
+_shared: dict[str | None, LabProcess] | None = None
+
+
+def _lab_for(interpreter: str | None) -> LabProcess | None:
+    """The module's lab for ``interpreter`` (a new one if a run ended the last), or None."""
+    if _shared is None:
+        return None
+    lab = _shared.get(interpreter)
+    if lab is not None and (lab.proc is None or lab.proc.poll() is not None):
+        lab.close()
+        lab = None
+    if lab is None:
+        lab = LabProcess(interpreter)
+        lab.start()
+        _shared[interpreter] = lab
+    return lab
+
+
+def share_labs() -> None:
+    global _shared
+    _shared = {}
+
+
+def close_shared_labs() -> None:
+    global _shared
+    for lab in (_shared or {}).values():
+        lab.close()
+    _shared = None
+
+
 def run(interpreter: str | None = None, **kw) -> tuple[EventStore, dict]:
-    """One batch run in a lab of its own: (store, ``--json`` run object)."""
-    store = run_batch(params(**kw), interpreter=interpreter)
+    """One batch run: (store, ``--json`` run object).
+
+    In the module's shared lab when it has one (a lab serves run after run, as the
+    window's does; a run left stuck restarts it, see ``run_batch``), else in a lab of
+    its own. Starting a lab costs 0.3-1 s, most of a short run.
+    """
+    lab = _lab_for(interpreter)
+    if lab is None:
+        store = run_batch(params(**kw), interpreter=interpreter)
+    else:
+        store = run_batch(params(**kw), lab=lab)
     return store, run_object(store)
 
 

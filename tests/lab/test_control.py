@@ -13,6 +13,8 @@ from labkit import Session, params, pyenv_python, run, user
 
 from concviz.lab import protocol as P
 
+pytestmark = pytest.mark.usefixtures("shared_labs")  # one lab for the runs of labkit.run
+
 
 @pytest.mark.timeout(30)
 def test_unknown_or_malformed_control_lines_get_an_error_never_a_crash(session):
@@ -57,8 +59,8 @@ def test_continuous_mode_switch_emits_a_marker_and_new_workers_appear(session):
     lab_pid = session.lab.pid
     session.send({"cmd": "switch", "strategy": "process-pool", "workers": 3})
     marker = session.until(lambda o: o.get("type") == "marker" and o.get("kind") == "switch")
-    assert marker["from"] == {"strategy": "threads", "workers": 2}
-    assert marker["to"] == {"strategy": "process-pool", "workers": 3}
+    assert marker["from"] == {"strategy": "threads", "workers": 2, "task_ms": 5.0}
+    assert marker["to"] == {"strategy": "process-pool", "workers": 3, "task_ms": 5.0}
 
     def new_workers(s):
         b = s.bars()

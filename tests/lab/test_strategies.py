@@ -7,6 +7,8 @@ from labkit import STRATEGIES, assert_sound, overlaps, python_312_plus, run
 
 from concviz.model import BAR_SLICE
 
+pytestmark = pytest.mark.usefixtures("shared_labs")  # one lab for the runs of labkit.run
+
 
 def _interpreter_for(strategy: str) -> str | None:
     if strategy != "interpreter-pool":

@@ -82,22 +82,41 @@ def _lock_wait_share(run: dict) -> float:
 
 @pytest.mark.slow
 def test_a_contended_lock_makes_workers_wait(lab):
-    """The lock serialises its critical sections, so with fraction f of each task's
-    work inside it, two workers need f x 2W of lock time for 2W of work: at f = 0.9
-    the run lasts at least 1.8 W and each worker waits at least 1 - 1/1.8 = 44 % of
-    its time. At f = 0.5 the lock is just saturated and the workers can fall into
-    alternation, so waits may be small; they must still be fewer than at 0.9."""
+    """The lock serialises its critical sections: N workers, each with fraction f of
+    its work W inside them, need N f W of lock time, so once N f > 1 the run lasts at
+    least N f W and each worker waits at least 1 - 1/(N f) of its time.
+
+    The issue asks for 30 % at f = 0.5 on 2 workers. There N f = 1: the lock is just
+    saturated, the bound is 0, and equal sections fall into alternation after the
+    first collision (one holds the lock while the other computes outside it). Measured
+    on this 2-core machine, 3 runs each: 0.04-0.17 under threads, processes and
+    process-pool (0.18-0.22 with sections made uneven by --jitter 0.9), against 0.36-0.54
+    at f = 0.9 and 0.36-0.46 at f = 0.5 on 4 workers. Only Amdahl's model, where every
+    worker stops for the serial part at the same moment, gives 1/3 at f = 0.5; a lock
+    lets one worker's critical section overlap the other's outside work. So the
+    issue's 30 % is asserted where a lock must give it: f = 0.9 on 2 workers
+    (bound 44 %), and f = 0.5 on 4 (bound 50 %)."""
     high = one(
         lab, "contended-lock", "threads", tasks=12, task_ms=60, options={"critical_fraction": 0.9}
     )
     low = one(
         lab, "contended-lock", "threads", tasks=8, task_ms=60, options={"critical_fraction": 0.5}
     )
-    assert high["ok"] and low["ok"]
+    crowded = one(
+        lab,
+        "contended-lock",
+        "process-pool",
+        workers=4,
+        tasks=8,
+        task_ms=60,
+        options={"critical_fraction": 0.5},
+    )
+    assert high["ok"] and low["ok"] and crowded["ok"]
     assert high["cpu_s"] >= 0.3  # the work itself (the calibrated task size varies)
     # the critical sections ran one at a time: 90 % of the work, end to end
     assert high["wall_s"] >= 0.8 * 0.9 * high["cpu_s"], (high["wall_s"], high["cpu_s"])
     assert _lock_wait_share(high) >= 0.30, high["waits"]
+    assert _lock_wait_share(crowded) >= 0.30, crowded["waits"]
     assert 0 < _lock_wait_share(low) < _lock_wait_share(high)
 
 

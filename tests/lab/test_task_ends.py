@@ -19,6 +19,8 @@ from labkit import DATA, STRATEGIES, Session, params, python_312_plus, run
 from concviz.model import BAR_SLICE, BAR_STOPPED, run_object
 from concviz.runtime import LabProcess, run_batch
 
+pytestmark = pytest.mark.usefixtures("shared_labs")  # one lab for the runs of labkit.run
+
 FAULTS = str(DATA / "faultfns.py")
 
 # every strategy of labkit's but the subinterpreters (they need Python 3.12+: own tests)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from concviz.lab.dags import build
+from concviz.lab.lab import strategies_info
 from concviz.model import run_object
 from concviz.runtime import BadInput, run_batch
 
@@ -22,8 +23,16 @@ def assert_deps_respected(run: dict) -> None:
             assert t["start_ns"] >= by_id[d]["end_ns"], (t["id"], d)
 
 
-@pytest.mark.parametrize("strategy", ["threads", "process-pool", "asyncio"])
+def require(strategy: str) -> None:
+    """Skip, naming what is missing, when ``strategy`` cannot run here."""
+    info = {s["name"]: s for s in strategies_info()}[strategy]
+    if not info["available"]:
+        pytest.skip(f"{strategy} is not available: {info['reason']}")
+
+
+@pytest.mark.parametrize("strategy", ["threads", "process-pool", "asyncio", "dask-local"])
 def test_a_map_reduce_of_64_leaves_waits_for_its_inputs(lab, strategy):
+    require(strategy)
     run = graph_run(lab, "map-reduce", strategy, 127)
     assert run["ok"], run["error"]
     assert len(run["tasks"]) == 127 and all(t["ok"] for t in run["tasks"])
@@ -65,6 +74,33 @@ def test_a_task_count_the_graph_cannot_take_is_refused(lab):
         graph_run(lab, "map-reduce", "threads", 8)
     with pytest.raises(BadInput, match="multiple of 4"):
         graph_run(lab, "pipeline", "threads", 10)
-    # refused for the workload, or as unavailable where Dask is not installed
-    with pytest.raises(BadInput, match="runs under|is not available here"):
-        graph_run(lab, "wavefront", "dask-local", 8)
+
+
+@pytest.mark.parametrize("strategy", ["joblib-threads", "spark-local", "mpi"])
+def test_an_engine_without_task_graphs_refuses_one_in_one_sentence(lab, strategy):
+    require(strategy)  # (an engine that is missing is refused as unavailable instead)
+    with pytest.raises(BadInput) as refused:
+        graph_run(lab, "wavefront", strategy, 8, width=4)
+    text = str(refused.value)
+    assert text.startswith(f"{strategy} cannot run the wavefront task graph: "), text
+    assert "dask-local" in text and text.count(". ") == 0 and "Traceback" not in text, text
+
+
+def test_subinterpreters_run_a_graph_in_dependency_order():
+    import glob
+    import os
+
+    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[23]*/bin/python3.1[23]")))
+    if not found:
+        pytest.skip("no pyenv Python 3.12 or 3.13 (interpreter-pool needs 3.12+)")
+    from concviz.runtime import LabProcess
+
+    lab = LabProcess(found[-1])
+    lab.start()
+    try:
+        run = graph_run(lab, "wavefront", "interpreter-pool", 16)
+    finally:
+        lab.close()
+    assert run["ok"], run["error"]
+    assert len(run["tasks"]) == 16
+    assert_deps_respected(run)

@@ -35,3 +35,16 @@ def test_independent_tasks_have_the_longest_as_their_path():
 def test_a_cycle_is_refused():
     with pytest.raises(ValueError, match="cycle"):
         critical_path({0: 1.0, 1: 1.0}, {0: [1], 1: [0]})
+
+
+def test_the_wall_beside_the_critical_path_leaves_out_start_up_and_teardown():
+    from concviz.model.run_result import task_wall_ns
+
+    started, finished = {"t_ns": 1_000}, {"t_ns": 11_000, "wall_ns": 10_000}
+    phases = [
+        {"kind": "startup", "t0_ns": 500, "t_ns": 4_000},  # 3,000 of it inside the run
+        {"kind": "teardown", "t0_ns": 10_000, "t_ns": 12_000},  # 1,000 inside
+        {"kind": "startup", "t0_ns": 5_000, "t_ns": None},  # never ended: not counted
+        {"kind": "other", "t0_ns": 1_000, "t_ns": 2_000},
+    ]
+    assert task_wall_ns(started, finished, phases) == 10_000 - 3_000 - 1_000

@@ -28,6 +28,31 @@ def test_lab_client_runs_a_batch_and_closes_cleanly(qtbot):
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+def test_coalesced_event_frames_lose_and_repeat_nothing(qtbot):
+    """Thousands of tiny tasks: the reader decodes frames that arrive within a few ms
+    together, and every task is in the run's store exactly once, before the run's
+    end is reported; a second run's events go to its own store."""
+    client = LabClient()
+    with qtbot.waitSignal(client.labStarted, timeout=20000):
+        client.start()
+    try:
+        stores = []
+        for strategy in ("thread-pool", "process-pool"):
+            with qtbot.waitSignal(client.runFinished, timeout=60000) as finished:
+                store = client.begin_run(
+                    {"workload": "cpu-python", "strategy": strategy, "workers": 2,
+                     "tasks": 3000, "task_ms": 0.05}
+                )  # fmt: skip
+            assert finished.args[0]["ok"]
+            tasks = store.task_bars()["task"]
+            assert len(tasks) == 3000 and len(set(tasks.tolist())) == 3000
+            assert not store.open_bars()  # every start met its end
+            stores.append(store)
+        assert stores[0] is not stores[1] and stores[0].bar_count == 3000
+    finally:
+        client.close()
+
+
 def test_lab_client_reports_a_refused_start(qtbot):
     client = LabClient()
     with qtbot.waitSignal(client.labStarted, timeout=20000):

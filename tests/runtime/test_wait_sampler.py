@@ -64,7 +64,7 @@ def test_the_runtime_structure_is_found_in_this_process():
 
 
 def _contention(lab: LabProcess, **params) -> tuple[float | None, dict]:
-    sampler = WaitSampler(lab.pid)
+    sampler = WaitSampler(lab.pid, gil_layout=(lab.hello or {}).get("gil_layout"))
     sampler.start()
     try:
         # as the window and the CLI run it: the GIL read from outside, no probe thread
@@ -108,8 +108,13 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
             waited = totals["gil_wait"] + totals["cpu_wait"]
             assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
             assert waited / (waited + totals["running"]) >= 0.4, (pair, totals)
-        native, _ = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
-        assert native is not None and native < LOW, native  # hashlib/zlib drop the GIL
+        native, totals = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
+        assert native is not None
+        if native >= LOW:
+            # hashlib/zlib drop the GIL and want it back for microseconds: a wait of any
+            # length means its holder had no CPU (other programs held the cores), and
+            # then the threads queued for a CPU longer than they waited for the GIL
+            assert totals["cpu_wait"] > totals["gil_wait"], (native, totals)
         sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
         assert sleeps is not None and sleeps < LOW, sleeps
         assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
@@ -123,17 +128,15 @@ CONVOY = os.path.join(os.path.dirname(__file__), "data", "sqlite_convoy.py") + "
 @pytest.mark.timeout(120)
 def test_a_c_library_calling_back_into_python_is_a_convoy_on_two_threads():
     """Both threads are on a CPU in sqlite's C code most of the time they are not
-    waiting, and hand the GIL over in microsecond waits a 200 Hz sampler rarely
-    catches: the probe's lateness saw nothing here (0.03); the sampled states and the
-    kernel time of the hand-overs must. The median of three pairs (each ~0.4 s).
-
-    Measured on a quiet 2-core machine: 0.32 to 0.53, most runs at 0.4 or more. The
-    issue asks 0.4; the part of a hand-over spent in user space (the GIL's own code)
-    is counted as running, so this asks for a clear "contended" (0.3, ten times what
-    the probe read) and issue 28 stays open for the rest."""
+    waiting, and hand the GIL over in microsecond waits: the probe's lateness saw
+    nothing here (0.03). Read from outside, the GIL's holder says which of a thread's
+    samples in user space ran Python and which ran sqlite's C code without the GIL;
+    only the former want the GIL, and of that wanting time the threads spend most
+    waiting (measured here: 0.64 to 0.82). The median of three pairs (each ~0.4 s)."""
     lab = LabProcess()
     lab.start()
     try:
+        assert (lab.hello or {}).get("gil_layout"), "the lab found no GIL layout"
         alone, _ = _contention(lab, workload="user", user=CONVOY, strategy="sequential", tasks=8)
         assert alone is not None and alone < 0.1, alone
         pairs = sorted(
@@ -149,13 +152,15 @@ def test_a_c_library_calling_back_into_python_is_a_convoy_on_two_threads():
         lab.close()
     pair, totals = pairs[1]
     assert pair is not None
-    assert totals["running"] > 0.2, totals  # both threads computed (>= 0.3 s of work in all)
-    if pair < 0.3:
-        # other programs held the cores: part of each hand-over was spent queueing for a
-        # CPU first (measured apart); together they still dominate
+    # both threads computed (>= 0.3 s of work in all, some of it handing the GIL over)
+    assert totals["running"] + totals["gil_wait"] + totals["cpu_wait"] > 0.3, totals
+    if pair < 0.4:
+        # other programs held the cores: part of each wait for the GIL was spent
+        # queueing for a CPU first (measured apart); together they still dominate
         waited = totals["gil_wait"] + totals["cpu_wait"]
-        assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
-        assert waited / (waited + totals["running"]) >= 0.3, (pair, totals)
+        python = totals["running"] - totals["native"]
+        assert totals["cpu_wait"] > 0.1 * (waited + python), (pair, totals)
+        assert waited / (waited + python) >= 0.4, (pair, totals)
 
 
 @pytest.mark.timeout(180)
@@ -174,3 +179,64 @@ def test_twenty_identical_runs_read_within_a_tenth_of_each_other():
     assert all(r is not None for r in readings), readings
     assert max(readings) - min(readings) <= 0.2, readings  # each within ±0.1 of the middle
     assert max(readings) < 0.1, readings  # and one thread still never waits for itself
+
+
+@pytest.mark.parametrize("minor", ["3.10", "3.11", "3.12", "3.13"])
+def test_the_gil_holder_is_read_from_outside_on_each_python(minor, tmp_path):
+    """The lab finds where its GIL's holder is (``lab.gil_layout``); read from this
+    process through /proc, it names the one thread that spins in Python."""
+    import glob
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from concviz.runtime.elf_symbols import python_runtime_range
+    from concviz.runtime.wait_sampler import _Holder
+
+    if minor == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        python = sys.executable
+    else:
+        found = sorted(
+            glob.glob(
+                str(Path.home() / ".pyenv" / "versions" / f"{minor}.*" / "bin" / f"python{minor}")
+            )
+        )
+        if not found:
+            pytest.skip(f"no Python {minor} under ~/.pyenv/versions to read a GIL from")
+        python = found[-1]
+    root = str(Path(__file__).resolve().parents[2])
+    child = subprocess.Popen(
+        [
+            python,
+            "-c",
+            (
+                "import sys, json, threading\n"
+                f"sys.path.insert(0, {root!r})\n"
+                "from concviz.lab.gil_layout import find\n"
+                "print(json.dumps([find(), threading.get_native_id()]), flush=True)\n"
+                "x = 0\n"
+                "while True:\n"
+                "    x += 1\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        layout, tid = json.loads(child.stdout.readline())
+        assert layout is not None, f"Python {minor}: no GIL layout found"
+        runtime = python_runtime_range(child.pid)
+        assert runtime is not None
+        holder = _Holder(child.pid, runtime[0], layout)
+        got = []
+        for _ in range(50):
+            got.append(holder.tid())
+            time.sleep(0.002)
+        holder.close()
+    finally:
+        child.kill()
+        child.wait()
+    # one thread, spinning in Python: it holds the GIL at every reading
+    assert got.count(tid) >= 45, (layout, tid, got)

@@ -7,6 +7,8 @@ import csv
 
 from PySide6.QtCore import QPointF, Qt
 
+from concviz.ui.compare_view import run_span_s
+
 from .conftest import configure
 
 
@@ -40,6 +42,8 @@ def test_compare_all_runs_each_strategy_on_one_time_scale(window, qtbot, tmp_pat
     runs = window.session.runs
     assert [r.strategy for r in runs] == ["sequential", "threads", "process-pool"]
     assert all(r.finished and r.result["ok"] and len(r.result["tasks"]) == 6 for r in runs)
+    # each says what watching it cost the window
+    assert all(0 <= r.result["observer_core_fraction"] < 2 for r in runs)
     assert window.runs_panel.model.rowCount() == 3 and window.shown_run is runs[-1]
     assert window.session.baseline_for(runs[2]) is runs[0]
 
@@ -56,11 +60,17 @@ def test_compare_all_runs_each_strategy_on_one_time_scale(window, qtbot, tmp_pat
         widths.append(x1 - x0)
         # the bars sit inside their run's span, and fill most of it
         d = lane.gantt.data
-        assert d.x_min >= -0.01 and d.x_max <= run.wall_s * 1.01 + 0.005
-        assert d.x_max >= 0.6 * run.wall_s
+        span = run_span_s(run)  # the wall, plus a pool's start-up drawn as a phase
+        assert (
+            run.wall_s
+            <= span
+            <= run.wall_s + run.result["startup_s"] + run.result.get("teardown_s", 0) + 0.005
+        )
+        assert d.x_min >= -0.01 and d.x_max <= span * 1.01 + 0.005
+        assert d.x_max >= 0.6 * span
         assert f"{run.wall_s:.2f} s" in lane.plot.titleLabel.text
     assert max(starts) - min(starts) <= 1.0  # every t = 0 on one vertical line
-    px_per_s = [w / r.wall_s for w, r in zip(widths, runs, strict=True)]
+    px_per_s = [w / run_span_s(r) for w, r in zip(widths, runs, strict=True)]
     assert max(px_per_s) / min(px_per_s) <= 1.03, (widths, [r.wall_s for r in runs])
     assert widths[0] > 50  # drawn at a size a class can see
     walls = list(view.bars["wall"].opts["height"])

@@ -89,3 +89,48 @@ def test_a_remote_engine_without_its_address_is_refused_in_a_banner(window, qtbo
     qtbot.waitUntil(lambda: not window.running, timeout=20000)
     text = window.banner.label.text()
     assert "needs the scheduler's address" in text and "Engine settings" in text, text
+
+
+def test_a_running_dask_cluster_links_its_dashboard_in_the_summary(window, qtbot):
+    if not _available("dask-local"):
+        pytest.skip("Dask is not installed (pip install 'concviz[dask]')")
+    configure(window, strategy="dask-local", workers=2, tasks=20, task_ms=100)
+    window.run()
+    qtbot.waitUntil(
+        lambda: "<a href=" in window.summary.title.text() or not window.running, timeout=90000
+    )
+    title = window.summary.title.text()
+    assert 'Dask dashboard (while the run lasts): <a href="http://' in title, title
+    qtbot.waitUntil(lambda: not window.running, timeout=90000)
+    assert "<a href=" not in window.summary.title.text()  # the cluster ended with the run
+
+
+def test_an_engine_this_python_lacks_named_on_the_command_line_says_why_and_runs_nothing(
+    window, qtbot
+):
+    from argparse import Namespace
+
+    from concviz.ui.app import _choose_when_ready
+
+    c = window.controls
+    c.set_strategies(
+        [
+            {"name": "threads", "description": "t", "available": True, "group": "python"},
+            {
+                "name": "spark-local",
+                "description": "s",
+                "available": False,
+                "reason": "Spark needs Java 17 or newer and about 300 MB of its own",
+                "install": "run the lab under a Python that has pyspark: pip install …",
+                "group": "engines",
+            },
+        ]
+    )
+    args = Namespace(
+        strategy="spark-local", workload=None, workers=None, tasks=None, task_ms=None, run=True
+    )
+    _choose_when_ready(window, args, {})
+    qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+    text = window.banner.label.text()
+    assert "spark-local is not available" in text and "To use it, run the lab under" in text
+    assert not window.running

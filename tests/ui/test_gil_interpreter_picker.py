@@ -73,3 +73,11 @@ def test_this_app_restarts_the_lab_in_the_apps_own_environment(window, qtbot):
     import sys
 
     assert sig.args[0]["interpreter"]["executable"] == sys.executable
+
+
+def test_the_apps_own_python_is_named_as_such_beside_one_of_the_same_version():
+    from concviz.ui.interpreter_picker import describe_row
+
+    base = {"supported": True, "version": "3.13.0", "path": "/x", "strategies": {}}
+    assert describe_row({**base, "sources": ["this app"]})[0] == "3.13.0 (this app)"
+    assert describe_row({**base, "sources": ["pyenv"]})[0] == "3.13.0"

@@ -58,3 +58,27 @@ def test_native_cpu_and_a_measured_task_size_are_named(qtbot):
     assert "+ 0.62 s in native threads" in panel.notes["cpu"].text()
     assert "189 ms (median; 172–251 ms)" in panel.title.text()
     assert "50 ms" not in panel.title.text()
+
+
+def test_a_running_local_clusters_dashboard_is_a_link_until_the_run_ends(qtbot):
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import Qt
+
+    from concviz.ui.summary import SummaryPanel
+
+    panel = SummaryPanel()
+    qtbot.addWidget(panel)
+    info = SimpleNamespace(engine={})
+    spec = SimpleNamespace(workload="cpu-python", strategy="dask-local", workers=2)
+    running = SimpleNamespace(result=None, spec=spec, store=SimpleNamespace(runs=[info]))
+    panel.show(running)
+    assert "dashboard" not in panel.title.text()  # the cluster is still starting
+    info.engine["dashboard"] = "http://127.0.0.1:8787/status"
+    panel._session_changed("updated", running)  # the engine said where its dashboard is
+    assert '<a href="http://127.0.0.1:8787/status">' in panel.title.text()
+    assert panel.title.textFormat() == Qt.TextFormat.RichText
+    assert panel.title.openExternalLinks()
+    panel.show_run(_run(), 10)  # the run ended and its cluster with it
+    assert "dashboard" not in panel.title.text()
+    assert panel.title.textFormat() == Qt.TextFormat.PlainText

@@ -14,8 +14,14 @@ from .conftest import configure
 
 
 def _run(win, qtbot, options: dict | None = None, **params) -> None:
+    # the lab lists its workloads after its strategies: until then the sharing
+    # workloads are not in the list, and choosing one would keep cpu-python
+    combo = win.controls.workload
+    qtbot.waitUntil(lambda: combo.findText(params["workload"]) >= 0, timeout=20000)
     configure(win, **params)
+    assert combo.currentText() == params["workload"]
     win.run({"options": options} if options else None)
+    assert win.running, win.banner.label.text()
     qtbot.waitUntil(lambda: not win.running, timeout=30000)
     win.timeline._next_rebuild = 0.0
     win.timeline._store_version = -1
@@ -107,7 +113,9 @@ def test_map_reduce_critical_path_and_hover_arrows(window, qtbot, tmp_path):
     graph = overlay.graph
     assert graph is not None and graph.critical[-1] == 14  # the root of the reduction
     assert overlay.highlighted()["critical"] == graph.critical
-    assert overlay.arrows() == []  # nothing hovered, not all shown
+    # nothing hovered, not all shown: the critical path's own chain of arrows
+    chain = list(zip(graph.critical, graph.critical[1:], strict=False))
+    assert overlay.arrows() == [(a, b, "") for a, b in chain]
     # hover task 12 (it reduces 8 and 9): its two dependency arrows
     d = window.timeline.gantt.data
     row = int(d.row_of_lane[graph.lane[12]])
@@ -115,7 +123,8 @@ def test_map_reduce_critical_path_and_hover_arrows(window, qtbot, tmp_path):
     vb = window.timeline.gantt_plot.vb
     scene = vb.mapViewToScene(QPointF(x, row))
     window.timeline._hover(scene)
-    assert sorted(overlay.arrows()) == [(8, 12, ""), (9, 12, "")]
+    hovered = {(8, 12, ""), (9, 12, "")}
+    assert set(overlay.arrows()) == hovered | {(a, b, "") for a, b in chain}
     window.arrows_action.trigger()  # View → Show all dependency arrows
     assert len(overlay.arrows()) == 14  # every edge of a 15-task tree
     window.arrows_action.trigger()
@@ -214,3 +223,50 @@ def test_thousands_of_waits_paint_as_at_most_a_rectangle_per_pixel(qtbot):
     plot.setXRange(0.1, 0.101, padding=0)
     plot.grab()
     assert item.wait_painter.rects_drawn >= 2 * 40
+
+
+def test_the_knobs_row_offers_each_workloads_own_knobs_and_runs_with_them(window, qtbot):
+    c = window.controls
+    knobs = c.workload_knobs
+    qtbot.waitUntil(lambda: c.workload.findText("shared-counter") >= 0, timeout=20000)
+    c.knobs_button.setChecked(True)
+    c.set_workload("shared-counter")
+    assert knobs.sync.isVisible() and not knobs.spins["width"].isVisible()
+    assert [knobs.sync.itemText(i) for i in range(knobs.sync.count())] == [
+        "none",
+        "lock",
+        "atomic",
+        "local-then-merge",
+    ]
+    assert c.params()["options"]["sync"] == "none"
+    c.set_workload("wavefront")
+    assert not knobs.sync.isVisible() and knobs.spins["width"].isVisible()
+    knobs.spins["width"].setValue(3)
+    assert c.params()["options"] == {"width": 3}
+    c.set_workload("contended-lock")
+    knobs.spins["critical_fraction"].setValue(80)
+    assert c.params()["options"] == {"critical_fraction": 0.8}
+    c.set_workload("cpu-python")
+    assert not knobs.isVisible() and "sync" not in c.params()["options"]
+    # a run with the lock chosen in the window loses nothing
+    c.set_workload("shared-counter")
+    knobs.sync.setCurrentText("lock")
+    _run(window, qtbot, workload="shared-counter", strategy="threads", tasks=4, task_ms=10)
+    result = window.timeline.store.runs[-1].finished["workload_result"]
+    assert result["sync"] == "lock" and result["lost_updates"] == 0, result
+    assert "Lost none" in window.sync_panel.big.text()
+
+
+def test_knobs_given_on_the_command_line_show_in_the_knobs_row(qtbot):
+    from concviz.ui.workload_knobs import WorkloadKnobs
+
+    knobs = WorkloadKnobs()
+    qtbot.addWidget(knobs)
+    knobs.set_workload("contended-lock")
+    knobs.show_values({"critical_fraction": 0.8, "sync": "lock", "width": "wide"})
+    assert knobs.options() == {"critical_fraction": 0.8}
+    knobs.set_workload("shared-counter")
+    knobs.show_values({"sync": "lock"})
+    assert knobs.options() == {"sync": "lock"}
+    knobs.show_values({"sync": "sometimes"})  # not a mode: left as it was
+    assert knobs.options() == {"sync": "lock"}

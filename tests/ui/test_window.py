@@ -40,6 +40,14 @@ def test_batch_run_has_one_bar_per_task_and_a_summary(window, qtbot):
     assert not window.banner.isVisible() or "Other programs used" in window.banner.text()
 
 
+def _children(pid: int) -> list | None:
+    """The lab's descendants; None while one of them exits under the walk (psutil raises)."""
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return None if psutil.pid_exists(pid) else []
+
+
 def test_switch_in_continuous_run_adds_marker_and_rows_and_stop_leaves_no_children(window, qtbot):
     configure(window, strategy="threads", workers=1, task_ms=20, mode="continuous")
     window.run()
@@ -59,10 +67,10 @@ def test_switch_in_continuous_run_adds_marker_and_rows_and_stop_leaves_no_childr
     labels = [r.label for r in window.timeline.gantt.data.rows]
     assert any(lbl.startswith("process") for lbl in labels), labels
     assert len(window.timeline._marker_lines) == 1
-    assert psutil.Process(lab_pid).children(recursive=True)  # the pool is there...
+    qtbot.waitUntil(lambda: bool(_children(lab_pid)), timeout=5000)  # the pool is there...
     window.stop()
     qtbot.waitUntil(lambda: not window.running, timeout=10000)
-    qtbot.waitUntil(lambda: not psutil.Process(lab_pid).children(recursive=True), timeout=10000)
+    qtbot.waitUntil(lambda: _children(lab_pid) == [], timeout=10000)
     window.close()
     assert not psutil.pid_exists(lab_pid) or psutil.Process(lab_pid).status() == "zombie"
 

@@ -39,7 +39,41 @@ EXTRA_PACKAGES = {
 MISSING_PACKAGE = "package is not installed"
 
 
+# Engines a packaged app cannot carry, and why (the sentence the app says instead of a pip line).
+OUTSIDE_THE_APP = {
+    "spark": "Spark needs Java 17 or newer and about 300 MB of its own, so this app does not carry it",
+    "mpi": "MPI needs an MPI runtime (mpiexec) installed on the machine, so this app does not carry it",
+}
+# what each extra's engine is imported as, for "a Python that has ..."
+EXTRA_MODULE = {"joblib": "joblib", "dask": "dask", "spark": "pyspark", "mpi": "mpi4py"}
+
+
+def _frozen() -> bool:
+    return bool(getattr(sys, "frozen", False))
+
+
+def _checkout_venv() -> bool:
+    """Whether this lab runs in the development environment of a source checkout."""
+    if not os.path.exists(os.path.join(LAB_ROOT, "pyproject.toml")):
+        return False
+    venv = os.path.realpath(os.path.join(LAB_ROOT, ".venv"))
+    return os.path.realpath(sys.prefix) == venv
+
+
 def install_hint(extra: str) -> str:
+    """How to get ``extra``'s engine, fitting how this lab was started.
+
+    A packaged app has no pip: the user installs into a Python of their own and picks
+    it. A source checkout's environment is managed by uv. Any other Python can pip.
+    """
+    pick = "then choose it in Lenses > Choose the lab's Python… (or pass --interpreter PATH)"
+    if _frozen():
+        line = f"pip install 'concviz[{extra}]' into a Python you own, {pick}"
+        if extra in OUTSIDE_THE_APP:
+            return f"run the lab under a Python that has {EXTRA_MODULE[extra]}: {line}"
+        return line
+    if _checkout_venv():
+        return f"uv sync --extra {extra} (in this clone; elsewhere: pip install 'concviz[{extra}]')"
     return (
         f"pip install 'concviz[{extra}]' (in a clone: uv sync --extra {extra}); "
         f"for this Python alone: {sys.executable} -m pip install {EXTRA_PACKAGES[extra]}"
@@ -54,6 +88,8 @@ def missing_module(*modules: str, extra: str) -> str | None:
         except (ImportError, ValueError):
             found = False
         if not found:
+            if _frozen() and extra in OUTSIDE_THE_APP:
+                return f"{OUTSIDE_THE_APP[extra]} (the {name} {MISSING_PACKAGE} inside it)"
             return f"the {name} {MISSING_PACKAGE} for {_python()}"
     return None
 

@@ -4,10 +4,16 @@
 nanny each, or threads of the lab); ``dask-remote`` connects to a running scheduler
 and uses every worker it has, uploading the lab's sources first, since those workers
 may not have concviz installed. Either way tasks go in through ``client.submit``
-with a bounded window, and their times come from Dask's own records: the scheduler's
-task stream (which worker, which thread, when ``compute`` started and stopped in
-that worker's clock). Those times are mapped onto the lab's clock with an offset per
-worker, measured at start-up, and recorded as one row per worker thread.
+with a bounded window (a task graph all at once, for Dask's scheduler to order).
+Each task reads ``perf_counter_ns`` around its own call; the scheduler's task stream
+says which worker and thread ran it. The times are mapped onto the lab's clock with
+an offset per worker, measured at start-up (none for a worker on the lab's machine,
+whose monotonic clock is the lab's), and recorded as one row per worker thread.
+
+The task stream's own times are not used: a worker shifts them by its estimate of
+the scheduler's clock, renewed at every heartbeat, and that estimate moved by up to
+18 ms within a run here, enough to show a task starting before the task whose
+result it took had ended.
 """
 
 from __future__ import annotations
@@ -113,20 +119,22 @@ def _not_a_scheduler(address: str) -> str | None:
 # only) from its own concviz or from the sources the lab uploaded.
 
 
-def _dask_task(spec: dict, index: int) -> tuple[int, int, str | None, int]:
-    """Run task ``index`` on a Dask worker: ``(index, cpu_ns, error or None, pid)``.
+def _dask_task(spec: dict, index: int) -> tuple[int, int, str | None, int, int, int]:
+    """Run task ``index`` on a Dask worker: ``(index, cpu_ns, error or None, pid, t0, t1)``.
 
-    Dask records when the task ran; this measures only what Dask cannot see, the
-    thread's CPU time, and turns an exception into text (a failing task is data).
+    ``t0``/``t1`` are the worker's ``perf_counter_ns`` around the call, the CPU time
+    is the thread's; an exception becomes text (a failing task is data).
     """
     fn = task_function(spec)
+    t0 = time.perf_counter_ns()
     c0 = time.thread_time_ns()
     err = None
     try:
         fn(index)
     except BaseException as exc:  # noqa: BLE001 - SystemExit & co. are the task's failure too
         err = describe_error(exc)
-    return index, time.thread_time_ns() - c0, err, os.getpid()
+    cpu = time.thread_time_ns() - c0
+    return index, cpu, err, os.getpid(), t0, time.perf_counter_ns()
 
 
 def _warm_up(spec: dict) -> int:
@@ -142,11 +150,19 @@ def _scheduler_has_dashboard(dask_scheduler=None) -> bool:
     return "dashboard" in dask_scheduler.services and importlib.util.find_spec("bokeh") is not None
 
 
-def _worker_clock() -> float:
-    """The clock Dask stamps a worker's task stream with."""
-    from distributed.metrics import time as dask_time
+def _boot_id() -> str | None:
+    """This machine's boot id (Linux): two processes that read the same one share
+    one monotonic clock."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
 
-    return dask_time()
+
+def _worker_clock() -> tuple[str | None, int]:
+    """A worker's boot id and the clock its tasks read (``perf_counter_ns``)."""
+    return _boot_id(), time.perf_counter_ns()
 
 
 # ------------------------------------------------------------------ lab side
@@ -167,20 +183,25 @@ def _knock(address: str) -> None:
     socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
 
 
-def _clock_offsets(client) -> dict[str, float]:
-    """Each worker's clock minus the lab's ``time.time()``, in seconds.
+def _clock_offsets(client, local: bool) -> dict[str, int]:
+    """Each worker's ``perf_counter_ns`` minus the lab's, in nanoseconds.
 
-    Several ``client.run`` round trips; per worker the one with the shortest round
-    trip counts, its reading taken as made at the round trip's midpoint.
+    0 for a worker of a LocalCluster or on a machine with the lab's boot id: the
+    monotonic clock is one for the whole machine. Otherwise several ``client.run``
+    round trips; the one with the shortest round trip counts, its reading taken as
+    made at the round trip's midpoint.
     """
-    best: dict[str, tuple[float, float]] = {}
-    for _ in range(CLOCK_ROUNDS):
-        w0 = time.time()
+    here = None if local else _boot_id()
+    best: dict[str, tuple[int, int]] = {}
+    for _ in range(1 if local else CLOCK_ROUNDS):
+        w0 = perf_ns()
         got = client.run(_worker_clock)
-        w1 = time.time()
-        rtt, mid = w1 - w0, (w0 + w1) / 2
-        for address, t in got.items():
-            if address not in best or rtt < best[address][0]:
+        w1 = perf_ns()
+        rtt, mid = w1 - w0, (w0 + w1) // 2
+        for address, (boot, t) in got.items():
+            if local or (here is not None and boot == here):
+                best[address] = (0, 0)
+            elif address not in best or rtt < best[address][0]:
                 best[address] = (rtt, t - mid)
     return {address: off for address, (_, off) in best.items()}
 
@@ -226,23 +247,20 @@ class _Tracker:
     has ended (never on both at once). A result waits here until its record comes.
     """
 
-    def __init__(self, ctx: RunContext, client, offsets: dict[str, float], pids: dict) -> None:
+    def __init__(self, ctx: RunContext, client, offsets: dict[str, int], pids: dict) -> None:
         self.ctx = ctx
         self.client = client
         self.offsets = offsets
         self.pids = pids
         self.prefix = f"concviz-{uuid.uuid4().hex[:10]}-"
         self.lock = threading.Lock()
-        self.results: dict[int, tuple[int, str | None, int]] = {}  # index -> cpu, err, pid
+        # index -> cpu, err, pid, start and end in the worker's perf_counter_ns
+        self.results: dict[int, tuple[int, str | None, int, int, int]] = {}
         self.records: dict[int, dict] = {}  # index -> its task-stream record
         self.rows: dict[tuple[str, int], int] = {}  # (worker, thread ident) -> row
         self.threads_seen: dict[str, int] = {}  # worker -> how many of its threads
         self.live: dict[int, object] = {}  # index -> Dask future not yet done
         self.failure: str | None = None
-        # the lab's perf_counter and wall clock, read together
-        p0 = perf_ns()
-        self.wall_ref = time.time()
-        self.perf_ref = (p0 + perf_ns()) // 2
         self.cursor: int | None = None
         self.since: float | None = None
         try:
@@ -250,7 +268,7 @@ class _Tracker:
             self.cursor = client.sync(client.scheduler.get_task_stream_index)
         except Exception:
             client.get_task_stream(count=1)  # an older scheduler: read by time instead
-            self.since = time.time() + _mean(offsets.values()) - 1.0
+            self.since = time.time() - 1.0
 
     def key(self, index: int) -> str:
         return f"{self.prefix}{index}"
@@ -259,9 +277,9 @@ class _Tracker:
         return int(str(key)[len(self.prefix) :])
 
     # -- results (run thread, Dask's callback threads)
-    def result(self, index: int, cpu: int, err: str | None, pid: int) -> None:
+    def result(self, index: int, cpu: int, err: str | None, pid: int, t0: int, t1: int) -> None:
         with self.lock:
-            self.results[index] = (cpu, err, pid)
+            self.results[index] = (cpu, err, pid, t0, t1)
 
     def failed(self, text: str) -> None:
         with self.lock:
@@ -299,16 +317,13 @@ class _Tracker:
         if not found:
             return
         buf = self.ctx.recorder.buffer()
-        for index, rec, (cpu, err, pid) in found:
-            computes = [ss for ss in rec["startstops"] if ss.get("action") == "compute"]
-            if not computes:
-                continue
+        for index, rec, (cpu, err, pid, w0, w1) in found:
             worker = rec["worker"]
             tid = int(rec.get("thread") or 0) & 0xFFFF_FFFF_FFFF_FFFF
             pid = self.pids.get(worker, pid)
             row = self._row(worker, tid, pid)
-            t0 = self._lab_ns(worker, min(ss["start"] for ss in computes))
-            t1 = max(t0, self._lab_ns(worker, max(ss["stop"] for ss in computes)))
+            offset = self.offsets.get(worker, 0)
+            t0, t1 = w0 - offset, w1 - offset
             buf.append((EV_START, 0, row, index, pid, tid, t0, 0, 0))
             buf.append((EV_ERROR if err else EV_END, 0, row, index, pid, tid, t1, cpu, t0))
             if err:
@@ -324,19 +339,46 @@ class _Tracker:
             self.ctx.emit({"type": "workers", "pid": pid, "tid": tid, "names": {row: name}})
         return row
 
-    def _lab_ns(self, worker: str, t: float) -> int:
-        """A worker's task-stream time as the lab's ``perf_counter_ns``."""
-        offset = self.offsets.get(worker, 0.0)
-        return self.perf_ref + round((t - offset - self.wall_ref) * 1e9)
+
+def _graph_task(spec: dict, index: int, *inputs) -> tuple[int, int, str | None, int]:
+    """One task of a task graph: Dask calls it once the results it takes exist.
+
+    ``inputs`` are the dependencies' results, passed only so that Dask's scheduler
+    knows the edges (the workload's task needs nothing from them).
+    """
+    return _dask_task(spec, index)
 
 
-def _mean(values) -> float:
-    values = list(values)
-    return sum(values) / len(values) if values else 0.0
+def _submit_graph(ctx: RunContext, client, tracker: _Tracker, spec: dict) -> list:
+    """The whole task graph handed to Dask's scheduler at once: a future per task.
+
+    The graph is Dask's own: one entry per task, its call taking the keys of the
+    tasks it depends on as arguments, so Dask knows every edge and its scheduler
+    decides what runs when and where. It is written as a graph dictionary rather than
+    built from ``dask.delayed`` calls: each delayed call carries the graph of all its
+    ancestors, and merging them is quadratic (a 1,000-task wavefront took 9 s to
+    build, 4,000 tasks 170 s; as a dictionary 0.2 s and 1.1 s). The keys are the
+    tracker's, so the task stream names each task; the spec rides in the callable,
+    where Dask does not look for keys.
+    """
+    import functools
+
+    keys = [tracker.key(index) for index in range(len(ctx.feed.deps))]
+    graph = {
+        keys[index]: (functools.partial(_graph_task, spec, index), *(keys[d] for d in mine))
+        for index, mine in enumerate(ctx.feed.deps)
+    }
+    futures = client.get(graph, keys, sync=False)
+    for index, fut in enumerate(futures):
+        ctx.feed.claim(index)
+        with tracker.lock:
+            tracker.live[index] = fut
+    return futures
 
 
 def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: int) -> None:
-    """Submit the feed's tasks with a bounded window; read the task stream meanwhile."""
+    """Submit the feed's tasks with a bounded window (a task graph all at once, for
+    Dask's scheduler to order); read the task stream meanwhile."""
     # the window counts worker threads, which need not be ctx.workers
     window_ctx = copy.copy(ctx)
     window_ctx.workers = max(1, threads)
@@ -358,9 +400,11 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
     feed = iter(ctx.feed)
     in_flight = 0
 
+    graph = ctx.feed.deps is not None  # then Dask has every task from the start
+
     def top_up() -> None:
         nonlocal in_flight
-        while in_flight < window and not ctx.stop_event.is_set():
+        while not graph and in_flight < window and not ctx.stop_event.is_set():
             index = next(feed, None)
             if index is None:
                 return
@@ -375,7 +419,8 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         with tracker.lock:
             tracker.live.pop(index, None)
         if fut.status == "finished":
-            tracker.result(*result)
+            if recording:
+                tracker.result(*result)
         elif fut.status != "cancelled" and not ctx.stop_event.is_set():
             tracker.failed(f"Dask could not run task {index}: {describe_error(result)}")
 
@@ -392,10 +437,17 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
             except Exception:
                 pass  # the final read reports a scheduler that went away
 
+    recording = ctx.recorder.recording  # off: the same dispatch (bench overhead)
     poller = threading.Thread(target=poll_loop, name="concviz-dask-stream", daemon=True)
-    poller.start()
+    if recording:
+        poller.start()
     try:
-        top_up()
+        if graph:
+            futures = _submit_graph(ctx, client, tracker, spec)
+            in_flight = len(futures)
+            done.update(futures)
+        else:
+            top_up()
         while in_flight:
             for fut, result in done.next_batch(block=True):
                 in_flight -= 1
@@ -405,7 +457,10 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         check()
     finally:
         ending.set()
-        poller.join()
+        if recording:
+            poller.join()
+    if not recording:
+        return
     deadline = time.monotonic() + (0.5 if ctx.stop_event.is_set() else DRAIN_TIMEOUT_S)
     while True:
         try:
@@ -428,6 +483,9 @@ def _has_bokeh() -> bool:
     return missing_module("bokeh", extra="dask") is None
 
 
+DASHBOARD_TIMEOUT_S = 10.0
+
+
 def _dashboard_runs(client, cluster) -> bool:
     """Whether the dashboard's status page really answers (a scheduler started with
     --no-dashboard still serves HTTP, and the page needs bokeh where it runs)."""
@@ -436,7 +494,9 @@ def _dashboard_runs(client, cluster) -> bool:
     try:
         if cluster is None and not client.run_on_scheduler(_scheduler_has_dashboard):
             return False
-        with urllib.request.urlopen(client.dashboard_link, timeout=2) as reply:
+        # the first request builds the page (bokeh's imports): in a packaged app on a
+        # busy machine that took over 2 s, and the link was then wrongly left out
+        with urllib.request.urlopen(client.dashboard_link, timeout=DASHBOARD_TIMEOUT_S) as reply:
             return reply.status == 200
     except Exception:
         return False  # not worth failing a run for
@@ -458,7 +518,7 @@ def _prepare(ctx: RunContext, client, cluster, upload_error: str | None) -> tupl
     try:
         pids = client.run(os.getpid)
         client.run(_warm_up, ctx.spec)
-        offsets = _clock_offsets(client)
+        offsets = _clock_offsets(client, local=cluster is not None)
         threads = sum(client.nthreads().values())
         tracker = _Tracker(ctx, client, offsets, pids)
     except Exception as exc:
@@ -547,7 +607,7 @@ def _run(ctx: RunContext, remote: bool) -> None:
                     ctx, client, None, upload_error
                 )
             scheduler = client.scheduler.address
-            offsets_ms = {_short(w): round(off * 1e3, 3) for w, off in sorted(offsets.items())}
+            offsets_ms = {_short(w): round(off / 1e6, 3) for w, off in sorted(offsets.items())}
             starting.details.update(
                 dashboard=dashboard,
                 scheduler=scheduler,

@@ -14,7 +14,7 @@ import threading
 from ..recorder import execute
 from ..strategies.base import RunContext, WorkerDied, strategy
 from .common import install_hint, missing_module, phase
-from .sink import EventSink, run_task, warm_up
+from .sink import EventSink, run_task, run_task_unrecorded, warm_up
 
 
 def _joblib_missing() -> str | None:
@@ -48,6 +48,7 @@ def run_joblib_loky(ctx: RunContext) -> None:
     sink = EventSink(ctx, name="loky worker {n}")
     # the workers' address carries the run's secret: loky pickles it over its pipes
     spec, address = ctx.spec, sink.worker_address
+    recording = ctx.recorder.recording
     executor = None
     try:
         with Parallel(
@@ -64,6 +65,10 @@ def run_joblib_loky(ctx: RunContext) -> None:
                 ctx.on_stop(lambda: executor.shutdown(wait=False, kill_workers=True))
 
             def tasks():
+                if not recording:  # the same dispatch, nothing recorded (bench overhead)
+                    for index in ctx.feed:
+                        yield delayed(run_task_unrecorded)(spec, index)
+                    return
                 for index in ctx.feed:
                     yield delayed(run_task)(address, spec, index, exit_with_lab=True)
 
@@ -74,7 +79,8 @@ def run_joblib_loky(ctx: RunContext) -> None:
                     done = 0  # the stop killed the workers on purpose
                 else:
                     raise WorkerDied(f"a loky worker process failed: {exc}") from None
-            sink.wait_ended(done)
+            if recording:
+                sink.wait_ended(done)
     finally:
         with phase(ctx, "teardown", "stopping the loky workers"):
             if executor is not None:

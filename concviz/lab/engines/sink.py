@@ -54,7 +54,7 @@ from ..protocol import (
     RECORD_SIZE,
     WORKER_PROBE,
 )
-from ..recorder import Recorder, execute, perf_ns
+from ..recorder import Recorder, describe_error, execute, perf_ns
 
 MAGIC = b"CVZ3"  # 3: the HELLO is followed by an HMAC over the lab's nonce
 HELLO = struct.Struct("<4siIQH")
@@ -591,6 +591,16 @@ def warm_up(
     task_function(spec)
     time.sleep(0.05)  # hold this worker, so the engine hands the next warm-up to another
     return os.getpid()
+
+
+def run_task_unrecorded(spec: dict, index: int, worker: int = 0):
+    """``run_task`` with the recorder switched off (``bench overhead``'s same dispatch)."""
+    fn = task_function(spec)
+    try:
+        fn(index)
+    except BaseException as exc:  # noqa: BLE001 - a failing task is data, not a crash
+        return index, worker, describe_error(exc)
+    return index, worker, None
 
 
 def run_task(

@@ -87,7 +87,8 @@ class TaskFeed:
                 return None
             index = self._next
             self._next += 1
-        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        if self._recorder.recording:
+            self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
         return index
 
     def __iter__(self):

@@ -91,8 +91,10 @@ def _last_line(err: str | None) -> str:
 
 def _setup_code(ctx: RunContext, stop_fd: int) -> str:
     return (
-        "import sys, json\n"
+        "import sys\n"
+        # first: in a packaged app even the standard library comes from this path
         f"sys.path[:0] = [p for p in {ctx.sys_path!r} if p not in sys.path]\n"
+        "import json\n"
         "from concviz.lab import workloads as _w\n"
         f"_w.set_stop_fd({stop_fd})\n"
         f"_fn = _w.task_fn(json.loads({json.dumps(ctx.spec)!r}))\n"
@@ -135,6 +137,7 @@ def run_interpreter_pool(ctx: RunContext) -> None:
                 buf.add(kind, worker, index, perf_ns(), c1 - c0, t0)
                 if kind == EV_ERROR:
                     ctx.task_error(index, worker, _last_line(err))
+                ctx.feed.finished(index)  # a task graph frees the task's dependants
         finally:
             destroy(iid)
 

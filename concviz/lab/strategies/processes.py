@@ -22,7 +22,7 @@ from ..phases import Phase
 from ..recorder import Recorder, execute, perf_ns
 from ..workloads import check_picklable, task_fn
 from .base import RunContext, WorkerDied, strategy
-from .dispatch import result_or_none, submit_windowed
+from .dispatch import chunk_for, result_or_none, submit_windowed
 
 START_METHODS = tuple(mp.get_all_start_methods())
 
@@ -30,7 +30,7 @@ START_METHODS = tuple(mp.get_all_start_methods())
 _worker: dict = {}
 
 
-def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> None:
+def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds, record=True) -> None:
     # a forked worker inherits the lab's SIGINT handler, which ignores it; in a worker
     # a SIGINT is the task's KeyboardInterrupt, as in any Python program
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -50,7 +50,7 @@ def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> 
         index = next((i for i in range(len(slots)) if slots[i] == 0), len(slots))
         if index < len(slots):
             slots[index] = pid
-    rec = Recorder(events.put)
+    rec = Recorder(events.put, recording=record)
     from .. import sync
 
     # waits on instrumented objects are recorded here; names and blocked waits are
@@ -91,6 +91,17 @@ def _worker_init(spec, events, slots, ready, ready_cpu, sys_path, close_fds) -> 
 
 def _worker_task(index: int):
     return index, _worker["index"], execute(_worker["buf"], _worker["index"], index, _worker["fn"])
+
+
+def _worker_tasks(indices: tuple[int, ...]) -> list[tuple[int, int, str]]:
+    """Several tasks in a row, each recorded as its own; the failures among them."""
+    buf, w, fn = _worker["buf"], _worker["index"], _worker["fn"]
+    failed = []
+    for index in indices:
+        err = execute(buf, w, index, fn)
+        if err:
+            failed.append((index, w, err))
+    return failed
 
 
 # ------------------------------------------------------------------ lab side
@@ -139,8 +150,22 @@ def _describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
+# The relay joins the batches its workers hand over within this long into one frame:
+# each frame costs the window a decode (tens of microseconds), and two workers of 1 ms
+# tasks hand over a batch every few ms each. A bar is delayed by at most this, well
+# within one display frame (16 ms).
+COALESCE_S = 0.004
+COALESCE_BYTES = 1 << 20
+
+
 class _Relay:
     """Moves packed batches from the workers' queue to the lab's channel (own thread).
+
+    It wakes when something is in the pipe, takes all that is there, sends it as one
+    frame (records are fixed-size, so joined batches are one batch) and rests
+    ``COALESCE_S`` before looking again: at most one wake-up and one frame per
+    ``COALESCE_S``, however many workers hand over batches, and a batch waits at most
+    ``COALESCE_S`` in the pipe.
 
     ``close`` puts a sentinel behind the workers' last batches, so the relay ends as
     soon as it has forwarded them (a polling loop made every process run wait up to
@@ -153,31 +178,49 @@ class _Relay:
         self._events = events
         self._send = send
         self._abandon = threading.Event()
+        self.frames = 0  # frames sent (each one wake-up of this thread with data)
         self._thread = threading.Thread(target=self._loop, name="concviz-relay", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         get, send, ready = self._events.get, self._send, self._events._reader.poll
         while True:
+            pending: list[bytes] = []  # what is in the pipe now goes out as one frame
+            end = False
             try:
                 if not ready(0.05):
                     if self._abandon.is_set():
                         return
                     continue
-                payload = get()
-            except Exception:  # EOF, or a batch cut short by a killed worker
-                return
-            if payload is self._END:
-                return
-            if isinstance(payload, dict):  # a sync object's name or a blocked wait
-                from .. import sync
+                size = 0
+                while size < COALESCE_BYTES:
+                    payload = get()
+                    if payload is self._END:
+                        end = True
+                        break
+                    if isinstance(payload, dict):  # a sync object's name or a blocked wait
+                        from .. import sync
 
-                sync.forward(payload)
-                continue
-            try:
-                send(payload)
-            except OSError:
+                        sync.forward(payload)
+                    else:
+                        pending.append(payload)
+                        size += len(payload)
+                    if not ready(0):
+                        break
+            except Exception:  # EOF, or a batch cut short by a killed worker
+                end = True
+            if pending:
+                self.frames += 1
+                try:
+                    send(pending[0] if len(pending) == 1 else b"".join(pending))
+                except OSError:
+                    return
+            if end:
                 return
+            # Rest before looking again: what the workers hand over meanwhile waits in
+            # the pipe and goes out in the next frame, instead of waking this thread
+            # (and taking the GIL from the lab's dispatch) once per worker batch.
+            time.sleep(COALESCE_S)
 
     def close(self) -> None:
         """Call after the workers are gone: forwards what they sent, then ends.
@@ -226,6 +269,7 @@ class _Workers:
             self.ready_cpu,
             ctx.sys_path,
             close,
+            ctx.recorder.recording,
         )
         self.relay = _Relay(self.events, ctx.send_events)
         self.seen: dict[int, object] = {}
@@ -248,6 +292,11 @@ class _Workers:
         res = result_or_none(fut)
         if res is not None and res[2]:
             self.ctx.task_error(res[0], res[1], res[2])
+
+    def results(self, fut: Future) -> None:
+        """A chunk's result: the failures among its tasks."""
+        for index, worker, err in result_or_none(fut) or ():
+            self.ctx.task_error(index, worker, err)
 
     def wait_exited(self, timeout: float = 1.0) -> None:
         """Wait (bounded) until every worker seen has exited and shipped its last batch."""
@@ -323,7 +372,7 @@ class _StartupWatch:
 
 @strategy(
     "processes",
-    "multiprocessing.Pool with N worker processes (apply_async)",
+    "multiprocessing.Pool with N worker processes (apply_async, short tasks in chunks)",
     processes=True,
 )
 def run_processes(ctx: RunContext) -> None:
@@ -349,17 +398,21 @@ def run_processes(ctx: RunContext) -> None:
             if why:
                 raise WorkerDied(why)
 
-        def submit(index: int) -> Future:
+        # tasks go to the workers in chunks of about 10 ms, as Pool.map chunks its
+        # items (one apply_async per 0.05 ms task cost the lab 4-5 times the work)
+        chunk = chunk_for(ctx)
+
+        def submit(indices) -> Future:
             fut: Future = Future()
             pool.apply_async(
-                _worker_task,
-                (index,),
+                _worker_tasks if chunk > 1 else _worker_task,
+                (indices,),
                 callback=fut.set_result,
                 error_callback=fut.set_exception,
             )
             return fut
 
-        submit_windowed(ctx, submit, w.result, check)
+        submit_windowed(ctx, submit, w.results if chunk > 1 else w.result, check, chunk)
         if ctx.stop_event.is_set():
             end_pool()
         else:

@@ -1,0 +1,286 @@
+"""Help → Lessons: a dock that walks through a lesson's steps and runs each one.
+
+"Run this" sets the control bar to the step's experiment and starts its runs through
+the window's batch path (``MainWindow.start_runs``, the run driver, as Compare all);
+when they have ended, "what to look for" is filled with their numbers and each claim
+is judged (``runtime.lessons.judge``). A claim read against ``machine_parallelism``
+waits for that figure, measured on a worker thread the GUI thread polls.
+
+Threads: everything here runs on the GUI thread, except the parallelism measurement
+(a plain thread that only writes its answer into a list).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from concviz.model.diagnoses import loop_lag_ms
+from concviz.model.lessons import BadLesson, Lesson, Step
+from concviz.runtime.lessons import Constants, judge, load_checked
+
+# below this screen width the dock floats instead of docking (see ``open``)
+NARROW_SCREEN_PX = 1600
+
+
+class LessonsPanel(QDockWidget):
+    """The lessons dock: choose a lesson, step through it, run a step, read the result."""
+
+    def __init__(self, window) -> None:
+        super().__init__("Lessons", window)
+        self.setObjectName("lessons")
+        self.window_ = window
+        self.lessons: list[Lesson] = []
+        self.loaded = False
+        self.parallelism: Callable[[], float] | None = None  # tests give a cheap one
+        self.step_index = 0
+        self._pending: dict | None = None  # the step whose runs are going on
+        self._measured: list = []
+        self._poll = QTimer(self)
+        self._poll.setInterval(100)
+        self._poll.timeout.connect(self._poll_constants)
+
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        self.chooser = QComboBox()
+        self.chooser.currentIndexChanged.connect(lambda _i: self.show_step(0))
+        lay.addWidget(self.chooser)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        lay.addWidget(self.summary)
+        nav = QHBoxLayout()
+        self.prev_button = QPushButton("◀ Previous")
+        self.next_button = QPushButton("Next ▶")
+        self.step_label = QLabel()
+        self.prev_button.clicked.connect(lambda _c=False: self.show_step(self.step_index - 1))
+        self.next_button.clicked.connect(lambda _c=False: self.show_step(self.step_index + 1))
+        nav.addWidget(self.prev_button)
+        nav.addWidget(self.step_label, 1, Qt.AlignmentFlag.AlignCenter)
+        nav.addWidget(self.next_button)
+        lay.addLayout(nav)
+        self.text = QTextBrowser()
+        self.text.setOpenExternalLinks(False)
+        lay.addWidget(self.text, 3)
+        self.run_button = QPushButton("Run this")
+        self.run_button.setToolTip("Set up the window for this step and start its runs")
+        self.run_button.clicked.connect(lambda _c=False: self.run_step())
+        lay.addWidget(self.run_button)
+        # what to look for, then each claim judged: a browser of its own, so a long
+        # result scrolls instead of being cut off in a short dock
+        self.result = QTextBrowser()
+        self.result.setMinimumHeight(90)
+        lay.addWidget(self.result, 2)
+        self.look_text = ""
+        self.claims_text = ""
+        self.setWidget(body)
+        window.batch.jobFinished.connect(self._job_finished)
+        window.batch.allFinished.connect(self._all_finished)
+        self.show_step(0)
+
+    def load(self) -> None:
+        """Read the lessons, once, when the panel is first shown (not at start-up: the
+        lab's checks they go through import the lab's modules, 0.3 s)."""
+        if self.loaded:
+            return
+        self.loaded = True
+        try:
+            self.lessons = load_checked()
+        except BadLesson as exc:
+            self.lessons = []
+            self.summary.setText(f"The lessons could not be read: {exc}")
+        with QSignalBlocker(self.chooser):
+            for lesson in self.lessons:
+                self.chooser.addItem(lesson.title, lesson.name)
+        self.show_step(0)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name): however it is shown
+        self.load()
+        super().showEvent(event)
+
+    def open(self) -> None:
+        """Help → Lessons: read the lessons if not yet done, show the dock. On a narrow
+        screen (a 720p projector) it floats at the screen's right edge: docked beside
+        the control bar's line it made the window wider than the screen."""
+        self.load()
+        window = self.window_
+        screen = window.screen().availableGeometry() if window.screen() else None
+        if screen is not None and screen.width() < NARROW_SCREEN_PX and not self.isVisible():
+            self.setFloating(True)
+            width = min(380, screen.width() // 3)
+            self.resize(width, screen.height() - 40)
+            self.move(screen.right() - width - 48, screen.top() + 20)  # room to grow
+        self.show()
+        self.raise_()
+
+    # ------------------------------------------------------------ stepping
+    def lesson(self) -> Lesson | None:
+        i = self.chooser.currentIndex()
+        return self.lessons[i] if 0 <= i < len(self.lessons) else None
+
+    def step(self) -> Step | None:
+        lesson = self.lesson()
+        return lesson.steps[self.step_index] if lesson is not None else None
+
+    def choose(self, name: str) -> None:
+        i = self.chooser.findData(name)
+        if i >= 0:
+            self.chooser.setCurrentIndex(i)
+
+    def show_step(self, k: int) -> None:
+        lesson = self.lesson()
+        if lesson is None:
+            self.run_button.setEnabled(False)
+            self.prev_button.setEnabled(False)
+            self.next_button.setEnabled(False)
+            return
+        self.step_index = max(0, min(k, len(lesson.steps) - 1))
+        step = lesson.steps[self.step_index]
+        self.summary.setText(lesson.summary)
+        intro = f"{lesson.intro}\n\n" if self.step_index == 0 and lesson.intro else ""
+        self.text.setMarkdown(f"{intro}### {step.title}\n\n{step.text}")
+        self.step_label.setText(f"step {self.step_index + 1} of {len(lesson.steps)}")
+        self.prev_button.setEnabled(self.step_index > 0)
+        self.next_button.setEnabled(self.step_index < len(lesson.steps) - 1)
+        self.run_button.setEnabled(bool(step.runs) and self._pending is None)
+        self._say("", "")
+
+    # ------------------------------------------------------------ running
+    def run_step(self) -> bool:
+        """Set the control bar to the step's experiment and start its runs."""
+        step, lesson = self.step(), self.lesson()
+        if step is None or lesson is None or not step.runs or self._pending is not None:
+            return False
+        win = self.window_
+        available = {s["name"]: s.get("reason") for s in win._strategy_items}
+        named, missing = [], {}
+        for name, start in step.runs.items():
+            why = available.get(start.strategy, "the lab has not said it has it")
+            if why:
+                missing[name] = f"{start.strategy} is not available here: {why}"
+                continue
+            named.append((name, start.params()))
+        if not named:
+            self._say("This machine cannot make any of this step's runs.", "")
+            return False
+        shown = next((p for _n, p in named if p["strategy"] != "sequential"), named[0][1])
+        c = win.controls
+        c.set_workload(shown["workload"])
+        c.set_strategy(shown["strategy"])
+        c.set_workers(shown["workers"])
+        c.tasks.setValue(shown["tasks"])
+        c.task_ms.setValue(shown["task_ms"])
+        c.workload_knobs.show_values(shown.get("options") or {})
+        if not win.start_runs(named, compare_view=len(named) > 1, what="Lesson: running"):
+            return False
+        self._pending = {
+            "lesson": lesson,
+            "k": self.step_index + 1,
+            "step": step,
+            "labels": [n for n, _p in named],
+            "runs": {},
+            "missing": missing,
+        }
+        self.run_button.setEnabled(False)
+        self._say("Running…", "")
+        return True
+
+    def _say(self, look: str, claims: str) -> None:
+        self.look_text, self.claims_text = look, claims
+        self.result.setPlainText(f"{look}\n\n{claims}" if claims else look)
+
+    def _job_finished(self, i: int, run) -> None:
+        p = self._pending
+        if p is None or i >= len(p["labels"]):
+            return
+        result = dict(run.result or {})
+        if run.spec is not None and run.spec.strategy == "asyncio":
+            lag = loop_lag_ms(run.store)
+            if lag is not None:
+                result["loop_lag_ms"] = lag
+        label = p["labels"][i]
+        p["runs"][label] = result
+        # the runs list and the compare view name it as the lesson does
+        self.window_.session.rename(run, f"{label} · {p['lesson'].name} {p['k']}")
+
+    def _all_finished(self) -> None:
+        p = self._pending
+        if p is None:
+            return
+        constants = Constants(self.parallelism)
+        wanted = p["step"].constants()
+        p["constants"] = constants
+        if "machine_parallelism" not in wanted:
+            constants.before(wanted)
+            self._show_result()
+            return
+        self._say("Measuring what parallelism the machine gives…", "")
+        self._measured = []
+
+        def measure() -> None:
+            try:
+                constants.before(wanted)
+                self._measured.append(True)
+            except Exception as exc:  # a machine that cannot start processes
+                self._measured.append(exc)
+
+        threading.Thread(target=measure, name="concviz-lesson-parallelism", daemon=True).start()
+        self._poll.start()
+
+    def _poll_constants(self) -> None:
+        if not self._measured:
+            return
+        self._poll.stop()
+        if self._measured[0] is not True:
+            self._pending["constants"].pop("machine_parallelism", None)
+        self._show_result()
+
+    def _show_result(self) -> None:
+        p, self._pending = self._pending, None
+        look, claims = judge(p["step"], p["k"], p["runs"], p["missing"], p["constants"])
+        self.last_claims = claims
+        look = look or "The runs have ended."
+        lines = []
+        for c in claims:
+            if c["held"] is None:
+                lines.append(f"— not judged: {c['text']} ({c.get('skipped')})")
+            elif c["held"]:
+                lines.append(f"✓ {c['evidence']}")
+            else:
+                lines.append(f"✗ not shown this time: {c['evidence']}")
+        self._say(look, "\n".join(lines))
+        step = self.step()
+        self.run_button.setEnabled(bool(step and step.runs))
+
+
+def install(window) -> LessonsPanel:
+    """Add the Lessons dock (hidden) and Help → Lessons, which shows it."""
+    panel = LessonsPanel(window)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+    panel.hide()
+    panel.visibilityChanged.connect(lambda _shown: window._sync_runs_panel())
+    action = QAction("&Lessons", window)
+    action.setShortcut("F1")
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.triggered.connect(lambda _checked=False: panel.open())
+    help_menu = next(
+        (a.menu() for a in window.menuBar().actions() if a.text() == "&Help" and a.menu()), None
+    )
+    if help_menu is not None:
+        first = help_menu.actions()[0] if help_menu.actions() else None
+        help_menu.insertAction(first, action)
+    window.addAction(action)  # in full screen too, where the menu bar hides
+    window.lessons_action = action
+    return panel

@@ -1,0 +1,349 @@
+"""A continuous run's segments, live: the current rate large, the segments so far beside it.
+
+A continuous run has no fixed amount of work, so the summary's wall time, speedup and
+efficiency say nothing about it; this panel stands in for the summary while such a run
+is shown (live or past). It shows the current segment's tasks per second over the
+last 2 s, large enough for the back row, its speedup against the reference
+(``model.segments``), its parallelism, mean task time and wait split, and a compact
+table of every segment so far. ``install`` also labels each switch marker with the
+change and both rates, feeds the throughput lane (``ui.throughput_lane``), keeps a
+live run inside the event budget (``model.history``), and adds the Run menu's
+Continuous and next/previous strategy actions.
+
+Threads: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from concviz.model.history import EventBudget
+from concviz.model.segments import (
+    PART_NAMES,
+    SegmentTracker,
+    rate_text,
+    switch_label,
+    tracker_for,
+)
+from concviz.model.wait_states import bound_samples
+
+from . import theme as T
+from .throughput_lane import ThroughputLane
+from .timeline import LIVE_INTERVAL_S
+
+UPDATE_MS = 400
+TABLE_ROWS = 4  # the newest segments the table lists (the first one always, as reference)
+# the window keeps full detail for the last DETAIL_S seconds and at most this many
+# bars (a minute of 1 ms tasks on two workers); older ones are aggregated (model.history)
+WINDOW_BUDGET = 120_000
+DETAIL_S = 30.0
+BUDGET_EVERY_S = 1.0
+# a live continuous run's timeline redraws with this panel's tick, its labels and its
+# throughput lane in the same repaint (the frame timer only as a fallback, this often):
+# whole-view repaints at 60 Hz cost the window most of a core over a lesson
+CALM_REDRAW_S = 1.0
+STEP_SETTLE_MS = 600
+KEEP_SAMPLES_S = 15.0
+SHORT_PARTS = {"running": "running", "cpu_wait": "CPU wait", "gil_wait": "GIL wait",
+               "io_wait": "I/O wait"}  # fmt: skip
+
+
+class SegmentsPanel(QFrame):
+    """The current segment's figures and the table of segments (see the module)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("segments")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 2, 8, 2)
+        row.setSpacing(24)
+        left = QVBoxLayout()
+        left.setSpacing(0)
+        self.title = QLabel("")
+        self.title.setObjectName("segmentsTitle")
+        self.rate = QLabel("—")
+        self.rate.setObjectName("segmentRate")
+        self.note = QLabel("")
+        self.note.setObjectName("segmentNote")
+        self.note.setWordWrap(True)
+        for w in (self.title, self.rate, self.note):
+            left.addWidget(w)
+        row.addLayout(left, 3)
+        self.table = QLabel("")
+        self.table.setObjectName("segmentTable")
+        self.table.setTextFormat(Qt.TextFormat.RichText)
+        self.table.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.table, 4)
+        self.scale = 1.0
+        self.theme = T.LIGHT
+        self.set_look(self.theme, 1.0)
+
+    def set_look(self, theme: T.Theme, scale: float) -> None:
+        self.theme, self.scale = theme, scale
+        pt = T.BASE_POINT_SIZE * scale
+        self.setStyleSheet(
+            f"""
+            #segmentsTitle {{ font-size: {pt * 1.1:.1f}pt; font-weight: bold; }}
+            #segmentRate {{ font-size: {pt * 2.4:.1f}pt; font-weight: bold;
+                color: {theme.sync}; }}
+            #segmentNote, #segmentTable {{ font-size: {pt:.1f}pt; }}
+            """
+        )
+
+    def show_segments(self, tracker: SegmentTracker, now_ns: int, live: bool, what: str) -> None:
+        segs = tracker.segments
+        if not segs:
+            self.title.setText(f"{what} · waiting for the first tasks…")
+            self.rate.setText("—")
+            self.note.setText("")
+            self.table.setText("")
+            return
+        cur = segs[-1]
+        rolling = tracker.rolling_tasks_per_s(now_ns) if live else cur.tasks_per_s(now_ns)
+        self.title.setText(
+            f"{what} · {'now' if live else 'last'}: {cur.label}, {cur.task_ms:g} ms tasks"
+            + ("" if live else " · stopped")
+        )
+        self.rate.setText("—" if rolling is None else f"{rate_text(rolling)} tasks/s")
+        parts = []
+        ref = tracker.reference(cur)
+        s = tracker.speedup(cur, now_ns)
+        if s is not None and ref is not None and ref is not cur:
+            parts.append(f"speedup {s:.2f}× vs {ref.label}")
+        par = cur.parallelism(now_ns)
+        if par is not None:
+            parts.append(f"parallelism {par:.2f}")
+        mean = cur.mean_task_ms()
+        if mean is not None:
+            parts.append(f"{mean:.3g} ms per task")
+        shares = cur.wait_shares()
+        if shares:
+            parts.append(
+                ", ".join(
+                    f"{SHORT_PARTS[k]}\u00a0{shares[k] * 100:.0f}\u00a0%"
+                    for k in PART_NAMES
+                    if shares[k] >= 0.005
+                )
+            )
+        if live:
+            parts.insert(0, "last 2 s")
+        self.note.setText(" · ".join(parts))
+        self.table.setText(self._table(tracker, now_ns))
+
+    def _table(self, tracker: SegmentTracker, now_ns: int) -> str:
+        segs = tracker.segments
+        shown = segs if len(segs) <= TABLE_ROWS else [segs[0], *segs[-(TABLE_ROWS - 1) :]]
+        t0 = tracker.bins_t0
+        pad = f"padding: 0 {int(10 * self.scale)}px 0 0;"
+        head = "".join(
+            f'<th align="left" style="{pad}">{h}</th>'
+            for h in ("segment", "from", "tasks/s", "parallelism", "speedup")
+        )
+        rows = []
+        for seg in shown:
+            rate = seg.tasks_per_s(now_ns)
+            par = seg.parallelism(now_ns)
+            sp = tracker.speedup(seg, now_ns)
+            cells = (
+                html.escape(seg.label),
+                f"{(seg.start_ns - t0) / 1e9:.1f} s",
+                "—" if rate is None else rate_text(rate),
+                "—" if par is None else f"{par:.2f}",
+                "—" if sp is None else f"{sp:.2f}×",
+            )
+            bold = seg is segs[-1]
+            row = "".join(
+                f'<td style="{pad}">{"<b>" + c + "</b>" if bold else c}</td>' for c in cells
+            )
+            rows.append(f"<tr>{row}</tr>")
+        if len(segs) > len(shown):
+            rows.insert(1, f'<tr><td colspan="5">… {len(segs) - len(shown)} more</td></tr>')
+        return f'<table cellspacing="0"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def install(window) -> SegmentsPanel:
+    """Add the segments panel, the throughput lane and the Run menu's live actions."""
+    panel = SegmentsPanel()
+    lay = window.centralWidget().layout()
+    lay.insertWidget(lay.indexOf(window.summary) + 1, panel)
+    panel.hide()
+    timeline = window.timeline
+    lane = ThroughputLane(timeline.cpu.total, window.theme, timeline.ci.layout)
+    budget = EventBudget(WINDOW_BUDGET, keep_s=DETAIL_S)
+    state = {"hid_summary": False, "next_budget": 0.0, "labels": {}}
+
+    def is_continuous(run) -> bool:
+        return (
+            run is not None
+            and run.spec is not None
+            and run.spec.mode == "continuous"
+            and run.source == "live"
+            and bool(run.store.runs)
+        )
+
+    def tick() -> None:
+        run = window.shown_run
+        comparing = window.pages.currentWidget() is window.compare_view
+        calm = CALM_REDRAW_S if is_continuous(run) and not run.finished else LIVE_INTERVAL_S
+        timeline.live_interval_s = calm
+        if not is_continuous(run):
+            if panel.isVisible():
+                panel.hide()
+            lane.hide()
+            if state["hid_summary"]:
+                state["hid_summary"] = False
+                window.summary.setVisible(not comparing)
+            return
+        store = run.store
+        live = not run.finished
+        now = time.monotonic()
+        if live and now >= state["next_budget"]:
+            state["next_budget"] = now + BUDGET_EVERY_S
+            budget.apply(store)
+            # thread-state samples: a shorter past than a batch run keeps (the 200 Hz
+            # samples of a lab's threads are most of what a continuous run's window holds)
+            bound_samples(store, keep_s=KEEP_SAMPLES_S)
+        tracker = tracker_for(store)
+        tracker.update()
+        info = store.runs[-1]
+        now_ns = time.perf_counter_ns() if live else int((info.finished or {}).get("t_ns", 0))
+        if not live and not now_ns:
+            now_ns = store.t_max or 0
+        spec = run.spec
+        panel.show_segments(tracker, now_ns, live, spec.workload)
+        if not comparing:
+            panel.show()
+            if window.summary.isVisible():
+                window.summary.hide()
+                state["hid_summary"] = True
+        else:
+            panel.hide()
+        if timeline.counters.names:
+            lane.hide()  # a queue's depth has the right-hand axis
+        elif timeline.store is store:
+            lane.set_counts(tracker.throughput(now_ns), timeline.t0_ns, tracker.bins_t0)
+        _label_markers(timeline, store, tracker, now_ns)
+        if live and timeline.store is store:
+            timeline.refresh()  # the bars, the lane and the labels in one repaint
+
+    timer = QTimer(window)
+    timer.setInterval(UPDATE_MS)
+    timer.timeout.connect(tick)
+    timer.start()
+
+    def look(*_args) -> None:
+        panel.set_look(window.theme, window.scale)
+        lane.set_theme(window.theme)
+        lane.set_line_width(2.0 * window.scale)
+
+    window.presentation_action.toggled.connect(look)
+    for a in window.theme_actions.values():
+        a.triggered.connect(look)
+    look()
+    _add_run_actions(window)
+    window.segments_tick = tick  # tests and benches drive it without waiting
+    window.throughput_lane = lane
+    return panel
+
+
+def _label_markers(timeline, store, tracker: SegmentTracker, now_ns: int) -> None:
+    """Each switch marker says what changed and both segments' rates."""
+    lines = getattr(timeline, "_marker_lines", [])
+    segs = tracker.segments
+    k = 0
+    for i, m in enumerate(store.markers):
+        if m.get("kind") != "switch":
+            continue
+        k += 1
+        if i >= len(lines) or k >= len(segs):
+            continue
+        text = switch_label(segs[k - 1], segs[k], now_ns).replace("{", "{{").replace("}", "}}")
+        label = lines[i].label
+        if label.format != text:
+            label.setFormat(text)
+        # right of the line, unless that runs off the view: then to its left
+        (x0, x1), _y = timeline.gantt_plot.vb.viewRange()
+        right = lines[i].value() > x0 + 0.5 * (x1 - x0)
+        anchors = [(1, 0), (1, 0)] if right else [(0, 0), (0, 0)]
+        if label.anchors != anchors:
+            label.anchors = anchors
+            label.updatePosition()
+
+
+def _add_run_actions(window) -> None:
+    """Run → Continuous (Ctrl+Shift+C), Next/Previous strategy (Page Down/Up, Ctrl+]/[):
+    a presenter's remote sends Page Down and Page Up, so a teacher switches from anywhere."""
+    run_menu = next(
+        (a.menu() for a in window.menuBar().actions() if a.text() == "&Run" and a.menu()), None
+    )
+    controls = window.controls
+
+    continuous = QAction("&Continuous mode", window)
+    continuous.setCheckable(True)
+    continuous.setChecked(controls.continuous())
+    continuous.setShortcut(QKeySequence("Ctrl+Shift+C"))
+    continuous.setToolTip("tasks without end until Stop; strategies switch live")
+
+    def set_continuous(on: bool) -> None:
+        if controls.running:
+            window.statusBar().showMessage("Stop the run first: its mode is fixed.", 4000)
+            continuous.setChecked(controls.continuous())
+            return
+        controls.set_continuous(on)
+        controls._sync_mode()
+
+    continuous.triggered.connect(set_continuous)
+    controls.batch_button.toggled.connect(lambda _on: continuous.setChecked(controls.continuous()))
+
+    # presses close together make one switch (five Page Downs: one segment, not five)
+    settle = QTimer(window)
+    settle.setSingleShot(True)
+    settle.setInterval(STEP_SETTLE_MS)
+
+    def chosen() -> None:
+        b = controls.strategy_buttons.get(controls.strategy())
+        if b is not None:
+            controls._on_strategy_clicked(b)  # a live run switches; else the next run
+
+    settle.timeout.connect(chosen)
+
+    def step(delta: int) -> None:
+        cur = controls.strategy()
+        group = controls._groups.get(cur, "python")
+        names = [  # the strategies of the shown group (an engine takes seconds to start)
+            name
+            for name, b in controls.strategy_buttons.items()
+            if b.isCheckable() and b.isEnabled() and controls._groups.get(name) == group
+        ]
+        if not names:
+            return
+        i = names.index(cur) if cur in names else -1
+        name = names[(i + delta) % len(names)]
+        controls.set_strategy(name)
+        settle.start()
+        what = "switching to" if controls.running else "next run:"
+        window.statusBar().showMessage(f"Strategy: {what} {name}", 3000)
+
+    nxt = QAction("&Next strategy", window)
+    nxt.setShortcuts([QKeySequence(Qt.Key.Key_PageDown), QKeySequence("Ctrl+]")])
+    nxt.triggered.connect(lambda _checked=False: step(1))
+    prev = QAction("&Previous strategy", window)
+    prev.setShortcuts([QKeySequence(Qt.Key.Key_PageUp), QKeySequence("Ctrl+[")])
+    prev.triggered.connect(lambda _checked=False: step(-1))
+    if run_menu is not None:
+        run_menu.addSeparator()
+        for a in (continuous, nxt, prev):
+            run_menu.addAction(a)
+    for a in (continuous, nxt, prev):
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        window.addAction(a)  # in full screen too, where the menu bar hides
+    window.strategy_step_timer = settle
+    window.continuous_action = continuous
+    window.next_strategy_action = nxt
+    window.previous_strategy_action = prev

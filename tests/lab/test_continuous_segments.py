@@ -1,0 +1,91 @@
+"""A headless continuous run with a timed switch: its segments agree with batch runs."""
+
+from __future__ import annotations
+
+import pytest
+from parallelism import machine_parallelism, required_speedup
+
+from concviz.lab import protocol as P
+from concviz.model import run_object
+from concviz.runtime.continuous import BadScript, parse_script
+from concviz.runtime.headless import run_batch
+
+TASK_MS = 5.0
+SEGMENT_S = 1.2
+
+
+def _batch_rate(lab, strategy: str, tasks: int) -> float:
+    store = run_batch(
+        P.Start(workload="cpu-python", strategy=strategy, workers=2, tasks=tasks, task_ms=TASK_MS),
+        lab=lab,
+    )
+    run = run_object(store)
+    assert run["ok"] and len(run["tasks"]) == tasks
+    return tasks / run["wall_s"]
+
+
+@pytest.mark.slow
+def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
+    # the machine's parallelism next to the runs: a process pool's rate follows it.
+    # One retry: another program waking on a 2-core machine during the 1.2 s segment
+    # (and not during the batch run or the parallelism measured beside it) halves it.
+    for _attempt in range(2):
+        p_before = machine_parallelism()
+        required_speedup(p_before, 0.5)  # skips when no second core is free to judge
+        threads = _batch_rate(lab, "threads", 120)
+        pool = _batch_rate(lab, "process-pool", 240)
+        script = parse_script(2 * SEGMENT_S, [f"{SEGMENT_S}:process-pool"])
+        store = run_batch(
+            P.Start(workload="cpu-python", strategy="threads", workers=2, task_ms=TASK_MS,
+                    mode="continuous"),
+            lab=lab,
+            script=script,
+        )  # fmt: skip
+        p_after = machine_parallelism()
+        run = run_object(store)
+        segs = run["segments"]
+        agree = segs[1]["tasks_per_s"] / p_after == pytest.approx(pool / p_before, rel=0.15)
+        if agree and segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15):
+            break
+    assert [(s["strategy"], s["workers"]) for s in segs] == [("threads", 2), ("process-pool", 2)]
+    assert [m["to"]["strategy"] for m in run["markers"] if m["kind"] == "switch"] == [
+        "process-pool"
+    ]
+    # GIL-bound threads do one core's work whatever the machine gives: within 15 %
+    assert segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15)
+    # the pool's rate per core the machine gave at that moment: within 15 %
+    assert segs[1]["tasks_per_s"] / p_after == pytest.approx(pool / p_before, rel=0.15)
+    assert segs[1]["speedup_vs_first"] == pytest.approx(
+        segs[1]["tasks_per_s"] / segs[0]["tasks_per_s"], rel=1e-3
+    )
+    assert segs[0]["end_s"] == segs[1]["start_s"]
+    assert abs(segs[0]["end_s"] - SEGMENT_S) < 0.3  # the switch came when it was asked for
+
+
+def test_a_bad_switch_script_is_one_sentence():
+    with pytest.raises(BadScript, match="after the run's end"):
+        parse_script(5, ["6:threads"])
+    with pytest.raises(BadScript, match="unknown strategy 'nope'"):
+        parse_script(5, ["1:nope"], strategies=["threads"])
+    with pytest.raises(BadScript, match="TIME:VALUE"):
+        parse_script(5, ["threads"])
+    with pytest.raises(BadScript, match="positive"):
+        parse_script(5, ["-1:threads"])
+    with pytest.raises(BadScript, match="workers"):
+        parse_script(5, workers_at=["1:0"])
+    with pytest.raises(BadScript, match="two different values at 1 s"):
+        parse_script(5, ["1:threads,1:sequential"])
+    with pytest.raises(BadScript, match="--duration"):
+        parse_script(float("nan"))
+    # changes at the same moment are one switch; the stop comes last
+    script = parse_script(4, ["2:process-pool"], ["2:3"], ["3:1.5"])
+    assert [(t, type(m).__name__) for t, m in script] == [
+        (2, "Switch"),
+        (3, "Switch"),
+        (4, "Stop"),
+    ]
+    assert (script[0][1].strategy, script[0][1].workers, script[1][1].task_ms) == (
+        "process-pool",
+        3,
+        1.5,
+    )

@@ -1,0 +1,121 @@
+"""What recording must keep while it is made cheaper: every event once, bars handed over
+within one display frame, nothing recorded with the recorder off (no timing asserted)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+from concviz.lab import recorder as rec_mod
+from concviz.lab.protocol import EV_END, EV_QUEUED, EV_START, unpack_records
+from concviz.lab.recorder import INLINE_GAP_NS, Recorder, execute
+from concviz.lab.strategies import REGISTRY, RunContext, TaskFeed
+from concviz.lab.strategies.processes import COALESCE_S
+from concviz.lab.workloads import make_spec
+
+DISPLAY_FRAME_NS = 16_700_000  # one frame at 60 Hz
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.payloads: list[bytes] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, payload: bytes) -> None:
+        with self.lock:
+            self.payloads.append(payload)
+
+    def records(self) -> list[tuple]:
+        return [r for p in self.payloads for r in unpack_records(p)]
+
+
+def _run(strategy: str, tasks: int, task_ms: float, recording: bool = True) -> Sink:
+    sink = Sink()
+    recorder = Recorder(sink, recording=recording)
+    recorder.start()
+    errors: list[dict] = []
+    ctx = RunContext(
+        spec=make_spec("cpu-python", task_ms),
+        workers=2,
+        feed=TaskFeed(tasks, recorder),
+        recorder=recorder,
+        emit=lambda m: errors.append(m) if m.get("type") == "task_error" else None,
+        send_events=sink,
+        options={"_strategy": strategy},
+        stop_event=threading.Event(),
+        sys_path=[],
+    )
+    REGISTRY[strategy].run(ctx)
+    recorder.close()
+    assert not errors
+    return sink
+
+
+@pytest.mark.parametrize("strategy", ["thread-pool", "process-pool", "processes"])
+def test_tiny_tasks_every_event_once(strategy):
+    """At 0.05 ms tasks, each task is queued, started and ended exactly once, on one
+    worker, with its CPU; no event lost in the batching, the relay or the pipe."""
+    n = 1500
+    records = _run(strategy, n, 0.05).records()
+    kinds = Counter((r[0], r[3]) for r in records)
+    for kind in (EV_QUEUED, EV_START, EV_END):
+        assert sorted(t for k, t in kinds if k == kind) == list(range(n)), kind
+    assert set(kinds.values()) == {1}, "an event was recorded twice"
+    assert len(records) == 3 * n
+    ends = [r for r in records if r[0] == EV_END]
+    assert all(r[6] >= r[8] and r[7] >= 0 for r in ends)  # end after start, CPU counted
+    starts = {r[3]: r for r in records if r[0] == EV_START}
+    assert all((starts[r[3]][2], starts[r[3]][4]) == (r[2], r[4]) for r in ends)
+
+
+@pytest.mark.parametrize("strategy", ["thread-pool", "process-pool"])
+def test_recorder_off_records_nothing_and_runs_every_task(strategy):
+    """The bench's same-dispatch side: the strategy runs, no event is made."""
+    assert _run(strategy, 200, 0.05, recording=False).payloads == []
+
+
+class _FakeClock:
+    """perf_counter_ns that moves only when told (a task of a given length)."""
+
+    def __init__(self) -> None:
+        self.now = 10**9
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.mark.parametrize("task_ms", [0.05, 1.0, 4.0, 20.0])
+def test_a_started_bar_is_handed_over_within_one_frame(monkeypatch, task_ms):
+    """However long its tasks, a worker hands a task's start to the sink within one
+    display frame of the start (a fake clock: the rule, not this machine's speed)."""
+    clock = _FakeClock()
+    monkeypatch.setattr(rec_mod, "perf_ns", clock)
+    handed: dict[int, int] = {}
+
+    def sink(payload: bytes) -> None:
+        for r in unpack_records(payload):
+            if r[0] == EV_START:
+                handed.setdefault(r[3], clock.now)
+
+    recorder = Recorder(sink)
+    buf = recorder.buffer()
+
+    def task(_i: int) -> None:
+        clock.now += int(task_ms * 1e6)
+
+    n = int(100 / task_ms) + 10  # 100 ms of tasks
+    starts = {}
+    for i in range(n):
+        clock.now += 20_000  # fetching the next task
+        starts[i] = clock.now
+        execute(buf, 0, i, task)
+    # the starts of the last few ms may still wait (for the next start, or the
+    # backstop flusher when the worker goes idle); every earlier one went out in time
+    due = [i for i in range(n) if starts[i] + 2 * INLINE_GAP_NS <= clock.now]
+    assert len(due) > n // 2
+    assert all(i in handed for i in due)
+    assert max(handed[i] - starts[i] for i in due) <= 2 * INLINE_GAP_NS
+    # and a worker process's batch waits at most COALESCE_S more in the lab's relay
+    assert 2 * INLINE_GAP_NS + COALESCE_S * 1e9 < DISPLAY_FRAME_NS

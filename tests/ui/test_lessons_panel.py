@@ -1,0 +1,67 @@
+"""Help → Lessons: the real menu action opens the dock; Run this runs the step's runs."""
+
+from __future__ import annotations
+
+
+def _help_action(window, text: str):
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    return next(a for a in help_menu.actions() if a.text() == text)
+
+
+def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
+    panel = window.lessons_panel
+    assert not panel.isVisible() and not panel.loaded  # read when first opened
+    _help_action(window, "&Lessons").trigger()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    assert panel.chooser.count() >= 10
+    panel.choose("race-conditions")
+    assert "lose updates" in panel.summary.text()
+    assert "counter += 1" in panel.text.toPlainText()
+    assert panel.run_button.isEnabled()
+    before = len(window.session.runs)
+    panel.run_button.click()
+    # the control bar shows the step's experiment
+    c = window.controls
+    assert c.workload.currentText() == "shared-counter" and c.strategy() == "threads"
+    assert c.workers.value() == 2 and c.tasks.value() == 4
+    qtbot.waitUntil(lambda: panel.claims_text != "", timeout=60000)
+    added = window.session.runs[before:]
+    assert [r.spec.options.get("sync") for r in added] == ["none", "lock"]
+    assert [r.name for r in added] == ["unsafe · race-conditions 1", "locked · race-conditions 1"]
+    shown = panel.result.toPlainText()
+    assert shown.startswith("Without a lock") and "{" not in shown
+    assert [c["held"] for c in panel.last_claims] == [True, True], panel.last_claims
+    assert shown.count("✓") == 2 and "locked.lost_updates = 0 == 0" in shown
+    assert panel.run_button.isEnabled()
+
+    # stepping: the gil lesson's two steps
+    panel.choose("gil")
+    assert panel.step_label.text() == "step 1 of 2" and not panel.prev_button.isEnabled()
+    panel.next_button.click()
+    assert panel.step_label.text() == "step 2 of 2" and not panel.next_button.isEnabled()
+    assert "Native code" in panel.text.toPlainText() and panel.result.toPlainText() == ""
+
+    # a step read against machine_parallelism waits for it off the GUI thread, then
+    # shows each claim: held, not shown (with the busy machine), or not judged
+    gil = panel.lesson()
+    panel.parallelism = lambda: 1.9
+    panel._pending = {
+        "lesson": gil,
+        "k": 1,
+        "step": gil.steps[0],
+        "labels": [],
+        "runs": {
+            "sequential": {"ok": True, "wall_s": 0.8},
+            "threads": {"ok": True, "wall_s": 0.78, "parallelism": 0.99},
+            "process-pool": {"ok": True, "wall_s": 0.7, "machine_busy_cores": 1.5},
+        },
+        "missing": {"interpreter-pool": "interpreter-pool is not available here: 3.11"},
+    }
+    window.batch.allFinished.emit()
+    assert panel.claims_text == ""  # measuring: the GUI thread did not wait
+    qtbot.waitUntil(lambda: panel.claims_text != "", timeout=5000)
+    lines = panel.claims_text.splitlines()
+    assert lines[:2] == ["✓ threads.parallelism = 0.99 < 1.3", "✓ speedup(threads) = 1.03 < 1.3"]
+    assert lines[2].startswith("✗ not shown this time: speedup(process-pool) = 1.14")
+    assert lines[3].startswith("— not judged: speedup(interpreter-pool)")
+    assert "1.90 cores right now" in panel.look_text

@@ -1,0 +1,51 @@
+"""A live toggle in the window, without the mouse: Run-menu actions, segments, labels."""
+
+from __future__ import annotations
+
+from .conftest import configure
+
+
+def test_keyboard_toggle_makes_a_segment_with_its_own_figures(window, qtbot):
+    configure(window, workload="io-sleep", strategy="threads", workers=2, task_ms=5)
+    window.controls.set_continuous(False)
+    window.continuous_action.trigger()  # Run → Continuous mode, as its shortcut does
+    assert window.controls.continuous() and window.continuous_action.isChecked()
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count > 20, timeout=20000)
+    window.continuous_action.trigger()  # the mode of a running run cannot change
+    assert window.controls.continuous()
+    window.next_strategy_action.trigger()
+    window.next_strategy_action.trigger()
+    window.previous_strategy_action.trigger()  # three presses: one switch, to the next one
+    wanted = window.controls.strategy()
+    assert wanted != "threads"
+    store = window.timeline.store
+    qtbot.waitUntil(lambda: any(m.get("kind") == "switch" for m in store.markers), timeout=10000)
+    switches = [m for m in store.markers if m.get("kind") == "switch"]
+    assert len(switches) == 1 and switches[0]["to"]["strategy"] == wanted
+
+    def labelled() -> bool:
+        window.segments_tick()
+        lines = window.timeline._marker_lines
+        return bool(lines) and "tasks/s" in lines[0].label.format
+
+    qtbot.waitUntil(labelled, timeout=10000)
+    label = window.timeline._marker_lines[0].label.format
+    assert label.startswith(f"threads × 2 → {wanted} × 2: ") and label.count("tasks/s") == 1
+    panel = window.segments_panel
+
+    def rate_shown() -> bool:  # the new segment's first tasks have ended
+        window.segments_tick()
+        return "tasks/s" in panel.rate.text()
+
+    qtbot.waitUntil(rate_shown, timeout=10000)
+    assert panel.isVisible() and not window.summary.isVisible()
+    assert wanted in panel.title.text()
+    assert "threads × 2" in panel.table.text() and wanted in panel.table.text()
+    assert window.throughput_lane.shown  # the tasks/s line on the CPU totals
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=10000)
+    window.segments_tick()
+    assert "stopped" in panel.title.text()
+    result = window.session.runs[-1].result
+    assert [s["strategy"] for s in result["segments"]] == ["threads", wanted]

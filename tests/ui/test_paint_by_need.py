@@ -1,0 +1,201 @@
+"""The observer paints only what changed (issue 24).
+
+A timeline with a synthetic live run (no lab): finished bars on two workers and a
+task still running. Frames in which only the running bar grows repaint the live item
+and never the finished bars; bars finished meanwhile are drawn by the live item at
+once and laid out with the rest within ``LIVE_LAYOUT_S``; a sub-pixel growth asks for
+no frame at all; and appending a batch (with a new worker) keeps every existing row
+where it was, with its bars in the same order.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from concviz.lab import protocol as P
+from concviz.model import EventStore
+from concviz.model.cpu_series import CpuSeries
+from concviz.model.event_store import RECORD_DTYPE
+from concviz.model.gantt_layout import GanttData
+from concviz.ui import timeline as tl
+from concviz.ui.timeline import TimelineView
+
+MS = 1_000_000
+
+
+def _finished(worker: int, starts_ms, t0: int, pid: int = 100) -> np.ndarray:
+    rec = np.zeros(len(starts_ms), RECORD_DTYPE)
+    rec["kind"], rec["worker"], rec["pid"], rec["tid"] = P.EV_END, worker, pid, 10 + worker
+    rec["task"] = np.arange(len(starts_ms)) + 1000 * worker
+    rec["t0_ns"] = t0 + np.asarray(starts_ms, np.int64) * MS
+    rec["t_ns"] = rec["t0_ns"] + 18 * MS
+    rec["cpu_ns"] = 18 * MS
+    return rec
+
+
+def _started(worker: int, task: int, t_ns: int) -> np.ndarray:
+    rec = np.zeros(1, RECORD_DTYPE)
+    rec["kind"], rec["worker"], rec["pid"], rec["tid"] = P.EV_START, worker, 100, 10 + worker
+    rec["task"], rec["t_ns"], rec["t0_ns"] = task, t_ns, t_ns
+    return rec
+
+
+def _store(t0: int) -> EventStore:
+    store = EventStore()
+    store.add_json({"type": "hello", "pid": 100})
+    store.add_json({"type": "run_started", "t_ns": t0, "strategy": "threads", "workers": 2,
+                    "workload": "cpu-python", "task_ms": 20.0, "mode": "batch"})  # fmt: skip
+    for w in range(2):
+        store.add_events(_finished(w, range(0, 400, 20), t0))
+    return store
+
+
+def _view(qtbot, store: EventStore, t0: int) -> TimelineView:
+    view = TimelineView(CpuSeries(2))
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_store(store, t0)
+    view.running = True
+    return view
+
+
+def _frame(qtbot, view: TimelineView) -> None:
+    view.refresh()
+    for _ in range(3):  # the scene's dirty items, then the paint event Qt posts for them
+        QApplication.processEvents()
+
+
+def test_growth_repaints_only_the_live_item(qtbot, monkeypatch):
+    monkeypatch.setattr(tl, "LIVE_LAYOUT_S", 3600.0)  # no layout until asked for below
+    t0 = time.perf_counter_ns() - 500 * MS
+    store = _store(t0)
+    store.add_events(_started(0, 99, time.perf_counter_ns() - 20 * MS))
+    view = _view(qtbot, store, t0)
+    view.follow = False  # the view stays put (a followed view steps at 0.9 s)
+    view.gantt_plot.setXRange(0, 2, padding=0)
+    _frame(qtbot, view)
+    gantt, live = view.gantt, view.gantt.live
+    assert gantt.data is not None and len(gantt.data.s) == 40
+    assert [row for row, _task, _s in live.open] == [0]
+    finished, grown = gantt.paints, live.paints
+    assert finished >= 1 and grown >= 1
+    for _ in range(8):  # the running bar grows by many pixels each time
+        time.sleep(0.05)
+        _frame(qtbot, view)
+    assert live.paints >= grown + 6
+    assert gantt.paints == finished, (
+        "a frame in which only a running bar grew repainted the finished bars"
+    )
+
+    # a task finishes: drawn at once by the live item, laid out with the rest soon after
+    store.add_events(_finished(1, [450], t0))
+    time.sleep(1 / 25)
+    _frame(qtbot, view)
+    assert len(live.recent[0]) == 1 and gantt.paints == finished
+    monkeypatch.setattr(tl, "LIVE_LAYOUT_S", 0.25)
+    deadline = time.monotonic() + 5
+    while len(gantt.data.s) != 41 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        _frame(qtbot, view)
+    assert len(gantt.data.s) == 41 and len(live.recent[0]) == 0
+    assert gantt.paints == finished + 1
+
+
+def test_sub_pixel_growth_asks_for_no_frame(qtbot):
+    t0 = time.perf_counter_ns() - 500 * MS
+    store = _store(t0)
+    store.add_events(_started(0, 99, time.perf_counter_ns() - 20 * MS))
+    view = _view(qtbot, store, t0)
+    view.follow = False
+    view.gantt_plot.setXRange(0, 3600, padding=0)  # an hour across 900 px: 4 s a pixel
+    _frame(qtbot, view)
+    time.sleep(1 / 25)
+    _frame(qtbot, view)  # the zoom is known now: the bar's pixel is where it is drawn
+    live = view.gantt.live
+    painted = live.paints
+    for _ in range(5):
+        time.sleep(1 / 25)
+        assert view.gantt.set_live(view._open_rows(store), view.now_s()) is False
+        for _ in range(3):
+            QApplication.processEvents()
+    assert live.paints == painted
+
+
+def test_follow_moves_the_view_by_steps(qtbot):
+    t0 = time.perf_counter_ns()
+    view = _view(qtbot, _store(t0), t0)
+    ranges = set()
+    for now in np.arange(0.0, 8.0, 0.05):
+        view._follow(float(now))
+        lo, hi = view.gantt_plot.vb.viewRange()[0]
+        assert lo <= now <= hi
+        ranges.add((round(lo, 9), round(hi, 9)))
+    # 160 frames, 7 views (spans of 1, 1.5, 2, 3, 5, 7.5 and 10 s): not one per frame
+    assert len(ranges) == len([x for x in tl.FOLLOW_SPANS if x < 8 / 0.9]) + 1, ranges
+    view._follow(tl.FOLLOW_WINDOW_S * 2)
+    lo, hi = view.gantt_plot.vb.viewRange()[0]
+    assert abs(hi - lo - tl.FOLLOW_WINDOW_S) < 1e-9 and lo < tl.FOLLOW_WINDOW_S * 2 < hi
+    pixel = (hi - lo) / view.gantt_plot.vb.width()
+    assert abs(lo / pixel - round(lo / pixel)) < 1e-6  # its left edge on a whole pixel
+
+
+def test_an_appended_batch_keeps_rows_and_their_order():
+    t0 = 0
+    store = _store(t0)
+    before = GanttData(store, t0)
+    labels = [r.label for r in before.rows]
+    per_row = {r: before.task[before.row == r].tolist() for r in range(before.n_rows)}
+    store.add_events(_finished(1, [500, 520], t0))
+    store.add_events(_finished(0, [510], t0))
+    store.add_events(_finished(2, [505], t0))  # a third worker appears
+    after = GanttData(store, t0)
+    assert [r.label for r in after.rows][: len(labels)] == labels
+    for r, tasks in per_row.items():
+        now = after.task[after.row == r].tolist()
+        assert now[: len(tasks)] == tasks
+    assert after.n_rows == before.n_rows + 1
+
+
+def test_panning_by_fractions_of_a_pixel_leaves_no_seams(qtbot):
+    """The cached picture is scrolled only by whole pixels: 40 pans of ~19.7 px on
+    dense rows must look exactly like the same view drawn afresh (Qt's scroll of a
+    fraction left a dark seam at every uncovered strip)."""
+    import pyqtgraph as pg
+
+    from concviz.ui.gantt_item import GanttItem
+
+    from .test_dense_rows import _store as dense_store
+
+    data = GanttData(dense_store(), 0)
+
+    def view():
+        w = pg.PlotWidget()
+        qtbot.addWidget(w)
+        w.resize(800, 300)
+        w.getPlotItem().invertY(True)
+        item = GanttItem()
+        item.set_data(data)
+        w.addItem(item)
+        w.setYRange(-0.6, data.n_rows - 0.4, padding=0)
+        w.show()
+        QApplication.processEvents()
+        return w
+
+    def pixels(w):
+        img = w.viewport().grab().toImage()
+        return np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), -1).copy()
+
+    panned = view()
+    span = data.x_max / 4
+    for k in range(40):
+        panned.setXRange(k * span / 40, k * span / 40 + span, padding=0)
+        panned.viewport().repaint()
+    fresh = view()
+    fresh.setXRange(39 * span / 40, 39 * span / 40 + span, padding=0)
+    fresh.viewport().repaint()
+    assert (pixels(panned) != pixels(fresh)).sum() == 0
