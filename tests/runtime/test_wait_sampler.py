@@ -63,6 +63,13 @@ def test_the_runtime_structure_is_found_in_this_process():
     assert 0 < start < end
 
 
+def _gil_share(totals: dict) -> float:
+    """The share of the threads' time (on a CPU, or wanting one or the GIL) spent
+    waiting for the GIL."""
+    busy = totals["running"] + totals["cpu_wait"] + totals["gil_wait"]
+    return totals["gil_wait"] / busy if busy > 0 else 0.0
+
+
 def _contention(lab: LabProcess, **params) -> tuple[float | None, dict]:
     sampler = WaitSampler(lab.pid, gil_layout=(lab.hello or {}).get("gil_layout"))
     sampler.start()
@@ -108,13 +115,16 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
             waited = totals["gil_wait"] + totals["cpu_wait"]
             assert totals["cpu_wait"] > 0.1 * (waited + totals["running"]), (pair, totals)
             assert waited / (waited + totals["running"]) >= 0.4, (pair, totals)
-        native, totals = _contention(lab, workload="cpu-native", strategy="threads", workers=2)
+        native, native_totals = _contention(
+            lab, workload="cpu-native", strategy="threads", workers=2
+        )
         assert native is not None
-        if native >= LOW:
-            # hashlib/zlib drop the GIL and want it back for microseconds: a wait of any
-            # length means its holder had no CPU (other programs held the cores), and
-            # then the threads queued for a CPU longer than they waited for the GIL
-            assert totals["cpu_wait"] > totals["gil_wait"], (native, totals)
+        # hashlib/zlib drop the GIL: such threads want it back for microseconds between
+        # calls and wait for it then (read here 0.2 to 0.4 of that wanting time, on a
+        # free machine too), but those waits are a small share of all their time, far
+        # below the share pure Python threads spend waiting, measured in the same run
+        assert _gil_share(native_totals) < 0.25, (native, native_totals)
+        assert _gil_share(native_totals) < 0.5 * _gil_share(totals), (native_totals, totals)
         sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
         assert sleeps is not None and sleeps < LOW, sleeps
         assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
@@ -178,7 +188,11 @@ def test_twenty_identical_runs_read_within_a_tenth_of_each_other():
         lab.close()
     assert all(r is not None for r in readings), readings
     assert max(readings) - min(readings) <= 0.2, readings  # each within ±0.1 of the middle
-    assert max(readings) < 0.1, readings  # and one thread still never waits for itself
+    # and one thread does not wait for itself: the middle reading is near zero. (On a
+    # loaded machine one run in twenty read 0.16: a lab thread of its own, holding the
+    # GIL for a moment as the worker woke from its sleep, lost its CPU to another
+    # program; with four samples in a 20 ms sleep, one caught is a quarter of it.)
+    assert float(np.median(readings)) < 0.1, readings
 
 
 @pytest.mark.parametrize("minor", ["3.10", "3.11", "3.12", "3.13"])
