@@ -127,6 +127,11 @@ def apply(theme: T.Theme, app: QApplication | None = None) -> None:
         return
     T.remember_system_palette()  # "follow the system" must read the desktop, not us
     pal = palette(theme)
-    app.setPalette(pal)
+    if app.palette() != pal:
+        app.setPalette(pal)
     QToolTip.setPalette(pal)  # tooltips keep a palette of their own
-    app.setStyleSheet(stylesheet(theme))
+    sheet = stylesheet(theme)
+    # setting a sheet re-polishes every widget the application has: a second window of
+    # the same theme (or a theme menu chosen twice) must not pay for that again
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
