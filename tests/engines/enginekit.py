@@ -217,11 +217,14 @@ def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, s
         lab.close()
 
 
-def stop_during_start_up(strategy: str, after_s: float) -> tuple[dict, float, list[str], dict]:
-    """Stop a batch run ``after_s`` into its engine's start-up, then run again in the same lab.
+def stop_during_start_up(
+    strategy: str, after_s: float, again: bool = True
+) -> tuple[dict, float, list[str], dict | None]:
+    """Stop a batch run ``after_s`` into its engine's start-up, then (``again``) run again
+    in the same lab.
 
     ``(run_finished, seconds from the stop to it, what was left under the lab, the next
-    run's run_object)``.
+    run's run_object or None)``.
     """
     lab = LabProcess()
     lab.start()
@@ -250,7 +253,7 @@ def stop_during_start_up(strategy: str, after_s: float) -> tuple[dict, float, li
         timer.join()
         took = time.monotonic() - stopped_at[0]
         left = leftovers(lab.proc.pid, timeout=5)
-        again = run_in_lab(strategy, lab=lab, tasks=4, task_ms=20.0)[0]
+        again = run_in_lab(strategy, lab=lab, tasks=4, task_ms=20.0)[0] if again else None
     finally:
         lab.close()
     return obj, took, left, again

@@ -245,9 +245,11 @@ def test_an_address_that_answers_but_is_not_dask_exits_2_in_one_sentence():
 @pytest.mark.parametrize("after_s", [0.3, 1.5])
 def test_a_stop_during_the_local_clusters_start_up_ends_the_run_at_once(after_s):
     require("dask-local")
-    finished, took, left, again = stop_during_start_up("dask-local", after_s)
+    # the lab runs the engine again after the later stop, the harder one (mid-start-up):
+    # one engine start-up less for the suite
+    finished, took, left, again = stop_during_start_up("dask-local", after_s, again=after_s == 1.5)
     assert finished["stopped"] and finished["ok"], finished
     assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
     assert took < 2.0, f"the run ended {took:.2f} s after the stop"
     assert not left, left
-    assert again["ok"] and len(again["tasks"]) == 4, again["error"]
+    assert again is None or (again["ok"] and len(again["tasks"]) == 4), again["error"]

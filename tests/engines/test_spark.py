@@ -206,9 +206,11 @@ def test_stop_ends_a_continuous_spark_run_quickly_and_leaves_nothing():
 @pytest.mark.parametrize("after_s", [0.3, 3.0])
 def test_a_stop_during_the_jvms_start_up_ends_the_run_at_once(after_s):
     require("spark-local")
-    finished, took, left, again = stop_during_start_up("spark-local", after_s)
+    # the lab runs the engine again after the later stop, the harder one (mid-start-up):
+    # one engine start-up less for the suite
+    finished, took, left, again = stop_during_start_up("spark-local", after_s, again=after_s == 3.0)
     assert finished["stopped"] and finished["ok"], finished
     assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
     assert took < 2.0, f"the run ended {took:.2f} s after the stop"
     assert not left, left
-    assert again["ok"] and len(again["tasks"]) == 4, again["error"]
+    assert again is None or (again["ok"] and len(again["tasks"]) == 4), again["error"]

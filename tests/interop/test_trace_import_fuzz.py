@@ -86,7 +86,7 @@ def trace_bytes(draw) -> bytes:
 
 
 @settings(
-    max_examples=1000,
+    max_examples=400,
     deadline=2000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import threading
@@ -17,9 +18,14 @@ from concviz.runtime.thread_sampler import ThreadSampler
 def test_a_spinning_thread_shows_cpu_and_a_waiting_thread_shows_none():
     stop = threading.Event()
 
+    block = bytes(1 << 20)
+
     def spin() -> None:
+        # on a CPU all the time, but in hashlib without the GIL: a pure-Python spinner
+        # made every one of the sampler's reads here wait for the GIL (30 s once, with
+        # many processes under this one to walk)
         while not stop.is_set():
-            sum(range(1000))
+            hashlib.sha256(block).digest()
 
     busy = threading.Thread(target=spin)
     idle = threading.Thread(target=stop.wait)
