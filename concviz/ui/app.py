@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         window.open_session_file(args.open)
     if args.workload or args.strategy or args.run:
         _choose_when_ready(window, args, knobs)
+    if not (args.open or args.workload or args.strategy or args.run):
+        # the first start of a double-clicked app opens the first lesson, once
+        window.lessons_panel.welcome_if_first()
     code = app.exec()
     window.shutdown()
     return int(code)

@@ -34,6 +34,13 @@ from concviz.runtime.lessons import Constants, judge, load_checked
 
 # below this screen width the dock floats instead of docking (see ``open``)
 NARROW_SCREEN_PX = 1600
+# the settings key that says the first start's welcome has been shown
+WELCOME_KEY = "lessons/welcomed"
+WELCOME = (
+    "These lessons show one idea at a time: press <b>Run this</b>, watch the timeline, "
+    "read what to look for. Page Down and Page Up turn the steps. Close this panel to "
+    "explore on your own; F1 (Help → Lessons) brings it back."
+)
 
 
 class LessonsPanel(QDockWidget):
@@ -124,6 +131,20 @@ class LessonsPanel(QDockWidget):
             self.move(screen.right() - width - 48, screen.top() + 20)  # room to grow
         self.show()
         self.raise_()
+
+    def welcome_if_first(self) -> bool:
+        """On the app's first start (nothing in its settings says otherwise), open the
+        first lesson with a word of welcome; once only. True when it was shown."""
+        settings = self.window_.settings
+        if str(settings.value(WELCOME_KEY, "")).lower() in ("true", "1"):
+            return False
+        settings.setValue(WELCOME_KEY, True)
+        self.open()
+        if self.lessons:
+            self.choose(self.lessons[0].name)
+            self.show_step(0)
+        self.summary.setText(f"<b>Welcome to concviz.</b> {WELCOME}<br><br>{self.summary.text()}")
+        return True
 
     # ------------------------------------------------------------ stepping
     def lesson(self) -> Lesson | None:

@@ -313,6 +313,15 @@ def _add_run_actions(window) -> None:
 
     settle.timeout.connect(chosen)
 
+    def page(delta: int) -> None:
+        lessons = getattr(window, "lessons_panel", None)
+        if lessons is not None and lessons.isVisible():
+            # with a lesson on screen Page Down and Page Up turn its pages, as a
+            # presenter's clicker turns slides (Ctrl+] and Ctrl+[ switch the strategy)
+            lessons.show_step(lessons.step_index + delta)
+        else:
+            step(delta)
+
     def step(delta: int) -> None:
         cur = controls.strategy()
         group = controls._groups.get(cur, "python")
@@ -330,17 +339,23 @@ def _add_run_actions(window) -> None:
         what = "switching to" if controls.running else "next run:"
         window.statusBar().showMessage(f"Strategy: {what} {name}", 3000)
 
-    nxt = QAction("&Next strategy", window)
-    nxt.setShortcuts([QKeySequence(Qt.Key.Key_PageDown), QKeySequence("Ctrl+]")])
+    nxt = QAction("&Next strategy (Page Down without a lesson)", window)
+    nxt.setShortcut(QKeySequence("Ctrl+]"))
     nxt.triggered.connect(lambda _checked=False: step(1))
-    prev = QAction("&Previous strategy", window)
-    prev.setShortcuts([QKeySequence(Qt.Key.Key_PageUp), QKeySequence("Ctrl+[")])
+    prev = QAction("&Previous strategy (Page Up without a lesson)", window)
+    prev.setShortcut(QKeySequence("Ctrl+["))
     prev.triggered.connect(lambda _checked=False: step(-1))
+    page_down = QAction("Page down", window)
+    page_down.setShortcut(QKeySequence(Qt.Key.Key_PageDown))
+    page_down.triggered.connect(lambda _checked=False: page(1))
+    page_up = QAction("Page up", window)
+    page_up.setShortcut(QKeySequence(Qt.Key.Key_PageUp))
+    page_up.triggered.connect(lambda _checked=False: page(-1))
     if run_menu is not None:
         run_menu.addSeparator()
         for a in (continuous, nxt, prev):
             run_menu.addAction(a)
-    for a in (continuous, nxt, prev):
+    for a in (continuous, nxt, prev, page_down, page_up):
         a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         window.addAction(a)  # in full screen too, where the menu bar hides
     window.strategy_step_timer = settle

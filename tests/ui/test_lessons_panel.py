@@ -65,3 +65,44 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     assert lines[2].startswith("✗ not shown this time: speedup(process-pool) = 1.14")
     assert lines[3].startswith("— not judged: speedup(interpreter-pool)")
     assert "1.90 cores right now" in panel.look_text
+
+
+def test_the_first_start_opens_the_first_lesson_once_and_page_down_turns_its_steps(
+    window, qtbot, tmp_path
+):
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtTest import QTest
+
+    from concviz.ui.main_window import MainWindow
+
+    panel = window.lessons_panel
+    assert panel.welcome_if_first()  # this window's settings are new: a first start
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    assert panel.chooser.currentIndex() == 0 and panel.step_index == 0
+    assert "Welcome to concviz" in panel.summary.text()
+    assert not panel.welcome_if_first()  # once only
+
+    # Page Down and Page Up, real keys on the window, turn the lesson's steps
+    window.activateWindow()
+    steps = len(panel.lesson().steps)
+    assert steps >= 2
+    strategy = window.controls.strategy()
+    QTest.keyClick(window, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: panel.step_index == 1, timeout=2000)
+    assert window.controls.strategy() == strategy  # the page turned, not the strategy
+    QTest.keyClick(window, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: panel.step_index == 0, timeout=2000)
+    # with the lesson closed, Page Down is the next strategy again
+    panel.close()
+    qtbot.waitUntil(lambda: not panel.isVisible(), timeout=2000)
+    QTest.keyClick(window, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: window.controls.strategy() != strategy, timeout=3000)
+
+    # another start with the same settings: no welcome
+    again = MainWindow(settings=QSettings(window.settings.fileName(), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    try:
+        assert not again.lessons_panel.welcome_if_first()
+    finally:
+        again.close()
+        again.shutdown()
