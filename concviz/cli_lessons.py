@@ -2,6 +2,7 @@
 
     concviz lessons [--json]                 the lessons, in order
     concviz lessons check [NAME] [--json]    run every step's experiment; did each claim hold?
+    concviz lessons check [NAME] --record DIR   and save each step that held as a recording
 
 ``check`` exits 0 when every claim held or was skipped (a strategy missing here,
 named), 1 when one did not, 2 for a bad lesson file or a lesson that does not exist.
@@ -24,6 +25,12 @@ def add_parser(sub) -> None:
         "--dir", metavar="FOLDER", help="read the lessons from this folder (default: shipped)"
     )
     p.add_argument("--interpreter", metavar="PATH", help="run the lab under this Python")
+    p.add_argument(
+        "--record",
+        metavar="FOLDER",
+        help="check: save each step whose claims all held as FOLDER/LESSON-STEP.concviz "
+        "(the recordings a lesson offers when a machine cannot show its point)",
+    )
 
 
 def _load(args: argparse.Namespace):
@@ -46,6 +53,8 @@ def _load(args: argparse.Namespace):
 def cmd_lessons(args: argparse.Namespace) -> int:
     from concviz.cli import UsageError
 
+    if args.record and args.action != "check":
+        raise UsageError("concviz lessons: --record goes with check (lessons check --record DIR)")
     if args.name and args.action != "check":
         raise UsageError("concviz lessons: a lesson's name goes after check (lessons check NAME)")
     lessons = _load(args)
@@ -62,6 +71,7 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, lessons) -> int:
+    from concviz.cli import UsageError
     from concviz.runtime.lessons import check_lessons
 
     out = sys.stderr if args.json else sys.stdout
@@ -76,8 +86,15 @@ def _check(args: argparse.Namespace, lessons) -> int:
             else:
                 state, why = ("held" if c["held"] else "FAILED"), c["evidence"]
             print(f"  {state:<8}{c['text']}  — {why}", file=out)
+        if report.get("recorded"):
+            print(f"  recorded: {report['recorded']}", file=out)
+        if report.get("recording") and any(c["held"] is not True for c in claims):
+            print(f"  what it shows on a quiet machine: concviz {report['recording']}", file=out)
 
-    report = check_lessons(lessons, interpreter=args.interpreter, on_step=on_step)
+    record = Path(args.record) if args.record else None
+    if record is not None and record.exists() and not record.is_dir():
+        raise UsageError(f"concviz lessons: --record {args.record} is not a folder")
+    report = check_lessons(lessons, interpreter=args.interpreter, on_step=on_step, record=record)
     if args.json:
         print(json.dumps(report, indent=2))
     claims = [c for lesson in report["lessons"] for c in lesson["claims"]]

@@ -220,6 +220,13 @@ class Session:
         self.dirty = True
         self._tell("changed", run)
 
+    def unannotate(self, run: Run, index: int) -> None:
+        """Remove ``run``'s note at ``index`` (out of range: nothing)."""
+        if 0 <= index < len(run.annotations):
+            del run.annotations[index]
+            self.dirty = True
+            self._tell("changed", run)
+
     def remove(self, run: Run) -> None:
         if run in self.runs:
             self.runs.remove(run)

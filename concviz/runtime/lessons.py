@@ -32,6 +32,19 @@ def lessons_dir() -> Path:
     return resource_path("lessons")
 
 
+def recording_path(lesson_name: str, k: int, folder: Path | None = None) -> Path:
+    """Where step ``k`` of a lesson keeps its shipped recording (a ``.concviz`` session
+    of that step's runs, made where every claim held), whether or not it exists."""
+    base = folder if folder is not None else lessons_dir() / "recordings"
+    return base / f"{lesson_name}-{k}.concviz"
+
+
+def recording(lesson_name: str, k: int) -> Path | None:
+    """Step ``k``'s shipped recording, or None when the lessons ship none for it."""
+    path = recording_path(lesson_name, k)
+    return path if path.is_file() else None
+
+
 def start_problem(start: P.Start) -> str | None:
     """Why the lab would refuse ``start`` on any machine (its own checks), or None."""
     from concviz.lab.lab import start_problem as lab_problem
@@ -153,6 +166,7 @@ def check_step(
     """Make step ``k``'s runs and judge its claims: (the step's report, its claims)."""
     results: dict[str, dict] = {}
     missing: dict[str, str] = {}
+    made: list = []
     wanted = step.constants()
     constants.before(wanted)
     for name, start in step.runs.items():
@@ -160,7 +174,8 @@ def check_step(
         if why:
             missing[name] = f"{start.strategy} is not available here: {why}"
             continue
-        run = driver.run(start, name=f"{lesson.name} {k} · {name}")
+        run = driver.run(start, name=f"{name} · {lesson.name} {k}")
+        made.append(run)
         result = dict(run.result or {})
         lag = loop_lag_ms(run.store) if start.strategy == "asyncio" else None
         if lag is not None:
@@ -182,7 +197,23 @@ def check_step(
         "skipped_runs": missing,
         "machine": dict(constants),
     }
+    report["_runs"] = made  # the Run objects, for a recording (not printed)
     return report, claims
+
+
+def _save_runs(runs: list, path: Path) -> None:
+    """Save ``runs`` (of the driver's session) as a session file of their own."""
+    from concviz.interop.session_file import save_session
+
+    kept = [(r.id, r.colour) for r in runs]
+    own = Session()
+    for run in runs:
+        own.add_run(run)  # renumbers them: given back below
+    try:
+        save_session(own, path)
+    finally:
+        for run, (rid, colour) in zip(runs, kept, strict=True):
+            run.id, run.colour = rid, colour
 
 
 def check_lessons(
@@ -191,12 +222,17 @@ def check_lessons(
     interpreter: str | None = None,
     constants: Constants | None = None,
     on_step: Callable[[Lesson, dict, list[dict]], None] | None = None,
+    record: Path | None = None,
 ) -> dict:
     """Run every step of ``lessons`` and judge their claims: ``{"lessons": [...]}``.
 
     Each lesson is ``{"name", "title", "steps": [...], "claims": [{"step", "text",
     "held", "evidence"}]}``; a claim needing a strategy this lab lacks has ``held``
     None and ``skipped`` naming it. ``on_step`` hears each step as it ends.
+
+    ``record``: a folder where each step whose claims all held (none skipped) saves
+    its runs as ``recording_path``, the recordings a lesson offers when a machine
+    cannot show its point; the step's report names the file (``recorded``).
     """
     constants = constants if constants is not None else Constants()
     lab = LabProcess(interpreter)
@@ -215,6 +251,14 @@ def check_lessons(
                 if not step.runs:
                     continue
                 report, judged = check_step(lesson, k, step, driver, available, constants)
+                runs = report.pop("_runs")
+                if record is not None and judged and all(c["held"] for c in judged):
+                    path = recording_path(lesson.name, k, record)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _save_runs(runs, path)
+                    report["recorded"] = str(path)
+                shipped = recording(lesson.name, k)
+                report["recording"] = str(shipped) if shipped is not None else None
                 steps.append(report)
                 claims.extend(judged)
                 if on_step is not None:

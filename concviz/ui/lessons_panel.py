@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from concviz.model.diagnoses import loop_lag_ms
 from concviz.model.lessons import BadLesson, Lesson, Step
-from concviz.runtime.lessons import Constants, judge, load_checked
+from concviz.runtime.lessons import Constants, judge, load_checked, recording
 
 # below this screen width the dock floats instead of docking (see ``open``)
 NARROW_SCREEN_PX = 1600
@@ -90,6 +90,16 @@ class LessonsPanel(QDockWidget):
         self.result = QTextBrowser()
         self.result.setMinimumHeight(90)
         lay.addWidget(self.result, 2)
+        # when this machine cannot show the step's point (a claim not shown, a strategy
+        # missing), the step's shipped recording, made where every claim held
+        self.recording_button = QPushButton("Open the recording of this step")
+        self.recording_button.setToolTip(
+            "Runs of this step recorded on a quiet 2-core machine, where every claim held"
+        )
+        self.recording_button.clicked.connect(lambda _c=False: self.open_recording())
+        self.recording_button.hide()
+        self.recording_path: str | None = None
+        lay.addWidget(self.recording_button)
         self.look_text = ""
         self.claims_text = ""
         self.setWidget(body)
@@ -177,6 +187,16 @@ class LessonsPanel(QDockWidget):
         self.next_button.setEnabled(self.step_index < len(lesson.steps) - 1)
         self.run_button.setEnabled(bool(step.runs) and self._pending is None)
         self._say("", "")
+        self._offer(None)
+
+    def _offer(self, path) -> None:
+        """Show the recording button for ``path`` (None: hide it)."""
+        self.recording_path = str(path) if path is not None else None
+        self.recording_button.setVisible(path is not None)
+
+    def open_recording(self) -> None:
+        if self.recording_path is not None:
+            self.window_.open_session_file(self.recording_path)
 
     # ------------------------------------------------------------ running
     def run_step(self) -> bool:
@@ -194,7 +214,14 @@ class LessonsPanel(QDockWidget):
                 continue
             named.append((name, start.params()))
         if not named:
-            self._say("This machine cannot make any of this step's runs.", "")
+            shipped = recording(lesson.name, self.step_index + 1)
+            self._say(
+                "This machine cannot make any of this step's runs: "
+                + "; ".join(missing.values())
+                + (". Its recording shows what they show." if shipped else "."),
+                "",
+            )
+            self._offer(shipped)
             return False
         shown = next((p for _n, p in named if p["strategy"] != "sequential"), named[0][1])
         c = win.controls
@@ -215,6 +242,7 @@ class LessonsPanel(QDockWidget):
             "missing": missing,
         }
         self.run_button.setEnabled(False)
+        self._offer(None)
         self._say("Running…", "")
         return True
 
@@ -281,6 +309,10 @@ class LessonsPanel(QDockWidget):
                 lines.append(f"✓ {c['evidence']}")
             else:
                 lines.append(f"✗ not shown this time: {c['evidence']}")
+        shipped = recording(p["lesson"].name, p["k"])
+        if shipped is not None and any(c["held"] is not True for c in claims):
+            lines.append("This machine did not show all of it now: its recording does.")
+            self._offer(shipped)
         self._say(look, "\n".join(lines))
         step = self.step()
         self.run_button.setEnabled(bool(step and step.runs))

@@ -54,6 +54,7 @@ from . import (
     app_style,
     diagnosis_badges,
     lessons_panel,
+    notes,
     segments_panel,
     sweep_view,
     sync_panel,
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         self.badges = diagnosis_badges.install(self)  # what went wrong, on the summary
         self.sweep_view = sweep_view.install(self)  # View → Sweep (Ctrl+3)
         self.lessons_panel = lessons_panel.install(self)  # Help → Lessons (F1)
+        self.notes = notes.install(self, self._run_menu)  # notes on a run (Ctrl+M)
         self._restore_settings()
 
         self.controls.runClicked.connect(lambda: self.run())
@@ -300,6 +302,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         run_menu = mb.addMenu("&Run")
+        self._run_menu = run_menu
         self.run_action = QAction("&Run", self)
         self.run_action.setShortcuts(
             [
@@ -664,6 +667,8 @@ class MainWindow(QMainWindow):
             self.timeline.set_cpu_series(self.sampler.series)
             self._sync_timeline_running()
             self.summary.show(None)
+            if hasattr(self, "notes"):
+                self.notes.draw(None)
             return
         self.runs_panel.select(run.id)
         live = not run.finished and run.source == "live"
@@ -683,6 +688,8 @@ class MainWindow(QMainWindow):
             self.sync_panel.hide()
         self.timeline.refresh()
         self.timeline.zoom_to_fit()
+        if hasattr(self, "notes"):
+            self.notes.draw(run)
 
     def _sync_timeline_running(self) -> None:
         run = self.shown_run
@@ -1146,6 +1153,8 @@ class MainWindow(QMainWindow):
         self.theme = theme
         app_style.apply(theme)  # menus, dialogs, tooltips and new windows too
         self.timeline.set_theme(theme)
+        if hasattr(self, "notes"):
+            self.notes.draw()
         self.legend.set_theme(theme)
         self.lenses.set_theme(theme)
         self.runs_panel.set_theme(theme)
@@ -1244,6 +1253,8 @@ class MainWindow(QMainWindow):
         self.setFont(f)
         self._apply_stylesheet()
         self.timeline.set_scale(scale)
+        if hasattr(self, "notes"):
+            self.notes.draw()
         self.legend.set_scale(scale)
         self.runs_panel.set_scale(scale)
         self._size_runs_panel(scale)

@@ -29,9 +29,10 @@ def test_lessons_lists_them_in_order(capsys):
     assert code == 0 and "Race conditions and locks" in out
 
 
-def test_check_one_small_lesson_runs_it_and_its_claims_hold(capsys):
+def test_check_one_small_lesson_runs_it_and_its_claims_hold(capsys, tmp_path):
     # race-conditions: two runs of 4 tasks of 20 ms; its claims need no free core
-    code, out, err = _cli(capsys, "check", "race-conditions", "--json")
+    record = tmp_path / "rec"
+    code, out, err = _cli(capsys, "check", "race-conditions", "--json", "--record", str(record))
     assert code == 0, err
     (lesson,) = json.loads(out)["lessons"]
     assert lesson["name"] == "race-conditions"
@@ -43,6 +44,28 @@ def test_check_one_small_lesson_runs_it_and_its_claims_hold(capsys):
     assert set(step["runs"]) == {"unsafe", "locked"}
     assert "Without a lock" in step["look"] and "{" not in step["look"]
     assert "2 claims held, 0 failed, 0 skipped" in err
+    # the step held, so it was recorded: a session of its two runs, named as the lesson
+    # names them, that reopens with the lost updates it showed
+    from concviz.interop.session_file import load_session
+
+    assert step["recorded"] == str(record / "race-conditions-1.concviz")
+    session = load_session(step["recorded"])
+    assert [r.name for r in session.runs] == [
+        "unsafe · race-conditions 1",
+        "locked · race-conditions 1",
+    ]
+    from concviz.model.lesson_claims import figure
+
+    unsafe, locked = (r.result for r in session.runs)
+    assert figure(unsafe, "lost_updates") > 0 and figure(locked, "lost_updates") == 0
+
+
+def test_record_without_check_is_one_sentence_and_exit_2(capsys, tmp_path):
+    code, _, err = _cli(capsys, "--record", str(tmp_path))
+    assert code == 2 and err.count("\n") == 1 and "--record goes with check" in err
+    (tmp_path / "file").write_text("")
+    code, _, err = _cli(capsys, "check", "race-conditions", "--record", str(tmp_path / "file"))
+    assert code == 2 and err.count("\n") == 1 and "is not a folder" in err
 
 
 def test_a_bad_name_is_one_sentence_and_exit_2(capsys):

@@ -106,3 +106,29 @@ def test_the_first_start_opens_the_first_lesson_once_and_page_down_turns_its_ste
     finally:
         again.close()
         again.shutdown()
+
+
+def test_a_step_this_machine_cannot_make_offers_its_shipped_recording(window, qtbot):
+    from concviz.runtime.lessons import recording
+
+    panel = window.lessons_panel
+    panel.open()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    panel.choose("race-conditions")
+    shipped = recording("race-conditions", 1)
+    assert shipped is not None, "the lessons ship a recording of race-conditions step 1"
+    # a lab without threads (as if a strategy were missing): no run can be made
+    window._strategy_items = [
+        {**s, "reason": "missing here"} if s["name"] == "threads" else s
+        for s in window._strategy_items
+    ]
+    before = len(window.session.runs)
+    assert not panel.run_step()
+    assert "cannot make any of this step's runs" in panel.look_text
+    assert panel.recording_button.isVisible()
+    panel.recording_button.click()
+    qtbot.waitUntil(lambda: len(window.session.runs) >= before + 2, timeout=10000)
+    names = [r.name for r in window.session.runs[before:]]
+    assert names == ["unsafe · race-conditions 1", "locked · race-conditions 1"], names
+    panel.show_step(0)  # another step (or this one again): the offer is gone
+    assert not panel.recording_button.isVisible()
