@@ -111,7 +111,17 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     # the lab's own housekeeping (its control, flusher and output threads) stays far
     # below a tenth of a core: more than that beside the tasks is a library's threads
     extra = max(0.1 * cpu_s, 0.1 * wall_all, 0.02)  # 20 ms: the clocks' own granularity
-    if process_cpu_s is not None and process_cpu_s - cpu_s > extra:
+    # an engine's start-up and teardown (a JVM, a Dask cluster, loky's workers) spend
+    # CPU in the lab's processes with no figure of their own: the process CPU then mixes
+    # that with the tasks' and cannot say what native threads used (it read "6x
+    # parallelism" for joblib-loky on two cores)
+    unsplit = any(
+        ph["kind"] in ("startup", "teardown")
+        and "workers_startup_cpu_s" not in ph["details"]
+        and not ph["details"].get("before_run")  # a user module's import: outside the run
+        for ph in phases
+    )
+    if process_cpu_s is not None and not unsplit and process_cpu_s - cpu_s > extra:
         native_s = process_cpu_s - cpu_s
     interp = (store.hello or {}).get("interpreter", {})
     probes = store.probes()
