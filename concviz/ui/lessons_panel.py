@@ -134,12 +134,23 @@ class LessonsPanel(QDockWidget):
         self.load()
         window = self.window_
         screen = window.screen().availableGeometry() if window.screen() else None
-        if screen is not None and screen.width() < NARROW_SCREEN_PX and not self.isVisible():
+        width = min(380, screen.width() // 3) if screen is not None else 380
+        # docked, it adds its width to the window's: on a narrow screen, or where the
+        # window already needs most of the screen (presentation mode's larger controls
+        # on a full-HD screen made it 2241 px wide), it floats instead
+        crowded = screen is not None and (
+            screen.width() < NARROW_SCREEN_PX
+            or window.minimumSizeHint().width() + width > screen.width()
+        )
+        if crowded and not self.isVisible():
             self.setFloating(True)
-            width = min(380, screen.width() // 3)
             self.resize(width, screen.height() - 40)
-            self.move(screen.right() - width - 48, screen.top() + 20)  # room to grow
         self.show()
+        if crowded and self.isFloating():
+            # its width as shown (presentation mode's larger text widens it): inside
+            # the screen's right edge, with room to grow
+            shown = max(self.width(), self.sizeHint().width(), width)
+            self.move(max(screen.left(), screen.right() - shown - 48), screen.top() + 20)
         self.raise_()
 
     def welcome_if_first(self) -> bool:
