@@ -842,6 +842,9 @@ class MainWindow(QMainWindow):
             self._sync_timeline_running()
             self.timeline.refresh()
             self.timeline.zoom_to_fit()
+            t0 = run_t0(run)
+            if run.finished and t0 is not None:  # what its tasks shared, as show_run says
+                self.sync_panel.show_store(run.store, t0)
         if run.finished and self.session.get(run.id) is run:
             self.compare_view.add_run(run.id)
 

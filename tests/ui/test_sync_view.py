@@ -270,3 +270,15 @@ def test_knobs_given_on_the_command_line_show_in_the_knobs_row(qtbot):
     assert knobs.options() == {"sync": "lock"}
     knobs.show_values({"sync": "sometimes"})  # not a mode: left as it was
     assert knobs.options() == {"sync": "lock"}
+
+
+def test_a_run_of_the_batch_path_shows_its_lost_updates_too(window, qtbot):
+    """Compare all, lessons and screenshots run through the driver, not the live lab:
+    the run they leave on the timeline says what it lost as a live run does."""
+    from .conftest import configure
+
+    configure(window, workload="shared-counter", strategy="threads", workers=4, tasks=8)
+    assert window.start_compare(["threads"], {}, compare_view=False)
+    qtbot.waitUntil(lambda: not window.batch.is_running(), timeout=60000)
+    qtbot.waitUntil(lambda: window.sync_panel.big.isVisible(), timeout=5000)
+    assert "updates" in window.sync_panel.big.text()
