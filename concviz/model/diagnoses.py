@@ -318,7 +318,9 @@ def blocked_loop(run: dict, lag_ms: float | None) -> dict | None:
 def too_fine(run: dict) -> dict | None:
     """``too-fine``: tasks so small that handing each over costs as much as doing it.
 
-    **Per-task overhead**: the median dispatch gap on a worker; **task time**: the
+    **Per-task overhead**: the mean dispatch gap on a worker (a pool hands tasks over
+    in chunks: most gaps are the microseconds between two tasks of one chunk and the
+    cost sits at the chunk boundaries, which a median never sees); **task time**: the
     median task wall. Fires when overhead ``≥`` task time, with at least two tasks per
     worker and ten tasks in all (so there are gaps to measure).
     """
@@ -331,7 +333,7 @@ def too_fine(run: dict) -> dict | None:
     gaps = dispatch_gaps_ns(tasks)
     if not gaps:
         return None
-    overhead = statistics.median(gaps)
+    overhead = statistics.fmean(gaps)
     task = statistics.median(t["end_ns"] - t["start_ns"] for t in tasks)
     if overhead < task or overhead <= 0:
         return None
@@ -430,7 +432,7 @@ RULES = {
     "(ten tasks or more).",
     "blocked-loop": "Fires for asyncio when one coroutine ran 20 ms or more without yielding "
     "and the loop did CPU work at least 5 % of the time (a loop asleep on I/O uses far less).",
-    "too-fine": "Fires when the median gap between a worker's tasks is at least the median "
+    "too-fine": "Fires when the mean gap between a worker's tasks is at least the median "
     "task's own time (two or more tasks per worker, ten or more in all).",
     "lock-contention": "Fires when waiting on the most-waited object took 20 % or more of "
     "the workers' time.",

@@ -99,9 +99,11 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     # tasks' own CPU by more than 10 %, the rest ran in threads no task's clock sees
     # (a library's native threads) and it counts towards parallelism
     process_ns = finished.get("process_cpu_ns")
-    # what worker processes spent starting (interpreter, imports) is start-up, not tasks
+    # what worker processes spent starting (interpreter, imports) and exiting (freeing
+    # their memory) is start-up and teardown, not tasks
     startup_cpu_s = sum(
         float(ph["details"].get("workers_startup_cpu_s") or 0.0)
+        + float(ph["details"].get("workers_exit_cpu_s") or 0.0)
         for ph in phases
         if ph["kind"] == "startup"
     )

@@ -26,9 +26,11 @@ def _batch_rate(lab, strategy: str, tasks: int) -> float:
 
 @pytest.mark.slow
 def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
-    # the machine's parallelism next to the runs: a process pool's rate follows it.
+    # The batch runs come just before the continuous run, so the machine gives both
+    # the same cores: their rates compare as they are (dividing each by a parallelism
+    # measured apart added that measurement's own noise: 157 against 129 ± 19 per core).
     # One retry: another program waking on a 2-core machine during the 1.2 s segment
-    # (and not during the batch run or the parallelism measured beside it) halves it.
+    # (and not during the batch run) halves it.
     for _attempt in range(2):
         p_before = machine_parallelism()
         required_speedup(p_before, 0.5)  # skips when no second core is free to judge
@@ -44,7 +46,8 @@ def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
         p_after = machine_parallelism()
         run = run_object(store)
         segs = run["segments"]
-        agree = segs[1]["tasks_per_s"] / p_after == pytest.approx(pool / p_before, rel=0.15)
+        required_speedup(p_after, 0.5)  # a second core was still free after the runs
+        agree = segs[1]["tasks_per_s"] == pytest.approx(pool, rel=0.2)
         if agree and segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15):
             break
     assert [(s["strategy"], s["workers"]) for s in segs] == [("threads", 2), ("process-pool", 2)]
@@ -53,8 +56,9 @@ def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
     ]
     # GIL-bound threads do one core's work whatever the machine gives: within 15 %
     assert segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15)
-    # the pool's rate per core the machine gave at that moment: within 15 %
-    assert segs[1]["tasks_per_s"] / p_after == pytest.approx(pool / p_before, rel=0.15)
+    # the pool's rate, on the cores the machine gave both runs: within 20 % (a batch
+    # run's rate includes its ramp-up and its last tasks' stair-step; a segment's not)
+    assert segs[1]["tasks_per_s"] == pytest.approx(pool, rel=0.2)
     assert segs[1]["speedup_vs_first"] == pytest.approx(
         segs[1]["tasks_per_s"] / segs[0]["tasks_per_s"], rel=1e-3
     )

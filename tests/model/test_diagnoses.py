@@ -117,6 +117,26 @@ def test_fine_tasks_on_a_pool_are_too_fine_and_ipc_bound():
     assert codes({**run, "strategy": "thread-pool"}) == ["too-fine"]
 
 
+def test_tasks_handed_over_in_chunks_are_too_fine_by_their_mean_gap():
+    # chunks of 10 tasks of 0.05 ms back to back (1 µs apart), 2 ms between chunks:
+    # the median gap is 1 µs, but each task costs 0.2 ms of hand-over on average
+    spans = []
+    for w in (0, 1):
+        t = 0.0
+        for _chunk in range(4):
+            for _k in range(10):
+                spans.append((w, t, t + 0.05))
+                t += 0.051
+            t += 2.0
+    run = _run(tasks=_tasks(spans), wall_s=0.01)
+    found = {d["code"]: d for d in D.diagnose(run, cores=2)}
+    assert "too-fine" in found, found
+    # 3 chunk boundaries of 2.001 ms and 36 gaps of 1 µs over 39 gaps per worker
+    assert found["too-fine"]["evidence"]["overhead_per_task_ms"] == pytest.approx(
+        (3 * 2.001 + 36 * 0.001) / 39, rel=0.01
+    )
+
+
 def test_blocked_loop_from_the_longest_slice():
     run = _run(strategy="asyncio", parallelism=0.9)
     assert codes(run, lag_ms=45.0) == ["blocked-loop"]

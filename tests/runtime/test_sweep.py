@@ -14,8 +14,9 @@ from concviz.runtime.sweep import BadSweep, SweepSpec, run_sweep, sweep_from_run
 
 pytestmark = pytest.mark.timeout(180)
 
-# cpu-python, 8 tasks of 40 ms: 0.32 s of work per run
-BASE = P.Start(workload="cpu-python", strategy="process-pool", tasks=8, task_ms=40.0)
+# cpu-python, 12 tasks of 50 ms: 0.6 s of work per run, so that a pool's fixed costs
+# (about 60 ms of dispatch and teardown on 2 cores) do not decide the speedup at 2 workers
+BASE = P.Start(workload="cpu-python", strategy="process-pool", tasks=12, task_ms=50.0)
 
 
 def _amdahl_f_at(parallelism: float, share: float, f: float = 0.0) -> float:

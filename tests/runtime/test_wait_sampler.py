@@ -142,7 +142,8 @@ def test_a_c_library_calling_back_into_python_is_a_convoy_on_two_threads():
     nothing here (0.03). Read from outside, the GIL's holder says which of a thread's
     samples in user space ran Python and which ran sqlite's C code without the GIL;
     only the former want the GIL, and of that wanting time the threads spend most
-    waiting (measured here: 0.64 to 0.82). The median of three pairs (each ~0.4 s)."""
+    waiting (measured here: 0.64 to 0.82). The median of three pairs, each of 16 tasks
+    (a task is 20 to 50 ms of queries, by the machine: 8 tasks once made only 0.16 s)."""
     lab = LabProcess()
     lab.start()
     try:
@@ -152,7 +153,7 @@ def test_a_c_library_calling_back_into_python_is_a_convoy_on_two_threads():
         pairs = sorted(
             (
                 _contention(
-                    lab, workload="user", user=CONVOY, strategy="threads", workers=2, tasks=8
+                    lab, workload="user", user=CONVOY, strategy="threads", workers=2, tasks=16
                 )
                 for _ in range(3)
             ),
