@@ -17,7 +17,7 @@ from concviz.model import EventStore, run_object
 from concviz.runtime import LabProcess, run_batch
 
 TASKS = 16
-TASK_MS = 150.0  # long enough that an engine's per-task cost (Spark: ~20 ms a slot) is amortised
+TASK_MS = 100.0  # long enough that an engine's per-task cost (Spark: ~20 ms a slot) is amortised
 WORKERS = 2
 # Process-based engines realise at least 40 % of the spare parallelism the machine gives
 # in the same rounds (1.4 cores' worth on two free cores) while their tasks run, and

@@ -14,7 +14,7 @@ from parallelism import machine_parallelism, required_speedup
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120), pytest.mark.usefixtures("shared_labs")]
 
-TASKS, TASK_MS = 24, 40  # 0.96 s of work per run
+TASKS, TASK_MS = 16, 40  # 0.64 s of work per run
 
 
 @pytest.fixture(autouse=True)
