@@ -121,6 +121,7 @@ class ControlBar(QWidget):
         self.strategy_combo_label.hide()
         self.strategy_combo.hide()
         self.compact = False
+        self.lesson_mode = False
         row2.addWidget(QLabel("Workload"))
         self.workload = QComboBox()
         # as wide as "cpu-python", not as the longest name ("producer-consumer" would push
@@ -329,10 +330,17 @@ class ControlBar(QWidget):
         if self.strategy_buttons and self._fitting_columns() != getattr(self, "_placed_columns", 0):
             self._place_strategies()
 
+    def _params_width(self, hint: str) -> int:
+        """The parameter line's width (0 while a lesson has taken its room)."""
+        if self.lesson_mode:
+            return 0
+        box = self.params_box
+        return (box.sizeHint() if hint == "size" else box.minimumSizeHint()).width()
+
     def _one_line_width(self) -> int:
         m = self.layout().contentsMargins()
         return (
-            self.params_box.sizeHint().width()
+            self._params_width("size")
             + self.actions_box.sizeHint().width()
             + self.run_line.spacing()
             + m.left()
@@ -366,11 +374,24 @@ class ControlBar(QWidget):
         hint = super().minimumSizeHint()
         m = self.layout().contentsMargins()
         narrow = (
-            max(self.params_box.minimumSizeHint().width(), self.actions_box.sizeHint().width())
+            max(self._params_width("minimum"), self.actions_box.sizeHint().width())
             + m.left()
             + m.right()
         )
         return QSize(min(hint.width(), narrow), hint.height())
+
+    def set_lesson_mode(self, on: bool) -> None:
+        """A lesson's Run this sets the strategy, the workload and the knobs: beside its
+        panel on a narrow screen (a 720p projector) the parameter line gives the panel
+        its room, and Run, Stop and the mode stay. Closing the panel brings it back."""
+        if on == self.lesson_mode:
+            return
+        self.lesson_mode = on
+        self.params_box.setVisible(not on)
+        if on and self.knobs_button.isChecked():
+            self.knobs_button.setChecked(False)
+        self._reflow()
+        self.updateGeometry()
 
     def set_compact(self, on: bool) -> None:
         """Compact: one strategy combo box in the parameter line instead of the button grids."""

@@ -15,9 +15,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QHBoxLayout,
@@ -128,30 +129,105 @@ class LessonsPanel(QDockWidget):
         super().showEvent(event)
 
     def open(self) -> None:
-        """Help → Lessons: read the lessons if not yet done, show the dock. On a narrow
-        screen (a 720p projector) it floats at the screen's right edge: docked beside
-        the control bar's line it made the window wider than the screen."""
+        """Help → Lessons: read the lessons if not yet done, show the dock.
+
+        Docked beside the window, it adds its width to the window's. Where the window
+        already needs most of the screen (a 720p projector; presentation mode's larger
+        controls on a full-HD screen made it 2241 px wide), the parameter line gives
+        way (a lesson's Run this sets it) so the panel docks beside the timeline and
+        covers nothing; only where even that does not fit does the panel float."""
         self.load()
         window = self.window_
-        screen = window.screen().availableGeometry() if window.screen() else None
-        width = min(380, screen.width() // 3) if screen is not None else 380
-        # docked, it adds its width to the window's: on a narrow screen, or where the
-        # window already needs most of the screen (presentation mode's larger controls
-        # on a full-HD screen made it 2241 px wide), it floats instead
+        screen = self._screen()
+        width = self._width(screen)
         crowded = screen is not None and (
             screen.width() < NARROW_SCREEN_PX
             or window.minimumSizeHint().width() + width > screen.width()
         )
         if crowded and not self.isVisible():
-            self.setFloating(True)
-            self.resize(width, screen.height() - 40)
+            size = window.size()
+            self.setFloating(False)
+            window.controls.set_lesson_mode(True)
+            self.show()
+            window._sync_runs_panel()  # docked, it also takes the runs panel's room
+            if self._docked_fits():
+                self._keep_window_on_screen()
+                window.resizeDocks([self], [width], Qt.Orientation.Horizontal)
+                self.raise_()
+                return
+            self.hide()
+            if not window.isFullScreen():
+                window.resize(size)  # docking widened it: as it was
+            self.float_at_the_edge()
+            return
         self.show()
         if crowded and self.isFloating():
+            self.float_at_the_edge()
+        self.raise_()
+
+    def _screen(self):
+        window = self.window_
+        return window.screen().availableGeometry() if window.screen() else None
+
+    @staticmethod
+    def _width(screen) -> int:
+        return min(380, screen.width() // 3) if screen is not None else 380
+
+    def _docked_fits(self) -> bool:
+        """Whether the window, with this panel docked, still fits the screen."""
+        window, screen = self.window_, self._screen()
+        # the controls' and the runs panel's new sizes, before the window is measured
+        # (the window's layout keeps the central widget's minimum until told)
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        window.centralWidget().updateGeometry()
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        return screen is None or window.minimumSizeHint().width() <= screen.width()
+
+    def _keep_window_on_screen(self) -> None:
+        """Showing the dock widens a window that is not full screen nor maximized by
+        the dock's width: narrow it back inside the screen (the timeline gives way)."""
+        window, screen = self.window_, self._screen()
+        frame = window.frameGeometry()
+        if screen is None or window.isFullScreen() or screen.contains(frame):
+            return
+        border = frame.width() - window.width()
+        width = max(window.minimumSizeHint().width(), screen.width() - border)
+        window.resize(min(window.width(), width), window.height())
+        x = max(screen.left(), min(frame.x(), screen.right() + 1 - window.frameGeometry().width()))
+        window.move(x, max(screen.top(), frame.y()))
+
+    def float_at_the_edge(self) -> None:
+        """Float over the window at the screen's right edge (shown, raised)."""
+        screen = self._screen()
+        self.window_.controls.set_lesson_mode(False)
+        if not self.isFloating():
+            self.setFloating(True)
+            if screen is not None:
+                self.resize(self._width(screen), screen.height() - 40)
+        self.show()
+        if screen is not None:
             # its width as shown (presentation mode's larger text widens it): inside
             # the screen's right edge, with room to grow
-            shown = max(self.width(), self.sizeHint().width(), width)
+            shown = max(self.width(), self.sizeHint().width(), self._width(screen))
             self.move(max(screen.left(), screen.right() - shown - 48), screen.top() + 20)
         self.raise_()
+
+    def keep_fitting(self) -> None:
+        """The window's content changed (another page): docked here, the panel floats
+        if the window would otherwise grow past the screen."""
+        if self.isVisible() and not self.isFloating() and not self._docked_fits():
+            self.float_at_the_edge()
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            screen, window = self._screen(), self.window_
+            if window.isFullScreen() and screen is not None:
+                window.setGeometry(window.screen().geometry())  # back to the screen's size
+            else:
+                self._keep_window_on_screen()
+
+    def _sync_lesson_mode(self, *_args) -> None:
+        """The parameter line comes back when the panel closes or is dragged out."""
+        if self.isHidden() or self.isFloating():
+            self.window_.controls.set_lesson_mode(False)
 
     def welcome_if_first(self) -> bool:
         """On the app's first start (nothing in its settings says otherwise), open the
@@ -335,6 +411,8 @@ def install(window) -> LessonsPanel:
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
     panel.hide()
     panel.visibilityChanged.connect(lambda _shown: window._sync_runs_panel())
+    panel.visibilityChanged.connect(panel._sync_lesson_mode)
+    panel.topLevelChanged.connect(panel._sync_lesson_mode)
     action = QAction("&Lessons", window)
     action.setShortcut("F1")
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

@@ -20,7 +20,7 @@ import math
 import os
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -92,6 +92,15 @@ def _whole_setting(settings: QSettings, key: str, default: int, low: int, high: 
     return int(value)
 
 
+class _PageStack(QStackedWidget):
+    """The views' pages, as narrow as the page shown: a hidden page's fields (the
+    sweep's) kept the window from fitting a 720p screen beside the lessons."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+
+
 class MainWindow(QMainWindow):
     """concviz's window; ``start_lab()`` is called by ``__init__`` unless told not to."""
 
@@ -154,7 +163,8 @@ class MainWindow(QMainWindow):
         # Timeline | Compare: the tabs sit at the end of the legend's short CPU line,
         # so that they cost a 720-pixel projector no height
         self.timeline_page = self.timeline
-        self.pages = QStackedWidget()
+        self.pages = _PageStack()
+        self.pages.currentChanged.connect(lambda _i: self.pages.updateGeometry())
         self.pages.setObjectName("viewPages")
         self.pages.addWidget(self.timeline_page)
         self.pages.addWidget(self.compare_view)
@@ -620,9 +630,16 @@ class MainWindow(QMainWindow):
         # names and colours its runs itself (its charts were cut off beside the panel)
         self.summary.setVisible(not comparing)
         self._sync_runs_panel()
+        panel = getattr(self, "lessons_panel", None)
+        if panel is not None:
+            panel.keep_fitting()  # a wider page (the sweep's fields) beside the lessons
 
     def _sync_runs_panel(self) -> None:
-        narrow = self.width() < COMPARE_WITH_RUNS_MIN_WIDTH
+        screen = self.screen()
+        # the window's width, or the screen's before the window has taken its size
+        narrow = self.width() < COMPARE_WITH_RUNS_MIN_WIDTH or (
+            screen is not None and screen.availableGeometry().width() < COMPARE_WITH_RUNS_MIN_WIDTH
+        )
         comparing = self.pages.currentWidget() is self.compare_view
         # the lessons dock takes the runs panel's width on a narrow screen too (a 720p
         # projector: the window grew past the screen with both)
