@@ -213,16 +213,20 @@ class LessonsPanel(QDockWidget):
         self.raise_()
 
     def keep_fitting(self) -> None:
-        """The window's content changed (another page): docked here, the panel floats
-        if the window would otherwise grow past the screen."""
-        if self.isVisible() and not self.isFloating() and not self._docked_fits():
+        """The window's content changed (presentation mode's larger controls, another
+        page): docked here, the panel first takes the parameter line's room, and
+        floats if the window would still grow past the screen."""
+        if not self.isVisible() or self.isFloating() or self._docked_fits():
+            return
+        window = self.window_
+        window.controls.set_lesson_mode(True)
+        if not self._docked_fits():
             self.float_at_the_edge()
-            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-            screen, window = self._screen(), self.window_
-            if window.isFullScreen() and screen is not None:
-                window.setGeometry(window.screen().geometry())  # back to the screen's size
-            else:
-                self._keep_window_on_screen()
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if window.isFullScreen() and window.screen() is not None:
+            window.setGeometry(window.screen().geometry())  # back to the screen's size
+        else:
+            self._keep_window_on_screen()
 
     def _sync_lesson_mode(self, *_args) -> None:
         """The parameter line comes back when the panel closes or is dragged out."""

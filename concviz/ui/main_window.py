@@ -1281,6 +1281,9 @@ class MainWindow(QMainWindow):
         self.compare_view.set_scale(scale)
         self.controls.set_columns(4 if on else 8)
         self._update_compact()
+        panel = getattr(self, "lessons_panel", None)
+        if panel is not None:
+            panel.keep_fitting()  # larger controls beside a docked lessons panel
         if self.presentation_action.isChecked() != on:
             with QSignalBlocker(self.presentation_action):
                 self.presentation_action.setChecked(on)
