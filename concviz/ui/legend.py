@@ -80,6 +80,18 @@ class LegendBar(QWidget):
             lay.addStretch(1)
             outer.addLayout(lay)
             self._rows.append(lay)
+            if title == "Tasks":
+                self._task_keys = [key for key, _text, _tip in entries]
+                # the Tasks row's last entries, when the row is wider than the window
+                # (a 720p projector beside the lessons): on a line of their own rather
+                # than cut to "computin" and "partly wa"
+                self.overflow = QHBoxLayout()
+                self.overflow.setSpacing(6)
+                self._overflow_indent = QWidget()
+                self.overflow.addWidget(self._overflow_indent)
+                self.overflow.addStretch(1)
+                outer.addLayout(self.overflow)
+        self._split = len(self._task_keys)  # task entries on the first line
         self._build_sharing_row(outer)
         self.set_theme(theme)
         self.set_waits(False)
@@ -180,6 +192,8 @@ class LegendBar(QWidget):
         for key, widgets in sorted(self._entries, key=lambda e: shown[e[0]]):
             for w in widgets:
                 w.setVisible(shown[key])
+        if hasattr(self, "_split"):
+            self._reflow()
 
     def set_theme(self, theme: T.Theme) -> None:
         self._theme = theme
@@ -229,3 +243,48 @@ class LegendBar(QWidget):
             sw.setFixedSize(int((44 if key == "heat" else 22) * scale), int(16 * scale))
         self._scale = scale
         self._paint_sharing(getattr(self, "_theme", T.LIGHT))
+        self._reflow()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _task_widgets(self) -> list[tuple[QWidget, ...]]:
+        found = dict(self._entries)
+        return [found[key] for key in self._task_keys]
+
+    def _reflow(self) -> None:
+        """As many Tasks entries on the first line as fit its width; the rest below."""
+        entries = self._task_widgets()
+        row = self._rows[0]
+        head = row.itemAt(0).widget()
+        spacing = row.spacing()
+        m = self.layout().contentsMargins()
+        room = self.width() - m.left() - m.right()
+        used = head.sizeHint().width() + spacing
+        split = len(entries)
+        for i, widgets in enumerate(entries):
+            if not widgets[0].isVisibleTo(self):
+                continue
+            # a swatch and a gap have fixed widths (their size hints say less)
+            need = sum(max(w.sizeHint().width(), w.minimumWidth()) for w in widgets)
+            need += spacing * len(widgets)
+            if used + need > room and i > 0:
+                split = i
+                break
+            used += need
+        if split == self._split:
+            return
+        self._split = split
+        for i, widgets in enumerate(entries):
+            target, index = (row, 1 + 3 * i) if i < split else (self.overflow, None)
+            for k, w in enumerate(widgets):
+                self.layout().removeWidget(w)  # from whichever line holds it
+                row.removeWidget(w)
+                self.overflow.removeWidget(w)
+                if index is not None:
+                    target.insertWidget(index + k, w)
+                else:  # before the overflow line's stretch
+                    self.overflow.insertWidget(self.overflow.count() - 1, w)
+        self._overflow_indent.setFixedWidth(head.sizeHint().width())
+        self._overflow_indent.setVisible(split < len(entries))

@@ -138,6 +138,20 @@ def test_a_worker_that_exits_ends_the_run_naming_it_and_keeps_what_came_before(
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_a_death_beside_an_idle_worker_ends_the_run(strategy):
+    """The other worker is idle, blocked in the task queue's get() holding its read lock,
+    when the death is seen: ending the pool must not wait on that lock. (Ending the
+    workers before Pool.terminate, tried here, let the pool start replacements that hung
+    it; Pool.terminate stops replacing first.)"""
+    store, obj = run(strategy=strategy, workload="user", user=user("die_beside_an_idle_worker"),
+                     tasks=2)  # fmt: skip
+    assert not obj["ok"]
+    assert "exited with code 3" in obj["error"], obj["error"]
+    assert {t["id"] for t in obj["tasks"] if t["ok"]} == {1}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
 def test_a_worker_that_segfaults_ends_the_run_naming_it(strategy):
     store, obj = run(strategy=strategy, workload="user", user=user("segv_late"), tasks=8)
     assert not obj["ok"]

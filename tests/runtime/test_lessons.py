@@ -73,7 +73,7 @@ def test_a_packaged_app_reads_the_lessons_from_its_bundle(tmp_path, monkeypatch)
 
 
 def test_a_speedup_claim_is_judged_against_the_machine_measured_alongside():
-    """overhead's second step for real: 8 tasks of 50 ms (0.4 s of work) sequential and
+    """overhead's second step for real: 16 tasks of 100 ms (1.6 s of work) sequential and
     in a 2-process pool, the bar a share of what two busy processes get right now."""
     import dataclasses
 

@@ -14,9 +14,10 @@ from concviz.runtime.sweep import BadSweep, SweepSpec, run_sweep, sweep_from_run
 
 pytestmark = pytest.mark.timeout(180)
 
-# cpu-python, 12 tasks of 50 ms: 0.6 s of work per run, so that a pool's fixed costs
-# (about 60 ms of dispatch and teardown on 2 cores) do not decide the speedup at 2 workers
-BASE = P.Start(workload="cpu-python", strategy="process-pool", tasks=12, task_ms=50.0)
+# cpu-python, 20 tasks of 50 ms: 1 s of work per run, so that a pool's fixed costs
+# (60-100 ms of dispatch and teardown on 2 cores) do not decide the speedup at 2 workers
+# (12 tasks, calibrated on a busy moment, made 0.4 s of work and read 1.31x)
+BASE = P.Start(workload="cpu-python", strategy="process-pool", tasks=20, task_ms=50.0)
 
 
 def _amdahl_f_at(parallelism: float, share: float, f: float = 0.0) -> float:

@@ -32,6 +32,14 @@ def die_late(i):
         open(_flag(i), "w").close()
 
 
+def die_beside_an_idle_worker(i):
+    """Task 0 exits with code 3 after 0.4 s; task 1 ends at once, so its worker waits
+    for more work (blocked in the task queue's get, holding its read lock)."""
+    if i == 0:
+        time.sleep(0.4)
+        os._exit(3)
+
+
 def segv_late(i):
     if i == 0:
         time.sleep(0.3)
