@@ -86,7 +86,7 @@ def test_run_json_carries_diagnoses(tmp_path):
     out = tmp_path / "r.json"
     done = _cli(
         "run", "-w", "cpu-python", "-s", "asyncio", "-n", "2", "--tasks", "4",
-        "--task-ms", "30", "--json", str(out),
+        "--task-ms", "60", "--json", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     run = json.loads(out.read_text())
