@@ -47,19 +47,21 @@ def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
         run = run_object(store)
         segs = run["segments"]
         required_speedup(p_after, 0.5)  # a second core was still free after the runs
-        agree = segs[1]["tasks_per_s"] == pytest.approx(pool, rel=0.25)
-        if agree and segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15):
+        agree = 0.75 * pool <= segs[1]["tasks_per_s"] <= 1.5 * pool
+        if agree and segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.2):
             break
     assert [(s["strategy"], s["workers"]) for s in segs] == [("threads", 2), ("process-pool", 2)]
     assert [m["to"]["strategy"] for m in run["markers"] if m["kind"] == "switch"] == [
         "process-pool"
     ]
-    # GIL-bound threads do one core's work whatever the machine gives: within 15 %
-    assert segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.15)
-    # the pool's rate, on the cores the machine gave both runs: within 25 % (a batch
-    # run's rate includes its ramp-up and its last tasks' stair-step, a segment's not:
-    # read 460 against 369 once; a segment timed wrong would be off by half or double)
-    assert segs[1]["tasks_per_s"] == pytest.approx(pool, rel=0.25)
+    # GIL-bound threads do one core's work whatever the machine gives: within 20 %
+    # (this VM's core drifts: 154 to 199 tasks/s between runs a second apart)
+    assert segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.2)
+    # the pool's rate, on the cores the machine gave both runs: a batch run's rate of
+    # 0.6 s includes its ramp-up and its last tasks' stair-step, a segment's not, so
+    # the segment reads up to a third faster (CI: 460 against 369, 544 against 423);
+    # a segment timed wrong would be off by half or double
+    assert 0.75 * pool <= segs[1]["tasks_per_s"] <= 1.5 * pool, (segs[1], pool)
     assert segs[1]["speedup_vs_first"] == pytest.approx(
         segs[1]["tasks_per_s"] / segs[0]["tasks_per_s"], rel=1e-3
     )
