@@ -33,7 +33,7 @@ from .protocol import (
     ControlError,
     frame,
 )
-from .recorder import Recorder, cpu_ns, measure_record_ns, perf_ns
+from .recorder import Recorder, children_cpu_ns, cpu_ns, measure_record_ns, perf_ns
 from .strategies import REGISTRY, DagFeed, RunContext, TaskFeed, WorkerDied
 from .workloads import BadWorkload
 
@@ -236,14 +236,11 @@ def _process_cpu_s() -> float:
     ``process_time`` and ``getrusage`` count in micro- or nanoseconds; ``os.times``
     only in clock ticks (10 ms), too coarse beside a short run's tasks.
     """
-    try:
-        import resource
-
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return time.process_time() + kids.ru_utime + kids.ru_stime
-    except ImportError:  # Windows: no resource module
-        t = os.times()
-        return t.user + t.system + t.children_user + t.children_system
+    kids = children_cpu_ns()
+    if kids is not None:
+        return time.process_time() + kids / 1e9
+    t = os.times()  # Windows: no resource module
+    return t.user + t.system + t.children_user + t.children_system
 
 
 class _FinishState:

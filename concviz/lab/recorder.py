@@ -35,6 +35,17 @@ from .protocol import EV_END, EV_ERROR, EV_SLICE_START, EV_START, EV_STOPPED, pa
 perf_ns = time.perf_counter_ns
 cpu_ns = time.thread_time_ns
 
+
+def children_cpu_ns() -> int | None:
+    """CPU of every child this process has reaped so far (None without ``resource``)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return int((kids.ru_utime + kids.ru_stime) * 1e9)
+
+
 MAX_BATCH = 4096
 FLUSH_INTERVAL_S = 0.04  # the backstop; starts hand events over at once (see above)
 # A start flushes when the last hand-over is this old. A start then waits at most

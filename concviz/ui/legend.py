@@ -279,8 +279,7 @@ class LegendBar(QWidget):
         for i, widgets in enumerate(entries):
             target, index = (row, 1 + 3 * i) if i < split else (self.overflow, None)
             for k, w in enumerate(widgets):
-                self.layout().removeWidget(w)  # from whichever line holds it
-                row.removeWidget(w)
+                row.removeWidget(w)  # from whichever line holds it
                 self.overflow.removeWidget(w)
                 if index is not None:
                     target.insertWidget(index + k, w)

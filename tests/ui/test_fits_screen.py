@@ -3,28 +3,11 @@ the time axis, the CPU panel, Run and Stop are on the screen, at a readable size
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-SCRIPT = r"""
-import json, sys, time
-from PySide6.QtCore import QPoint, QRect, QSettings
-from PySide6.QtWidgets import QApplication
-from concviz.ui.main_window import MainWindow
+from .offscreen_window import run_window_script
 
-app = QApplication([])
-settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
-win = MainWindow(settings=settings)
-win.show()
-end = time.monotonic() + 30
-while not win.controls.strategy_buttons and time.monotonic() < end:
-    app.processEvents(); time.sleep(0.01)
-if sys.argv[1] == "presentation":
-    win.set_presentation(True)
+SCRIPT = r"""  # after WINDOW_UP (offscreen_window.py): the window up, in the mode asked
 # after a run too: the summary, the legend (the measured wait colours) and the status
 # line fill up, and none of it may widen the window past the screen
 c = win.controls
@@ -75,17 +58,7 @@ win.close(); win.shutdown()
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 @pytest.mark.parametrize("mode", ["normal", "presentation"])
 def test_the_window_fits_the_screen(tmp_path, size, mode):
-    w, h = size
-    screen = tmp_path / "screen.json"
-    screen.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": w,
-        "height": h, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screen}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode, str(tmp_path / "c.ini")],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_window_script(tmp_path, SCRIPT, size, mode)
     assert got["window"]["inside"], got["window"]
     parts = ("time_axis", "cpu_heat", "cpu_total", "run", "stop", "strategy", "runs", "runs_row",
              "compare_all")  # fmt: skip

@@ -5,29 +5,11 @@ summary's speedup and efficiency.)"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-SCRIPT = r"""
-import json, sys, time
-from PySide6.QtCore import QPoint, QRect, QSettings
-from PySide6.QtWidgets import QApplication
-from concviz.ui.main_window import MainWindow
+from .offscreen_window import run_window_script
 
-app = QApplication([])
-settings = QSettings(sys.argv[2], QSettings.Format.IniFormat)
-settings.setValue("lessons/welcomed", True)
-win = MainWindow(settings=settings)
-win.show()
-end = time.monotonic() + 30
-while not win.controls.strategy_buttons and time.monotonic() < end:
-    app.processEvents(); time.sleep(0.01)
-if sys.argv[1] == "presentation":
-    win.set_presentation(True)
+SCRIPT = r"""  # after WINDOW_UP (offscreen_window.py): the window up, in the mode asked
 def settle():
     for _ in range(30):
         app.processEvents(); time.sleep(0.01)
@@ -65,16 +47,7 @@ win.close(); win.shutdown()
 
 @pytest.mark.parametrize("mode", ["normal", "presentation"])
 def test_lessons_dock_beside_the_timeline_on_a_720p_screen(tmp_path, mode):
-    screen = tmp_path / "screen.json"
-    screen.write_text(json.dumps({"screens": [{"name": "s", "x": 0, "y": 0, "width": 1280,
-        "height": 720, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))  # fmt: skip
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screen}"}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, mode, str(tmp_path / "c.ini")],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_window_script(tmp_path, SCRIPT, (1280, 720), mode)
     opened = got["opened"]
     assert not opened["floating"], opened
     assert opened["panel_inside"] and opened["window_inside"], opened

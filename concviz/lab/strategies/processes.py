@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.reduction import ForkingPickler
 
 from ..phases import Phase
-from ..recorder import Recorder, execute, perf_ns
+from ..recorder import Recorder, children_cpu_ns, execute, perf_ns
 from ..workloads import check_picklable, task_fn
 from .base import RunContext, WorkerDied, strategy
 from .dispatch import chunk_for, result_or_none, submit_windowed
@@ -28,16 +28,6 @@ START_METHODS = tuple(mp.get_all_start_methods())
 
 # ------------------------------------------------------------------ worker side
 _worker: dict = {}
-
-
-def _children_cpu_ns() -> int | None:
-    """CPU of every child this process has reaped so far (None without ``resource``)."""
-    try:
-        import resource
-    except ImportError:  # Windows
-        return None
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return int((kids.ru_utime + kids.ru_stime) * 1e9)
 
 
 def _worker_init(
@@ -279,7 +269,7 @@ class _Workers:
         self.ready = self.mp.RawArray("q", ctx.workers)  # when each worker could take tasks
         self.ready_cpu = self.mp.RawArray("q", ctx.workers)  # and the CPU it took to get there
         self.final_cpu = self.mp.RawArray("q", ctx.workers)  # and all it used, at its exit
-        self.children_cpu0 = _children_cpu_ns()
+        self.children_cpu0 = children_cpu_ns()
         self.initargs = (
             ctx.spec,
             self.events,
@@ -346,7 +336,7 @@ class _Workers:
         children's CPU beyond what each worker counted itself. It is neither a task's
         nor a native thread's; the run takes it out of the process CPU as start-up's."""
         finals = [self.final_cpu[i] for i in range(len(self.final_cpu))]
-        after = _children_cpu_ns()
+        after = children_cpu_ns()
         if after is None or self.children_cpu0 is None or not all(finals):
             return  # a worker ended without its finalizers (a stop, a crash): unknown
         if not all(p.exitcode is not None for p in self.seen.values()):
