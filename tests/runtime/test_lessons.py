@@ -100,7 +100,9 @@ def test_a_speedup_claim_is_judged_against_the_machine_measured_alongside():
         if claim["held"] is not False:
             break
     if claim["held"] is None:
-        assert len(seen) == 1 and seen[0] < 1.3  # no free core before: none measured after
+        # skipped only when a measurement found no free core: before the runs (then
+        # none is made after), or after them (the bar is read from the lower one)
+        assert min(seen) < 1.3 and (len(seen) == 2 or seen[0] < 1.3), seen
         assert "parallelism" in claim["skipped"]
         pytest.skip(claim["skipped"])
     assert len(seen) == 2  # before and after the step's runs
