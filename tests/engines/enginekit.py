@@ -222,10 +222,11 @@ def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, s
 
 
 def stop_during_start_up(
-    strategy: str, after_s: float, again: bool = True
+    strategy: str, after_s: float | str, again: bool = True
 ) -> tuple[dict, float, list[str], dict | None]:
-    """Stop a batch run ``after_s`` into its engine's start-up, then (``again``) run again
-    in the same lab.
+    """Stop a batch run ``after_s`` into its engine's start-up (or, given ``"engine"``,
+    as soon as the engine says it is up, while its workers warm up), then (``again``)
+    run again in the same lab.
 
     ``(run_finished, seconds from the stop to it, what was left under the lab, the next
     run's run_object or None)``.
@@ -244,16 +245,19 @@ def stop_during_start_up(
             stopped_at.append(time.monotonic())
             lab.send({"cmd": "stop"})
 
-        timer = threading.Timer(after_s, stop)
+        timer = threading.Timer(after_s if isinstance(after_s, float) else 600.0, stop)
         timer.start()
         while True:
             frame = lab.read_frame()
             assert frame is not None, lab.died_reason()
             obj = store.add_frame(*frame)
+            if obj and obj.get("type") == after_s and not stopped_at:
+                stop()
             if obj and obj.get("type") == "phase" and obj["kind"] == "startup" and obj["t_ns"]:
                 assert stopped_at, "the start-up ended before the stop was sent"
             if obj and obj.get("type") == "run_finished":
                 break
+        timer.cancel()
         timer.join()
         took = time.monotonic() - stopped_at[0]
         left = leftovers(lab.proc.pid, timeout=5)

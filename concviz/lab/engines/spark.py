@@ -8,7 +8,9 @@ worker process, that is per executor task slot, since Spark reuses its workers).
 Spark keeps a JVM (the py4j gateway) for the life of the Python process, and a
 Python daemon that forks the workers. concviz starts both afresh for each run and
 leaves neither behind: the teardown stops the context, closes the gateway, waits for
-the JVM to exit (killing it if it does not) and for the local Python workers.
+the JVM to exit (killing it if it does not) and for the local Python workers. A
+stopped local run does not wait: its JVM and workers are killed at once, since Spark's
+orderly stop takes longer than the lab gives a stopped run.
 """
 
 from __future__ import annotations
@@ -273,18 +275,20 @@ class _Spark:
                 except OSError:
                     pass
 
-    def collect(self, rdd, timeout: float | None = None, what: str = "a Spark job"):
-        """``rdd.collect()``; WorkerDied when it fails, None when the run was stopped.
+    def collect(self, make_rdd, timeout: float | None = None, what: str = "a Spark job"):
+        """``make_rdd().collect()``; WorkerDied when it fails, None when the run was stopped.
 
-        The job runs on a thread of its own so that the run's thread can cancel it again
-        should it have been submitted just after a stop's cancel, and give up on a
-        cluster whose executors never come (``timeout``).
+        The job runs on a thread of its own so that the run's thread can cancel it
+        should it have been submitted just after a stop's cancel and leave it to the
+        teardown, and give up on a cluster whose executors never come (``timeout``). The
+        RDD is made there too: handing its data to the JVM takes a few tenths of a second
+        after a start, which a stop does not wait for.
         """
         box: dict = {}
 
         def go() -> None:
             try:
-                box["value"] = rdd.collect()
+                box["value"] = make_rdd().collect()
             except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
                 box["error"] = exc
 
@@ -292,11 +296,14 @@ class _Spark:
         t.start()
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            t.join(0.1)
+            t.join(0.05)
             if not t.is_alive():
                 break
             if self.ctx.stop_event.is_set():
+                # cancelled jobs take most of a second to wind down on a busy machine:
+                # not waited for (the teardown ends the JVM, and the job's thread then)
                 self.cancel()
+                return None
             elif deadline is not None and time.monotonic() > deadline:
                 self.sc.cancelAllJobs()
                 t.join(10)
@@ -312,8 +319,25 @@ class _Spark:
         return box["value"]
 
     # -- teardown
-    def stop(self) -> None:
+    def stop(self, hurry: bool = False) -> None:
+        """End the context, the gateway, the JVM and the local Python workers.
+
+        ``hurry`` (a stopped local run): Spark's orderly stop takes most of a second
+        (its scheduler winds down, then the accumulator server's loop, which looks up
+        every 0.5 s, is waited for), longer than a stopped run may take. The JVM is
+        killed first instead, and the accumulator server ends on a thread of its own.
+        """
         sc, self.sc = self.sc, None
+        proc = self.proc
+        if hurry and proc is not None:
+            _kill_process(proc)
+            if sc is not None:
+                sc._jsc = None  # its JVM is gone: nothing to stop there
+                server, sc._accumulatorServer = getattr(sc, "_accumulatorServer", None), None
+                if server is not None:
+                    threading.Thread(
+                        target=server.shutdown, name="concviz-spark-accumulators", daemon=True
+                    ).start()
         if sc is not None:
             try:
                 sc.stop()
@@ -335,17 +359,17 @@ class _Spark:
         proc, self.proc = self.proc, None
         if proc is not None:
             _end_process(proc)
-        self._end_local_workers()
+        self._end_local_workers(0.0 if hurry else 3.0)
         self.log.close()
         try:
             os.remove(self.log_path)
         except OSError:
             pass
 
-    def _end_local_workers(self) -> None:
+    def _end_local_workers(self, grace_s: float) -> None:
         """Spark's Python daemon and workers end with the JVM; make sure they did."""
         pids = set(self.local_pids)
-        deadline = time.monotonic() + 3.0
+        deadline = time.monotonic() + grace_s
         while pids and time.monotonic() < deadline:
             pids = {p for p in pids if _alive(p)}
             if pids:
@@ -381,6 +405,15 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def _kill_process(proc: subprocess.Popen) -> None:
+    """Kill the gateway's JVM and its launcher scripts (its own session) now."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.wait(timeout=5)
+
+
 def _end_process(proc: subprocess.Popen) -> None:
     """Let the gateway's JVM exit (it does when its stdin closes), else kill it."""
     try:
@@ -391,11 +424,7 @@ def _end_process(proc: subprocess.Popen) -> None:
     try:
         proc.wait(timeout=3)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # its own session: launcher scripts too
-        except OSError:
-            proc.kill()
-        proc.wait(timeout=5)
+        _kill_process(proc)
 
 
 def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
@@ -442,8 +471,11 @@ def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
             ctx.on_stop(spark.cancel)
             starting.details.update({"master": master, "spark": sc.version})
             engine_info(ctx, master=master, spark=sc.version, app=sc.applicationId)
-            warm = sc.parallelize(range(2 * n), 2 * n).map(lambda _: _warm(address, spec))
-            pids = spark.collect(warm, WARM_UP_TIMEOUT, "warming up Spark's Python workers")
+            pids = spark.collect(
+                lambda: sc.parallelize(range(2 * n), 2 * n).map(lambda _: _warm(address, spec)),
+                WARM_UP_TIMEOUT,
+                "warming up Spark's Python workers",
+            )
             if pids is None:
                 return  # stopped during the start-up
             if not remote:
@@ -458,7 +490,7 @@ def _run_spark(ctx: RunContext, master: str, remote: bool) -> None:
             if spark is not None:
                 if not remote:
                     spark.local_pids.update(pid for pid, _, _ in sink.rows.values())
-                spark.stop()
+                spark.stop(hurry=ctx.stop_event.is_set() and not remote)
             sink.close()
 
 
@@ -476,8 +508,12 @@ def _run_jobs(ctx: RunContext, spark: _Spark, address: str, spec: dict) -> int:
         indices = list(feed) if per_job is None else list(itertools.islice(feed, per_job))
         if not indices:
             break
-        rdd = sc.parallelize(indices, len(indices)).map(lambda i: run_task(address, spec, i))
-        results = spark.collect(rdd, what="a Spark job")
+        results = spark.collect(
+            lambda part=indices: sc.parallelize(part, len(part)).map(
+                lambda i: run_task(address, spec, i)
+            ),
+            what="a Spark job",
+        )
         if results is None:
             break
         for index, row, err in results:
