@@ -126,7 +126,14 @@ def test_contention_means_threads_waiting_for_the_gil(interpreter):
         assert _gil_share(native_totals) < 0.25, (native, native_totals)
         assert _gil_share(native_totals) < 0.5 * _gil_share(totals), (native_totals, totals)
         sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
-        assert sleeps is not None and sleeps < LOW, sleeps
+        first = (sleeps, totals)
+        if sleeps is None or sleeps >= LOW:
+            # read once in CI (0.84; never here in 24 runs, loaded or not): a task of
+            # 40 ms is read about 7 times, so each wait caught as the GIL's weighs a
+            # seventh of it, and a few such catches pass the bar. Measured again: a
+            # sleeper misread as waiting for the GIL would read high again
+            sleeps, totals = _contention(lab, workload="io-sleep", strategy="threads", workers=2)
+        assert sleeps is not None and sleeps < LOW, (first, sleeps, totals)
         assert totals["io_wait"] > 5 * totals["gil_wait"], totals  # sleeping, not queuing
     finally:
         lab.close()
