@@ -46,6 +46,9 @@ def running_shades(theme: T.Theme) -> tuple[str, str]:
     return theme.waits[0], other
 
 
+# a live layout's item rectangle grows by this many pixels at a time (see _update_bounds)
+GROW_PX = 256
+
 _DEVICE_CACHE = pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
 _NO_CACHE = pg.QtWidgets.QGraphicsItem.CacheMode.NoCache
 
@@ -61,11 +64,14 @@ class GanttItem(pg.GraphicsObject):
         self.pen_scale = 1.0
         self._batches = [_RectBatch() for _ in range(13)]
         self.wait_painter = WaitPainter()
-        self._bounds = QRectF()
+        self._bounds = QRectF()  # what is drawn
+        self._painted = QRectF()  # the item's rectangle: the bounds, grown in steps
         self.last_paint_s = 0.0  # for benchmarks
         self.rects_drawn = 0
         self.dense_rows = 0  # rows drawn as per-column state mixes in the last paint
         self.paints = 0  # for tests: how often the finished bars were painted
+        self.last_exposed: QRectF | None = None  # and the part the last paint was asked for
+        self._view_x = (0.0, 0.0)
         self._last_range: tuple[float, float, float] | None = None
         # the finished bars change only with the layout: Qt keeps them as a pixmap in
         # device coordinates (scrolled, not repainted, when the view pans) and a frame
@@ -75,10 +81,28 @@ class GanttItem(pg.GraphicsObject):
         self.live = LiveBars(self, theme)
 
     # -- data
-    def set_data(self, data: GanttData | None, open_bars=(), now_s: float | None = None) -> None:
+    def set_data(
+        self,
+        data: GanttData | None,
+        open_bars=(),
+        now_s: float | None = None,
+        changed_from: float | None = None,
+    ) -> None:
+        """A new layout; ``now_s`` when a run is live. ``changed_from`` (seconds): a
+        live layout that only added the
+        bars finished since the last one, none of which starts before it; the cached
+        picture is then redrawn from there on only, the rest of it kept."""
         self.data = data
-        self._update_bounds()
-        self.update()
+        grew = self._update_bounds(live=now_s is not None)
+        pw = self.pixelWidth() or 0.0
+        if changed_from is None or grew or not pw or not math.isfinite(pw):
+            self.update()
+        else:
+            # a few pixels to the left too: merged sub-pixel bars and column mixes are
+            # drawn from the pixel grid, which the new bars may change near their start
+            r = self._painted
+            left = max(r.left(), changed_from - 6 * pw)
+            self.update(QRectF(left, r.top(), max(r.right() - left, pw), r.height()))
         self.live.coroutine_rows = frozenset(
             np.flatnonzero(data.row_kind == _KIND_CODE[ROW_COROUTINE]).tolist()
             if data is not None
@@ -118,7 +142,12 @@ class GanttItem(pg.GraphicsObject):
         self.live.set_style(self.theme, self.bar_height, self.pen_scale)
         self.update()
 
-    def _update_bounds(self) -> None:
+    def _update_bounds(self, live: bool = False) -> bool:
+        """The drawn bounds; True when the item's rectangle changed (a full repaint).
+
+        ``live``: the rectangle grows rightwards in steps of ``GROW_PX`` pixels, not with
+        every layout: a change of an item's rectangle repaints all of it, while a
+        layout that added a few bars repaints only where they are."""
         d = self.data
         # what is drawn: the bars, and the aggregate of bars an event budget dropped
         # (a cached item's paint is clipped to its bounds)
@@ -134,12 +163,29 @@ class GanttItem(pg.GraphicsObject):
             x1 = max(x1, (d.history.end_ns - d.t0_ns) / 1e9)
         n = d.n_rows if d is not None else 0
         r = QRectF(x0, -0.5, max(x1 - x0, 1e-9), max(n, 1))
-        if r != self._bounds:
+        self._bounds = r
+        painted = QRectF(r)
+        pw = self.pixelWidth() or 0.0
+        old = self._painted
+        if live and pw and math.isfinite(pw):
+            if (
+                old.left() == r.left()
+                and old.top() == r.top()
+                and old.height() == r.height()
+                and r.right() <= old.right()
+            ):
+                return False  # still inside: nothing to change
+            step = GROW_PX * pw
+            # at least half a step ahead of the bars, on a step from the left edge
+            painted.setRight(r.left() + math.ceil((r.right() - r.left()) / step + 0.5) * step)
+        if painted != old:
             self.prepareGeometryChange()
-            self._bounds = r
+            self._painted = painted
+            return True
+        return False
 
     def boundingRect(self) -> QRectF:
-        return QRectF(self._bounds)
+        return QRectF(self._painted)
 
     def viewRangeChanged(self) -> None:
         """A pan by a fraction of a pixel: Qt scrolls the cached picture by whole
@@ -261,6 +307,7 @@ class GanttItem(pg.GraphicsObject):
         # only the exposed part: a pan scrolls the cached picture and asks for the strip
         # it uncovered; a live layout asks for the part that changed
         exposed = getattr(option, "exposedRect", None)
+        self.last_exposed = QRectF(exposed) if exposed is not None else None  # for tests
         try:
             self._paint(p, exposed)
         except Exception:  # an exception escaping paint() takes the whole app down
@@ -277,6 +324,7 @@ class GanttItem(pg.GraphicsObject):
             return
         view = vb.viewRect()
         x0, x1 = view.left(), view.right()
+        self._view_x = (x0, x1)  # a row is dense or not by what the whole view shows
         pw = self.pixelWidth()
         if exposed is not None and not exposed.isEmpty() and pw and math.isfinite(pw):
             # a few pixels past the exposed strip: column mixes and merged bars then
@@ -450,16 +498,20 @@ class GanttItem(pg.GraphicsObject):
             below = below + v
 
     def _dense_row(self, per_mix, raw, r: int, x0: float, x1: float, pw: float, h: float) -> bool:
-        """Draw row ``r`` as per-pixel-column state mixes when its visible tasks are
-        narrower than DENSE_PX pixels on average; False (nothing drawn) otherwise."""
+        """Draw row ``r`` as per-pixel-column state mixes when its tasks in the view
+        are narrower than DENSE_PX pixels on average; False (nothing drawn) otherwise.
+        Judged over the whole view, not the strip being painted (``x0``-``x1``): a
+        strip a pan uncovers or a live layout redraws looks as the rest of the row."""
         lo, hi = raw.offsets[r], raw.offsets[r + 1]
         if hi - lo < 8:
             return False
+        v0, v1 = self._view_x
+        j0 = lo + int(np.searchsorted(raw.emax[lo:hi], min(v0, x0), side="left"))
+        j1 = lo + int(np.searchsorted(raw.s[lo:hi], max(v1, x1), side="right"))
+        if j1 - j0 < 8 or float(raw.wall[j0:j1].mean()) >= DENSE_PX * pw:
+            return False
         j0 = lo + int(np.searchsorted(raw.emax[lo:hi], x0, side="left"))
         j1 = lo + int(np.searchsorted(raw.s[lo:hi], x1, side="right"))
-        n = j1 - j0
-        if n < 8 or float(raw.wall[j0:j1].mean()) >= DENSE_PX * pw:
-            return False
         edges = self._columns(x0, x1, pw)
         waits = None if raw.waits is None else raw.waits[:, j0:j1]
         mix, _sampled = dense_mix(

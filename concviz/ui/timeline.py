@@ -38,6 +38,8 @@ FOLLOW_SPANS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, FOLLOW_WINDOW_S)
 _REBUILD_BUDGET = 0.25
 # while a run goes on, its finished bars are laid out again at most this often
 LIVE_LAYOUT_S = 0.25
+# a finished bar's wait split may change this long after it ended (model.wait_states)
+RESPLIT_S = 1.0
 # and the view is brought up to date at most this often (30 a second): between, the
 # frame timer's tick costs nothing, so following a run costs half of what 60 did
 LIVE_INTERVAL_S = 1 / 30
@@ -189,9 +191,15 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 t = time.perf_counter()
                 self._store_version = store.version
                 self._group_rows = self._group_rows_fit()
+                old = self.gantt.data
                 data = GanttData(store, self.t0_ns, self._group_rows)
                 open_rows = self._open_rows(store, data)
-                self.gantt.set_data(data, open_rows, now if self.running else None)
+                self.gantt.set_data(
+                    data,
+                    open_rows,
+                    now if self.running else None,
+                    self._changed_from(store, old, data, now) if self.running else None,
+                )
                 self._sync_rows(data)
                 self._sync_sharing(store, data)
                 self._sync_markers(store)
@@ -209,6 +217,35 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if self.running and self.follow:
             self._follow(now)
         return changed
+
+    def _changed_from(
+        self, store: EventStore, old: GanttData | None, new: GanttData, now: float
+    ) -> float | None:
+        """Where a live layout can differ from the last one (seconds), or None when it
+        may differ anywhere (new rows, bars dropped into the history, a regrouping).
+
+        From the earliest start of the bars it adds and of those whose thread-state
+        split may still change (ended within ``RESPLIT_S``: their samples come in
+        at 200 Hz, flushed every 50 ms)."""
+        if (
+            old is None
+            or old.t0_ns != new.t0_ns
+            or new.n_lanes != old.n_lanes
+            or new.n_bars < old.n_bars
+            or new.history is not None
+            or [(r.label, r.kind, r.lane) for r in new.rows]
+            != [(r.label, r.kind, r.lane) for r in old.rows]
+        ):
+            return None
+        b = store.bars()
+        n = min(len(b["start"]), new.n_bars)
+        cut = self.t0_ns + int((now - RESPLIT_S) * 1e9)
+        tail = b["end"][:n] >= cut
+        tail[old.n_bars :] = True
+        starts = b["start"][:n][tail]
+        if not len(starts):
+            return now
+        return float(starts.min() - self.t0_ns) / 1e9
 
     def _rebuild_due(self, store: EventStore) -> bool:
         """Whether the store's change is laid out now. A finished run's is at once; while
