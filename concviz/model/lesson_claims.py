@@ -49,6 +49,7 @@ FIELDS: dict[str, str] = {
     "queue_wait_s": "time the tasks waited on queues, in seconds",
     "loop_lag_ms": "asyncio: the longest the event loop ran one coroutine without yielding",
     "machine_busy_cores": "cores other programs used during the run",
+    "startup_s": "a pool's or an engine's start-up, shown apart from the wall time, in seconds",
 }
 CONSTANTS = ("machine_parallelism", "cores")
 FUNCTIONS = {"speedup": (1, 2), "min": (2, 2), "max": (2, 2), "abs": (1, 1)}

@@ -520,8 +520,13 @@ class ControlBar(QWidget):
             self.workload.setCurrentIndex(i)
 
     def set_workers(self, n: int) -> None:
+        """Show ``n`` workers. A count past the control's range (a lesson's eight
+        threads of a task graph, a run opened from a file) widens it, so the bar shows
+        what runs; the next choice of strategy or workload sets the range again."""
         self.workers.blockSignals(True)
-        self.workers.setValue(max(1, min(n, self.workers.maximum())))
+        if n > self.workers.maximum():
+            self.workers.setRange(1, n)
+        self.workers.setValue(max(1, n))
         self.workers.blockSignals(False)
 
     def continuous(self) -> bool:

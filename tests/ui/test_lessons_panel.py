@@ -132,3 +132,49 @@ def test_a_step_this_machine_cannot_make_offers_its_shipped_recording(window, qt
     assert names == ["unsafe · race-conditions 1", "locked · race-conditions 1"], names
     panel.show_step(0)  # another step (or this one again): the offer is gone
     assert not panel.recording_button.isVisible()
+
+
+def test_every_run_this_asks_for_the_runs_its_step_names(window, qtbot, monkeypatch):
+    """Each step of each shipped lesson: Run this sets the control bar to the step's
+    experiment and asks the window for exactly the runs the step names (those whose
+    strategy this lab has), with their own parameters. The runs themselves are not made
+    here: `concviz lessons check` in CI makes every one of them."""
+    panel = window.lessons_panel
+    _help_action(window, "&Lessons").trigger()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    asked: list = []
+
+    def start_runs(named, compare_view=False, what=""):
+        asked.append(named)
+        return False  # nothing started: the panel stays ready for the next step
+
+    monkeypatch.setattr(window, "start_runs", start_runs)
+    available = {s["name"] for s in window._strategy_items if not s.get("reason")}
+    c = window.controls
+    stepped = 0
+    for k in range(panel.chooser.count()):
+        panel.chooser.setCurrentIndex(k)
+        lesson = panel.lesson()
+        for i, step in enumerate(lesson.steps):
+            panel.show_step(i)
+            assert panel.step_label.text() == f"step {i + 1} of {len(lesson.steps)}"
+            if not step.runs:
+                continue
+            runnable = {n: s for n, s in step.runs.items() if s.strategy in available}
+            asked.clear()
+            panel.run_button.click()
+            if not runnable:  # a missing engine: the recording is offered instead
+                assert asked == [], (lesson.name, i)
+                continue
+            assert len(asked) == 1, (lesson.name, i)
+            assert [n for n, _p in asked[0]] == list(runnable), (lesson.name, i)
+            for name, params in asked[0]:
+                assert params == runnable[name].params(), (lesson.name, name)
+            shown = next(
+                (s for s in runnable.values() if s.strategy != "sequential"),
+                next(iter(runnable.values())),
+            )
+            assert c.strategy() == shown.strategy and c.workload.currentText() == shown.workload
+            assert c.workers.value() == shown.workers and c.tasks.value() == shown.tasks
+            stepped += 1
+    assert stepped >= 20
