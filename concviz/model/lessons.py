@@ -30,7 +30,8 @@ A lesson file is plain Markdown with a small front matter::
 An experiment's keys are the run's own (``concviz run``'s flags, with ``_`` or
 ``-``): workload, strategy, workers, tasks, task_ms, serial_fraction, cpu_fraction,
 jitter, seed, and the knobs sync, critical_fraction, limit, queue_size, producer_ms,
-width, start_method. ``strategies: a, b`` makes one run per strategy, named after it;
+width, start_method; ``interpreter: free-threaded`` runs them on a free-threaded Python.
+``strategies: a, b`` makes one run per strategy, named after it;
 ``run NAME: key=value, key=value`` lines make runs of their own names instead, each
 the experiment's keys with its changes. Whether the workloads and strategies exist is
 the lab's to say: ``validate`` takes a function that asks it.
@@ -78,6 +79,8 @@ OPTION_KEYS = {
     "width": int,
     "start_method": str,
 }
+# ``interpreter:``: the kinds of Python an experiment may ask for
+INTERPRETERS = ("free-threaded",)
 _RUN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*$")
 
 
@@ -100,6 +103,9 @@ class Step:
     runs: dict[str, P.Start] = field(default_factory=dict)
     look: str = ""
     claims: tuple[Claim, ...] = ()
+    # the Python the runs need, when not the lab's own: "free-threaded" (3.13t or newer,
+    # the GIL off); where none is found the runs are not made and the claims skipped
+    interpreter: str | None = None
 
     def constants(self) -> set[str]:
         """The machine's figures the claims and the text need (``machine_parallelism``)."""
@@ -177,8 +183,11 @@ def _key(raw: str) -> str:
     return raw.strip().replace("-", "_")
 
 
-def _experiment(body: str, what: str) -> dict[str, P.Start]:
+def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None]:
+    """The runs an experiment block makes, by name, and the Python they need (None:
+    the lab's own)."""
     base: dict[str, object] = {}
+    interpreter: str | None = None
     options: dict[str, object] = {}
     strategies: list[str] = []
     named: list[tuple[str, str]] = []
@@ -198,12 +207,19 @@ def _experiment(body: str, what: str) -> dict[str, P.Start]:
         key = _key(head)
         if key == "strategies":
             strategies = [s.strip() for s in rest.split(",") if s.strip()]
+        elif key == "interpreter":
+            interpreter = rest.strip()
+            if interpreter not in INTERPRETERS:
+                raise BadLesson(
+                    f"{what}: interpreter {interpreter!r} is not one a lesson can ask for "
+                    f"(it takes {', '.join(INTERPRETERS)})"
+                )
         elif key in START_KEYS:
             base[key] = _convert(key, rest.strip(), START_KEYS, what)
         elif key in OPTION_KEYS:
             options[key] = _convert(key, rest.strip(), OPTION_KEYS, what)
         else:
-            known = ", ".join([*START_KEYS, *OPTION_KEYS, "strategies", "run NAME"])
+            known = ", ".join([*START_KEYS, *OPTION_KEYS, "strategies", "interpreter", "run NAME"])
             raise BadLesson(
                 f"{what}: the experiment has no key {head.strip()!r} (it takes {known})"
             )
@@ -251,7 +267,7 @@ def _experiment(body: str, what: str) -> dict[str, P.Start]:
             runs[name] = P.Start(mode="batch", options=opts, **params)  # type: ignore[arg-type]
         except P.ControlError as exc:
             raise BadLesson(f"{what}, run {name}: {exc}") from None
-    return runs
+    return runs, interpreter
 
 
 def _blocks(lines: list[str], what: str) -> tuple[str, dict[str, str]]:
@@ -300,7 +316,9 @@ def parse_lesson(text: str, name: str, path: Path | None = None) -> Lesson:
         step_text, blocks = _blocks(body, what)
         if not step_text:
             raise BadLesson(f"{what} has no text")
-        runs = _experiment(blocks["experiment"], what) if "experiment" in blocks else {}
+        runs, interpreter = (
+            _experiment(blocks["experiment"], what) if "experiment" in blocks else ({}, None)
+        )
         if not runs and ("look" in blocks or "claim" in blocks):
             raise BadLesson(f"{what}: a look or claim block needs an experiment block")
         claims = []
@@ -324,7 +342,7 @@ def parse_lesson(text: str, name: str, path: Path | None = None) -> Lesson:
                     f"{what}: {node.text!r} reads run {unknown[0]}, which the experiment "
                     f"does not make (it makes {', '.join(runs)})"
                 )
-        steps.append(Step(title, step_text, runs, look, tuple(claims)))
+        steps.append(Step(title, step_text, runs, look, tuple(claims), interpreter))
     return Lesson(
         name=name,
         title=str(meta["title"]),

@@ -201,6 +201,36 @@ def check_step(
     return report, claims
 
 
+NO_FREE_THREADED = (
+    "no free-threaded CPython (python3.13t or newer) was found here: install one, or "
+    "set CONCVIZ_FT_PYTHON to its path"
+)
+
+
+def _check_elsewhere(
+    lesson: Lesson, k: int, step: Step, constants: Constants
+) -> tuple[dict, list[dict]]:
+    """Step ``k``, whose runs need another Python (``step.interpreter``): made in a lab
+    of their own under it, or, where none is found, skipped naming what is missing."""
+    from .interpreters import find_free_threaded
+
+    found = find_free_threaded()
+    if found is None:
+        missing = {name: NO_FREE_THREADED for name in step.runs}
+        look, claims = judge(step, k, {}, missing, constants)
+        report = {"step": k, "title": step.title, "look": look, "runs": {},
+                  "skipped_runs": missing, "machine": dict(constants), "_runs": []}  # fmt: skip
+        return report, claims
+    lab = LabProcess(found["path"])
+    lab.start()
+    try:
+        available = {s["name"]: s["reason"] for s in query(lab, "strategies")["items"]}
+        driver = RunDriver(Session(), interpreter=found["path"], lab=lab, observe=True)
+        return check_step(lesson, k, step, driver, available, constants)
+    finally:
+        lab.close()
+
+
 def _save_runs(runs: list, path: Path) -> None:
     """Save ``runs`` (of the driver's session) as a session file of their own."""
     from concviz.interop.session_file import save_session
@@ -250,7 +280,10 @@ def check_lessons(
             for k, step in enumerate(lesson.steps, start=1):
                 if not step.runs:
                     continue
-                report, judged = check_step(lesson, k, step, driver, available, constants)
+                if step.interpreter is not None:
+                    report, judged = _check_elsewhere(lesson, k, step, constants)
+                else:
+                    report, judged = check_step(lesson, k, step, driver, available, constants)
                 runs = report.pop("_runs")
                 if record is not None and judged and all(c["held"] for c in judged):
                     path = recording_path(lesson.name, k, record)

@@ -296,6 +296,20 @@ class LessonsPanel(QDockWidget):
         if step is None or lesson is None or not step.runs or self._pending is not None:
             return False
         win = self.window_
+        if step.interpreter == "free-threaded":
+            interp = (win.client.hello or {}).get("interpreter") or {}
+            if not interp.get("free_threaded") or interp.get("gil_enabled", True):
+                # the window's lab is one Python; this step's runs need another
+                self._say(
+                    "This step runs on a free-threaded Python (3.13t or newer, the GIL "
+                    f"off); the lab runs Python {interp.get('version', '?')} "
+                    + ("with its GIL on" if interp.get("free_threaded") else "with a GIL")
+                    + ". Where one is installed, choose it with Lenses → Choose the lab's Python… and "
+                    "press Run this again; `concviz lessons check gil` finds it by itself.",
+                    "",
+                )
+                self._offer(recording(lesson.name, self.step_index + 1))
+                return False
         available = {s["name"]: s.get("reason") for s in win._strategy_items}
         named, missing = [], {}
         for name, start in step.runs.items():

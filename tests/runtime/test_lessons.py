@@ -146,3 +146,77 @@ def test_judging_skips_what_is_missing_and_names_a_busy_machine():
     assert (
         claims[0]["held"] is False and claims[0]["evidence"] == "run threads failed: the lab died"
     )
+
+
+FREE_THREADED_LESSON = """---
+title: No GIL
+order: 1
+summary: threads at once
+---
+
+## Two threads
+
+Text.
+
+```experiment
+interpreter: free-threaded
+workload: cpu-python
+strategies: sequential, threads
+workers: 2
+tasks: 4
+task_ms: 20
+```
+
+```claim
+threads.tasks_ok == 4
+```
+"""
+
+
+def test_a_step_on_a_free_threaded_python_parses_and_names_only_that_kind():
+    from concviz.model.lessons import parse_lesson
+
+    (step,) = parse_lesson(FREE_THREADED_LESSON, "ft").steps
+    assert step.interpreter == "free-threaded" and list(step.runs) == ["sequential", "threads"]
+    (gil_step,) = [s for s in load_checked() if s.name == "gil"][0].steps[2:]
+    assert gil_step.interpreter == "free-threaded"
+    bad = FREE_THREADED_LESSON.replace("interpreter: free-threaded", "interpreter: pypy")
+    with pytest.raises(BadLesson, match=r"^lesson ft, step 1 .*interpreter 'pypy' is not one"):
+        parse_lesson(bad, "ft")
+
+
+def test_a_free_threaded_step_runs_in_a_lab_of_its_own_or_is_skipped_naming_why(monkeypatch):
+    """Where no free-threaded Python is found, the step's claims are skipped, named;
+    where one is, its runs are made in a lab under it (here another Python stands in
+    for it: none can be had on this machine), not in the lab of the other steps."""
+    import glob
+    import os
+
+    from concviz.model.lessons import parse_lesson
+    from concviz.runtime import interpreters
+    from concviz.runtime.lessons import NO_FREE_THREADED, check_lessons
+
+    lesson = parse_lesson(FREE_THREADED_LESSON, "ft")
+    monkeypatch.setattr(interpreters, "find_free_threaded", lambda extra=None: None)
+    (report,) = check_lessons([lesson])["lessons"]
+    assert [c["held"] for c in report["claims"]] == [None]
+    assert report["claims"][0]["skipped"] == NO_FREE_THREADED
+
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    other = sorted(glob.glob(os.path.join(root, "versions", "3.12.*", "bin", "python3.12")))
+    if not other:
+        pytest.skip("a second Python (pyenv's 3.12) is missing to stand in for a free-threaded one")
+    monkeypatch.setattr(interpreters, "find_free_threaded", lambda extra=None: {"path": other[-1]})
+    seen: list[str] = []
+    from concviz.runtime import lessons as rl
+
+    real = rl.check_step
+
+    def check_step(lesson, k, step, driver, available, constants):
+        seen.append(driver.lab.hello["interpreter"]["version"])
+        return real(lesson, k, step, driver, available, constants)
+
+    monkeypatch.setattr(rl, "check_step", check_step)
+    (report,) = check_lessons([lesson])["lessons"]
+    assert seen and seen[0].startswith("3.12"), seen
+    assert [c["held"] for c in report["claims"]] == [True], report["claims"]

@@ -34,12 +34,15 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     assert shown.count("✓") == 2 and "locked.lost_updates = 0 == 0" in shown
     assert panel.run_button.isEnabled()
 
-    # stepping: the gil lesson's two steps
+    # stepping: the gil lesson's three steps
     panel.choose("gil")
-    assert panel.step_label.text() == "step 1 of 2" and not panel.prev_button.isEnabled()
+    assert panel.step_label.text() == "step 1 of 3" and not panel.prev_button.isEnabled()
     panel.next_button.click()
-    assert panel.step_label.text() == "step 2 of 2" and not panel.next_button.isEnabled()
+    assert panel.step_label.text() == "step 2 of 3" and panel.next_button.isEnabled()
     assert "Native code" in panel.text.toPlainText() and panel.result.toPlainText() == ""
+    panel.next_button.click()
+    assert panel.step_label.text() == "step 3 of 3" and not panel.next_button.isEnabled()
+    panel.prev_button.click()
 
     # a step read against machine_parallelism waits for it off the GUI thread, then
     # shows each claim: held, not shown (with the busy machine), or not judged
@@ -151,6 +154,8 @@ def test_every_run_this_asks_for_the_runs_its_step_names(window, qtbot, monkeypa
     monkeypatch.setattr(window, "start_runs", start_runs)
     available = {s["name"] for s in window._strategy_items if not s.get("reason")}
     c = window.controls
+    interp = (window.client.hello or {}).get("interpreter") or {}
+    lab_free_threaded = interp.get("free_threaded") and not interp.get("gil_enabled")
     stepped = 0
     for k in range(panel.chooser.count()):
         panel.chooser.setCurrentIndex(k)
@@ -161,6 +166,8 @@ def test_every_run_this_asks_for_the_runs_its_step_names(window, qtbot, monkeypa
             if not step.runs:
                 continue
             runnable = {n: s for n, s in step.runs.items() if s.strategy in available}
+            if step.interpreter == "free-threaded" and not lab_free_threaded:
+                runnable = {}  # said, not run on this lab's Python (the test below)
             asked.clear()
             panel.run_button.click()
             if not runnable:  # a missing engine: the recording is offered instead
@@ -178,3 +185,22 @@ def test_every_run_this_asks_for_the_runs_its_step_names(window, qtbot, monkeypa
             assert c.workers.value() == shown.workers and c.tasks.value() == shown.tasks
             stepped += 1
     assert stepped >= 20
+
+
+def test_a_free_threaded_step_in_a_window_whose_lab_has_a_gil_says_what_it_needs(
+    window, qtbot, monkeypatch
+):
+    panel = window.lessons_panel
+    _help_action(window, "&Lessons").trigger()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    asked: list = []
+    monkeypatch.setattr(window, "start_runs", lambda *a, **k: asked.append(a) or False)
+    panel.choose("gil")
+    k = next(i for i, s in enumerate(panel.lesson().steps) if s.interpreter == "free-threaded")
+    panel.show_step(k)
+    assert panel.run_button.isEnabled()
+    panel.run_button.click()
+    assert asked == []  # nothing run on the GIL Python as if it had none
+    said = panel.result.toPlainText()
+    assert "free-threaded Python" in said and "with a GIL" in said
+    assert "Choose the lab's Python" in said
