@@ -81,6 +81,10 @@ class Lane:
     end_line: pg.InfiniteLine | None  # at the run's end (wall + start-up), once it finished
 
 
+# below this canvas width (px at scale 1) the four charts stand in one column
+NARROW_PX = 640
+
+
 class CompareView(QWidget):
     """Stacked timelines on a shared time scale, and bar charts of their figures."""
 
@@ -94,6 +98,7 @@ class CompareView(QWidget):
         self.lanes: list[Lane] = []
         self.charts: dict[str, pg.PlotItem] = {}
         self.bars: dict[str, pg.BarGraphItem] = {}
+        self.chart_columns = 2
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.canvas = pg.GraphicsLayoutWidget()
@@ -316,16 +321,20 @@ class CompareView(QWidget):
             if base is not None and base.wall_s
             else "no sequential run of this experiment: no speedup yet"
         )
+        # two columns of charts where there is room (780 px across is enough); on a
+        # narrower view one, which keeps every chart on the screen
+        cols = 2 if self.canvas.width() >= NARROW_PX * self.scale else 1
+        self.chart_columns = cols
         self.heading = layout.addLabel(
-            self._elide(heading, 0.4, bold=False),
+            self._elide(heading, 0.4 if cols == 2 else 0.3, bold=False),
             row=0,
             col=0,
-            colspan=2,
+            colspan=cols,
             color=self.theme.foreground,
             size=self._pt(1.0),
         )
         for i, (key, title, unit) in enumerate(METRICS):
-            plot = layout.addPlot(row=1 + i // 2, col=i % 2)
+            plot = layout.addPlot(row=1 + i // cols, col=i % cols)
             self._style_plot(plot)
             plot.setTitle(
                 f"{title} ({unit})", color=self.theme.foreground, size=self._pt(0.95), bold=True
@@ -359,6 +368,11 @@ class CompareView(QWidget):
             plot.addItem(bar)
             self.bars[key] = bar
             top = max([*heights.tolist(), 1.0 if key == "speedup" else 0.0, 1e-3])
+            if key == "cpu":
+                # seconds as the wall chart's: a few milliseconds of CPU beside a wall of
+                # a second are a sliver, not a chart-high bar labelled 0.00
+                walls = [float(v) for v in values.get("wall", []) if v is not None]
+                top = max([top, *walls])
             if key == "speedup":
                 plot.addItem(
                     pg.InfiniteLine(
