@@ -220,8 +220,16 @@ class CompareView(QWidget):
         wall = f"{run.wall_s:.2f} s" if run.wall_s is not None else "running…"
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
-        if run.wall_s is not None and run_span_s(run) - run.wall_s >= 0.01:
-            wall += f" + {run_span_s(run) - run.wall_s:.2f} s start-up"
+        outside = run_span_s(run) - run.wall_s if run.wall_s is not None else 0.0
+        if outside >= 0.01:
+            # what the lab's span holds beyond the wall: the start-up, and the rest of
+            # it (an engine's teardown) named as such, so it agrees with a lesson's
+            # start-up figure
+            up = float((run.result or {}).get("startup_s") or 0.0)
+            up = min(up, outside) if up > 0 else outside
+            wall += f" + {up:.2f} s start-up"
+            if outside - up >= 0.01:
+                wall += f" + {outside - up:.2f} s teardown"
         tail = f" · wall {wall}"
         fm = QFontMetricsF(self._font(1.0, True))
         room = max(self.canvas.width() * 0.5 - fm.horizontalAdvance(tail + "■ "), 60.0)
