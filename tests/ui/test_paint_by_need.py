@@ -43,13 +43,13 @@ def _started(worker: int, task: int, t_ns: int) -> np.ndarray:
     return rec
 
 
-def _store(t0: int) -> EventStore:
+def _store(t0: int, starts_ms=range(0, 400, 20)) -> EventStore:
     store = EventStore()
     store.add_json({"type": "hello", "pid": 100})
     store.add_json({"type": "run_started", "t_ns": t0, "strategy": "threads", "workers": 2,
                     "workload": "cpu-python", "task_ms": 20.0, "mode": "batch"})  # fmt: skip
     for w in range(2):
-        store.add_events(_finished(w, range(0, 400, 20), t0))
+        store.add_events(_finished(w, starts_ms, t0))
     return store
 
 
@@ -122,12 +122,7 @@ def test_a_live_layout_repaints_only_from_its_new_bars_on(qtbot, monkeypatch):
     whole Gantt; what is on screen then is what drawing it all afresh shows."""
     monkeypatch.setattr(tl, "LIVE_LAYOUT_S", 3600.0)
     t0 = time.perf_counter_ns() - 6000 * MS
-    store = EventStore()
-    store.add_json({"type": "hello", "pid": 100})
-    store.add_json({"type": "run_started", "t_ns": t0, "strategy": "threads", "workers": 2,
-                    "workload": "cpu-python", "task_ms": 20.0, "mode": "batch"})  # fmt: skip
-    for w in range(2):
-        store.add_events(_finished(w, range(0, 4000, 100), t0))
+    store = _store(t0, range(0, 4000, 100))
     view = _view(qtbot, store, t0)
     view.follow = False
     view.gantt_plot.setXRange(0, 8, padding=0)
