@@ -328,7 +328,9 @@ class LessonsPanel(QDockWidget):
             )
             self._offer(shipped)
             return False
-        shown = next((p for _n, p in named if p["strategy"] != "sequential"), named[0][1])
+        label, shown = next(
+            ((n, p) for n, p in named if p["strategy"] != "sequential"), named[0]
+        )
         c = win.controls
         c.set_workload(shown["workload"])
         c.set_strategy(shown["strategy"])
@@ -336,7 +338,9 @@ class LessonsPanel(QDockWidget):
         c.tasks.setValue(shown["tasks"])
         c.task_ms.setValue(shown["task_ms"])
         c.workload_knobs.show_values(shown.get("options") or {})
-        if not win.start_runs(named, compare_view=len(named) > 1, what="Lesson: running"):
+        if not win.start_runs(
+            named, compare_view=len(named) > 1, what="Lesson: running", show=label
+        ):
             return False
         self._pending = {
             "lesson": lesson,

@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
             self, self.session, before_finish=self._keep_batch_run
         )  # "Compare all": one lab per strategy, in turn
         self._batch_jobs: list[Job] = []
+        self._batch_show: str | None = None
         self._batch_runs: dict[int, Run] = {}
         self._watch_clocks: dict[int, ObserverClock] = {}  # run id -> the window's CPU clock
         self._batch_cancelled = False
@@ -625,6 +626,11 @@ class MainWindow(QMainWindow):
     def _page_chosen(self, index: int) -> None:
         self.pages.setCurrentIndex(index)
         comparing = self.pages.currentWidget() is self.compare_view
+        run = self.shown_run
+        if not comparing and run is not None and self.timeline.store is not run.store:
+            # a comparison (or a lesson's step) ran while the compare view was shown:
+            # the timeline draws the run chosen then, not what it drew before
+            self.show_run(run)
         # the compare view has figures of its own: it takes the summary's height too,
         # and on a narrow screen (a 720p projector) the runs panel's width, since it
         # names and colours its runs itself (its charts were cut off beside the panel)
@@ -787,6 +793,7 @@ class MainWindow(QMainWindow):
         compare_view: bool = True,
         what: str = "Running",
         noun: str = "runs",
+        show: str | None = None,
     ) -> bool:
         """Run each ``(label, start parameters)`` in turn through the run driver (a batch).
 
@@ -805,6 +812,7 @@ class MainWindow(QMainWindow):
                 return False
             jobs.append(Job(p, self.client.interpreter, label, {"spec": spec}, EventStore()))
         self._batch_jobs = jobs
+        self._batch_show = show
         self._batch_runs = {}
         self._batch_cancelled = False
         self.banner.hide()
@@ -879,6 +887,7 @@ class MainWindow(QMainWindow):
         for run in self._batch_runs.values():  # a run whose lab never reported its end
             if not run.finished:
                 self._end_live_run(run, interrupted=True)
+        self._choose_compared_run()
         self._sync_controls()
         if self._batch_cancelled:
             text = f"Comparison cancelled after {done} of {total} strategies."
@@ -887,6 +896,21 @@ class MainWindow(QMainWindow):
         else:
             text = f"Compared {done} strategies on one time scale."
         self.statusBar().showMessage(text, 10_000)
+
+    def _choose_compared_run(self) -> None:
+        """After a comparison shown in the compare view, the run the timeline tab opens
+        on (drawn when that tab is chosen), selected in the runs list: the one
+        ``start_runs`` was asked to show (a lesson's, as the control bar says), else
+        the last."""
+        kept = {i: r for i, r in self._batch_runs.items() if self.session.get(r.id) is r}
+        if not kept or self.pages.currentWidget() is not self.compare_view:
+            return
+        labels = [job.label for job in self._batch_jobs]
+        wanted = labels.index(self._batch_show) if self._batch_show in labels else None
+        chosen = kept.get(wanted) if wanted is not None else None
+        chosen = chosen or kept[max(kept)]
+        self.shown_run = chosen
+        self.runs_panel.select(chosen.id)
 
     def _sync_controls(self) -> None:
         busy = self.running or self.batch.is_running()

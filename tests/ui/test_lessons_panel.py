@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 
 def _help_action(window, text: str):
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
@@ -33,6 +35,14 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     assert [c["held"] for c in panel.last_claims] == [True, True], panel.last_claims
     assert shown.count("✓") == 2 and "locked.lost_updates = 0 == 0" in shown
     assert panel.run_button.isEnabled()
+    # the timeline tab, pressed after the step's comparison, draws its first run
+    assert window.pages.currentWidget() is window.compare_view
+    assert window.shown_run is added[0]
+    tabs = window.view_tabs
+    qtbot.mouseClick(tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(0).center())
+    assert window.pages.currentWidget() is window.timeline_page
+    assert window.timeline.store is added[0].store and added[0].store.bar_count == 4
+    assert "No run yet" not in window.summary.title.text(), window.summary.title.text()
 
     # stepping: the gil lesson's three steps
     panel.choose("gil")
@@ -147,7 +157,7 @@ def test_every_run_this_asks_for_the_runs_its_step_names(window, qtbot, monkeypa
     qtbot.waitUntil(panel.isVisible, timeout=5000)
     asked: list = []
 
-    def start_runs(named, compare_view=False, what=""):
+    def start_runs(named, compare_view=False, what="", show=None):
         asked.append(named)
         return False  # nothing started: the panel stays ready for the next step
 
