@@ -328,9 +328,7 @@ class LessonsPanel(QDockWidget):
             )
             self._offer(shipped)
             return False
-        label, shown = next(
-            ((n, p) for n, p in named if p["strategy"] != "sequential"), named[0]
-        )
+        label, shown = next(((n, p) for n, p in named if p["strategy"] != "sequential"), named[0])
         c = win.controls
         c.set_workload(shown["workload"])
         c.set_strategy(shown["strategy"])

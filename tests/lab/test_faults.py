@@ -107,6 +107,13 @@ def test_workers_exit_when_the_lab_is_killed(strategy):
         s.close()
 
 
+def _status(p: psutil.Process) -> str:
+    try:
+        return p.status()
+    except psutil.NoSuchProcess:
+        return psutil.STATUS_DEAD
+
+
 # ------------------------------------------------------------------ failing tasks
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("strategy", ["threads", "asyncio", "processes", "process-pool"])
@@ -147,6 +154,66 @@ def test_a_death_beside_an_idle_worker_ends_the_run(strategy):
                      tasks=2)  # fmt: skip
     assert not obj["ok"]
     assert "exited with code 3" in obj["error"], obj["error"]
+    assert {t["id"] for t in obj["tasks"] if t["ok"]} == {1}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_a_death_beside_a_worker_deaf_to_sigterm_ends_the_run_and_the_lab_goes_on(
+    strategy, tmp_path, monkeypatch
+):
+    """Ending the pool after a death SIGTERMs the other worker, which never acts on it
+    (it ignores SIGTERM here; under load a SIGTERM that came just before a worker
+    blocked on the task queue's lock was lost so, and Pool.terminate joined that
+    worker for ever: the lab hung in CI). The lab kills it and the run ends with the
+    death; no worker outlives the run, and the lab takes the next run."""
+    monkeypatch.setenv("CONCVIZ_TEST_FLAGS", str(tmp_path))
+    s = Session()  # after the flag directory is set: the lab passes it to its workers
+    try:
+        t0 = time.monotonic()
+        s.send(
+            {
+                "cmd": "start",
+                **params(
+                    strategy=strategy,
+                    workload="user",
+                    user=user("die_beside_a_worker_deaf_to_sigterm"),
+                    tasks=2,
+                ),
+            }
+        )
+        while not (tmp_path / "done").exists() and time.monotonic() - t0 < 10:
+            time.sleep(0.005)  # the deaf worker is in its task
+        workers = [p for p in s.children() if _is_worker(p, s)]
+        done = s.until_type("run_finished")
+        assert time.monotonic() - t0 < 20  # the deaf worker sleeps 30 s
+        assert not done["ok"]
+        assert "worker process" in done["error"], done["error"]
+        assert "exited with code 3" in done["error"], done["error"]
+        # the deaf worker and any replacement the pool started are gone with the run
+        workers += [p for p in s.children() if _is_worker(p, s)]
+        _, alive = psutil.wait_procs(workers, timeout=2.0)
+        alive = [p for p in alive if _status(p) != psutil.STATUS_ZOMBIE]
+        assert not alive, f"workers still alive after the run: {alive}"
+        s.send({"cmd": "start", **params(strategy=strategy, tasks=3)})
+        again = s.until_type("run_finished")
+        assert again["ok"], again["error"]
+    finally:
+        s.close()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["processes", "process-pool"])
+def test_a_worker_killed_while_idle_ends_the_run(strategy, tmp_path, monkeypatch):
+    """A worker killed while it waits for work takes the task queue's read lock with it,
+    which Pool.terminate waits for: the lab ends the pool all the same."""
+    monkeypatch.setenv("CONCVIZ_TEST_FLAGS", str(tmp_path))
+    t0 = time.monotonic()
+    store, obj = run(strategy=strategy, workload="user", user=user("kill_the_idle_worker"),
+                     tasks=2)  # fmt: skip
+    assert time.monotonic() - t0 < 20  # the other worker sleeps 30 s
+    assert not obj["ok"]
+    assert "worker process" in obj["error"] and "SIGKILL" in obj["error"], obj["error"]
     assert {t["id"] for t in obj["tasks"] if t["ok"]} == {1}
 
 

@@ -68,6 +68,8 @@ def _worker_init(
     rec.tick = tick
     rec.start()
 
+    term_begun = threading.Event()
+
     def on_term(signum, frame) -> None:
         # The lab ended the pool (a stop, or another worker died): ship what this
         # worker recorded in the last flush interval before going. The flush runs on
@@ -75,6 +77,7 @@ def _worker_init(
         # buffer's lock. A second SIGTERM (the pool ends its workers too) must not run
         # this again: its kill would cut the first flush's batch short mid-write, and the
         # lab's relay stops at a cut batch, losing every worker's last events.
+        term_begun.set()
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         sync.record_open_waits()  # a task blocked on a lock never leaves its wait
         last = threading.Thread(target=rec.close, daemon=True)
@@ -84,6 +87,7 @@ def _worker_init(
         os.kill(os.getpid(), signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, on_term)
+    _redeliver_sigterm(term_begun)
     mp.util.Finalize(None, rec.close, exitpriority=100)  # ship the rest at a clean exit
     _worker.update(index=index, fn=task_fn(spec), buf=rec.buffer())
     if index < len(ready):  # started: the interpreter, the imports, the user's function
@@ -94,6 +98,49 @@ def _worker_init(
             final_cpu[index] = time.process_time_ns()
 
         mp.util.Finalize(None, last_cpu, exitpriority=-100)
+
+
+def _redeliver_sigterm(begun: threading.Event) -> None:
+    """See that a SIGTERM runs the worker's handler even when its main thread is blocked.
+
+    Python runs a signal's handler in the main thread only, between bytecodes or when
+    a blocking call there is interrupted. A SIGTERM that arrives just before the main
+    thread enters a wait nothing else ends (a pool worker reaching for the task
+    queue's read lock, which ``Pool.terminate`` takes and never gives back) only
+    marks the handler as due: the wait goes on, the handler never runs, the worker
+    lives on, and ``Pool.terminate`` waited for it for ever (the lab hung so under
+    load, a replacement worker just started beside a dead one). The signal's C
+    handler also writes its number to the wakeup fd: a thread of the worker reads it
+    and interrupts the main thread again, every 20 ms, until the handler has begun.
+    """
+    main = threading.get_ident()
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    try:
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(r)
+        os.close(w)
+        return
+    term = int(signal.SIGTERM)
+
+    def watch() -> None:
+        while True:
+            try:
+                data = os.read(r, 512)
+            except OSError:
+                return
+            if not data:
+                return
+            if term in data:
+                break
+        while not begun.wait(0.02):
+            try:
+                signal.pthread_kill(main, term)
+            except (OSError, ValueError):
+                return
+
+    threading.Thread(target=watch, name="concviz-sigterm", daemon=True).start()
 
 
 def _worker_task(index: int):
@@ -146,6 +193,98 @@ def _end_processes(processes) -> None:
                 os.kill(pids[id(p)], signal.SIGKILL)
             except (OSError, KeyError, TypeError):
                 pass
+
+
+# Pool.terminate, Pool.join and an executor's shutdown wait for the workers without a
+# bound: one that outlives its SIGTERM would hold the run, and the lab, for ever. They
+# run on a thread of their own; past these bounds every worker still alive is killed,
+# and what still holds the pool then is left behind (a daemon thread): the run ends.
+POOL_TERM_S = 1.0  # Pool.terminate's SIGTERM: a worker flushes (<= 0.5 s) and exits
+POOL_JOIN_S = 5.0  # a closed pool's or a shut-down executor's idle workers exit
+POOL_GIVE_UP_S = 3.0  # after the kill: how long the pool's own ending is waited for
+_KILL_ROUND_S = 0.25
+
+
+def _on_thread(fn, name: str) -> threading.Thread:
+    """Start ``fn`` on a daemon thread (what it raises is dropped: ending goes on)."""
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception:
+            pass
+
+    t = threading.Thread(target=run, name=name, daemon=True)
+    t.start()
+    return t
+
+
+def _kill_alive(processes, timeout: float = 0.5) -> None:
+    """SIGKILL every process not yet exited (by its sentinel: without reaping it, which
+    the pool's own thread may be doing) and wait, bounded, until they have."""
+    sentinels = []
+    for p in processes:
+        try:
+            sentinel, pid = p.sentinel, p.pid
+        except ValueError:  # closed: long gone
+            continue
+        if pid is None or sentinel in sentinels or mp_connection.wait([sentinel], 0):
+            continue  # not started, listed twice (the pool's and the run's), or gone
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        sentinels.append(sentinel)
+    deadline = time.monotonic() + timeout
+    while sentinels and (left := deadline - time.monotonic()) > 0:
+        ready = mp_connection.wait(sentinels, left)
+        sentinels = [s for s in sentinels if s not in ready]
+
+
+def _unstick_pool(pool) -> None:
+    """Hand on the pool's queue locks a killed worker took with it (call once every
+    worker is gone). Pool.terminate takes the task queue's read lock, which a worker
+    holds while idle in get(), and puts a sentinel under the result queue's write lock,
+    which a worker holds while sending a result: neither comes back from a dead worker.
+    A lock the lab's ending holds itself is released to no one waiting: harmless."""
+    for lock in (
+        getattr(pool._inqueue, "_rlock", None),
+        getattr(pool._outqueue, "_wlock", None),
+    ):
+        if lock is None:
+            continue
+        try:
+            lock.acquire(False)  # taken now if free, so the release below changes nothing;
+            lock.release()  # if held, the release hands it to the pool's waiting thread
+        except (OSError, ValueError):
+            pass
+
+
+def _end_pool(pool, others=(), grace: float = POOL_TERM_S) -> None:
+    """``pool.terminate()``, bounded whatever the workers do.
+
+    Pool.terminate stops the pool replacing workers, SIGTERMs them (each ships its last
+    events, see ``_worker_init``) and joins them. A worker still alive after ``grace``
+    is killed, with every other of ``others`` and of the pool (a
+    replacement the pool started meanwhile); should the pool's ending still wait, on
+    a queue lock a killed worker held, the locks are handed on; past
+    ``POOL_GIVE_UP_S`` it is left behind and the run goes on.
+    """
+    ender = _on_thread(pool.terminate, "concviz-pool-end")
+    ender.join(grace)
+    deadline = time.monotonic() + POOL_GIVE_UP_S
+    rounds = 0
+    while ender.is_alive() and time.monotonic() < deadline:
+        try:
+            _kill_alive([*list(pool._pool), *others])
+        except Exception as exc:  # the run's own error is what the run ends with
+            print(f"concviz: ending the process pool: {exc!r}", file=sys.stderr)
+        ender.join(_KILL_ROUND_S)
+        rounds += 1
+        if ender.is_alive() and rounds >= 2:
+            _unstick_pool(pool)
+    if ender.is_alive():
+        print("concviz: the process pool would not end; left behind", file=sys.stderr)
 
 
 def _describe_exit(code: int) -> str:
@@ -409,13 +548,14 @@ def run_processes(ctx: RunContext) -> None:
     # 0.1 s, so one that dies before the first check would otherwise go unseen and
     # its task would never finish.
     w.watch(pool._pool)
+    ending = threading.Lock()
 
-    def end_pool() -> None:
-        # Pool.terminate joins its workers: end them first, so it cannot wait for ever
-        _end_processes(list(pool._pool))
-        pool.terminate()
+    def end_pool(grace: float = POOL_TERM_S) -> None:
+        with ending:  # a stop's and the run's own: one after the other
+            _end_pool(pool, list(w.seen.values()), grace)
 
-    ctx.on_stop(end_pool)
+    # a stop kills a worker deaf to SIGTERM sooner: the user waits for it
+    ctx.on_stop(lambda: end_pool(TERM_GRACE_S))
     try:
 
         def check() -> None:
@@ -440,12 +580,16 @@ def run_processes(ctx: RunContext) -> None:
 
         submit_windowed(ctx, submit, w.results if chunk > 1 else w.result, check, chunk)
         if ctx.stop_event.is_set():
-            end_pool()
+            end_pool(TERM_GRACE_S)
         else:
             pool.close()
-        pool.join()
+            # every task has ended: the workers only exit; one that does not is ended
+            joiner = _on_thread(pool.join, "concviz-pool-join")
+            joiner.join(POOL_JOIN_S)
+            if joiner.is_alive():
+                end_pool()
     except BaseException:
-        pool.terminate()
+        end_pool()
         raise
     finally:
         w.close()
@@ -474,7 +618,13 @@ def run_process_pool(ctx: RunContext) -> None:
                 p.terminate()
             except (OSError, ValueError):
                 pass
-        ex.shutdown(wait=False, cancel_futures=True)
+
+        # bounded, as every wait on the executor here: it takes its locks (which its
+        # own threads hold while they end) and nothing may hold the lab for ever
+        def shut() -> None:
+            ex.shutdown(wait=False, cancel_futures=True)
+
+        _on_thread(shut, "concviz-pool-end").join(0.5)
         _end_processes(procs)  # and SIGKILL any that ignore SIGTERM
 
     ctx.on_stop(kill)
@@ -508,7 +658,16 @@ def run_process_pool(ctx: RunContext) -> None:
 
         submit_windowed(ctx, submit, on_result, check)
         check()
-        ex.shutdown(wait=not ctx.stop_event.is_set(), cancel_futures=ctx.stop_event.is_set())
+        stopped = ctx.stop_event.is_set()
+        ender = _on_thread(
+            lambda: ex.shutdown(wait=not stopped, cancel_futures=stopped), "concviz-pool-end"
+        )
+        # every task has ended (or the stop ended the workers): the workers only exit;
+        # one that does not is killed
+        ender.join(POOL_JOIN_S)
+        if ender.is_alive():
+            kill()
+            ender.join(POOL_GIVE_UP_S)
     except BaseException:
         kill()
         raise

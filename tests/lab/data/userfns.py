@@ -40,6 +40,43 @@ def die_beside_an_idle_worker(i):
         os._exit(3)
 
 
+def die_beside_a_worker_deaf_to_sigterm(i):
+    """Task 1 ignores SIGTERM and sleeps on; task 0 exits with code 3 once it has begun.
+    Ending the pool sends the deaf worker a SIGTERM it never acts on (as a worker whose
+    handler a blocked wait holds off): Pool.terminate would join it for ever."""
+    if i == 1:
+        import signal
+
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a task runs in the main thread
+        open(_flag(i), "w").close()
+        time.sleep(30)
+    elif i == 0:
+        deadline = time.monotonic() + 5
+        while not os.path.exists(_flag(i)) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        os._exit(3)
+
+
+def kill_the_idle_worker(i):
+    """Task 1 ends at once, its worker then waits for more work (blocked in the task
+    queue's get, holding its read lock); task 0 kills that worker with SIGKILL, so the
+    lock is never given back, and sleeps on."""
+    if i == 1:
+        with open(_flag(i) + ".tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.replace(_flag(i) + ".tmp", _flag(i))
+    elif i == 0:
+        import signal
+
+        deadline = time.monotonic() + 5
+        while not os.path.exists(_flag(i)) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.2)  # the other worker is back in get()
+        with open(_flag(i)) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+        time.sleep(30)
+
+
 def segv_late(i):
     if i == 0:
         time.sleep(0.3)
