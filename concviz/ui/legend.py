@@ -92,6 +92,8 @@ class LegendBar(QWidget):
                 self.overflow.addStretch(1)
                 outer.addLayout(self.overflow)
         self._split = len(self._task_keys)  # task entries on the first line
+        self._trailing: tuple[QWidget, QHBoxLayout] | None = None  # see add_trailing
+        self._trailing_in: QHBoxLayout | None = None
         self._build_sharing_row(outer)
         self.set_theme(theme)
         self.set_waits(False)
@@ -178,8 +180,13 @@ class LegendBar(QWidget):
         )
 
     def add_trailing(self, widget: QWidget, row: int = 1) -> None:
-        """Put ``widget`` at the right end of a row (the CPU row is short: room to spare)."""
+        """Put ``widget`` at the right end of a row (the CPU row is short: room to spare);
+        where the row is too short for it (beside the lessons dock on a 720p projector
+        the view tabs were cut to "Sw"), at the right end of the line below the Tasks."""
+        self._trailing = (widget, self._rows[row])
+        self._trailing_in = self._rows[row]
         self._rows[row].addWidget(widget, 0, Qt.AlignmentFlag.AlignBottom)
+        self._reflow()
 
     def set_waits(self, sampled: bool) -> None:
         """Name the colours bars are drawn in: the measured wait split, or CPU shares."""
@@ -273,9 +280,38 @@ class LegendBar(QWidget):
                 split = i
                 break
             used += need
-        if split == self._split:
+        if split != self._split:
+            self._split = split
+            self._place_tasks(entries, split)
+        self._place_trailing(room)
+        shown = split < len(entries) or self._trailing_in is self.overflow
+        self._overflow_indent.setFixedWidth(head.sizeHint().width())
+        self._overflow_indent.setVisible(shown)
+
+    def _place_trailing(self, room: int) -> None:
+        """The trailing widget on its row when the row has room for it, else below."""
+        trailing = self._trailing
+        if trailing is None:
             return
-        self._split = split
+        widget, home = trailing
+        spacing = home.spacing()
+        others = [home.itemAt(i).widget() for i in range(home.count())]
+        # a swatch and a gap have fixed widths (their size hints say less)
+        need = sum(
+            max(w.sizeHint().width(), w.minimumWidth()) + spacing
+            for w in others
+            if w not in (None, widget) and w.isVisibleTo(self)
+        )
+        need += widget.sizeHint().width()
+        target = home if need <= room else self.overflow
+        if target is self._trailing_in:
+            return
+        self._trailing_in.removeWidget(widget)
+        target.addWidget(widget, 0, Qt.AlignmentFlag.AlignBottom)
+        self._trailing_in = target
+
+    def _place_tasks(self, entries: list[tuple[QWidget, ...]], split: int) -> None:
+        row = self._rows[0]
         for i, widgets in enumerate(entries):
             target, index = (row, 1 + 3 * i) if i < split else (self.overflow, None)
             for k, w in enumerate(widgets):
@@ -284,6 +320,9 @@ class LegendBar(QWidget):
                 if index is not None:
                     target.insertWidget(index + k, w)
                 else:  # before the overflow line's stretch
-                    self.overflow.insertWidget(self.overflow.count() - 1, w)
-        self._overflow_indent.setFixedWidth(head.sizeHint().width())
-        self._overflow_indent.setVisible(split < len(entries))
+                    self.overflow.insertWidget(self._stretch_index(), w)
+
+    def _stretch_index(self) -> int:
+        """Where the overflow line's stretch is (the trailing widget may follow it)."""
+        lay = self.overflow
+        return next(i for i in range(lay.count()) if lay.itemAt(i).spacerItem() is not None)

@@ -356,6 +356,9 @@ class LessonsPanel(QDockWidget):
     def _say(self, look: str, claims: str) -> None:
         self.look_text, self.claims_text = look, claims
         self.result.setPlainText(f"{look}\n\n{claims}" if claims else look)
+        # an empty box took a third of a short dock from the step's text (at 720p the
+        # heading was cut): it is there once there is something to read in it
+        self.result.setVisible(bool(look or claims))
 
     def _job_finished(self, i: int, run) -> None:
         p = self._pending

@@ -57,6 +57,9 @@ class SummaryPanel(QFrame):
             value.setObjectName("summaryValue")
             note = QLabel("")
             note.setObjectName("summaryNote")
+            # a long note (a lesson's baseline is named at length) wraps: beside the
+            # lessons dock on a 720p projector one line of each widened the window
+            note.setWordWrap(True)
             for w in (head, value, note):
                 w.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             grid.addWidget(head, 1, col)

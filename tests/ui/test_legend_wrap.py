@@ -44,3 +44,56 @@ def test_a_narrow_legend_wraps_instead_of_cutting_words(qtbot):
     assert texts[:3] == ["computing", "partly waiting", "mostly waiting"], texts
     holder.resize(1800, 200)
     qtbot.waitUntil(lambda: len(_lines(legend)) == 1, timeout=2000)
+
+
+def test_the_view_tabs_move_below_rather_than_be_cut(qtbot):
+    """The page tabs at the CPU row's end: whole on a line of their own when the row is
+    short (beside the lessons dock at 1280×720 the third tab read "Sw"), back on the
+    CPU row when there is room; never over another entry of the legend."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QLabel, QTabBar, QVBoxLayout, QWidget
+
+    holder = QWidget()
+    qtbot.addWidget(holder)
+    legend = LegendBar(T.LIGHT)
+    lay = QVBoxLayout(holder)
+    lay.addWidget(legend)
+    lay.addStretch(1)  # the legend as tall as it needs, as in the window
+    tabs = QTabBar()
+    tabs.setUsesScrollButtons(False)
+    for name in ("Timeline", "Compare", "Sweep"):
+        tabs.addTab(name)
+    legend.add_trailing(tabs)
+    legend.set_scale(1.6)
+    holder.resize(1800, 300)
+    holder.show()
+    qtbot.waitExposed(holder)
+    qtbot.wait(50)
+    cpu = legend._rows[1].itemAt(0).widget()
+
+    def whole_and_clear() -> bool:
+        rect = tabs.geometry()
+        over = [
+            w.text()
+            for w in legend.findChildren(QLabel)
+            if w.isVisible()
+            and w.text()
+            and QRect(w.mapTo(legend, w.rect().topLeft()), w.size()).intersects(rect)
+        ]
+        return (
+            tabs.isVisible()
+            and tabs.width() >= tabs.sizeHint().width()
+            and rect.right() < legend.width()
+            and not over
+        )
+
+    def on_cpu_row() -> bool:
+        return abs(tabs.geometry().center().y() - cpu.geometry().center().y()) < cpu.height()
+
+    assert whole_and_clear() and on_cpu_row(), (tabs.geometry(), cpu.geometry())
+    holder.resize(700, 300)
+    qtbot.waitUntil(lambda: not on_cpu_row(), timeout=2000)
+    qtbot.wait(50)
+    assert whole_and_clear(), (tabs.geometry(), tabs.sizeHint(), legend.width())
+    holder.resize(1800, 300)
+    qtbot.waitUntil(on_cpu_row, timeout=2000)

@@ -31,6 +31,18 @@ opened = {
     "run": clear(win.controls.run_button), "stop": clear(win.controls.stop_button),
     "summary": clear(win.summary), "timeline": clear(win.timeline),
 }
+# the step's runs, shown in the compare view; then the Timeline tab: the summary's
+# notes name the lesson's baseline at length (one line each floated the panel)
+panel.run_step()
+end = time.monotonic() + 90
+while panel._pending is not None and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.02)
+settle()
+win.view_tabs.setCurrentIndex(0)
+settle()
+after_step = {"floating": panel.isFloating(), "window_inside": screen.contains(win.frameGeometry()),
+              "speedup_note": win.summary.notes["speedup"].text(),
+              "summary": clear(win.summary)}
 sweep = win.pages.widget(win.pages.count() - 1)
 win.show_page(sweep)
 settle()
@@ -39,7 +51,7 @@ on_sweep = {"window_inside": screen.contains(win.frameGeometry()),
 win.show_page(win.timeline_page)
 panel.close()
 settle()
-print(json.dumps({"opened": opened, "sweep": on_sweep,
+print(json.dumps({"opened": opened, "sweep": on_sweep, "after_step": after_step,
                   "closed_params_shown": win.controls.params_box.isVisible()}))
 win.close(); win.shutdown()
 """
@@ -56,6 +68,10 @@ def test_lessons_dock_beside_the_timeline_on_a_720p_screen(tmp_path, mode):
     for part in ("run", "stop", "summary", "timeline"):
         assert opened[part]["visible"] and opened[part]["inside"], (part, opened[part])
         assert not opened[part]["under_panel"], (part, opened[part])
+    after = got["after_step"]
+    assert after["speedup_note"], after  # the step's run is shown, against its baseline
+    assert not after["floating"] and after["window_inside"], after
+    assert after["summary"]["visible"] and not after["summary"]["under_panel"], after
     # a wider page (the sweep's fields) never pushes the window past the screen
     assert got["sweep"]["window_inside"] and got["sweep"]["panel_inside"], got["sweep"]
     assert got["closed_params_shown"], got

@@ -32,6 +32,7 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     assert [r.name for r in added] == ["unsafe · race-conditions 1", "locked · race-conditions 1"]
     shown = panel.result.toPlainText()
     assert shown.startswith("Without a lock") and "{" not in shown
+    assert not panel.result.isHidden()
     assert [c["held"] for c in panel.last_claims] == [True, True], panel.last_claims
     assert shown.count("✓") == 2 and "locked.lost_updates = 0 == 0" in shown
     assert panel.run_button.isEnabled()
@@ -50,6 +51,7 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     panel.next_button.click()
     assert panel.step_label.text() == "step 2 of 3" and panel.next_button.isEnabled()
     assert "Native code" in panel.text.toPlainText() and panel.result.toPlainText() == ""
+    assert panel.result.isHidden()  # nothing to read yet: the step's text has the room
     panel.next_button.click()
     assert panel.step_label.text() == "step 3 of 3" and not panel.next_button.isEnabled()
     panel.prev_button.click()
