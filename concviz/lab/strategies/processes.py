@@ -271,6 +271,12 @@ def _end_pool(pool, others=(), grace: float = POOL_TERM_S) -> None:
     ``POOL_GIVE_UP_S`` it is left behind and the run goes on.
     """
     ender = _on_thread(pool.terminate, "concviz-pool-end")
+    # Pool.terminate SIGTERMs the workers once its worker handler has ended (0.1 s and
+    # more, on a busy machine): the grace counts from then, so a worker has all of it
+    # to ship its last events (a deadlock's waits were lost under load, killed mid-flush)
+    handler = getattr(pool, "_worker_handler", None)
+    if isinstance(handler, threading.Thread) and handler is not threading.current_thread():
+        handler.join(grace)
     ender.join(grace)
     deadline = time.monotonic() + POOL_GIVE_UP_S
     rounds = 0
