@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -212,6 +212,9 @@ class CompareView(QWidget):
         ci.layout.setColumnStretchFactor(1, 4)
         self._draw_lanes(lanes, runs)
         self._draw_charts(charts, runs)
+        # as wide as the view: a wider layout (the placeholder's line) left its width
+        # behind, and the chart column ran off the view's right edge beside the lessons
+        self.canvas.ci.setGeometry(QRectF(self.canvas.viewport().rect()))
 
     def _title(self, run: Run) -> str:
         from html import escape
@@ -399,7 +402,16 @@ class CompareView(QWidget):
                 label.setFont(self._font(0.85))
                 label.setPos(float(i), 0.0 if v is None else float(v))
                 plot.addItem(label)
-            plot.setYRange(0.0, top * 1.3, padding=0)
+            # room above the tallest bar for its label: a short chart (one column of
+            # four, beside the lessons) needs more of its range for the same text
+            one_column = self.chart_columns == 1
+            plot.setYRange(0.0, top * (2.0 if one_column else 1.3), padding=0)
+            left = plot.getAxis("left")
+            if one_column:  # 0 and one round value: six crammed numbers read as a smear
+                mark = _round_below(top)
+                left.setTicks([[(0.0, "0"), (mark, f"{mark:g}")], []])
+            else:
+                left.setTicks(None)
             plot.setXRange(-0.6, len(runs) - 0.4, padding=0)
             plot.getAxis("bottom").setTicks(ticks)
 
@@ -407,6 +419,12 @@ class CompareView(QWidget):
     def save_picture(self, path: str) -> bool:
         """Write the view as PNG (pixels as on screen) or SVG (by the file's ending)."""
         return save_view(self.canvas, path)
+
+
+def _round_below(value: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten not above ``value`` (> 0)."""
+    power = 10.0 ** np.floor(np.log10(value))
+    return float(max(m * power for m in (1.0, 2.0, 5.0) if m * power <= value * (1 + 1e-9)))
 
 
 def save_view(view: pg.GraphicsView, path: str) -> bool:
