@@ -30,7 +30,9 @@ A lesson file is plain Markdown with a small front matter::
 An experiment's keys are the run's own (``concviz run``'s flags, with ``_`` or
 ``-``): workload, strategy, workers, tasks, task_ms, serial_fraction, cpu_fraction,
 jitter, seed, and the knobs sync, critical_fraction, limit, queue_size, producer_ms,
-width, start_method; ``interpreter: free-threaded`` runs them on a free-threaded Python.
+width, start_method; ``interpreter: free-threaded`` runs them on a free-threaded Python;
+``view: sweep`` shows runs of one strategy on several worker counts in the Sweep view
+(speedup and efficiency against workers, with Amdahl's fit) once they have ended.
 ``strategies: a, b`` makes one run per strategy, named after it;
 ``run NAME: key=value, key=value`` lines make runs of their own names instead, each
 the experiment's keys with its changes. Whether the workloads and strategies exist is
@@ -81,6 +83,9 @@ OPTION_KEYS = {
 }
 # ``interpreter:``: the kinds of Python an experiment may ask for
 INTERPRETERS = ("free-threaded",)
+# ``view:``: where the window shows the step's runs when they have ended (the compare
+# view, or the timeline for one run, when not given)
+VIEWS = ("sweep",)
 _RUN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*$")
 
 
@@ -106,6 +111,7 @@ class Step:
     # the Python the runs need, when not the lab's own: "free-threaded" (3.13t or newer,
     # the GIL off); where none is found the runs are not made and the claims skipped
     interpreter: str | None = None
+    view: str | None = None  # "sweep": the runs are a workers sweep, shown as one
 
     def constants(self) -> set[str]:
         """The machine's figures the claims and the text need (``machine_parallelism``)."""
@@ -183,11 +189,12 @@ def _key(raw: str) -> str:
     return raw.strip().replace("-", "_")
 
 
-def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None]:
-    """The runs an experiment block makes, by name, and the Python they need (None:
-    the lab's own)."""
+def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None, str | None]:
+    """The runs an experiment block makes, by name, the Python they need (None: the
+    lab's own) and the view that shows them (None: the usual one)."""
     base: dict[str, object] = {}
     interpreter: str | None = None
+    view: str | None = None
     options: dict[str, object] = {}
     strategies: list[str] = []
     named: list[tuple[str, str]] = []
@@ -214,12 +221,21 @@ def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None]:
                     f"{what}: interpreter {interpreter!r} is not one a lesson can ask for "
                     f"(it takes {', '.join(INTERPRETERS)})"
                 )
+        elif key == "view":
+            view = rest.strip()
+            if view not in VIEWS:
+                raise BadLesson(
+                    f"{what}: view {view!r} is not one a step can ask for "
+                    f"(it takes {', '.join(VIEWS)})"
+                )
         elif key in START_KEYS:
             base[key] = _convert(key, rest.strip(), START_KEYS, what)
         elif key in OPTION_KEYS:
             options[key] = _convert(key, rest.strip(), OPTION_KEYS, what)
         else:
-            known = ", ".join([*START_KEYS, *OPTION_KEYS, "strategies", "interpreter", "run NAME"])
+            known = ", ".join(
+                [*START_KEYS, *OPTION_KEYS, "strategies", "interpreter", "view", "run NAME"]
+            )
             raise BadLesson(
                 f"{what}: the experiment has no key {head.strip()!r} (it takes {known})"
             )
@@ -267,7 +283,26 @@ def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None]:
             runs[name] = P.Start(mode="batch", options=opts, **params)  # type: ignore[arg-type]
         except P.ControlError as exc:
             raise BadLesson(f"{what}, run {name}: {exc}") from None
-    return runs, interpreter
+    if view == "sweep":
+        _check_sweep(runs, what)
+    return runs, interpreter, view
+
+
+def _check_sweep(runs: dict[str, P.Start], what: str) -> None:
+    """A sweep step's runs differ in their worker count only, one run a count."""
+    counts = [s.workers for s in runs.values()]
+    if len(set(counts)) < 2 or len(set(counts)) != len(counts):
+        raise BadLesson(
+            f"{what}: a sweep's runs each have a worker count of their own, two at least "
+            f"(these have {', '.join(map(str, counts))})"
+        )
+    first = next(iter(runs.values()))
+    for name, s in runs.items():
+        if dataclasses.replace(s, workers=first.workers) != first:
+            raise BadLesson(
+                f"{what}: a sweep's runs differ in their worker count only; run {name} "
+                "differs in more"
+            )
 
 
 def _blocks(lines: list[str], what: str) -> tuple[str, dict[str, str]]:
@@ -316,8 +351,8 @@ def parse_lesson(text: str, name: str, path: Path | None = None) -> Lesson:
         step_text, blocks = _blocks(body, what)
         if not step_text:
             raise BadLesson(f"{what} has no text")
-        runs, interpreter = (
-            _experiment(blocks["experiment"], what) if "experiment" in blocks else ({}, None)
+        runs, interpreter, view = (
+            _experiment(blocks["experiment"], what) if "experiment" in blocks else ({}, None, None)
         )
         if not runs and ("look" in blocks or "claim" in blocks):
             raise BadLesson(f"{what}: a look or claim block needs an experiment block")
@@ -342,7 +377,7 @@ def parse_lesson(text: str, name: str, path: Path | None = None) -> Lesson:
                     f"{what}: {node.text!r} reads run {unknown[0]}, which the experiment "
                     f"does not make (it makes {', '.join(runs)})"
                 )
-        steps.append(Step(title, step_text, runs, look, tuple(claims), interpreter))
+        steps.append(Step(title, step_text, runs, look, tuple(claims), interpreter, view))
     return Lesson(
         name=name,
         title=str(meta["title"]),

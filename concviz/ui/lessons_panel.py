@@ -13,6 +13,7 @@ Threads: everything here runs on the GUI thread, except the parallelism measurem
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer
@@ -346,6 +347,7 @@ class LessonsPanel(QDockWidget):
             "step": step,
             "labels": [n for n, _p in named],
             "runs": {},
+            "run_objects": [],
             "missing": missing,
         }
         self.run_button.setEnabled(False)
@@ -371,6 +373,7 @@ class LessonsPanel(QDockWidget):
                 result["loop_lag_ms"] = lag
         label = p["labels"][i]
         p["runs"][label] = result
+        p["run_objects"].append(run)
         # the runs list and the compare view name it as the lesson does
         self.window_.session.rename(run, f"{label} · {p['lesson'].name} {p['k']}")
 
@@ -424,8 +427,34 @@ class LessonsPanel(QDockWidget):
             lines.append("This machine did not show all of it now: its recording does.")
             self._offer(shipped)
         self._say(look, "\n".join(lines))
+        if p["step"].view == "sweep":
+            self._show_sweep(p)
         step = self.step()
         self.run_button.setEnabled(bool(step and step.runs))
+
+    def _show_sweep(self, p: dict) -> None:
+        """A sweep step's runs, tagged as the points of one workers sweep (as a sweep
+        of the Sweep page tags its own, so a saved session keeps it), drawn there with
+        speedup and efficiency against workers and Amdahl's fit."""
+        runs = [r for r in p["run_objects"] if r.spec is not None]
+        if len(runs) < 2:
+            return
+        sid = f"lesson-{p['lesson'].name}-{p['k']}-{uuid.uuid4().hex[:6]}"
+        for run in runs:
+            spec = run.spec
+            run.meta["sweep"] = {
+                "id": sid,
+                "kind": "workers",
+                "x": spec.workers,
+                "strategy": spec.strategy,
+                "repeat": 0,
+                "weak": False,
+                "workers": spec.workers,
+                "workload": spec.workload,
+                "serial_fraction": spec.serial_fraction,
+            }
+        win = self.window_
+        win.show_page(win.sweep_view)
 
 
 def install(window) -> LessonsPanel:

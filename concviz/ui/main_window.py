@@ -889,12 +889,15 @@ class MainWindow(QMainWindow):
                 self._end_live_run(run, interrupted=True)
         self._choose_compared_run()
         self._sync_controls()
+        # a lesson's runs may be one strategy on several worker counts: runs, then
+        strategies = {r.spec.strategy for r in self._batch_runs.values() if r.spec is not None}
+        what = "strategies" if len(strategies) == total else "runs"
         if self._batch_cancelled:
-            text = f"Comparison cancelled after {done} of {total} strategies."
+            text = f"Comparison cancelled after {done} of {total} {what}."
         elif total == 1:
             text = f"Ran {self._batch_jobs[0].label}." if done else ""
         else:
-            text = f"Compared {done} strategies on one time scale."
+            text = f"Compared {done} {what} on one time scale."
         self.statusBar().showMessage(text, 10_000)
 
     def _choose_compared_run(self) -> None:

@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, QSignalBlocker, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -244,6 +244,10 @@ class SweepView(QWidget):
         self.left = self.view.addPlot(row=0, col=0)
         self.right = self.view.addPlot(row=0, col=1)
         self._legends: list[pg.LegendItem] = []
+        self._relegend = QTimer(self)
+        self._relegend.setSingleShot(True)
+        self._relegend.setInterval(120)
+        self._relegend.timeout.connect(self._fill_legends)
         lay.addWidget(self.view, 1)
 
         self.kind.currentIndexChanged.connect(lambda _i: self._kind_changed())
@@ -285,26 +289,67 @@ class SweepView(QWidget):
             self.serial: True,
             self.weak: workers,
         }
-        # the visible fields side by side, labels above: one row pair leaves the plots room
-        col = 0
         for i, (_text, w) in enumerate(self.fields):
-            label = self.labels[str(i)]
-            self.grid.removeWidget(label)
-            self.grid.removeWidget(w)
             visible = show.get(w, True)
             w.setVisible(visible)
-            label.setVisible(visible)
-            if visible:
-                self.grid.addWidget(label, 0, col)
-                self.grid.addWidget(w, 1, col)
-                # the lists take what width there is; the numbers keep theirs
-                self.grid.setColumnStretch(col, 3 if isinstance(w, QLineEdit) else 0)
-                col += 1
-        for c in range(col, len(self.fields)):
-            self.grid.setColumnStretch(c, 0)
+            self.labels[str(i)].setVisible(visible)
+        self._columns = 0
+        self._place_fields()
         self.weak.setVisible(workers)
         if self.sweep is None or self.sweep.get("kind") != self.kind.currentData():
             self._draw_empty(self.kind.currentData())
+
+    def _shown_fields(self) -> list[tuple[QLabel, QWidget]]:
+        return [
+            (self.labels[str(i)], w) for i, (_t, w) in enumerate(self.fields) if not w.isHidden()
+        ]
+
+    def _fields_width(self, columns: int) -> int:
+        """The width the shown fields need at ``columns`` a row (the widest row)."""
+        shown = self._shown_fields()
+        widths = [max(lab.sizeHint().width(), w.minimumSizeHint().width()) for lab, w in shown]
+        rows = [widths[k : k + columns] for k in range(0, len(widths), max(1, columns))]
+        spacing = self.grid.horizontalSpacing()
+        m = self.layout().contentsMargins()
+        return (
+            max((sum(r) + spacing * (len(r) - 1) for r in rows), default=0) + m.left() + m.right()
+        )
+
+    def _place_fields(self) -> None:
+        """The shown fields side by side, labels above: one row pair where the page is
+        wide enough (the plots keep their height), two where not (beside the lessons
+        dock on a 720p projector one row pair was 1250 px and floated the dock)."""
+        shown = self._shown_fields()
+        n = len(shown)
+        columns = n if self.width() >= self._fields_width(n) else (n + 1) // 2
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for i, (_t, w) in enumerate(self.fields):  # hidden ones too: no cell kept
+            self.grid.removeWidget(self.labels[str(i)])
+            self.grid.removeWidget(w)
+        for c in range(len(self.fields)):
+            self.grid.setColumnStretch(c, 0)
+        for k, (label, w) in enumerate(shown):
+            row, col = 2 * (k // columns), k % columns
+            self.grid.addWidget(label, row, col)
+            self.grid.addWidget(w, row + 1, col)
+            # the lists take what width there is; the numbers keep theirs
+            if isinstance(w, QLineEdit):
+                self.grid.setColumnStretch(col, 3)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._place_fields()
+        if self._legends and self.view.width() != getattr(self, "_legend_width", 0):
+            self._relegend.start()  # once the resize has settled
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As narrow as the fields on two row pairs: the page takes its width from the
+        window, not the window from one row of fields."""
+        hint = super().minimumSizeHint()
+        n = len(self._shown_fields())
+        return QSize(min(hint.width(), max(self._fields_width((n + 1) // 2), 320)), hint.height())
 
     def spec(self):
         """The ``SweepSpec`` the controls ask for; ValueError with one sentence if bad."""
@@ -466,6 +511,18 @@ class SweepView(QWidget):
         ]
         if not tags:
             return
+        spec = next(
+            (
+                r.spec
+                for r in self.session.runs
+                if r.spec is not None and (r.meta.get("sweep") or {}).get("id") == sweep.get("id")
+            ),
+            None,
+        )
+        # a strong workers sweep (a lesson's, say): its runs' sizes (weak: they grew)
+        if spec is not None and sweep["kind"] == "workers" and not tags[0].get("weak"):
+            self.tasks.setValue(int(spec.tasks))
+            self.task_ms.setValue(float(spec.task_ms))
         i = self.workload.findData(sweep.get("workload"))
         if i >= 0:
             self.workload.setCurrentIndex(i)
@@ -551,8 +608,14 @@ class SweepView(QWidget):
             for item in plot.listDataItems():
                 if item.name():
                     legend.addItem(item, item.name())
+            # one to a row where two do not fit under the plot (beside the lessons
+            # dock at 1280×720 the legends pushed the efficiency plot off the view)
+            if legend.boundingRect().width() > self.view.width() / 2 - 12:
+                legend.setColumnCount(1)
             layout.addItem(legend, row=1, col=col)
             self._legends.append(legend)
+        self._legend_width = self.view.width()
+        layout.setGeometry(QRectF(self.view.viewport().rect()))  # as wide as the view
 
     def _draw_empty(self, kind: str) -> None:
         if kind == "workers":

@@ -99,6 +99,12 @@ def _bad(text: str, tmp_path) -> str:
         (("{threads.wall_s:.1f}", "{threads.wall_s:!r}"), "look block"),
         (("No experiment here.", ""), "has no text"),
         (("run locked: sync=lock, workers=3", "run locked: sync=lock, colour=3"), "no key"),
+        (("strategy: threads\n", "strategy: threads\nview: gantt\n"), "view 'gantt' is not"),
+        # a sweep's runs differ in their worker count only
+        (
+            ("strategy: threads\n", "strategy: threads\nview: sweep\n"),
+            "run locked differs in more",
+        ),
         (
             (
                 "strategies: sequential, threads",
@@ -119,3 +125,12 @@ def test_no_steps_and_unreadable(tmp_path):
     missing = tmp_path / "gone.md"
     with pytest.raises(BadLesson, match="gone.md cannot be read"):
         load_lesson(missing)
+
+
+def test_a_sweep_step_names_its_view():
+    sweep = GOOD.replace("strategy: threads\n", "strategy: threads\nview: sweep\n", 1).replace(
+        "run locked: sync=lock, workers=3", "run locked: sync=none, workers=3"
+    )
+    step = parse_lesson(sweep, "sample").steps[1]
+    assert step.view == "sweep" and [s.workers for s in step.runs.values()] == [2, 3]
+    assert parse_lesson(GOOD, "sample").steps[1].view is None

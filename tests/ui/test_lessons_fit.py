@@ -46,7 +46,8 @@ after_step = {"floating": panel.isFloating(), "window_inside": screen.contains(w
 sweep = win.pages.widget(win.pages.count() - 1)
 win.show_page(sweep)
 settle()
-on_sweep = {"window_inside": screen.contains(win.frameGeometry()),
+on_sweep = {"window_inside": screen.contains(win.frameGeometry()), "floating": panel.isFloating(),
+            "plots_inside": rect(win.sweep_view.view).right() < rect(panel).left(),
             "panel_inside": screen.contains(rect(panel))}
 win.show_page(win.timeline_page)
 panel.close()
@@ -74,4 +75,6 @@ def test_lessons_dock_beside_the_timeline_on_a_720p_screen(tmp_path, mode):
     assert after["summary"]["visible"] and not after["summary"]["under_panel"], after
     # a wider page (the sweep's fields) never pushes the window past the screen
     assert got["sweep"]["window_inside"] and got["sweep"]["panel_inside"], got["sweep"]
+    # the sweep's fields take two rows rather than float the panel over the plots
+    assert not got["sweep"]["floating"] and got["sweep"]["plots_inside"], got["sweep"]
     assert got["closed_params_shown"], got

@@ -216,3 +216,30 @@ def test_a_free_threaded_step_in_a_window_whose_lab_has_a_gil_says_what_it_needs
     said = panel.result.toPlainText()
     assert "free-threaded Python" in said and "with a GIL" in said
     assert "Choose the lab's Python" in said
+
+
+def test_a_sweep_step_draws_its_runs_in_the_sweep_view(window, qtbot):
+    """Amdahl's second step runs one strategy on 1, 2, 4 and 8 workers: when they end,
+    the Sweep page shows them as one workers sweep, with the lesson's sizes and a fit."""
+    from concviz.ui.sweep_view import fit_text
+
+    panel = window.lessons_panel
+    _help_action(window, "&Lessons").trigger()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    panel.choose("amdahl")
+    panel.next_button.click()
+    step = panel.step()
+    assert step.view == "sweep"
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: panel.claims_text != "", timeout=60000)
+    sweep = window.sweep_view
+    assert window.pages.currentWidget() is sweep
+    assert window.view_tabs.tabText(window.view_tabs.currentIndex()) == "Sweep"
+    drawn = sweep.sweep
+    assert [p["workers"] for p in drawn["points"]] == [1, 2, 4, 8], drawn["points"]
+    assert sweep.workers_list.text() == "1,2,4,8" and sweep.serial.value() == 25
+    assert (sweep.tasks.value(), sweep.task_ms.value()) == (8, 50.0)
+    assert "Amdahl fit: serial fraction" in fit_text(drawn)
+    # the runs keep their lesson names, and carry the sweep a saved session keeps
+    runs = [r for r in window.session.runs if (r.meta.get("sweep") or {}).get("id") == drawn["id"]]
+    assert [r.name for r in runs] == [f"w{n} · amdahl 2" for n in (1, 2, 4, 8)]
