@@ -160,7 +160,9 @@ DARK = Theme(
     error_border="#FF7A2F",
     grid="#3A3F45",
     band="#1E2329",
-    bars=("#2C5470", "#3D95CC", "#8FD0F5"),
+    # the dimmest bar (mostly waiting) still 3:1 on the background: a projector washes
+    # dark colours out, and an I/O-bound run is all of it
+    bars=("#3A6A8C", "#3D95CC", "#8FD0F5"),
     running="#F0B400",
     error="#FF7A2F",
     serial="#A0A0A0",
@@ -169,7 +171,7 @@ DARK = Theme(
     lab=OKABE_ITO["orange"],
     heatmap="cividis",
     stopped="#5F656D",
-    waits=("#56B4E9", "#CC79A7", "#F0B400", "#2C5470"),
+    waits=("#56B4E9", "#CC79A7", "#F0B400", "#3A6A8C"),
     runs=("#56B4E9", "#E69F00", "#3CC89F", "#CC79A7", "#F0E442", "#D9A0FF", "#EDEDED"),
     sync="#5BD6AC",
     sync_fill="#14352B",
