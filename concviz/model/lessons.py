@@ -185,6 +185,15 @@ def _convert(key: str, text: str, kinds: dict, what: str) -> object:
         raise BadLesson(f"{what}: {key} must be {noun}, not {text!r}") from None
 
 
+def _one_of(key: str, text: str, allowed: tuple[str, ...], what: str) -> str:
+    value = text.strip()
+    if value not in allowed:
+        raise BadLesson(
+            f"{what}: {key} {value!r} is not one a step can ask for (it takes {', '.join(allowed)})"
+        )
+    return value
+
+
 def _key(raw: str) -> str:
     return raw.strip().replace("-", "_")
 
@@ -215,19 +224,9 @@ def _experiment(body: str, what: str) -> tuple[dict[str, P.Start], str | None, s
         if key == "strategies":
             strategies = [s.strip() for s in rest.split(",") if s.strip()]
         elif key == "interpreter":
-            interpreter = rest.strip()
-            if interpreter not in INTERPRETERS:
-                raise BadLesson(
-                    f"{what}: interpreter {interpreter!r} is not one a lesson can ask for "
-                    f"(it takes {', '.join(INTERPRETERS)})"
-                )
+            interpreter = _one_of("interpreter", rest, INTERPRETERS, what)
         elif key == "view":
-            view = rest.strip()
-            if view not in VIEWS:
-                raise BadLesson(
-                    f"{what}: view {view!r} is not one a step can ask for "
-                    f"(it takes {', '.join(VIEWS)})"
-                )
+            view = _one_of("view", rest, VIEWS, what)
         elif key in START_KEYS:
             base[key] = _convert(key, rest.strip(), START_KEYS, what)
         elif key in OPTION_KEYS:
