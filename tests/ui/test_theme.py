@@ -266,5 +266,5 @@ def test_every_bar_colour_stands_out_from_the_plot(theme):
     if theme is T.DARK:
         for colour in (*theme.bars, *theme.waits):
             assert T.contrast_ratio(colour, theme.background) >= 3.0, colour
-    steps = [T.contrast_ratio(a, b) for a, b in zip(theme.bars, theme.bars[1:])]
+    steps = [T.contrast_ratio(a, b) for a, b in zip(theme.bars[:-1], theme.bars[1:], strict=True)]
     assert all(r >= 1.5 for r in steps), steps
