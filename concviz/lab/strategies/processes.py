@@ -517,6 +517,9 @@ class _StartupWatch:
     def _watch(self) -> None:
         seen = 0
         while True:
+            # closed: one last reading (on a busy machine a short run's workers were
+            # ready, had run every task and were gone before this thread first looked)
+            closed = self._done.is_set()
             stamps = [self.ready[i] for i in range(self.n)]
             known = [t for t in stamps if t > 0]
             if len(known) > seen:
@@ -531,8 +534,9 @@ class _StartupWatch:
                     self.phase.end(min(known))
                 else:
                     self.phase.update()
-            if seen == self.n or self._done.wait(self.POLL_S):
+            if seen == self.n or closed:
                 return
+            self._done.wait(self.POLL_S)
 
     def close(self) -> None:
         """The pool is gone: stop watching; a start-up no worker finished ends now."""
