@@ -83,6 +83,10 @@ class Lane:
 
 # below this canvas width (px at scale 1) the four charts stand in one column
 NARROW_PX = 640
+# the lanes' titles and axis title keep within this share of the view's width (the lanes
+# get 5 parts of 9, less their axis and margins), the charts the rest
+LANE_SHARE = 0.48
+MIN_NAME_PX = 90  # a run's name shown at least this wide before the wall's words shorten
 
 
 class CompareView(QWidget):
@@ -223,6 +227,7 @@ class CompareView(QWidget):
         wall = f"{run.wall_s:.2f} s" if run.wall_s is not None else "running…"
         if run.result is not None and run.result.get("stopped"):
             wall += " (stopped)"
+        wall_only = short_wall = wall
         outside = run_span_s(run) - run.wall_s if run.wall_s is not None else 0.0
         if outside >= 0.01:
             # what the lab's span holds beyond the wall: the start-up, and the rest of
@@ -230,17 +235,39 @@ class CompareView(QWidget):
             # start-up figure
             up = float((run.result or {}).get("startup_s") or 0.0)
             up = min(up, outside) if up > 0 else outside
+            short_wall = f"{wall} + {outside:.1f} s outside"
             wall += f" + {up:.2f} s start-up"
             if outside - up >= 0.01:
                 wall += f" + {outside - up:.2f} s teardown"
-        tail = f" · wall {wall}"
+        # the whole title within the lanes' half of the view: a longer one widened the
+        # lanes and pushed the charts off the view (beside the lessons dock, under the
+        # runs list); the start-up and teardown shorten before the name goes
         fm = QFontMetricsF(self._font(1.0, True))
-        room = max(self.canvas.width() * 0.5 - fm.horizontalAdvance(tail + "■ "), 60.0)
-        name = fm.elidedText(run.name, Qt.TextElideMode.ElideRight, room)
+        total = self.canvas.width() * LANE_SHARE
+        for wall_text in dict.fromkeys((wall, short_wall, wall_only)):
+            tail = f" · wall {wall_text}"
+            room = total - fm.horizontalAdvance(tail + "■ ")
+            if room >= MIN_NAME_PX * self.scale:
+                break
+        name = fm.elidedText(run.name, Qt.TextElideMode.ElideRight, max(room, 40.0))
         return (
             f"<span style='color:{colour}'>■</span>&nbsp;<b>{escape(name)}</b>"
-            f"&nbsp;·&nbsp;wall {wall}"
+            f"&nbsp;·&nbsp;wall {escape(wall_text)}"
         )
+
+    def _axis_title(self) -> str:
+        """The lanes' time axis title, as long as the lanes have room for (it was cut
+        on the left: "onds since each run started")."""
+        fm = QFontMetricsF(self._font(0.95))
+        room = self.canvas.width() * LANE_SHARE
+        for text in (
+            "seconds since each run started (one scale for all)",
+            "seconds since each run started",
+            "seconds",
+        ):
+            if fm.horizontalAdvance(text) <= room:
+                return text
+        return "s"
 
     def _draw_lanes(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:
         axis_width = int(8 * self.scale)  # no row names: the title says how many workers
@@ -256,7 +283,7 @@ class CompareView(QWidget):
             if last:
                 plot.setLabel(
                     "bottom",
-                    "seconds since each run started (one scale for all)",
+                    self._axis_title(),
                     color=self.theme.foreground,
                     **{"font-size": self._pt(0.95)},
                 )
@@ -332,9 +359,13 @@ class CompareView(QWidget):
             if base is not None and base.wall_s
             else "no sequential run of this experiment: no speedup yet"
         )
-        # two columns of charts where there is room (780 px across is enough); on a
-        # narrower view one, which keeps every chart on the screen
-        cols = 2 if self.canvas.width() >= NARROW_PX * self.scale else 1
+        # two columns of charts where the charts' share of the view holds two charts
+        # side by side (each as wide as its title and axis), else one: every chart stays
+        # on the screen (in presentation mode beside the dock two did not fit)
+        fm = QFontMetricsF(self._font(0.95, True))
+        one = max(fm.horizontalAdvance(f"{t} ({u})") for _k, t, u in METRICS) + 62 * self.scale
+        room = self.canvas.width() * (1 - LANE_SHARE) - 40
+        cols = 2 if room >= 2 * one and self.canvas.width() >= NARROW_PX * self.scale else 1
         self.chart_columns = cols
         self.heading = layout.addLabel(
             self._elide(heading, 0.4 if cols == 2 else 0.3, bold=False),
@@ -394,6 +425,15 @@ class CompareView(QWidget):
                 )
             if key == "efficiency":
                 top = max(top, 100.0)
+            if all(v is None for v in vals):
+                # no baseline (no sequential run of this experiment): words, not a row
+                # of dashes floating over an empty chart
+                words = "no sequential run" if key in ("speedup", "efficiency") else "—"
+                label = pg.TextItem(words, color=self.theme.muted, anchor=(0.5, 0.5))
+                label.setFont(self._font(0.85))
+                label.setPos((len(runs) - 1) / 2, top * 0.65)
+                plot.addItem(label)
+                vals = []
             for i, v in enumerate(vals):
                 if len(runs) > 4:
                     break  # too many to label: the axis gives the values
