@@ -164,7 +164,7 @@ def sweep_from_runs(runs: list[Run], sweep_id: str | None = None) -> dict | None
         base,
         weak=bool(tag.get("weak")),
         workers=int(tag.get("workers") or 1),
-        cores=machine_cores(),
+        cores=_fit_cores(mine),
     )
     out["id"] = sid
     # points measured while other programs were busy: the fit is only as good as they are
@@ -182,6 +182,22 @@ def sweep_from_runs(runs: list[Run], sweep_id: str | None = None) -> dict | None
             for x, ws in sorted(base.items())
         ]
     return out
+
+
+def _fit_cores(runs: list[Run]) -> int | None:
+    """The most workers Amdahl's fit takes: the cores, where workers past them filled
+    the machine (they share the cores, and their speedup stops for the machine's sake);
+    None (every point) where they did not (threads waiting on I/O: eight of them on two
+    cores still scale, and a fit of the first two put its ceiling under the points)."""
+    cores = machine_cores()
+    past = [
+        float((r.result or {}).get("parallelism") or 0.0)
+        for r in runs
+        if int((r.meta.get("sweep") or {}).get("x") or 0) > cores
+    ]
+    if past and max(past) < 0.75 * cores:
+        return None
+    return cores
 
 
 def sweep_ids(runs: list[Run]) -> list[str]:

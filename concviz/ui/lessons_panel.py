@@ -12,6 +12,7 @@ Threads: everything here runs on the GUI thread, except the parallelism measurem
 
 from __future__ import annotations
 
+import html
 import threading
 import uuid
 from collections.abc import Callable
@@ -357,10 +358,20 @@ class LessonsPanel(QDockWidget):
 
     def _say(self, look: str, claims: str) -> None:
         self.look_text, self.claims_text = look, claims
-        self.result.setPlainText(f"{look}\n\n{claims}" if claims else look)
+        # the look's `code` in a code font (its backticks were shown as they are); the
+        # claims as written, one a line
+        parts = [_code_spans(look)]
+        if claims:
+            parts.append("<br>".join(html.escape(line) for line in claims.splitlines()))
+        self.result.setHtml("<br><br>".join(parts))
         # an empty box took a third of a short dock from the step's text (at 720p the
-        # heading was cut): it is there once there is something to read in it
-        self.result.setVisible(bool(look or claims))
+        # heading was cut): it is there once there is something to read in it, and then
+        # it has the larger share (a room reads the claims without scrolling)
+        shown = bool(look or claims)
+        self.result.setVisible(shown)
+        lay = self.widget().layout()
+        lay.setStretchFactor(self.text, 2 if shown else 3)
+        lay.setStretchFactor(self.result, 3 if shown else 2)
 
     def _job_finished(self, i: int, run) -> None:
         p = self._pending
@@ -423,8 +434,12 @@ class LessonsPanel(QDockWidget):
             else:
                 lines.append(f"✗ not shown this time: {c['evidence']}")
         shipped = recording(p["lesson"].name, p["k"])
-        if shipped is not None and any(c["held"] is not True for c in claims):
+        if shipped is not None and any(c["held"] is False for c in claims):
             lines.append("This machine did not show all of it now: its recording does.")
+            self._offer(shipped)
+        elif shipped is not None and any(c["held"] is None for c in claims):
+            # every judged claim held; what was not judged could not run here
+            lines.append("Not every part can run here: the step's recording has them all.")
             self._offer(shipped)
         self._say(look, "\n".join(lines))
         if p["step"].view == "sweep":
@@ -455,6 +470,15 @@ class LessonsPanel(QDockWidget):
             }
         win = self.window_
         win.show_page(win.sweep_view)
+
+
+def _code_spans(text: str) -> str:
+    """``text`` as HTML, its `code` spans in a code font."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an odd backtick: no spans, the text as it is
+        return html.escape(text).replace("\n", "<br>")
+    out = [p if i % 2 == 0 else f"<code>{p}</code>" for i, p in enumerate(parts)]
+    return "".join(out).replace("\n", "<br>")
 
 
 def install(window) -> LessonsPanel:

@@ -80,6 +80,29 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     assert lines[2].startswith("✗ not shown this time: speedup(process-pool) = 1.14")
     assert lines[3].startswith("— not judged: speedup(interpreter-pool)")
     assert "1.90 cores right now" in panel.look_text
+    assert "did not show all of it now" in panel.claims_text and panel.recording_button.isVisible()
+
+    # every judged claim held, one could not be judged here (a strategy this Python
+    # lacks): the recording is offered for what could not run, not as a failure
+    panel.show_step(0)
+    panel._pending = {
+        "lesson": gil,
+        "k": 1,
+        "step": gil.steps[0],
+        "labels": [],
+        "runs": {
+            "sequential": {"ok": True, "wall_s": 0.8},
+            "threads": {"ok": True, "wall_s": 0.78, "parallelism": 0.99},
+            "process-pool": {"ok": True, "wall_s": 0.42},
+        },
+        "missing": {"interpreter-pool": "interpreter-pool is not available here: 3.11"},
+    }
+    window.batch.allFinished.emit()
+    qtbot.waitUntil(lambda: panel.claims_text != "", timeout=5000)
+    assert "✗" not in panel.claims_text and "— not judged" in panel.claims_text
+    assert "did not show all of it" not in panel.claims_text
+    assert "Not every part can run here" in panel.claims_text
+    assert panel.recording_button.isVisible()
 
 
 def test_the_first_start_opens_the_first_lesson_once_and_page_down_turns_its_steps(
@@ -216,6 +239,7 @@ def test_a_free_threaded_step_in_a_window_whose_lab_has_a_gil_says_what_it_needs
     said = panel.result.toPlainText()
     assert "free-threaded Python" in said and "with a GIL" in said
     assert "Choose the lab's Python" in said
+    assert "`" not in said  # `code` is set in a code font, not shown with its backticks
 
 
 def test_a_sweep_step_draws_its_runs_in_the_sweep_view(window, qtbot):
@@ -240,6 +264,9 @@ def test_a_sweep_step_draws_its_runs_in_the_sweep_view(window, qtbot):
     assert sweep.workers_list.text() == "1,2,4,8" and sweep.serial.value() == 25
     assert (sweep.tasks.value(), sweep.task_ms.value()) == (8, 50.0)
     assert "Amdahl fit: serial fraction" in fit_text(drawn)
+    # eight threads waiting on two cores do not fill them: the fit takes every point
+    # (a fit of the first two put its ceiling under the eight-thread point)
+    assert drawn["fit_max_workers"] is None and "fitted up to" not in fit_text(drawn)
     # the runs keep their lesson names, and carry the sweep a saved session keeps
     runs = [r for r in window.session.runs if (r.meta.get("sweep") or {}).get("id") == drawn["id"]]
     assert [r.name for r in runs] == [f"w{n} · amdahl 2" for n in (1, 2, 4, 8)]
