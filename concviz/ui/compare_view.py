@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -92,9 +92,13 @@ MIN_NAME_PX = 90  # a run's name shown at least this wide before the wall's word
 class CompareView(QWidget):
     """Stacked timelines on a shared time scale, and bar charts of their figures."""
 
+    sharingShown = Signal(list, list, bool)  # as TimelineWidget's: what the lanes draw
+
     def __init__(self, session: Session, theme: T.Theme = T.LIGHT, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("compareView")
+        self.sharing: tuple = ([], [], False)
+        self._styles: dict[int, list[int]] = {}
         self.session = session
         self.theme = theme
         self.scale = 1.0
@@ -198,6 +202,7 @@ class CompareView(QWidget):
         self.lanes = []
         self.charts = {}
         self.bars = {}
+        self._styles = {}
         runs = self.runs()
         if not runs:
             ci.addLabel(
@@ -216,6 +221,7 @@ class CompareView(QWidget):
         ci.layout.setColumnStretchFactor(1, 4)
         self._draw_lanes(lanes, runs)
         self._draw_charts(charts, runs)
+        self._tell_sharing()
         # as wide as the view: a wider layout (the placeholder's line) left its width
         # behind, and the chart column ran off the view's right edge beside the lessons
         self.canvas.ci.setGeometry(QRectF(self.canvas.viewport().rect()))
@@ -326,6 +332,7 @@ class CompareView(QWidget):
             return
         data = GanttData(run.store, t0)
         lane.gantt.set_data(data)
+        self._styles[run.id] = data.sync_waits.styles_present()
         n = max(data.n_rows, 1)
         plot.setYRange(-0.6, n - 0.4, padding=0)
         plot.getAxis("left").setTicks([[], []])
@@ -339,6 +346,16 @@ class CompareView(QWidget):
         self._fill_lane(lane, run)
         lane.plot.setTitle(self._title(run), color=self.theme.foreground, size=self._pt(1.0))
         self._fit_x()
+        self._tell_sharing()
+
+    def _tell_sharing(self) -> None:
+        """The wait styles the lanes draw, for the legend while this view is shown (it
+        named the queue of a run shown before beside a deadlock's lock waits)."""
+        styles = sorted(set().union(*self._styles.values())) if self._styles else []
+        key = (styles, [], False)  # no counters nor task graph in the lanes
+        if key != self.sharing:
+            self.sharing = key
+            self.sharingShown.emit(*key)
 
     def _fit_x(self) -> None:
         if not self.lanes:

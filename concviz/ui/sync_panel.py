@@ -176,7 +176,17 @@ def install(window) -> SyncSummary:
     window.addAction(action)  # in full screen too, where the menu bar hides
     window.arrows_action = action
 
-    timeline.sharingShown.connect(window.legend.set_sharing)
+    # the legend names what the page shown draws: the timeline's run, or the compare
+    # view's lanes (a deadlock compared after a producer/consumer run named its queue)
+    def sharing(*_args) -> None:
+        if window.pages.currentWidget() is window.compare_view:
+            window.legend.set_sharing(*window.compare_view.sharing)
+        else:
+            window.legend.set_sharing(*timeline.sharing)
+
+    timeline.sharingShown.connect(sharing)
+    window.compare_view.sharingShown.connect(sharing)
+    window.pages.currentChanged.connect(sharing)
 
     def look(*_args) -> None:
         panel.set_look(window.theme, window.scale)

@@ -96,6 +96,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         # counters (a queue's depth) on the CPU totals' time axis, on an axis of their own
         self.counters = CounterLane(self.cpu.total, theme)
         self._sharing: tuple = ((), ())
+        self.sharing: tuple = ([], [], False)  # what sharingShown said last
         self._counter_version = -1
         # one time axis, at the bottom: fewer axes to repaint while the view follows
         self.gantt_plot.hideAxis("bottom")
@@ -312,6 +313,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         key = (tuple(styles), tuple(counters), graph)
         if key != self._sharing:
             self._sharing = key
+            self.sharing = (list(styles), list(counters), graph)
             self.sharingShown.emit(list(styles), list(counters), graph)
 
     def _sync_rows(self, data: GanttData) -> None:

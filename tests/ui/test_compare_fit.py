@@ -72,3 +72,28 @@ def test_charts_without_a_baseline_say_so(qtbot):
         assert texts == ["no sequential run"], (key, texts)
     walls = [i.toPlainText() for i in view.charts["wall"].items if hasattr(i, "toPlainText")]
     assert len(walls) == 2 and "no sequential run" not in walls
+
+
+def test_the_legend_names_what_the_compared_lanes_draw(window, qtbot):
+    """A producer/consumer run shown on the timeline (its queue's waits and depth), then
+    the deadlock's two runs compared: the legend names lock waits, not the queue; back
+    on the timeline it names what the timeline draws."""
+    from concviz.model.sync_view import WAIT_STYLES
+
+    lock, queue = WAIT_STYLES.index("lock"), WAIT_STYLES.index("queue")
+    assert window.files.open_path(str(RECORDING.with_name("producer-consumer-1.concviz")))
+    qtbot.waitUntil(lambda: bool(window.session.runs) and not window.files.busy, timeout=20000)
+    produced = window.session.runs[-1]
+    assert window.files.open_path(str(RECORDING.with_name("deadlock-1.concviz")), add=True)
+    qtbot.waitUntil(lambda: len(window.session.runs) >= 3 and not window.files.busy, timeout=20000)
+    window.show_run(produced)  # the timeline draws the producer/consumer run
+    qtbot.waitUntil(lambda: queue in window.legend.sharing[0], timeout=5000)
+    assert window.legend.sharing[1], window.legend.sharing  # the queue's depth
+    deadlocked = [r.id for r in window.session.runs if "deadlock" in r.name]
+    assert deadlocked, [r.name for r in window.session.runs]
+    window.compare_runs(deadlocked)
+    window.show_page(window.compare_view)
+    styles, counters, _graph = window.legend.sharing
+    assert lock in styles and queue not in styles and counters == [], window.legend.sharing
+    window.show_page(window.timeline_page)  # what the timeline draws, again
+    qtbot.waitUntil(lambda: window.legend.sharing == window.timeline.sharing, timeout=5000)
