@@ -352,10 +352,8 @@ class CompareView(QWidget):
         """The wait styles the lanes draw, for the legend while this view is shown (it
         named the queue of a run shown before beside a deadlock's lock waits)."""
         styles = sorted(set().union(*self._styles.values())) if self._styles else []
-        key = (styles, [], False)  # no counters nor task graph in the lanes
-        if key != self.sharing:
-            self.sharing = key
-            self.sharingShown.emit(*key)
+        self.sharing = (styles, [], False)  # no counters nor task graph in the lanes
+        self.sharingShown.emit(*self.sharing)  # the runs may have changed too
 
     def _fit_x(self) -> None:
         if not self.lanes:

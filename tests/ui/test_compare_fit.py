@@ -97,3 +97,17 @@ def test_the_legend_names_what_the_compared_lanes_draw(window, qtbot):
     assert lock in styles and queue not in styles and counters == [], window.legend.sharing
     window.show_page(window.timeline_page)  # what the timeline draws, again
     qtbot.waitUntil(lambda: window.legend.sharing == window.timeline.sharing, timeout=5000)
+
+
+def test_compared_runs_each_say_what_they_lost(window, qtbot):
+    """The race's two runs compared: the large line under the views names each run's
+    lost updates (it said the locked run's "lost none", beside a lesson saying the other
+    lost hundreds)."""
+    assert window.files.open_path(str(RECORDING.with_name("race-conditions-1.concviz")))
+    qtbot.waitUntil(lambda: len(window.session.runs) == 2 and not window.files.busy, timeout=20000)
+    window.compare_runs([r.id for r in window.session.runs])
+    said = window.sync_panel.big.text()
+    assert said.startswith("unsafe: lost ") and "locked: lost none of" in said, said
+    assert window.sync_panel.isVisibleTo(window) and window.sync_panel.bad
+    window.show_page(window.timeline_page)  # one run's again, the timeline's
+    assert " · " not in window.sync_panel.big.text(), window.sync_panel.big.text()
