@@ -651,7 +651,10 @@ class MainWindow(QMainWindow):
         # projector: the window grew past the screen with both)
         panel = getattr(self, "lessons_panel", None)
         lessons = panel is not None and panel.isVisible()
-        crowded = narrow and (comparing or lessons)
+        # and beside the lessons the compare view, which names and colours its runs
+        # itself, takes it at any width (at 1920×1080 in presentation mode its charts
+        # stood in one narrow column)
+        crowded = (narrow and (comparing or lessons)) or (comparing and lessons)
         self.runs_panel.setVisible(self.runs_action.isChecked() and not crowded)
 
     def _strategies_received(self, items: list) -> None:

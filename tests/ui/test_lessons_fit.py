@@ -5,6 +5,8 @@ summary's speedup and efficiency.)"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .offscreen_window import run_window_script
@@ -78,3 +80,35 @@ def test_lessons_dock_beside_the_timeline_on_a_720p_screen(tmp_path, mode):
     # the sweep's fields take two rows rather than float the panel over the plots
     assert not got["sweep"]["floating"] and got["sweep"]["plots_inside"], got["sweep"]
     assert got["closed_params_shown"], got
+
+
+RUNS_PANEL = r"""  # after WINDOW_UP: compare beside the lessons at full HD, then close them
+import pathlib
+def settle():
+    for _ in range(30):
+        app.processEvents(); time.sleep(0.01)
+win.runs_action.setChecked(True)
+win.lessons_action.trigger(); settle()
+rec = pathlib.Path(RECORDING)
+win.files.open_path(str(rec))
+end = time.monotonic() + 20
+while (len(win.session.runs) < 2 or win.files.busy) and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.01)
+win.compare_runs([r.id for r in win.session.runs]); settle()
+beside = {"runs_panel": win.runs_panel.isVisible(), "docked": not win.lessons_panel.isFloating(),
+          "columns": win.compare_view.chart_columns}
+win.lessons_panel.close(); settle()
+print(json.dumps({"beside": beside, "closed_runs_panel": win.runs_panel.isVisible()}))
+win.close(); win.shutdown()
+"""
+
+
+def test_the_compare_view_beside_the_lessons_takes_the_runs_panels_room(tmp_path):
+    """At 1920×1080 in presentation mode the compare view's four charts stood in one
+    narrow column between the lessons dock and the runs list: beside the lessons the
+    runs list gives its room (the compare view names and colours its runs itself)."""
+    recording = Path(__file__).resolve().parents[2] / "resources/lessons/recordings"
+    script = RUNS_PANEL.replace("RECORDING", repr(str(recording / "race-conditions-1.concviz")))
+    got = run_window_script(tmp_path, script, (1920, 1080), "presentation")
+    assert got["beside"] == {"runs_panel": False, "docked": True, "columns": 2}, got
+    assert got["closed_runs_panel"], got
