@@ -21,6 +21,7 @@ from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from concviz.model.rows import ROW_COROUTINE, ROW_LOOP
 from concviz.model.session import Run, Session
 
 from . import theme as T
@@ -85,7 +86,7 @@ class Lane:
 NARROW_PX = 640
 # the lanes' titles and axis title keep within this share of the view's width (the lanes
 # get 5 parts of 9, less their axis and margins), the charts the rest
-LANE_SHARE = 0.48
+LANE_SHARE = 0.45
 MIN_NAME_PX = 90  # a run's name shown at least this wide before the wall's words shorten
 
 
@@ -99,6 +100,7 @@ class CompareView(QWidget):
         self.setObjectName("compareView")
         self.sharing: tuple = ([], [], False)
         self._styles: dict[int, list[int]] = {}
+        self._named: dict[int, bool] = {}  # run id: its lane names its rows (an event loop)
         self.session = session
         self.theme = theme
         self.scale = 1.0
@@ -203,6 +205,7 @@ class CompareView(QWidget):
         self.charts = {}
         self.bars = {}
         self._styles = {}
+        self._named = {}
         runs = self.runs()
         if not runs:
             ci.addLabel(
@@ -320,6 +323,12 @@ class CompareView(QWidget):
                 first = plot
             else:
                 plot.setXLink(first)
+        if any(self._named.values()):  # every lane as wide on the left: one time scale
+            fm = QFontMetricsF(self._font(0.85))
+            width = int(fm.horizontalAdvance("loop") + 16 * self.scale)
+            for lane in self.lanes:
+                lane.plot.getAxis("left").setWidth(width)
+                lane.plot.getAxis("left").setStyle(tickFont=self._font(0.85))
         self._fit_x()
 
     def _fill_lane(self, lane: Lane, run: Run) -> None:
@@ -335,8 +344,13 @@ class CompareView(QWidget):
         self._styles[run.id] = data.sync_waits.styles_present()
         n = max(data.n_rows, 1)
         plot.setYRange(-0.6, n - 0.4, padding=0)
-        plot.getAxis("left").setTicks([[], []])
-        plot.getAxis("left").setStyle(showValues=False)
+        left = plot.getAxis("left")
+        names = _short_row_names(data.rows)
+        # an event loop's lane says which row is the loop and which its coroutines (its
+        # two dark rows read as two things running at once); other lanes need no names
+        left.setTicks([list(enumerate(names)), []] if names else [[], []])
+        left.setStyle(showValues=bool(names))
+        self._named[run.id] = bool(names)
 
     def _update_lane(self, run: Run) -> None:
         lane = next((ln for ln in self.lanes if ln.run_id == run.id), None)
@@ -474,6 +488,23 @@ class CompareView(QWidget):
     def save_picture(self, path: str) -> bool:
         """Write the view as PNG (pixels as on screen) or SVG (by the file's ending)."""
         return save_view(self.canvas, path)
+
+
+def _short_row_names(rows) -> list[str]:
+    """Row names short enough for a lane's left edge, for a run with an event loop's
+    rows ("loop", "↳ 1", "↳ 2"); none for other runs."""
+    if not any(r.kind == ROW_LOOP for r in rows):
+        return []
+    out = []
+    for r in rows:
+        if r.kind == ROW_LOOP:
+            out.append("loop")
+        elif r.kind == ROW_COROUTINE:
+            digits = "".join(ch for ch in r.label if ch.isdigit())
+            out.append(f"↳ {digits}" if digits else "↳")
+        else:
+            out.append("↳ …")
+    return out
 
 
 def _round_below(value: float) -> float:

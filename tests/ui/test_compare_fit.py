@@ -111,3 +111,23 @@ def test_compared_runs_each_say_what_they_lost(window, qtbot):
     assert window.sync_panel.isVisibleTo(window) and window.sync_panel.bad
     window.show_page(window.timeline_page)  # one run's again, the timeline's
     assert " · " not in window.sync_panel.big.text(), window.sync_panel.big.text()
+
+
+def test_an_event_loops_lane_names_its_rows(qtbot):
+    """asyncio's lane has the loop's row over its coroutines' rows: without names its two
+    dark rows read as two things computing at once on one thread (a lesson walk)."""
+    session = load_session(RECORDING.with_name("concurrency-vs-parallelism-2.concviz"))
+    view = CompareView(session)
+    qtbot.addWidget(view)
+    view.resize(820, 470)
+    view.show()
+    view.set_runs([r.id for r in session.runs])
+    named = {}
+    for lane in view.lanes:
+        run = session.get(lane.run_id)
+        axis = lane.plot.getAxis("left")
+        named[run.strategy] = [t for _v, t in (axis._tickLevels or [[]])[0]]
+    assert named["asyncio"][0] == "loop" and named["asyncio"][1:] == ["↳ 1", "↳ 2"], named
+    assert named["sequential"] == [] and named["process-pool"] == [], named
+    # every lane as wide on the left, so one time scale lines up
+    assert len({ln.plot.getAxis("left").width() for ln in view.lanes}) == 1
