@@ -58,15 +58,21 @@ def test_every_chart_and_lane_is_inside_the_view(qtbot, width, scale, recording)
         assert bar <= top * (0.5 if view.chart_columns == 1 else 0.78) + 1e-9, (bar, top)
 
 
+def _compared(qtbot, name: str, width: int = 820):
+    """A shipped recording's runs in a compare view ``width`` px wide, shown."""
+    session = load_session(RECORDING.with_name(name))
+    view = CompareView(session)
+    qtbot.addWidget(view)
+    view.resize(width, 470)
+    view.show()
+    view.set_runs([r.id for r in session.runs])
+    return session, view
+
+
 def test_charts_without_a_baseline_say_so(qtbot):
     """Runs with no sequential run of their experiment (a race, a deadlock): the speedup
     and efficiency charts say why they are empty instead of a row of floating dashes."""
-    session = load_session(RECORDING.with_name("race-conditions-1.concviz"))
-    view = CompareView(session)
-    qtbot.addWidget(view)
-    view.resize(820, 470)
-    view.show()
-    view.set_runs([r.id for r in session.runs])
+    _session, view = _compared(qtbot, "race-conditions-1.concviz")
     for key in ("speedup", "efficiency"):
         texts = [i.toPlainText() for i in view.charts[key].items if hasattr(i, "toPlainText")]
         assert texts == ["no sequential run"], (key, texts)
@@ -116,12 +122,7 @@ def test_compared_runs_each_say_what_they_lost(window, qtbot):
 def test_an_event_loops_lane_names_its_rows(qtbot):
     """asyncio's lane has the loop's row over its coroutines' rows: without names its two
     dark rows read as two things computing at once on one thread (a lesson walk)."""
-    session = load_session(RECORDING.with_name("concurrency-vs-parallelism-2.concviz"))
-    view = CompareView(session)
-    qtbot.addWidget(view)
-    view.resize(820, 470)
-    view.show()
-    view.set_runs([r.id for r in session.runs])
+    session, view = _compared(qtbot, "concurrency-vs-parallelism-2.concviz")
     named = {}
     for lane in view.lanes:
         run = session.get(lane.run_id)

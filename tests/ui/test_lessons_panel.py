@@ -10,6 +10,23 @@ def _help_action(window, text: str):
     return next(a for a in help_menu.actions() if a.text() == text)
 
 
+def _gil_step_ran(gil, process_pool: dict) -> dict:
+    """The GIL lesson's first step as if its runs had ended with these results (the
+    process pool's given), interpreter-pool missing on this Python."""
+    return {
+        "lesson": gil,
+        "k": 1,
+        "step": gil.steps[0],
+        "labels": [],
+        "runs": {
+            "sequential": {"ok": True, "wall_s": 0.8},
+            "threads": {"ok": True, "wall_s": 0.78, "parallelism": 0.99},
+            "process-pool": {"ok": True, **process_pool},
+        },
+        "missing": {"interpreter-pool": "interpreter-pool is not available here: 3.11"},
+    }
+
+
 def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     panel = window.lessons_panel
     assert not panel.isVisible() and not panel.loaded  # read when first opened
@@ -60,18 +77,7 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     # shows each claim: held, not shown (with the busy machine), or not judged
     gil = panel.lesson()
     panel.parallelism = lambda: 1.9
-    panel._pending = {
-        "lesson": gil,
-        "k": 1,
-        "step": gil.steps[0],
-        "labels": [],
-        "runs": {
-            "sequential": {"ok": True, "wall_s": 0.8},
-            "threads": {"ok": True, "wall_s": 0.78, "parallelism": 0.99},
-            "process-pool": {"ok": True, "wall_s": 0.7, "machine_busy_cores": 1.5},
-        },
-        "missing": {"interpreter-pool": "interpreter-pool is not available here: 3.11"},
-    }
+    panel._pending = _gil_step_ran(gil, {"wall_s": 0.7, "machine_busy_cores": 1.5})
     window.batch.allFinished.emit()
     assert panel.claims_text == ""  # measuring: the GUI thread did not wait
     qtbot.waitUntil(lambda: panel.claims_text != "", timeout=5000)
@@ -85,18 +91,7 @@ def test_help_lessons_opens_the_panel_and_run_this_runs_the_step(window, qtbot):
     # every judged claim held, one could not be judged here (a strategy this Python
     # lacks): the recording is offered for what could not run, not as a failure
     panel.show_step(0)
-    panel._pending = {
-        "lesson": gil,
-        "k": 1,
-        "step": gil.steps[0],
-        "labels": [],
-        "runs": {
-            "sequential": {"ok": True, "wall_s": 0.8},
-            "threads": {"ok": True, "wall_s": 0.78, "parallelism": 0.99},
-            "process-pool": {"ok": True, "wall_s": 0.42},
-        },
-        "missing": {"interpreter-pool": "interpreter-pool is not available here: 3.11"},
-    }
+    panel._pending = _gil_step_ran(gil, {"wall_s": 0.42})
     window.batch.allFinished.emit()
     qtbot.waitUntil(lambda: panel.claims_text != "", timeout=5000)
     assert "✗" not in panel.claims_text and "— not judged" in panel.claims_text
