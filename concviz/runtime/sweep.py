@@ -264,17 +264,7 @@ def _run_plan(driver: RunDriver, spec: SweepSpec, plan: list, on_progress) -> tu
             break
         start = spec.start_for(strategy, x)
         name = _point_name(spec, strategy, x, r)
-        tag = {
-            "id": spec.id,
-            "kind": spec.kind,
-            "x": x,
-            "strategy": strategy,
-            "repeat": r,
-            "weak": spec.weak,
-            "workers": spec.base.workers if spec.kind == "task_size" else int(x),
-            "workload": spec.base.workload,
-            "serial_fraction": spec.base.serial_fraction,
-        }
+        tag = point_tag(spec.id, spec.kind, start, x, r, spec.weak)
         try:
             run = driver.run(start, name=name, meta={"sweep": tag})
         except _Cancelled:
@@ -291,6 +281,24 @@ def _run_plan(driver: RunDriver, spec: SweepSpec, plan: list, on_progress) -> tu
         if lab is not None and (lab.proc is None or lab.proc.poll() is not None):
             lab.restart()  # the point's lab died: the next point gets a fresh one
     return cancelled, runs
+
+
+def point_tag(
+    sweep_id: str, kind: str, start: P.Start, x: float, repeat: int = 0, weak: bool = False
+) -> dict:
+    """What ``run.meta["sweep"]`` holds for a run made as the point ``x`` of a sweep
+    (``sweep_from_runs`` reads it back): a sweep's own runs, and a lesson's."""
+    return {
+        "id": sweep_id,
+        "kind": kind,
+        "x": x,
+        "strategy": start.strategy,
+        "repeat": repeat,
+        "weak": weak,
+        "workers": start.workers,
+        "workload": start.workload,
+        "serial_fraction": start.serial_fraction,
+    }
 
 
 def _point_name(spec: SweepSpec, strategy: str, x: float, repeat: int) -> str:

@@ -454,20 +454,11 @@ class LessonsPanel(QDockWidget):
         runs = [r for r in p["run_objects"] if r.spec is not None]
         if len(runs) < 2:
             return
+        from concviz.runtime.sweep import point_tag
+
         sid = f"lesson-{p['lesson'].name}-{p['k']}-{uuid.uuid4().hex[:6]}"
         for run in runs:
-            spec = run.spec
-            run.meta["sweep"] = {
-                "id": sid,
-                "kind": "workers",
-                "x": spec.workers,
-                "strategy": spec.strategy,
-                "repeat": 0,
-                "weak": False,
-                "workers": spec.workers,
-                "workload": spec.workload,
-                "serial_fraction": spec.serial_fraction,
-            }
+            run.meta["sweep"] = point_tag(sid, "workers", run.spec, run.spec.workers)
         win = self.window_
         win.show_page(win.sweep_view)
 
