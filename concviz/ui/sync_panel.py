@@ -114,7 +114,21 @@ class SyncSummary(QFrame):
 
     def show_store(self, store: EventStore | None, t0_ns: int | None = None) -> None:
         """Fill from the store's last run (hidden when it shared nothing)."""
-        big, line, bad = self.texts(store, t0_ns)
+        self._show(*self.texts(store, t0_ns))
+
+    def show_runs(self, runs: list) -> None:
+        """The compare view's runs: each one's large line, named (a race's lesson showed
+        "Lost none of 1,600 updates", the locked run's, beside the unlocked one that lost
+        800); hidden when none has one."""
+        parts, bad = [], False
+        for run in runs:
+            said, run_bad, _deadlocked = self._news(run.store)
+            if said:
+                parts.append(f"{run.name.split(' · ')[0]}: {said[0]}")
+                bad = bad or run_bad
+        self._show(" · ".join(parts), "", bad)
+
+    def _show(self, big: str, line: str, bad: bool) -> None:
         self.bad = bad
         self.big.setText(big)
         self.line.setText(line)
@@ -123,29 +137,22 @@ class SyncSummary(QFrame):
         self.line.setVisible(bool(line))
         self.setVisible(bool(big or line))
 
-    def show_runs(self, runs: list) -> None:
-        """The compare view's runs: each one's large line, named (a race's lesson showed
-        "Lost none of 1,600 updates", the locked run's, beside the unlocked one that lost
-        800); hidden when none has one."""
-        parts, bad = [], False
-        for run in runs:
-            store = run.store
-            if store is None or not store.runs or store.runs[-1].finished is None:
-                continue
-            deadlock = run_deadlock(store)
-            counter = store.runs[-1].finished.get("workload_result")
-            said = str(deadlock.get("description", "deadlock")) if deadlock else None
-            said = said or lost_updates_text(counter)
-            if said:
-                parts.append(f"{run.name.split(' · ')[0]}: {said}")
-                bad = bad or bool(deadlock) or bool(counter and counter.get("lost_updates"))
-        self.bad = bad
-        self.big.setText(" · ".join(parts))
-        self.line.setText("")
-        self._fit_big()
-        self.big.setVisible(bool(parts))
-        self.line.setVisible(False)
-        self.setVisible(bool(parts))
+    @staticmethod
+    def _news(store: EventStore | None) -> tuple[list[str], bool, bool]:
+        """The store's last run's large news, a sentence each (a deadlock, the lost
+        updates of a shared counter), whether it is bad news, and whether it deadlocked."""
+        if store is None or not store.runs or store.runs[-1].finished is None:
+            return [], False, False
+        said = []
+        deadlock = run_deadlock(store)
+        if deadlock:
+            said.append(str(deadlock.get("description", "deadlock")))
+        counter = store.runs[-1].finished.get("workload_result")
+        lost = lost_updates_text(counter)
+        if lost:
+            said.append(lost)
+        bad = bool(deadlock) or bool(counter and counter.get("lost_updates"))
+        return said, bad, bool(deadlock)
 
     @staticmethod
     def texts(store: EventStore | None, t0_ns: int | None = None) -> tuple[str, str, bool]:
@@ -156,15 +163,8 @@ class SyncSummary(QFrame):
         info = store.runs[-1]
         started, finished = info.started, info.finished
         lo, hi = int(started["t_ns"]), int(finished["t_ns"])
-        big = []
-        deadlock = run_deadlock(store)
-        if deadlock:
-            sentence = str(deadlock.get("description", "deadlock"))
-            big.append(sentence[:1].upper() + sentence[1:])
-        counter = finished.get("workload_result")
-        lost = lost_updates_text(counter)
-        if lost:
-            big.append(lost[:1].upper() + lost[1:])
+        news, bad, deadlock = SyncSummary._news(store)
+        big = [s[:1].upper() + s[1:] for s in news]
         small = []
         graph = task_graph(store, t0_ns if t0_ns is not None else lo)
         if graph is not None:
@@ -175,7 +175,6 @@ class SyncSummary(QFrame):
         lines = wait_total_lines(wait_totals(waits, names_of(store, waits["object"])))
         if lines and not deadlock:  # the sentence says it all, and a projector has no room
             small.append("waited: " + " · ".join(lines))
-        bad = bool(deadlock) or bool(counter and counter.get("lost_updates"))
         return " · ".join(big), " · ".join(t for t in small if t), bad
 
 
