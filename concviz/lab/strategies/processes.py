@@ -179,10 +179,7 @@ def _end_processes(processes) -> None:
             sentinels.append(p.sentinel)
         except ValueError:
             pass
-    deadline = time.monotonic() + TERM_GRACE_S
-    while sentinels and (left := deadline - time.monotonic()) > 0:
-        ready = mp_connection.wait(sentinels, left)
-        sentinels = [s for s in sentinels if s not in ready]
+    _wait_exits(sentinels, TERM_GRACE_S)
     for p in procs:
         try:
             if p.exitcode is None:
@@ -235,6 +232,11 @@ def _kill_alive(processes, timeout: float = 0.5) -> None:
         except OSError:
             pass
         sentinels.append(sentinel)
+    _wait_exits(sentinels, timeout)
+
+
+def _wait_exits(sentinels: list, timeout: float) -> None:
+    """Wait until the processes of these sentinels have all exited, ``timeout`` at most."""
     deadline = time.monotonic() + timeout
     while sentinels and (left := deadline - time.monotonic()) > 0:
         ready = mp_connection.wait(sentinels, left)
