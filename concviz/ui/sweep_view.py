@@ -504,21 +504,13 @@ class SweepView(QWidget):
     def _show_settings_of(self, sweep: dict) -> None:
         """The controls say what the shown sweep measured (one opened from a file
         showed the app's own settings beside another workload's plots)."""
-        tags = [
-            r.meta["sweep"]
-            for r in self.session.runs
-            if (r.meta.get("sweep") or {}).get("id") == sweep.get("id")
+        mine = [
+            r for r in self.session.runs if (r.meta.get("sweep") or {}).get("id") == sweep.get("id")
         ]
-        if not tags:
+        if not mine:
             return
-        spec = next(
-            (
-                r.spec
-                for r in self.session.runs
-                if r.spec is not None and (r.meta.get("sweep") or {}).get("id") == sweep.get("id")
-            ),
-            None,
-        )
+        tags = [r.meta["sweep"] for r in mine]
+        spec = next((r.spec for r in mine if r.spec is not None), None)
         # a strong workers sweep (a lesson's, say): its runs' sizes (weak: they grew)
         if spec is not None and sweep["kind"] == "workers" and not tags[0].get("weak"):
             self.tasks.setValue(int(spec.tasks))
