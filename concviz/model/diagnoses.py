@@ -365,19 +365,64 @@ def lock_contention(run: dict) -> dict | None:
     share = float(top["total_s"]) / (wall * workers)
     if share < LOCK_MIN_SHARE:
         return None
+    kind = str(top["kind"])
+    title, advice = WAIT_ADVICE.get(kind, WAIT_ADVICE["lock"])
     return _diag(
         "lock-contention",
-        f"Contention on {top['kind']} {top['object']}",
+        f"{title} {kind} {top['object']}",
         {
             "object": top["object"],
-            "kind": top["kind"],
+            "kind": kind,
             "waited_s": _r(top["total_s"], 4),
             "share_of_worker_time": _r(share),
             "waits": top["count"],
         },
-        "The workers queue for one object: hold it for less time, split it (one per "
-        "worker, merged at the end), or use a lock-free structure.",
+        advice,
     )
+
+
+# what the workers' waiting on one object means, by the object's kind: a queue's
+# consumers waiting for its producers is not a lock held too long (the producer/
+# consumer lesson read "lock contention" for its queue)
+_HELD = (
+    "Contention on",
+    "The workers queue for one object: hold it for less time, split it (one per "
+    "worker, merged at the end), or use a lock-free structure.",
+)
+WAIT_ADVICE = {
+    "lock": _HELD,
+    "rlock": _HELD,
+    "semaphore": (
+        "Waiting for a slot of",
+        "More workers want the resource than it has slots: fewer workers do as well, "
+        "or give the resource more slots if it can take them.",
+    ),
+    "condition": (
+        "Waiting to be notified by",
+        "The workers wait for another to signal: make the signalling side faster, or "
+        "give the waiters other work meanwhile.",
+    ),
+    "queue": (
+        "Waiting on",
+        "One side of the queue waits for the other: consumers for items (add producers "
+        "or make them faster) or producers for room (add consumers, or a larger queue).",
+    ),
+    "barrier": (
+        "Waiting at",
+        "Each round waits for its slowest worker: even out the work between barriers, "
+        "or meet less often.",
+    ),
+    "event": (
+        "Waiting for",
+        "The workers wait for an event to be set: set it sooner, or start the work "
+        "that does not need it first.",
+    ),
+    "dependency": (
+        "Waiting for results:",
+        "Tasks wait for the tasks they depend on: the graph's critical path, not the "
+        "number of workers, sets the pace.",
+    ),
+}
 
 
 def startup_dominates(run: dict) -> dict | None:

@@ -93,13 +93,14 @@ MIN_NAME_PX = 90  # a run's name shown at least this wide before the wall's word
 class CompareView(QWidget):
     """Stacked timelines on a shared time scale, and bar charts of their figures."""
 
-    sharingShown = Signal(list, list, bool)  # as TimelineWidget's: what the lanes draw
+    sharingShown = Signal(list, list, bool, bool)  # as TimelineWidget's: what the lanes draw
 
     def __init__(self, session: Session, theme: T.Theme = T.LIGHT, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("compareView")
-        self.sharing: tuple = ([], [], False)
+        self.sharing: tuple = ([], [], False, False)
         self._styles: dict[int, list[int]] = {}
+        self._serial: set[int] = set()  # the runs whose lanes draw an Amdahl serial step
         self._named: dict[int, bool] = {}  # run id: its lane names its rows (an event loop)
         self.session = session
         self.theme = theme
@@ -205,6 +206,7 @@ class CompareView(QWidget):
         self.charts = {}
         self.bars = {}
         self._styles = {}
+        self._serial = set()
         self._named = {}
         runs = self.runs()
         if not runs:
@@ -342,6 +344,10 @@ class CompareView(QWidget):
         data = GanttData(run.store, t0)
         lane.gantt.set_data(data)
         self._styles[run.id] = data.sync_waits.styles_present()
+        if len(data.serial_rows):
+            self._serial.add(run.id)
+        else:
+            self._serial.discard(run.id)
         n = max(data.n_rows, 1)
         plot.setYRange(-0.6, n - 0.4, padding=0)
         left = plot.getAxis("left")
@@ -366,7 +372,8 @@ class CompareView(QWidget):
         """The wait styles the lanes draw, for the legend while this view is shown (it
         named the queue of a run shown before beside a deadlock's lock waits)."""
         styles = sorted(set().union(*self._styles.values())) if self._styles else []
-        self.sharing = (styles, [], False)  # no counters nor task graph in the lanes
+        # no counters nor task graph in the lanes
+        self.sharing = (styles, [], False, bool(self._serial))
         self.sharingShown.emit(*self.sharing)  # the runs may have changed too
 
     def _fit_x(self) -> None:

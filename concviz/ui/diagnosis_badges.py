@@ -73,6 +73,27 @@ SHORT = {
 }
 
 
+# the waited object's kind, for the wait diagnosis's badge ("lock contention" was
+# wrong for a queue's consumers waiting on its producers)
+SHORT_WAIT = {
+    "semaphore": "semaphore waits",
+    "condition": "waits to be notified",
+    "queue": "queue waits",
+    "barrier": "barrier waits",
+    "event": "event waits",
+    "dependency": "waits for results",
+}
+
+
+def badge_text(d: dict) -> str:
+    """A diagnosis's badge, short."""
+    if d["code"] == "lock-contention":
+        kind = (d.get("evidence") or {}).get("kind")
+        if kind in SHORT_WAIT:
+            return SHORT_WAIT[kind]
+    return SHORT.get(d["code"], d["title"])
+
+
 def evidence_rows(evidence: dict) -> list[tuple[str, str]]:
     """(name in words, value as text) for each piece of evidence that was measured."""
     rows = []
@@ -129,7 +150,7 @@ class DiagnosisBadges(QWidget):
         self.buttons = []
         self.diagnoses = diagnoses
         for d in diagnoses:
-            b = QPushButton(f"⚠ {SHORT.get(d['code'], d['title'])}")
+            b = QPushButton(f"⚠ {badge_text(d)}")
             b.setObjectName("diagnosisBadge")
             b.setProperty("code", d["code"])
             b.setCursor(Qt.CursorShape.PointingHandCursor)

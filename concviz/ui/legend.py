@@ -51,6 +51,9 @@ class LegendBar(QWidget):
                 ("error", "failed", "the task raised an exception"),
                 ("stopped", "stopped", "the run was stopped before this task ended"),
                 ("marker", "switch", "the strategy or worker count changed here"),
+                ("serial", "serial step",
+                 "the run's part that no worker count shortens (Amdahl's serial fraction): "
+                 "one thread alone, before the tasks"),
             ]),
             ("CPU", [
                 ("heat", "per core, idle → busy", "each row is one core of this machine"),
@@ -147,10 +150,15 @@ class LegendBar(QWidget):
         outer.addWidget(self.sharing_row)
         self._scale = 1.0
 
-    def set_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
-        """Name the wait styles the Gantt draws now, the counters on the CPU panel, and a
-        task graph's outlines and arrows."""
-        self.sharing = (list(styles), list(counters), graph)
+    def set_sharing(
+        self, styles: list[int], counters: list[str], graph: bool = False, serial: bool = False
+    ) -> None:
+        """Name the wait styles the Gantt draws now, the counters on the CPU panel, a
+        task graph's outlines and arrows, and an Amdahl serial step's grey bar."""
+        self.sharing = (list(styles), list(counters), graph, serial)
+        self.serial_shown = serial
+        for w in dict(self._entries)["serial"]:
+            w.setVisible(serial)
         for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
             w.setVisible(graph)
         for k, widgets in enumerate(self._wait_entries):
@@ -162,6 +170,7 @@ class LegendBar(QWidget):
         self.counter_swatch.setVisible(bool(counters))
         self.counter_label.setVisible(bool(counters))
         self.sharing_row.setVisible(bool(styles) or bool(counters) or graph)
+        self._reflow()  # the serial step's entry may have come or gone from the Tasks row
 
     def _paint_sharing(self, theme: T.Theme) -> None:
         s = getattr(self, "_scale", 1.0)
@@ -195,6 +204,7 @@ class LegendBar(QWidget):
             key: (key.startswith("waits") == sampled if key.startswith(("waits", "bars")) else True)
             for key, _ in self._entries
         }
+        shown["serial"] = getattr(self, "serial_shown", False)
         # hide before showing: both sets at once would be wide enough to grow the window
         for key, widgets in sorted(self._entries, key=lambda e: shown[e[0]]):
             for w in widgets:

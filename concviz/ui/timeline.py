@@ -50,7 +50,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     # the wait styles (model.sync_view.WAIT_STYLES indices) and counter names now drawn,
     # and whether a task graph is (its critical path and arrows)
-    sharingShown = Signal(list, list, bool)
+    sharingShown = Signal(list, list, bool, bool)
 
     def __init__(self, cpu: CpuSeries, theme: T.Theme = T.LIGHT, parent=None) -> None:
         super().__init__(parent)
@@ -96,7 +96,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         # counters (a queue's depth) on the CPU totals' time axis, on an axis of their own
         self.counters = CounterLane(self.cpu.total, theme)
         self._sharing: tuple = ((), ())
-        self.sharing: tuple = ([], [], False)  # what sharingShown said last
+        self.sharing: tuple = ([], [], False, False)  # what sharingShown said last
         self._counter_version = -1
         # one time axis, at the bottom: fewer axes to repaint while the view follows
         self.gantt_plot.hideAxis("bottom")
@@ -307,14 +307,21 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if n_counters != self._counter_version:
             self._counter_version = n_counters
             self.counters.set_series(counter_series(store, self.t0_ns))
-        self._emit_sharing(data.sync_waits.styles_present(), self.counters.names, graph is not None)
+        self._emit_sharing(
+            data.sync_waits.styles_present(),
+            self.counters.names,
+            graph is not None,
+            len(data.serial_rows) > 0,
+        )
 
-    def _emit_sharing(self, styles: list[int], counters: list[str], graph: bool = False) -> None:
-        key = (tuple(styles), tuple(counters), graph)
+    def _emit_sharing(
+        self, styles: list[int], counters: list[str], graph: bool = False, serial: bool = False
+    ) -> None:
+        key = (tuple(styles), tuple(counters), graph, serial)
         if key != self._sharing:
             self._sharing = key
-            self.sharing = (list(styles), list(counters), graph)
-            self.sharingShown.emit(list(styles), list(counters), graph)
+            self.sharing = (list(styles), list(counters), graph, serial)
+            self.sharingShown.emit(*self.sharing)
 
     def _sync_rows(self, data: GanttData) -> None:
         key = tuple(r.label for r in data.rows)

@@ -148,6 +148,7 @@ def test_lock_startup_and_busy_machine():
     waits = [{"object": "A", "kind": "lock", "total_s": 0.4, "count": 30, "max_s": 0.05}]
     (d,) = D.diagnose(_run(waits=waits), cores=2)  # 0.4 of 0.4 s × 2 workers = 50 %
     assert d["code"] == "lock-contention" and d["evidence"]["share_of_worker_time"] == 0.5
+    assert d["title"] == "Contention on lock A" and "hold it for less time" in d["advice"]
     (d,) = D.diagnose(_run(startup_s=0.6), cores=2)
     assert d["code"] == "startup-dominates" and d["evidence"]["ratio"] == 1.5
     (d,) = D.diagnose(_run(machine_busy_cores=0.8), cores=2)
@@ -171,3 +172,18 @@ def test_every_code_has_its_rule_written_down():
 def test_two_tasks_are_too_few_to_judge_dispatch():
     run = _run(tasks=_tasks([(0, 0, 1), (0, 8, 9)]), wall_s=0.01)
     assert codes(run) == []
+
+
+def test_a_queue_waited_on_is_not_called_a_lock():
+    """Producer/consumer: consumers waiting on their queue read "lock contention" with
+    a lock's advice; the diagnosis, its advice and its badge now follow the kind."""
+    from concviz.ui.diagnosis_badges import badge_text
+
+    waits = [{"object": "jobs", "kind": "queue", "total_s": 0.4, "count": 30, "max_s": 0.05}]
+    (d,) = D.diagnose(_run(waits=waits), cores=2)
+    assert d["code"] == "lock-contention" and d["title"] == "Waiting on queue jobs"
+    assert "producers" in d["advice"] and "hold it" not in d["advice"]
+    assert badge_text(d) == "queue waits"
+    waits[0]["kind"] = "lock"
+    (d,) = D.diagnose(_run(waits=waits), cores=2)
+    assert badge_text(d) == "lock contention"

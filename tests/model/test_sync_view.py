@@ -36,7 +36,10 @@ def test_sentences():
     )
     assert lost_updates_text({"expected": 800, "lost_updates": 0}) == "lost none of 800 updates"
     assert lost_updates_text(None) is None
-    assert critical_path_text(0.84, 1.02) == "critical path 0.84 s (wall 1.02 s)"
+    assert (
+        critical_path_text(0.84, 1.02)
+        == "critical path 0.84 s: no worker count ends sooner (this run 1.02 s)"
+    )
 
 
 def test_each_kind_has_its_style():

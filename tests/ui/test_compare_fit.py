@@ -99,7 +99,7 @@ def test_the_legend_names_what_the_compared_lanes_draw(window, qtbot):
     assert deadlocked, [r.name for r in window.session.runs]
     window.compare_runs(deadlocked)
     window.show_page(window.compare_view)
-    styles, counters, _graph = window.legend.sharing
+    styles, counters, _graph, _serial = window.legend.sharing
     assert lock in styles and queue not in styles and counters == [], window.legend.sharing
     window.show_page(window.timeline_page)  # what the timeline draws, again
     qtbot.waitUntil(lambda: window.legend.sharing == window.timeline.sharing, timeout=5000)

@@ -129,7 +129,7 @@ def test_map_reduce_critical_path_and_hover_arrows(window, qtbot, tmp_path):
     assert len(overlay.arrows()) == 14  # every edge of a 15-task tree
     window.arrows_action.trigger()
     assert "critical path" in window.sync_panel.line.text()
-    assert "(wall " in window.sync_panel.line.text()
+    assert "(this run " in window.sync_panel.line.text()
     path = tmp_path / "mr.json"
     assert window.export_trace(str(path))
     events = json.loads(path.read_text())["traceEvents"]
@@ -280,5 +280,18 @@ def test_a_run_of_the_batch_path_shows_its_lost_updates_too(window, qtbot):
     configure(window, workload="shared-counter", strategy="threads", workers=4, tasks=8)
     assert window.start_compare(["threads"], {}, compare_view=False)
     qtbot.waitUntil(lambda: not window.batch.is_running(), timeout=60000)
-    qtbot.waitUntil(lambda: window.sync_panel.big.isVisible(), timeout=5000)
+    run = window.session.runs[-1]
+
+    def why() -> str:  # what the run left, should the panel stay hidden
+        store = run.store
+        last = store.runs[-1] if store.runs else None
+        return (
+            f"banner {window.banner.text()!r}, meta {run.meta}, shown {window.shown_run is run}, "
+            f"finished {last.finished if last else None}"
+        )
+
+    try:
+        qtbot.waitUntil(lambda: window.sync_panel.big.isVisible(), timeout=5000)
+    except Exception:
+        raise AssertionError(why()) from None
     assert "updates" in window.sync_panel.big.text()

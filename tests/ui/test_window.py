@@ -197,6 +197,16 @@ def test_the_knobs_reach_the_lab_and_the_summary(window, qtbot):
     assert run["serial_cpu_s"] >= 0.5 * 6 * 0.020 * 0.8
     assert "serial part 50%" in window.summary.title.text()
     assert "jitter 20%" in window.summary.title.text()
+    # the serial step's grey bar is named in the legend while a run draws one
+    serial_entry = dict(window.legend._entries)["serial"]
+    window.timeline.refresh()
+    qtbot.waitUntil(lambda: serial_entry[1].isVisible(), timeout=5000)
+    assert serial_entry[1].text() == "serial step"
+    window.controls.serial_fraction.setValue(0)
+    window.run()
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    window.timeline.refresh()
+    qtbot.waitUntil(lambda: not serial_entry[1].isVisible(), timeout=5000)
 
 
 def test_strategy_tooltips_say_what_to_expect(window):
