@@ -277,7 +277,12 @@ def test_a_run_of_the_batch_path_shows_its_lost_updates_too(window, qtbot):
     the run they leave on the timeline says what it lost as a live run does."""
     from .conftest import configure
 
+    # the lab lists its workloads after its strategies: on a busy machine the choice
+    # came before the list, the run was cpu-python's and it had no updates to lose
+    combo = window.controls.workload
+    qtbot.waitUntil(lambda: combo.findText("shared-counter") >= 0, timeout=20000)
     configure(window, workload="shared-counter", strategy="threads", workers=4, tasks=8)
+    assert combo.currentText() == "shared-counter"
     assert window.start_compare(["threads"], {}, compare_view=False)
     qtbot.waitUntil(lambda: not window.batch.is_running(), timeout=60000)
     run = window.session.runs[-1]
