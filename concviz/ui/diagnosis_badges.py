@@ -215,7 +215,7 @@ def install(window) -> DiagnosisBadges:
     def look(*_args) -> None:
         badges.set_look(window.theme, window.scale)
 
-    window.presentation_action.toggled.connect(look)
+    window.presentationChanged.connect(look)
     for a in window.theme_actions.values():
         a.triggered.connect(look)
     look()

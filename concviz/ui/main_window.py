@@ -20,7 +20,7 @@ import math
 import os
 import time
 
-from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -103,6 +103,11 @@ class _PageStack(QStackedWidget):
 
 class MainWindow(QMainWindow):
     """concviz's window; ``start_lab()`` is called by ``__init__`` unless told not to."""
+
+    # presentation mode turned on or off, however (F11, the menu, --presentation): the
+    # panels added beside the window follow it (--presentation left the sharing
+    # panel's small line at the normal size: its listener heard only the menu action)
+    presentationChanged = Signal(bool)
 
     def __init__(
         self,
@@ -1317,6 +1322,7 @@ class MainWindow(QMainWindow):
         if self.presentation_action.isChecked() != on:
             with QSignalBlocker(self.presentation_action):
                 self.presentation_action.setChecked(on)
+        self.presentationChanged.emit(on)
         if on and not self.isFullScreen():
             self._normal_geometry = self.saveGeometry()
             self.showFullScreen()

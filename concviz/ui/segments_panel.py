@@ -242,7 +242,7 @@ def install(window) -> SegmentsPanel:
         lane.set_theme(window.theme)
         lane.set_line_width(2.0 * window.scale)
 
-    window.presentation_action.toggled.connect(look)
+    window.presentationChanged.connect(look)
     for a in window.theme_actions.values():
         a.triggered.connect(look)
     look()

@@ -1006,7 +1006,7 @@ def install(window) -> SweepView:
     def look(*_args) -> None:
         view.set_scale(window.scale)
 
-    window.presentation_action.toggled.connect(look)
+    window.presentationChanged.connect(look)
     for a in window.theme_actions.values():
         a.triggered.connect(lambda _c=False: view.set_theme(window.theme))
     look()

@@ -225,7 +225,7 @@ def install(window) -> SyncSummary:
         if store is not None and store.runs:
             panel.show_store(store, int(store.runs[-1].started["t_ns"]))
 
-    window.presentation_action.toggled.connect(look)
+    window.presentationChanged.connect(look)
     for a in window.theme_actions.values():
         a.triggered.connect(look)
     window.client.runStarted.connect(lambda _obj: panel.hide())

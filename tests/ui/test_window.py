@@ -114,8 +114,13 @@ def test_presentation_mode_scales_text(window):
     assert window.presentation_action.isChecked()
     assert window.font().pointSizeF() >= base * 1.5
     assert window.timeline.gantt.bar_height > 0.7
+    # the panels added beside the window grow too, however presentation mode came on
+    # (--presentation calls this, not the menu action: the sharing line stayed small)
+    assert window.sync_panel.scale == window.scale > 1.0
+    assert window.badges.scale == window.scale
     window.set_presentation(False)
     assert window.font().pointSizeF() == base >= 12
+    assert window.sync_panel.scale == 1.0
 
 
 def test_export_trace_and_picture(window, qtbot, tmp_path):
