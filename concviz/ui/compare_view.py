@@ -72,6 +72,28 @@ def metric_values(session: Session, runs: list[Run]) -> dict[str, list[float | N
     return out
 
 
+def speedup_heading(session: Session, runs: list[Run]) -> str:
+    """What the speedup charts measure against, from the baselines the charts use: one
+    run for all ("speedup against #3 sequential (0.61 s)"), each run its own (an I/O
+    and a CPU experiment side by side: the heading named the I/O one for both), or none
+    (the heading said so beside a chart that had speedups from another run's baseline)."""
+    bases: list[Run] = []
+    for run in runs:
+        base = session.baseline_for(run) if run.finished else None
+        if base is not None and base.wall_s and all(b is not base for b in bases):
+            bases.append(base)
+    if not bases:
+        return "no sequential run of this experiment: no speedup yet"
+    if len(bases) == 1:
+        base = bases[0]
+        return f"speedup against #{base.id} {base.strategy} ({base.wall_s:.2f} s)"
+    return (
+        "each run's speedup against its own sequential run ("
+        + ", ".join(f"#{b.id}" for b in bases)
+        + ")"
+    )
+
+
 @dataclass
 class Lane:
     """One run's timeline in the stack."""
@@ -383,18 +405,7 @@ class CompareView(QWidget):
         self.lanes[0].plot.setXRange(0.0, longest * 1.03, padding=0)
 
     def _draw_charts(self, layout: pg.GraphicsLayout, runs: list[Run]) -> None:
-        seq = next(
-            (r for r in runs if r.strategy == "sequential" and r.finished),
-            None,
-        )
-        base = self.session.baseline_for(seq) if seq is not None else None
-        if base is None and runs:
-            base = next((self.session.baseline_for(r) for r in runs if r.finished), None)
-        heading = (
-            f"speedup against #{base.id} {base.strategy} ({base.wall_s:.2f} s)"
-            if base is not None and base.wall_s
-            else "no sequential run of this experiment: no speedup yet"
-        )
+        heading = speedup_heading(self.session, runs)
         # two columns of charts where the charts' share of the view holds two charts
         # side by side (each as wide as its title and axis), else one: every chart stays
         # on the screen (in presentation mode beside the dock two did not fit)

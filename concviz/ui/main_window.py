@@ -651,7 +651,12 @@ class MainWindow(QMainWindow):
         narrow = self.width() < COMPARE_WITH_RUNS_MIN_WIDTH or (
             screen is not None and screen.availableGeometry().width() < COMPARE_WITH_RUNS_MIN_WIDTH
         )
-        comparing = self.pages.currentWidget() is self.compare_view
+        # the Sweep page too: its runs are its points (beside the lessons at 1920×1080 the
+        # runs panel cut its buttons to "un swee" and "Weak sca")
+        comparing = self.pages.currentWidget() in (
+            self.compare_view,
+            getattr(self, "sweep_view", None),
+        )
         # the lessons dock takes the runs panel's width on a narrow screen too (a 720p
         # projector: the window grew past the screen with both)
         panel = getattr(self, "lessons_panel", None)

@@ -612,7 +612,7 @@ class SweepView(QWidget):
     def _draw_empty(self, kind: str) -> None:
         if kind == "workers":
             self._prepare(self.left, "Speedup", "speedup (×)", "workers", False)
-            self._prepare(self.right, "Efficiency", "efficiency and e", "workers", False)
+            self._prepare(self.right, "Efficiency", "efficiency and Karp–Flatt e", "workers", False)
         else:
             self._prepare(self.left, "Wall time", "wall (s)", "task size (ms, log scale)", True)
             self._prepare(self.right, "Efficiency", "efficiency", "task size (ms, log scale)", True)

@@ -67,3 +67,22 @@ def test_take_runs_keeps_a_chosen_baseline_under_the_new_numbers():
     assert [r.strategy for r in here.runs] == ["threads", "sequential", "threads"]
     assert moved == here.runs[1:] and opened.runs == []
     assert here.runs[2].baseline_id == here.runs[1].id != 1
+
+
+def test_the_compare_headings_baseline_is_the_one_the_charts_use():
+    """An I/O and a CPU experiment side by side were headed "against #1" though the
+    CPU runs used #3; runs with no sequential first were headed "no sequential run"
+    beside speedups from a later run's baseline."""
+    from concviz.ui.compare_view import speedup_heading
+
+    s = Session()
+    blocking, seq = s.new_run(None), s.new_run(None)
+    s.finish(blocking, _result("asyncio", 0.5))
+    assert speedup_heading(s, [blocking]).startswith("no sequential run")
+    s.finish(seq, _result("sequential", 1.2, 1))
+    assert speedup_heading(s, [blocking, seq]) == "speedup against #2 sequential (1.20 s)"
+    io_seq, io_thr = s.new_run(None), s.new_run(None)
+    s.finish(io_seq, {**_result("sequential", 0.8, 1), "workload": "io-sleep"})
+    s.finish(io_thr, {**_result("threads", 0.4), "workload": "io-sleep"})
+    heading = speedup_heading(s, [io_seq, io_thr, seq, blocking])
+    assert heading == "each run's speedup against its own sequential run (#3, #2)"

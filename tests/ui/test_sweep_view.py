@@ -7,6 +7,7 @@ import csv
 
 from PySide6.QtCore import Qt
 
+from concviz.ui.main_window import COMPARE_WITH_RUNS_MIN_WIDTH
 from concviz.ui.sweep_view import fit_text
 
 from .conftest import configure
@@ -141,3 +142,21 @@ def test_closing_the_window_ends_a_sweep(window, qtbot):
     window.shutdown()
     assert not worker.thread.is_alive()
     assert worker.driver.cancel.is_set()
+
+
+def test_the_sweep_page_beside_the_lessons_takes_the_runs_panels_room(window, qtbot):
+    """At 1920×1080 in presentation mode the runs panel beside the Sweep page and the
+    lessons cut the page's buttons to "un swee" and "Weak sca"."""
+    window.resize(1900, 1000)  # wide enough for the runs panel beside the timeline
+    window.runs_action.setChecked(True)
+    window.show_page(window.timeline_page)
+    window.lessons_panel.open()
+    qtbot.waitUntil(window.lessons_panel.isVisible, timeout=5000)
+    _sweep_view(window, qtbot)
+    assert window.pages.currentWidget() is window.sweep_view
+    assert not window.runs_panel.isVisible()
+    window.lessons_panel.close()
+    qtbot.waitUntil(lambda: not window.lessons_panel.isVisible(), timeout=5000)
+    assert window.width() >= COMPARE_WITH_RUNS_MIN_WIDTH
+    window.show_page(window.timeline_page)
+    assert window.runs_panel.isVisible()  # the timeline beside it keeps it
