@@ -97,6 +97,12 @@ class LegendBar(QWidget):
         self._split = len(self._task_keys)  # task entries on the first line
         self._trailing: tuple[QWidget, QHBoxLayout] | None = None  # see add_trailing
         self._trailing_in: QHBoxLayout | None = None
+        # the trailing widget's own line, under the CPU row, when neither its row nor
+        # the overflow line has room (at 720p beside the lessons, an Amdahl run's
+        # "serial step" entry filled the overflow line and cut the view tabs)
+        self.own_line = QHBoxLayout()
+        self.own_line.addStretch(1)
+        outer.addLayout(self.own_line)
         self._build_sharing_row(outer)
         self.set_theme(theme)
         self.set_waits(False)
@@ -304,16 +310,27 @@ class LegendBar(QWidget):
         if trailing is None:
             return
         widget, home = trailing
-        spacing = home.spacing()
-        others = [home.itemAt(i).widget() for i in range(home.count())]
-        # a swatch and a gap have fixed widths (their size hints say less)
-        need = sum(
-            max(w.sizeHint().width(), w.minimumWidth()) + spacing
-            for w in others
-            if w not in (None, widget) and w.isVisibleTo(self)
-        )
-        need += widget.sizeHint().width()
-        target = home if need <= room else self.overflow
+
+        def need(line: QHBoxLayout, extra: int = 0) -> int:
+            others = [line.itemAt(i).widget() for i in range(line.count())]
+            # a swatch and a gap have fixed widths (their size hints say less)
+            return (
+                extra
+                + widget.sizeHint().width()
+                + sum(
+                    max(w.sizeHint().width(), w.minimumWidth()) + line.spacing()
+                    for w in others
+                    if w not in (None, widget, self._overflow_indent) and w.isVisibleTo(self)
+                )
+            )
+
+        head = self._rows[0].itemAt(0).widget().sizeHint().width() + self.overflow.spacing()
+        if need(home) <= room:
+            target = home
+        elif need(self.overflow, head) <= room:
+            target = self.overflow
+        else:
+            target = self.own_line
         if target is self._trailing_in:
             return
         self._trailing_in.removeWidget(widget)

@@ -97,3 +97,15 @@ def test_the_view_tabs_move_below_rather_than_be_cut(qtbot):
     assert whole_and_clear(), (tabs.geometry(), tabs.sizeHint(), legend.width())
     holder.resize(1800, 300)
     qtbot.waitUntil(on_cpu_row, timeout=2000)
+    # an Amdahl run's "serial step" entry fills the overflow line at 720p beside the
+    # lessons: the tabs take a line of their own rather than be cut
+    holder.resize(700, 300)
+    qtbot.wait(50)
+    legend.set_sharing([], [], False, serial=True)
+    qtbot.wait(50)
+    assert dict(legend._entries)["serial"][1].isVisible()
+    qtbot.waitUntil(whole_and_clear, timeout=2000)
+    assert not [t for t in _whole(legend)], _whole(legend)
+    legend.set_sharing([], [], False, serial=False)
+    holder.resize(1800, 300)
+    qtbot.waitUntil(on_cpu_row, timeout=2000)
