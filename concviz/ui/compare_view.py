@@ -376,7 +376,7 @@ class CompareView(QWidget):
         names = _short_row_names(data.rows)
         # an event loop's lane says which row is the loop and which its coroutines (its
         # two dark rows read as two things running at once); other lanes need no names
-        left.setTicks([list(enumerate(names)), []] if names else [[], []])
+        left.setTicks([_thinned(names), []] if names else [[], []])
         left.setStyle(showValues=bool(names))
         self._named[run.id] = bool(names)
 
@@ -523,6 +523,19 @@ def _short_row_names(rows) -> list[str]:
         else:
             out.append("↳ …")
     return out
+
+
+LANE_NAMES_MAX = 6  # a lane is a few text lines tall: 20 coroutines' names piled up
+
+
+def _thinned(names: list[str]) -> list[tuple[int, str]]:
+    """(row, name) ticks for a lane: the loop's row and its coroutines' at an even
+    stride, at most ``LANE_NAMES_MAX`` in all, the last coroutine always named."""
+    if len(names) <= LANE_NAMES_MAX:
+        return list(enumerate(names))
+    stride = -(-(len(names) - 1) // (LANE_NAMES_MAX - 2))
+    keep = {0, len(names) - 1, *range(1, len(names) - 1, stride)}
+    return [(i, n) for i, n in enumerate(names) if i in keep]
 
 
 def _round_below(value: float) -> float:

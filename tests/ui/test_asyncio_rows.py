@@ -88,3 +88,16 @@ def test_workers_limit_follows_strategy_and_workload(window):
     assert c.workers.maximum() == IO_WORKERS_MAX
     c.set_workload("cpu-python")  # CPU work under asyncio gains nothing past the cores
     assert c.workers.maximum() == cores_cap
+
+
+def test_a_lane_of_many_coroutines_names_a_few_rows_evenly():
+    """Twenty coroutines' names piled on a lane's left edge at 720p."""
+    from concviz.ui.compare_view import LANE_NAMES_MAX, _thinned
+
+    names = ["loop"] + [f"↳ {i}" for i in range(1, 21)]
+    ticks = _thinned(names)
+    assert len(ticks) <= LANE_NAMES_MAX
+    assert ticks[0] == (0, "loop") and ticks[-1] == (20, "↳ 20")
+    gaps = {b[0] - a[0] for a, b in zip(ticks[1:-1], ticks[2:-1], strict=False)}
+    assert len(gaps) <= 1  # an even stride among the coroutines named
+    assert _thinned(names[:4]) == list(enumerate(names[:4]))
