@@ -87,11 +87,7 @@ def speedup_heading(session: Session, runs: list[Run]) -> str:
     if len(bases) == 1:
         base = bases[0]
         return f"speedup against #{base.id} {base.strategy} ({base.wall_s:.2f} s)"
-    return (
-        "each run's speedup against its own sequential run ("
-        + ", ".join(f"#{b.id}" for b in bases)
-        + ")"
-    )
+    return "speedup vs own sequential (" + ", ".join(f"#{b.id}" for b in bases) + ")"
 
 
 @dataclass

@@ -534,7 +534,9 @@ class SweepView(QWidget):
             self.strategies.setText(",".join(strategies))
         self.progress.setRange(0, len(tags))
         self.progress.setValue(len(tags))
-        self.progress.setFormat(f"{len(tags)} runs of the session's sweep")
+        # short: beside the lessons at 720p a longer text wrapped and was cut top and bottom
+        self.progress.setFormat(f"{len(tags)} runs shown")
+        self.progress.setToolTip(f"{len(tags)} runs of the session's sweep")
 
     # ------------------------------------------------------------ drawing
     def set_theme(self, theme: T.Theme) -> None:
@@ -612,7 +614,7 @@ class SweepView(QWidget):
     def _draw_empty(self, kind: str) -> None:
         if kind == "workers":
             self._prepare(self.left, "Speedup", "speedup (×)", "workers", False)
-            self._prepare(self.right, "Efficiency", "efficiency and Karp–Flatt e", "workers", False)
+            self._prepare(self.right, "Efficiency", "share (0 to 1)", "workers", False)
         else:
             self._prepare(self.left, "Wall time", "wall (s)", "task size (ms, log scale)", True)
             self._prepare(self.right, "Efficiency", "efficiency", "task size (ms, log scale)", True)

@@ -85,4 +85,4 @@ def test_the_compare_headings_baseline_is_the_one_the_charts_use():
     s.finish(io_seq, {**_result("sequential", 0.8, 1), "workload": "io-sleep"})
     s.finish(io_thr, {**_result("threads", 0.4), "workload": "io-sleep"})
     heading = speedup_heading(s, [io_seq, io_thr, seq, blocking])
-    assert heading == "each run's speedup against its own sequential run (#3, #2)"
+    assert heading == "speedup vs own sequential (#3, #2)"
