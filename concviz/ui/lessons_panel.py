@@ -372,6 +372,22 @@ class LessonsPanel(QDockWidget):
         lay = self.widget().layout()
         lay.setStretchFactor(self.text, 2 if shown else 3)
         lay.setStretchFactor(self.result, 3 if shown else 2)
+        if shown:  # once the text box has its smaller size
+            QTimer.singleShot(0, self.scroll_to_step)
+
+    def scroll_to_step(self) -> None:
+        """The step's heading at the top of the text box: after a run the box is
+        smaller, and at 720p it showed the lesson's introduction with the heading of
+        the step that ran cut at its bottom edge."""
+        lesson = self.lesson()
+        if lesson is None or not lesson.steps:
+            return
+        doc = self.text.document()
+        found = doc.find(lesson.steps[self.step_index].title)
+        if found.isNull():
+            return
+        top = doc.documentLayout().blockBoundingRect(found.block()).top()
+        self.text.verticalScrollBar().setValue(int(top))
 
     def _job_finished(self, i: int, run) -> None:
         p = self._pending

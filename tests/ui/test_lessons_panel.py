@@ -265,3 +265,27 @@ def test_a_sweep_step_draws_its_runs_in_the_sweep_view(window, qtbot):
     # the runs keep their lesson names, and carry the sweep a saved session keeps
     runs = [r for r in window.session.runs if (r.meta.get("sweep") or {}).get("id") == drawn["id"]]
     assert [r.name for r in runs] == [f"w{n} · amdahl 2" for n in (1, 2, 4, 8)]
+
+
+def test_after_a_run_the_step_text_shows_the_steps_heading(window, qtbot):
+    """At 720p the smaller text box beside a result showed the lesson's introduction
+    and cut the heading of the step that ran at its bottom edge."""
+    panel = window.lessons_panel
+    _help_action(window, "&Lessons").trigger()
+    qtbot.waitUntil(panel.isVisible, timeout=5000)
+    panel.choose("amdahl")
+    panel.show_step(0)  # the introduction, then the step
+    panel.text.setFixedHeight(140)  # as short as beside a result at 720p
+    qtbot.wait(100)
+    bar = panel.text.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0  # the introduction is longer than the box
+    panel._say("With nothing serial, eight threads went from 0.40 s to 0.05 s.", "✓ a claim")
+    title = panel.lesson().steps[0].title
+    found = panel.text.document().find(title)
+
+    def heading_at_top() -> bool:
+        rect = panel.text.cursorRect(found)
+        return 0 <= rect.top() < panel.text.viewport().height() // 3
+
+    qtbot.waitUntil(heading_at_top, timeout=3000)
+    assert bar.value() > 0
