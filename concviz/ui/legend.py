@@ -194,6 +194,20 @@ class LegendBar(QWidget):
             f"border-bottom:{max(3, int(3 * s))}px solid {theme.sync}; margin-bottom:6px;"
         )
 
+    def set_cpu_shown(self, shown: bool) -> None:
+        """The CPU row's entries, for a page that draws the CPU panel (the compare view
+        and the Sweep page draw none: the legend named lines no one could find). The
+        row itself stays: the view tabs may sit at its end."""
+        self.cpu_shown = shown
+        row = self._rows[1]
+        cpu_keys = {"heat", "machine", "lab"}
+        row.itemAt(0).widget().setVisible(shown)  # the row's "CPU" head
+        for key, widgets in self._entries:
+            if key in cpu_keys:
+                for w in widgets:
+                    w.setVisible(shown)
+        self._reflow()
+
     def add_trailing(self, widget: QWidget, row: int = 1) -> None:
         """Put ``widget`` at the right end of a row (the CPU row is short: room to spare);
         where the row is too short for it (beside the lessons dock on a 720p projector
@@ -211,6 +225,8 @@ class LegendBar(QWidget):
             for key, _ in self._entries
         }
         shown["serial"] = getattr(self, "serial_shown", False)
+        for key in ("heat", "machine", "lab"):
+            shown[key] = getattr(self, "cpu_shown", True)
         # hide before showing: both sets at once would be wide enough to grow the window
         for key, widgets in sorted(self._entries, key=lambda e: shown[e[0]]):
             for w in widgets:

@@ -202,6 +202,7 @@ def install(window) -> SyncSummary:
     # the legend names what the page shown draws: the timeline's run, or the compare
     # view's lanes (a deadlock compared after a producer/consumer run named its queue)
     def sharing(*_args) -> None:
+        window.legend.set_cpu_shown(window.pages.currentWidget() is window.timeline_page)
         if window.pages.currentWidget() is window.compare_view:
             window.legend.set_sharing(*window.compare_view.sharing)
             panel.show_runs(window.compare_view.runs())  # each run's, named

@@ -101,8 +101,12 @@ def test_the_legend_names_what_the_compared_lanes_draw(window, qtbot):
     window.show_page(window.compare_view)
     styles, counters, _graph, _serial = window.legend.sharing
     assert lock in styles and queue not in styles and counters == [], window.legend.sharing
+    # the lanes draw no CPU panel: its legend entries go, the view tabs stay
+    machine = dict(window.legend._entries)["machine"][1]
+    assert not machine.isVisible() and window.view_tabs.isVisible()
     window.show_page(window.timeline_page)  # what the timeline draws, again
     qtbot.waitUntil(lambda: window.legend.sharing == window.timeline.sharing, timeout=5000)
+    assert machine.isVisible()
 
 
 def test_compared_runs_each_say_what_they_lost(window, qtbot):
