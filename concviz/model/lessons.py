@@ -84,8 +84,10 @@ OPTION_KEYS = {
 # ``interpreter:``: the kinds of Python an experiment may ask for
 INTERPRETERS = ("free-threaded",)
 # ``view:``: where the window shows the step's runs when they have ended (the compare
-# view, or the timeline for one run, when not given)
-VIEWS = ("sweep",)
+# view, or the timeline for one run, when not given): ``sweep`` the Sweep page,
+# ``tasks`` the timeline zoomed to the tasks (a Dask cluster's 3 s start-up left its
+# task graph 50 px wide at 720p)
+VIEWS = ("sweep", "tasks")
 _RUN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z][A-Za-z0-9_]*)*$")
 
 

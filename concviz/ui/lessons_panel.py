@@ -460,6 +460,9 @@ class LessonsPanel(QDockWidget):
         self._say(look, "\n".join(lines))
         if p["step"].view == "sweep":
             self._show_sweep(p)
+        elif p["step"].view == "tasks":
+            # after the window's own zoom to the whole run, which this one follows
+            QTimer.singleShot(0, self.window_.timeline.zoom_to_tasks)
         step = self.step()
         self.run_button.setEnabled(bool(step and step.runs))
 

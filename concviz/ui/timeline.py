@@ -602,6 +602,18 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.gantt_plot.setXRange(x0, x1 + 0.02 * (x1 - x0 + 1e-3), padding=0)
         self._set_y_range(d.n_rows)
 
+    def zoom_to_tasks(self) -> None:
+        """The tasks' span, an engine's start-up and teardown left out (Home shows
+        them again)."""
+        d = self.gantt.data
+        if d is None or not len(d.s):
+            return
+        self.follow = False
+        x0, x1 = d.x_min, d.x_max
+        margin = 0.03 * (x1 - x0 + 1e-3)
+        self.gantt_plot.setXRange(x0 - margin, x1 + margin, padding=0)
+        self._set_y_range(d.n_rows)
+
     # -- hover
     def _hover(self, pos: QPointF) -> None:
         vb = self.gantt_plot.vb

@@ -134,3 +134,11 @@ def test_a_sweep_step_names_its_view():
     step = parse_lesson(sweep, "sample").steps[1]
     assert step.view == "sweep" and [s.workers for s in step.runs.values()] == [2, 3]
     assert parse_lesson(GOOD, "sample").steps[1].view is None
+
+
+def test_a_step_can_open_the_timeline_on_its_tasks():
+    tasks = GOOD.replace("strategy: threads\n", "strategy: threads\nview: tasks\n", 1)
+    assert parse_lesson(tasks, "sample").steps[1].view == "tasks"
+    bad = GOOD.replace("strategy: threads\n", "strategy: threads\nview: everything\n", 1)
+    with pytest.raises(BadLesson, match="everything"):
+        parse_lesson(bad, "sample")

@@ -136,3 +136,22 @@ def test_an_event_loops_lane_names_its_rows(qtbot):
     assert named["sequential"] == [] and named["process-pool"] == [], named
     # every lane as wide on the left, so one time scale lines up
     assert len({ln.plot.getAxis("left").width() for ln in view.lanes}) == 1
+
+
+def test_a_dask_steps_timeline_opens_on_its_tasks(window, qtbot):
+    """The Dask task-graph step: a 3 s cluster start-up left the fifteen tasks and their
+    arrows 50 px wide at 720p. ``view: tasks`` opens the timeline on the tasks."""
+    assert window.files.open_path(str(RECORDING.with_name("dask-2.concviz")))
+    qtbot.waitUntil(lambda: bool(window.session.runs) and not window.files.busy, timeout=20000)
+    run = window.session.runs[-1]
+    window.show_run(run)
+    window.show_page(window.timeline_page)
+    timeline = window.timeline
+    timeline.zoom_to_fit()
+    whole = timeline.gantt_plot.vb.viewRange()[0]
+    d = timeline.gantt.data
+    assert whole[0] <= 0.0 and whole[1] - whole[0] > 3 * (d.x_max - d.x_min)  # start-up
+    timeline.zoom_to_tasks()
+    x0, x1 = timeline.gantt_plot.vb.viewRange()[0]
+    assert x0 <= d.x_min and x1 >= d.x_max  # every task in view
+    assert x1 - x0 < 1.1 * (d.x_max - d.x_min)  # and little else
