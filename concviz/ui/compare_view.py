@@ -72,6 +72,17 @@ def metric_values(session: Session, runs: list[Run]) -> dict[str, list[float | N
     return out
 
 
+def lane_name(name: str, runs: list[Run]) -> str:
+    """A run's name in its lane's title, less the ``· tag`` every compared run shares (a
+    lesson's step names each of its runs "unsafe · race-conditions 1": the shared part
+    cut the part that differs to "opposit…" at 720p)."""
+    head, sep, tail = name.rpartition(" · ")
+    others = [r.name for r in runs]
+    if sep and head and len(others) >= 2 and all(n.endswith(sep + tail) for n in others):
+        return head
+    return name
+
+
 def speedup_heading(session: Session, runs: list[Run]) -> str:
     """What the speedup charts measure against, from the baselines the charts use: one
     run for all ("speedup against #3 sequential (0.61 s)"), each run its own (an I/O
@@ -278,7 +289,9 @@ class CompareView(QWidget):
             room = total - fm.horizontalAdvance(tail + "■ ")
             if room >= MIN_NAME_PX * self.scale:
                 break
-        name = fm.elidedText(run.name, Qt.TextElideMode.ElideRight, max(room, 40.0))
+        name = fm.elidedText(
+            lane_name(run.name, self.runs()), Qt.TextElideMode.ElideRight, max(room, 40.0)
+        )
         return (
             f"<span style='color:{colour}'>■</span>&nbsp;<b>{escape(name)}</b>"
             f"&nbsp;·&nbsp;wall {escape(wall_text)}"

@@ -86,3 +86,15 @@ def test_the_compare_headings_baseline_is_the_one_the_charts_use():
     s.finish(io_thr, {**_result("threads", 0.4), "workload": "io-sleep"})
     heading = speedup_heading(s, [io_seq, io_thr, seq, blocking])
     assert heading == "speedup vs own sequential (#3, #2)"
+
+
+def test_a_lanes_title_leaves_out_the_tag_every_compared_run_shares():
+    from concviz.ui.compare_view import lane_name
+
+    s = Session()
+    runs = [s.new_run(None) for _ in range(3)]
+    runs[0].name, runs[1].name = "unsafe · race-conditions 1", "locked · race-conditions 1"
+    assert lane_name(runs[0].name, runs[:2]) == "unsafe"
+    runs[2].name = "threads · cpu-python"  # not shared by all: names stay whole
+    assert lane_name(runs[0].name, runs) == "unsafe · race-conditions 1"
+    assert lane_name("unsafe · race-conditions 1", runs[:1]) == "unsafe · race-conditions 1"
