@@ -6,6 +6,7 @@ Threads: GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from concviz.model.sync_view import WAIT_STYLES
@@ -21,6 +22,19 @@ _WAIT_TIPS = (
     "waiting for an event or a condition to be set",
     "waiting for another task's result (a dependency)",
 )
+
+
+def stopped_swatch(theme: T.Theme, w: int, h: int) -> QPixmap:
+    """A stopped task's look (``GanttItem._paint_stopped``): the stopped grey under the
+    foreground's diagonal hatch."""
+    pm = QPixmap(max(w, 1), max(h, 1))
+    pm.fill(QColor(theme.stopped))
+    p = QPainter(pm)
+    hatch = QColor(theme.foreground)
+    hatch.setAlphaF(0.45)
+    p.fillRect(0, 0, w, h, QBrush(hatch, Qt.BrushStyle.BDiagPattern))
+    p.end()
+    return pm
 
 
 class LegendBar(QWidget):
@@ -245,10 +259,10 @@ class LegendBar(QWidget):
                 sw.setStyleSheet(f"background:{theme.waits[int(key[-1])]}; border:none;")
             elif key == "running":
                 sw.setStyleSheet(f"background:{theme.bars[1]}; border:3px solid {theme.running};")
-            elif key == "stopped":
-                sw.setStyleSheet(
-                    f"background:{theme.stopped}; border:2px dashed {theme.foreground};"
-                )
+            elif key == "stopped":  # as the Gantt draws it: grey, hatched (a dashed
+                # box matched nothing on the timeline)
+                sw.setStyleSheet("border:none;")
+                sw.setPixmap(stopped_swatch(theme, sw.width(), sw.height()))
             elif key == "heat":
                 import pyqtgraph as pg
 
@@ -280,6 +294,10 @@ class LegendBar(QWidget):
     def set_scale(self, scale: float) -> None:
         for sw, key in self._swatches:
             sw.setFixedSize(int((44 if key == "heat" else 22) * scale), int(16 * scale))
+            if key == "stopped":
+                sw.setPixmap(
+                    stopped_swatch(getattr(self, "_theme", T.LIGHT), sw.width(), sw.height())
+                )
         self._scale = scale
         self._paint_sharing(getattr(self, "_theme", T.LIGHT))
         self._reflow()

@@ -268,3 +268,27 @@ def test_every_bar_colour_stands_out_from_the_plot(theme):
             assert T.contrast_ratio(colour, theme.background) >= 3.0, colour
     steps = [T.contrast_ratio(a, b) for a, b in zip(theme.bars[:-1], theme.bars[1:], strict=True)]
     assert all(r >= 1.5 for r in steps), steps
+
+
+@pytest.mark.parametrize("theme", [T.LIGHT, T.DARK], ids=["light", "dark"])
+def test_the_legends_stopped_swatch_looks_like_a_stopped_bar(qtbot, theme):
+    """The legend drew "stopped" as a dashed box; the Gantt draws a stopped task grey
+    and hatched. The swatch is the stopped grey crossed by the hatch, at any scale."""
+    from PySide6.QtGui import QColor
+
+    from concviz.ui.legend import LegendBar
+
+    legend = LegendBar(theme)
+    qtbot.addWidget(legend)
+    for scale in (1.0, 1.6):
+        legend.set_scale(scale)
+        sw = next(s for s, key in legend._swatches if key == "stopped")
+        image = sw.pixmap().toImage()
+        assert (image.width(), image.height()) == (sw.width(), sw.height())
+        colours = {
+            image.pixelColor(x, y).name()
+            for x in range(image.width())
+            for y in range(image.height())
+        }
+        assert QColor(theme.stopped).name() in colours and len(colours) >= 2, colours
+        assert "dashed" not in sw.styleSheet()
