@@ -53,8 +53,10 @@ def real_session():
             workload="contended-lock",
             strategy="threads",
             workers=2,
-            tasks=6,
-            task_ms=10,
+            # long enough that the two threads overlap on a loaded machine (with 6
+            # tasks of 10 ms one thread once ran them all before the other took one)
+            tasks=12,
+            task_ms=20,
             options={"critical_fraction": 0.9},
         ),
         P.Start(workload="producer-consumer", strategy="threads", workers=2, tasks=8, task_ms=5),
