@@ -92,15 +92,19 @@ class _Thread:
                 pass
 
 
-def _descendants(pid: int) -> list[int]:
+def _descendants(pid: int, known: dict[int, list[int]] | None = None) -> list[int]:
+    """``pid`` and every process under it. ``known``: the thread ids already listed
+    per process, so that a process's task directory is not listed again."""
     out, stack = [], [pid]
     while stack:
         p = stack.pop()
         out.append(p)
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
+        tids = known.get(p) if known else None
+        if not tids:
+            try:
+                tids = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
         for tid in tids:
             try:
                 with open(f"/proc/{p}/task/{tid}/children") as f:
@@ -120,7 +124,7 @@ class _Holder:
     ancestors, which the kernel lets read it (as it lets them read ``syscall``).
     """
 
-    __slots__ = ("fd", "address", "tid_offset", "ident_offset", "tcb_offset")
+    __slots__ = ("fd", "address", "tid_offset", "ident_offset", "tcb_offset", "tids")
 
     def __init__(self, pid: int, runtime: int, layout: dict) -> None:
         self.address = runtime + int(layout["holder_offset"])
@@ -130,6 +134,10 @@ class _Holder:
         if self.tid_offset is None and (self.ident_offset is None or self.tcb_offset is None):
             raise ValueError("the layout names no way from a thread state to its id")
         self.fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+        # thread state address -> kernel id: a thread state keeps its address while its
+        # thread lives, so one read per sample suffices; emptied whenever the process's
+        # threads change (an address may then belong to a new thread)
+        self.tids: dict[int, int] = {}
 
     def tid(self) -> int:
         """The kernel id of the thread holding the GIL now; 0 when it is free."""
@@ -138,10 +146,17 @@ class _Holder:
         holder = int.from_bytes(raw[:8], "little")
         if len(raw) < 12 or not holder or not int.from_bytes(raw[8:12], "little"):
             return 0
+        tid = self.tids.get(holder)
+        if tid is not None:
+            return tid
         if self.tid_offset is not None:
-            return int.from_bytes(pread(self.fd, 8, holder + self.tid_offset)[:8], "little")
-        ident = int.from_bytes(pread(self.fd, 8, holder + self.ident_offset)[:8], "little")
-        return int.from_bytes(pread(self.fd, 4, ident + self.tcb_offset)[:4], "little")
+            tid = int.from_bytes(pread(self.fd, 8, holder + self.tid_offset)[:8], "little")
+        else:
+            ident = int.from_bytes(pread(self.fd, 8, holder + self.ident_offset)[:8], "little")
+            tid = int.from_bytes(pread(self.fd, 4, ident + self.tcb_offset)[:4], "little")
+        if tid and len(self.tids) < 4096:
+            self.tids[holder] = tid
+        return tid
 
     def close(self) -> None:
         try:
@@ -159,7 +174,8 @@ class WaitSampler:
     """
 
     TREE_EVERY_S = 0.1  # new pool worker processes are found within this
-    THREADS_EVERY_S = 0.02  # a run's new worker threads, within this (one listdir each)
+    THREADS_EVERY_S = 0.02  # a run's new worker threads, within this (one stat each)
+    LIST_EVERY_S = 1.0  # task directories listed at least this often, whatever their count
     IDLE_AFTER = 20  # quiet samples in a row before a thread is read less often
     IDLE_EVERY = 10
     SCHED_EVERY = 2  # CPU time and run-queue delay every 2nd tick: 100 Hz
@@ -185,6 +201,13 @@ class WaitSampler:
         self._last_tree = -1e9
         self._last_threads = -1e9
         self._pids: list[int] = []
+        self._nlink: dict[int, int] = {}  # pid -> its task directory's link count, last listed
+        self._tids: dict[int, list[str]] = {}  # pid -> its threads' ids, last listed
+        self._last_list = -1e9
+        self._last_pid = b""  # the newest pid the kernel gave out, at the last check
+        self._lists_due = 0  # thread listings still to do after a process or thread began
+        self._walks_due = 0  # process-tree walks still to do after one began
+        self._loadavg = -1
         self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core, sys
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
@@ -225,30 +248,61 @@ class WaitSampler:
             if holder is not None:
                 holder.close()
         self._holders.clear()
+        if self._loadavg >= 0:
+            os.close(self._loadavg)
+            self._loadavg = -1
 
     # -- sampling thread
-    def _refresh(self, with_processes: bool) -> None:
+    def _refresh(self, with_processes: bool, force: bool = False) -> None:
+        """Find new processes (``with_processes``) and new or ended threads.
+
+        A process's task directory is listed only when its link count (2 + its number
+        of threads) changed, when a thread was found gone, or once a second: a ``stat``
+        costs a fraction of a listing, and this runs 50 times a second."""
+        now = time.monotonic()
+        if now - self._last_list >= self.LIST_EVERY_S:
+            self._last_list, force = now, True
+        relisted = False
         if with_processes or not self._pids:
-            self._pids = _descendants(self.root_pid)
-        alive = set()
+            pids = _descendants(self.root_pid, self._tids)
+            relisted, self._pids = pids != self._pids, pids
+        changed = False
         for pid in self._pids:
             if pid not in self._gil:
                 self._gil[pid] = python_runtime_range(pid)
                 self._holders[pid] = self._holder(pid)
+            path = f"/proc/{pid}/task"
             try:
-                tids = os.listdir(f"/proc/{pid}/task")
+                nlink = os.stat(path).st_nlink
+                if not force and self._nlink.get(pid) == nlink:
+                    continue
+                tids = os.listdir(path)
             except OSError:
                 continue
+            self._nlink[pid], self._tids[pid] = nlink, tids
+            relisted = True
             for name in tids:
                 key = (pid, int(name))
-                alive.add(key)
                 if key not in self._threads:
                     try:
                         self._threads[key] = _Thread(*key)
+                        changed = True
                     except OSError:
                         pass
-        for key in [k for k in self._threads if k not in alive]:
+        if not relisted:
+            return
+        live = set(self._pids)
+        listed = {(pid, int(name)) for pid in live for name in self._tids.get(pid, ())}
+        for key in [k for k in self._threads if k not in listed]:
             self._threads.pop(key).close()
+            changed = True
+        for pid in [p for p in self._tids if p not in live]:
+            del self._tids[pid]
+            self._nlink.pop(pid, None)
+        if changed:
+            for holder in self._holders.values():
+                if holder is not None:
+                    holder.tids.clear()
 
     def _holder(self, pid: int) -> _Holder | None:
         runtime = self._gil.get(pid)
@@ -259,15 +313,43 @@ class WaitSampler:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def _created(self) -> bool:
+        """Whether the kernel gave out a pid (a new process or thread anywhere) since
+        the last call: ``/proc/loadavg`` names the newest. One read, where listing
+        the lab's threads and walking its processes take dozens."""
+        try:
+            if self._loadavg < 0:
+                self._loadavg = os.open("/proc/loadavg", os.O_RDONLY)
+            newest = os.pread(self._loadavg, 128, 0).split()[4]
+        except (OSError, IndexError):
+            return True
+        if newest == self._last_pid:
+            return False
+        self._last_pid = newest
+        return True
+
+    def _maybe_refresh(self, now: float) -> None:
+        """Find new threads and processes when something began, and once a second."""
+        if now - self._last_threads < self.THREADS_EVERY_S:
+            return
+        self._last_threads = now
+        if self._created():
+            # twice: a new thread or process is linked to its parent just after its
+            # pid is given out, so the check after this one may be the first to see it
+            self._lists_due = self._walks_due = 2
+        periodic = now - self._last_list >= self.LIST_EVERY_S
+        if not (self._lists_due or self._walks_due or periodic):
+            return
+        self._lists_due = max(0, self._lists_due - 1)
+        processes = periodic or (self._walks_due and now - self._last_tree >= self.TREE_EVERY_S)
+        if processes:
+            self._last_tree = now
+            self._walks_due = max(0, self._walks_due - 1)
+        self._refresh(bool(processes))
+
     def sample_once(self) -> int:
         """One sample of every thread; the number of threads read."""
-        now = time.monotonic()
-        if now - self._last_threads >= self.THREADS_EVERY_S:
-            self._last_threads = now
-            processes = now - self._last_tree >= self.TREE_EVERY_S
-            if processes:
-                self._last_tree = now
-            self._refresh(processes)
+        self._maybe_refresh(time.monotonic())
         pread = os.pread
         self._tick += 1
         tick, idle_after, idle_every = self._tick, self.IDLE_AFTER, self.IDLE_EVERY
@@ -313,8 +395,10 @@ class WaitSampler:
                 n += 1
             except (OSError, ValueError, IndexError):
                 gone.append(key)
-        for key in gone:
-            self._threads.pop(key).close()
+        if gone:  # list the task directories again now: a thread may have replaced them
+            for key in gone:
+                self._threads.pop(key).close()
+            self._refresh(False, force=True)
         if tick % self.FLUSH_EVERY == 0:
             self.flush()
         return n

@@ -262,3 +262,78 @@ def test_the_gil_holder_is_read_from_outside_on_each_python(minor, tmp_path):
         child.wait()
     # one thread, spinning in Python: it holds the GIL at every reading
     assert got.count(tid) >= 45, (layout, tid, got)
+
+
+_SPAWNER = """
+import subprocess, sys, threading
+stop = threading.Event()
+def spin():
+    x = 0
+    while not stop.is_set():
+        x += 1
+kids = []
+for line in sys.stdin:
+    if line.startswith("t"):
+        stop.clear()
+        th = threading.Thread(target=spin)
+        th.start()
+        while th.native_id is None:
+            pass
+        print(th.native_id, flush=True)
+    elif line.startswith("x"):
+        stop.set()
+        for th in threading.enumerate():
+            if th is not threading.main_thread():
+                th.join()
+        print("stopped", flush=True)
+    elif line.startswith("p"):
+        kids.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        print(kids[-1].pid, flush=True)
+stop.set()
+for kid in kids:
+    kid.kill()
+"""
+
+
+def test_threads_and_processes_begun_after_sampling_began_are_found_and_ended_ones_dropped():
+    """The sampler lists the lab's threads and processes again only when the kernel
+    gave out a new pid (and once a second): what begins mid-run is still seen within a
+    few samples, and what ended is no longer read."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+
+    def ask(command: str) -> str:
+        child.stdin.write(command + "\n")
+        child.stdin.flush()
+        return child.stdout.readline().strip()
+
+    def tids_seen(for_s: float = 0.3) -> set[tuple[int, int]]:
+        before = len(sampler.samples)
+        end = time.monotonic() + for_s
+        while time.monotonic() < end:
+            sampler.sample_once()
+            time.sleep(0.005)
+        sampler.flush()
+        v = sampler.samples.view()
+        return set(zip(v["pid"][before:].tolist(), v["tid"][before:].tolist(), strict=True))
+
+    sampler = WaitSampler(child.pid)
+    try:
+        assert (child.pid, child.pid) in tids_seen()
+        first = int(ask("t"))
+        assert (child.pid, first) in tids_seen()
+        grandchild = int(ask("p"))
+        assert (grandchild, grandchild) in tids_seen()
+        assert ask("x") == "stopped"
+        second = int(ask("t"))  # may get the ended thread's thread state
+        seen = tids_seen()
+        assert (child.pid, second) in seen
+        assert (child.pid, first) not in seen or first == second
+    finally:
+        sampler.stop()
+        child.stdin.close()
+        child.wait(timeout=10)
