@@ -275,7 +275,7 @@ kids = []
 for line in sys.stdin:
     if line.startswith("t"):
         stop.clear()
-        th = threading.Thread(target=spin)
+        th = threading.Thread(target=spin, daemon=True)
         th.start()
         while th.native_id is None:
             pass
@@ -336,4 +336,8 @@ def test_threads_and_processes_begun_after_sampling_began_are_found_and_ended_on
     finally:
         sampler.stop()
         child.stdin.close()
-        child.wait(timeout=10)
+        try:
+            child.wait(timeout=10)
+        finally:  # never leave a spinning child behind to load the rest of the suite
+            child.kill()
+            child.wait()
