@@ -92,7 +92,7 @@ class _Thread:
                 pass
 
 
-def _descendants(pid: int, known: dict[int, list[int]] | None = None) -> list[int]:
+def _descendants(pid: int, known: dict[int, list[str]] | None = None) -> list[int]:
     """``pid`` and every process under it. ``known``: the thread ids already listed
     per process, so that a process's task directory is not listed again."""
     out, stack = [], [pid]
@@ -257,11 +257,8 @@ class WaitSampler:
         """Find new processes (``with_processes``) and new or ended threads.
 
         A process's task directory is listed only when its link count (2 + its number
-        of threads) changed, when a thread was found gone, or once a second: a ``stat``
-        costs a fraction of a listing, and this runs 50 times a second."""
-        now = time.monotonic()
-        if now - self._last_list >= self.LIST_EVERY_S:
-            self._last_list, force = now, True
+        of threads) changed, or with ``force`` (a thread was found gone, or the
+        once-a-second listing): a ``stat`` costs a fraction of a listing."""
         relisted = False
         if with_processes or not self._pids:
             pids = _descendants(self.root_pid, self._tids)
@@ -341,11 +338,13 @@ class WaitSampler:
         if not (self._lists_due or self._walks_due or periodic):
             return
         self._lists_due = max(0, self._lists_due - 1)
+        if periodic:
+            self._last_list = now
         processes = periodic or (self._walks_due and now - self._last_tree >= self.TREE_EVERY_S)
         if processes:
             self._last_tree = now
             self._walks_due = max(0, self._walks_due - 1)
-        self._refresh(bool(processes))
+        self._refresh(bool(processes), force=periodic)
 
     def sample_once(self) -> int:
         """One sample of every thread; the number of threads read."""
