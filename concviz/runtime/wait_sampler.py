@@ -66,9 +66,30 @@ def classify(raw: bytes, gil: tuple[int, int] | None) -> int:
 
 
 class _Thread:
-    __slots__ = ("pid", "tid", "syscall", "sched", "stat", "last_cpu", "last_t", "idle")
+    __slots__ = (
+        "pid",
+        "tid",
+        "syscall",
+        "sched",
+        "stat",
+        "last_cpu",
+        "last_t",
+        "idle",
+        "gil",
+        "holder",
+        "raw",
+        "state",
+        "last",
+        "runs",
+    )
 
-    def __init__(self, pid: int, tid: int) -> None:
+    def __init__(
+        self,
+        pid: int,
+        tid: int,
+        gil: tuple[int, int] | None = None,
+        holder: _Holder | None = None,
+    ) -> None:
         base = f"/proc/{pid}/task/{tid}"
         self.pid, self.tid = pid, tid
         fds: list[int] = []
@@ -83,6 +104,14 @@ class _Thread:
         self.last_cpu = 0
         self.last_t = 0
         self.idle = 0  # samples in a row with no CPU used: a thread that waits long
+        # its process's GIL address range and holder reader, found before its threads
+        self.gil, self.holder = gil, holder
+        # the last system call read and its state: a thread asleep on the same call
+        # reads the same bytes tick after tick, which then need no parsing
+        self.raw, self.state = b"", STATE_UNKNOWN
+        # the state at its last reading, and how many times the kernel had run it then
+        # (schedstat's third field): a thread not run since cannot have changed state
+        self.last, self.runs = STATE_UNKNOWN, -1
 
     def close(self) -> None:
         for fd in (self.syscall, self.sched, self.stat):
@@ -124,7 +153,7 @@ class _Holder:
     ancestors, which the kernel lets read it (as it lets them read ``syscall``).
     """
 
-    __slots__ = ("fd", "address", "tid_offset", "ident_offset", "tcb_offset", "tids")
+    __slots__ = ("fd", "address", "tid_offset", "ident_offset", "tcb_offset", "tids", "tick", "now")
 
     def __init__(self, pid: int, runtime: int, layout: dict) -> None:
         self.address = runtime + int(layout["holder_offset"])
@@ -138,6 +167,18 @@ class _Holder:
         # thread lives, so one read per sample suffices; emptied whenever the process's
         # threads change (an address may then belong to a new thread)
         self.tids: dict[int, int] = {}
+        self.tick, self.now = -1, -1  # the sampler's tick this was last read at, and what
+
+    def at(self, tick: int) -> int:
+        """The holder's kernel id at sampler tick ``tick`` (read once per tick): 0 when
+        the GIL is free, -1 when it cannot be read (a thread state freed meanwhile)."""
+        if self.tick != tick:
+            self.tick = tick
+            try:
+                self.now = self.tid()
+            except (OSError, ValueError, OverflowError):
+                self.now = -1
+        return self.now
 
     def tid(self) -> int:
         """The kernel id of the thread holding the GIL now; 0 when it is free."""
@@ -195,6 +236,7 @@ class WaitSampler:
         self.hz = hz
         self.samples = samples if samples is not None else WaitSamples()
         self._threads: dict[tuple[int, int], _Thread] = {}
+        self._order: list[_Thread] = []  # the same threads, in a list for the tick's loop
         self._gil: dict[int, tuple[int, int] | None] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -211,6 +253,16 @@ class WaitSampler:
         self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core, sys
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
+
+    @property
+    def ticks(self) -> int:
+        """Samples taken so far (each of every thread)."""
+        return self._tick
+
+    @property
+    def thread_count(self) -> int:
+        """Threads being watched now."""
+        return len(self._order)
 
     @staticmethod
     def unavailable_reason(pid: int) -> str | None:
@@ -244,6 +296,7 @@ class WaitSampler:
         for th in self._threads.values():
             th.close()
         self._threads.clear()
+        self._order = []
         for holder in self._holders.values():
             if holder is not None:
                 holder.close()
@@ -282,7 +335,9 @@ class WaitSampler:
                 key = (pid, int(name))
                 if key not in self._threads:
                     try:
-                        self._threads[key] = _Thread(*key)
+                        self._threads[key] = _Thread(
+                            pid, key[1], self._gil[pid], self._holders[pid]
+                        )
                         changed = True
                     except OSError:
                         pass
@@ -297,6 +352,7 @@ class WaitSampler:
             del self._tids[pid]
             self._nlink.pop(pid, None)
         if changed:
+            self._order = list(self._threads.values())
             for holder in self._holders.values():
                 if holder is not None:
                     holder.tids.clear()
@@ -347,33 +403,65 @@ class WaitSampler:
         self._refresh(bool(processes), force=periodic)
 
     def sample_once(self) -> int:
-        """One sample of every thread; the number of threads read."""
+        """One sample of every thread; the number of threads read.
+
+        Written for a cold start: at 200 Hz each tick finds the caches emptied by the
+        lab's threads, so the loop touches few objects (a list of slotted threads, the
+        holder read once per process and tick, a thread's unchanged system call not
+        parsed again)."""
         self._maybe_refresh(time.monotonic())
         pread = os.pread
-        self._tick += 1
-        tick, idle_after, idle_every = self._tick, self.IDLE_AFTER, self.IDLE_EVERY
+        tick = self._tick = self._tick + 1
+        # a thread that has used no CPU for a while (the lab's control reader, a long
+        # sleep) is read 1 tick in IDLE_EVERY: its state is not changing
+        skip_idle = tick % self.IDLE_EVERY != 0
+        idle_after = self.IDLE_AFTER
+        # the counters change smoothly: read at half the rate (-1: not read), the
+        # state, which flips every few ms, at every tick
+        counters = tick % self.SCHED_EVERY == 0
         t = time.perf_counter_ns()
         out = self._pending
         n = 0
         gone = []
-        holding: dict[int, int] = {}  # pid -> the GIL holder's tid at this tick (0: free)
-        for key, th in self._threads.items():
-            # a thread that has used no CPU for a while (the lab's control reader, a
-            # long sleep) is read 1 tick in IDLE_EVERY: its state is not changing
-            if th.idle >= idle_after and tick % idle_every:
-                continue
+        for th in self._order:
+            if th.idle >= idle_after:
+                if skip_idle:
+                    continue
+                # a long-quiet thread: its counters first; its system call only when
+                # the kernel ran it since (else it sleeps where it slept)
+                try:
+                    sched = pread(th.sched, 64, 0).split()
+                    runs = int(sched[2])
+                    if runs == th.runs:
+                        cpu = int(sched[0])
+                        out += (t, th.pid, th.tid, th.last, cpu, int(sched[1]), -1, -1)
+                        th.last_cpu, th.last_t = cpu, t
+                        n += 1
+                        continue
+                except (OSError, ValueError, IndexError):
+                    gone.append(th)
+                    continue
             try:
                 raw = pread(th.syscall, 128, 0)
-                state = STATE_USER if raw[:1] == b"r" else classify(raw, self._gil.get(th.pid))
-                if state == STATE_USER and self._holders.get(th.pid) is not None:
-                    holder = holding.get(th.pid)
+                if raw[:1] == b"r":  # "running": in user space
+                    holder = th.holder
                     if holder is None:
-                        holder = holding[th.pid] = self._read_holder(th.pid)
-                    if holder >= 0:
-                        state = STATE_HOLDING if holder == th.tid else STATE_NATIVE
-                if tick % self.SCHED_EVERY:
-                    # the counters change smoothly: read them at half the rate (-1: not
-                    # read), the state, which flips every few ms, at every tick
+                        state = STATE_USER
+                    else:
+                        now = holder.at(tick)
+                        state = (
+                            STATE_USER
+                            if now < 0
+                            else STATE_HOLDING
+                            if now == th.tid
+                            else STATE_NATIVE
+                        )
+                elif raw == th.raw:
+                    state = th.state
+                else:
+                    state = th.state = classify(raw, th.gil)
+                    th.raw = raw
+                if not counters:
                     out += (t, th.pid, th.tid, state, -1, -1, -1, -1)
                     n += 1
                     continue
@@ -390,27 +478,21 @@ class WaitSampler:
                 # "idle": asleep now and under 2 % of a core since its last reading
                 quiet = state not in USER_STATES and (cpu - th.last_cpu) * 50 < t - th.last_t
                 th.idle = th.idle + 1 if quiet else 0
-                th.last_cpu, th.last_t = cpu, t
+                th.last_cpu, th.last_t, th.last = cpu, t, state
+                if th.idle >= idle_after:
+                    th.runs = int(sched[2]) if len(sched) > 2 else -1
                 n += 1
             except (OSError, ValueError, IndexError):
-                gone.append(key)
+                gone.append(th)
         if gone:  # list the task directories again now: a thread may have replaced them
-            for key in gone:
-                self._threads.pop(key).close()
+            for th in gone:
+                self._threads.pop((th.pid, th.tid), None)
+                th.close()
+            self._order = list(self._threads.values())
             self._refresh(False, force=True)
         if tick % self.FLUSH_EVERY == 0:
             self.flush()
         return n
-
-    def _read_holder(self, pid: int) -> int:
-        """The tid holding ``pid``'s GIL now (0: free), -1 when it cannot be read."""
-        holder = self._holders.get(pid)
-        if holder is None:
-            return -1
-        try:
-            return holder.tid()
-        except (OSError, ValueError, OverflowError):  # a thread state freed meanwhile
-            return -1
 
     def flush(self) -> None:
         """Hand the samples taken since the last flush to ``samples`` (one array append)."""
@@ -420,6 +502,7 @@ class WaitSampler:
             self.samples.append_rows(rows)
 
     def _loop(self) -> None:
+        sleep = time.sleep
         period = 1.0 / self.hz
         c0 = time.thread_time()
         next_tick = time.perf_counter()
@@ -434,5 +517,7 @@ class WaitSampler:
             delay = next_tick - time.perf_counter()
             if delay < 0:  # fell behind (the machine is busy): skip, do not burst
                 next_tick = time.perf_counter()
-                delay = 0.0
-            self._stop.wait(delay)
+            else:
+                # a plain sleep of at most one period: stop() waits that long at most,
+                # and a wake-up costs less than an Event's wait (a lock made per call)
+                sleep(delay)

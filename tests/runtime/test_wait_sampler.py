@@ -341,3 +341,65 @@ def test_threads_and_processes_begun_after_sampling_began_are_found_and_ended_on
         finally:  # never leave a spinning child behind to load the rest of the suite
             child.kill()
             child.wait()
+
+
+_SLEEPER = """
+import sys, threading
+go, done = threading.Event(), threading.Event()
+def spin():
+    go.wait()  # asleep on a lock's futex until told
+    x = 0
+    while not done.is_set():
+        x += 1
+th = threading.Thread(target=spin, daemon=True)
+th.start()
+while th.native_id is None:
+    pass
+print(th.native_id, flush=True)
+for line in sys.stdin:
+    go.set()
+    print("going", flush=True)
+"""
+
+
+def test_a_long_asleep_thread_is_read_less_often_and_seen_within_ten_samples_when_it_wakes():
+    """A thread asleep for long is read 1 tick in IDLE_EVERY, and then only its
+    counters unless the kernel ran it since: its state must stay what it was while
+    it sleeps and turn to 'running' within IDLE_EVERY ticks once it wakes."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLEEPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    sampler = WaitSampler(child.pid)
+
+    def rows(ticks: int) -> list[tuple[int, int]]:
+        """(tick, state) of the sleeper's rows over the next ``ticks`` samples."""
+        out = []
+        for k in range(ticks):
+            before = len(sampler.samples)
+            sampler.sample_once()
+            sampler.flush()
+            v = sampler.samples.view()
+            mine = v["tid"][before:] == tid
+            out += [(k, int(s)) for s in v["state"][before:][mine]]
+            time.sleep(0.002)
+        return out
+
+    try:
+        tid = int(child.stdout.readline())
+        asleep = rows(120)
+        assert asleep and {s for _, s in asleep} == {STATE_LOCK}
+        late = [k for k, _ in asleep if k >= 80]
+        assert len(late) <= 40 // sampler.IDLE_EVERY + 1  # read less often once quiet
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "going"
+        woken = rows(3 * sampler.IDLE_EVERY)
+        first_running = min(k for k, s in woken if s == STATE_USER)
+        assert first_running <= sampler.IDLE_EVERY
+    finally:
+        sampler.stop()
+        child.kill()
+        child.wait()
