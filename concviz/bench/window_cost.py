@@ -2,7 +2,8 @@
 
 The same batch run, a 2-worker ``cpu-python`` process pool of about 10 s (2 s with
 ``--quick``), is run in turns: followed live by the real main window (offscreen,
-1920×1080, the timeline page, as a user watches it), and headless through the run
+1920×1080, the timeline page, in a Qt event loop as the app runs it: polling
+``processEvents`` added a tenth to the figure), and headless through the run
 driver with the same outside observers as ``concviz run`` (the baseline). Each side's
 own CPU over the run is the run's ``observer_core_fraction`` (the process's CPU
 clock, every thread, ÷ the wall); ``window_own_core_fraction`` is what the window adds
@@ -61,14 +62,28 @@ def _windowed(app, win, spec: dict, timeout_s: float) -> tuple[float, float]:
     win.run()
     if not win.running:
         raise RuntimeError(win.banner.text() or "the window's run did not start")
+    # a real event loop, as the app runs (processEvents polled 200 times a second
+    # cost the window a tenth of its figure); a coarse timer looks for the run's end
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
     end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        app.processEvents()
+
+    def done() -> bool:
         runs = win.session.runs
-        if len(runs) > before and runs[-1].finished and not win.running:
-            break
-        time.sleep(0.005)  # the bench's loop; the window's own timers do the drawing
-    else:
+        return len(runs) > before and runs[-1].finished and not win.running
+
+    def check() -> None:
+        if done() or time.monotonic() >= end:
+            loop.quit()
+
+    timer = QTimer()
+    timer.setInterval(100)
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not done():
         raise RuntimeError("the window's run did not finish in time")
     result = win.session.runs[-1].result
     if not result.get("ok") or result.get("observer_core_fraction") is None:

@@ -22,8 +22,9 @@ from .lab_process import LabError, LabProcess
 # the reader tells the GUI about new events at most this often (the GUI polls anyway)
 _EVENTS_SIGNAL_PERIOD_S = 0.05
 # event frames arriving within this of the first undecoded one are decoded with it (a
-# bar is in the store within 8 ms of its frame: half a display frame)
-_EVENTS_COALESCE_S = 0.008
+# bar is in the store within 16 ms of its frame, one display frame; a decode costs a
+# fixed ~0.1-0.3 ms, and a 2-worker run of 50 ms tasks sends ~65 frames a second)
+_EVENTS_COALESCE_S = 0.016
 
 
 def _lower_priority(pid: int | None, nice: int) -> None:

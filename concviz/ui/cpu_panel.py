@@ -19,8 +19,12 @@ from concviz.model.cpu_series import CpuSeries
 from . import theme as T
 
 # new samples are drawn at most this often (a panel that moved is redrawn at once): a
-# system monitor's pace, where each redraw repaints the whole image and both curves
+# system monitor's pace
 SAMPLES_HZ = 5.0
+# the newest samples are drawn by tail items of their own until they span this long,
+# then handed to the history items in one redraw: between, a new sample repaints the
+# tail's few pixels, not the whole image and both curves across the view
+TAIL_S = 2.0
 
 
 class CpuPanel:
@@ -41,8 +45,10 @@ class CpuPanel:
         self.heat.invertY(True)
         self.heat.setLabel("left", "cores")
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLevels((0.0, 1.0))
-        self.heat.addItem(self.image)
+        self.tail_image = pg.ImageItem(axisOrder="row-major")
+        for image in (self.image, self.tail_image):
+            image.setLevels((0.0, 1.0))
+            self.heat.addItem(image)
 
         self.total = pg.PlotItem()
         self.total.setMenuEnabled(False)
@@ -56,7 +62,13 @@ class CpuPanel:
         self.lab_curve = self.total.plot()
         for curve in (self.machine_curve, self.lab_curve):
             curve.setClipToView(True)  # a long session holds ~15 samples a second
+        self.machine_tail = self.total.plot()
+        self.lab_tail = self.total.plot()
         self._drawn: tuple[float, float] | None = None  # the x span last drawn
+        # where the history items end (the time of their last sample, s) and the image's
+        # column width there; None: the next refresh draws the history again
+        self._split: float | None = None
+        self._dt = 0.066
         self.set_theme(theme)
         self.set_line_width(2.0)
 
@@ -81,7 +93,7 @@ class CpuPanel:
         self.series = series
         self._set_cores(series.n_cores)
         self._version = -1
-        self._drawn = None
+        self._redraw_all()
         if len(series) < 2:  # a run with no samples kept: nothing, not the last run's
             self.image.clear()
             self.machine_curve.setData([], [])
@@ -89,24 +101,34 @@ class CpuPanel:
 
     def set_theme(self, theme: T.Theme) -> None:
         self.theme = theme
-        self.image.setColorMap(pg.colormap.get(theme.heatmap))
-        self.machine_curve.setPen(pg.mkPen(theme.machine, width=self._width()))
-        self.lab_curve.setPen(pg.mkPen(theme.lab, width=self._width() + 1))
+        for image in (self.image, self.tail_image):
+            image.setColorMap(pg.colormap.get(theme.heatmap))
+        self.set_line_width(self._width())
         self._version = -1
-        self._drawn = None
+        self._redraw_all()
 
     def _width(self) -> float:
         return getattr(self, "_line_width", 2.0)
 
     def set_line_width(self, w: float) -> None:
         self._line_width = w
-        self.machine_curve.setPen(pg.mkPen(self.theme.machine, width=w))
-        self.lab_curve.setPen(pg.mkPen(self.theme.lab, width=w + 1))
+        for curve in (self.machine_curve, self.machine_tail):
+            curve.setPen(pg.mkPen(self.theme.machine, width=w))
+        for curve in (self.lab_curve, self.lab_tail):
+            curve.setPen(pg.mkPen(self.theme.lab, width=w + 1))
 
     def set_origin(self, t0_ns: int) -> None:
         self.t0_ns = t0_ns
         self._version = -1
+        self._redraw_all()
+
+    def _redraw_all(self) -> None:
+        """The next refresh draws everything into the history items, the tail empty."""
         self._drawn = None
+        self._split = None
+        self.tail_image.clear()
+        self.machine_tail.setData([], [])
+        self.lab_tail.setData([], [])
 
     def refresh(self) -> bool:
         """Redraw if new samples arrived or the view left what was drawn; True if redrawn.
@@ -129,6 +151,10 @@ class CpuPanel:
         if len(t) < 2:
             return True
         x = (t - self.t0_ns) / 1e9
+        split = self._split
+        if in_view and split is not None and split <= x[-1] <= split + TAIL_S:
+            self._draw_tail(x, cores, lab, split)
+            return True
         width = max(x1 - x0, 1e-3)
         lo, hi = x0 - width, x1 + width
         i0, i1 = np.searchsorted(x, [lo, hi])
@@ -143,7 +169,26 @@ class CpuPanel:
         self.image.setRect(QRectF(x[0] - dt / 2, 0, x[-1] - x[0] + dt, self.series.n_cores))
         self.machine_curve.setData(x, cores.sum(axis=1))
         self.lab_curve.setData(x, lab)
+        self._split, self._dt = float(x[-1]), dt
+        self.tail_image.clear()
+        self.machine_tail.setData([], [])
+        self.lab_tail.setData([], [])
         return True
+
+    def _draw_tail(self, x: np.ndarray, cores: np.ndarray, lab: np.ndarray, split: float) -> None:
+        """The samples after ``split`` into the tail items, joined to the history: the
+        curves from the history's last sample, the image's columns from its edge."""
+        k = int(np.searchsorted(x, split))  # the history's last sample
+        if k >= len(x) - 1:
+            return
+        x, cores, lab = x[k:], cores[k:], lab[k:]
+        edge = split + self._dt / 2
+        self.tail_image.setImage(cores[1:].T, autoLevels=False, levels=(0.0, 1.0))
+        self.tail_image.setRect(
+            QRectF(edge, 0, max(x[-1] + self._dt / 2 - edge, 1e-6), self.series.n_cores)
+        )
+        self.machine_tail.setData(x, cores.sum(axis=1))
+        self.lab_tail.setData(x, lab)
 
 
 def _nice_ticks(n: int) -> list[int]:

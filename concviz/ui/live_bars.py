@@ -22,9 +22,9 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from . import theme as T
 from .rect_batch import RectBatch
 
-# the live bars are repainted at most this often (a bar grew, started or finished):
-# smooth to the eye at half the cost of following a 60 Hz display
-LIVE_FPS = 30
+# the live bars are repainted at most this often (a bar grew, started or finished),
+# the timeline's own cadence (``timeline.LIVE_INTERVAL_S``)
+LIVE_FPS = 20
 
 
 class LiveBars(pg.GraphicsObject):

@@ -36,13 +36,17 @@ FOLLOW_WINDOW_S = 20.0
 FOLLOW_SPANS = (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, FOLLOW_WINDOW_S)
 # rebuilding the Gantt's arrays may not take more than this share of the time
 _REBUILD_BUDGET = 0.25
-# while a run goes on, its finished bars are laid out again at most this often
-LIVE_LAYOUT_S = 0.25
+# while a run goes on, its finished bars are laid out again at most this often: the
+# bars finished meanwhile are drawn by the live item at once, in their CPU colours, and
+# take their wait split's colours with the layout (each costs a few ms of arrays and a
+# repaint from its first new bar on)
+LIVE_LAYOUT_S = 1.0
 # a finished bar's wait split may change this long after it ended (model.wait_states)
 RESPLIT_S = 1.0
-# and the view is brought up to date at most this often (30 a second): between, the
-# frame timer's tick costs nothing, so following a run costs half of what 60 did
-LIVE_INTERVAL_S = 1 / 30
+# and the view is brought up to date at most this often (20 a second, a bar growing
+# by ~6 px a step at the usual zoom): between, the frame timer's tick costs tens of
+# microseconds. 30 a second cost the window 0.012 of a core more, 60 twice that
+LIVE_INTERVAL_S = 1 / 20
 
 
 class TimelineView(pg.GraphicsLayoutWidget):

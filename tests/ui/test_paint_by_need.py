@@ -257,3 +257,52 @@ def test_panning_by_fractions_of_a_pixel_leaves_no_seams(qtbot):
     fresh.setXRange(39 * span / 40, 39 * span / 40 + span, padding=0)
     fresh.viewport().repaint()
     assert (pixels(panned) != pixels(fresh)).sum() == 0
+
+
+def test_new_cpu_samples_redraw_only_the_panels_tail(qtbot, monkeypatch):
+    """A CPU sample drawn while a run goes on updates the tail items (the newest
+    samples, a few pixels wide), not the history's image and curves across the view;
+    the history takes the tail over in one redraw once it spans ``TAIL_S``, seamlessly."""
+    from concviz.ui import cpu_panel
+
+    monkeypatch.setattr(cpu_panel, "SAMPLES_HZ", 1e9)  # every refresh draws new samples
+    t0 = time.perf_counter_ns() - 500 * MS
+    view = _view(qtbot, _store(t0), t0)
+    view.follow = False
+    view.gantt_plot.setXRange(0, 8, padding=0)
+    panel, series = view.cpu, view.cpu.series
+    period = 66 * MS
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            k = len(series)
+            series.append(t0 + k * period, np.array([0.25 + 0.5 * (k % 2), 0.5]), 0.75)
+
+    def points(curve) -> int:
+        return 0 if curve.xData is None else len(curve.xData)
+
+    add(30)
+    _frame(qtbot, view)
+    assert points(panel.machine_curve) == 30 and points(panel.machine_tail) == 0
+    history_calls = []
+    for item in (panel.machine_curve, panel.lab_curve, panel.image):
+        setter = "setData" if item is not panel.image else "setImage"
+        orig = getattr(item, setter)
+        monkeypatch.setattr(
+            item, setter, lambda *a, _o=orig, **k: (history_calls.append(1), _o(*a, **k))[1]
+        )
+    for _ in range(3):  # 0.66 s of new samples: under TAIL_S
+        add(5)
+        _frame(qtbot, view)
+    assert history_calls == [], "a new sample redrew the history's image or curves"
+    assert len(panel.machine_tail.xData) == 16  # from the history's last sample on
+    assert panel.machine_tail.xData[0] == panel.machine_curve.xData[-1]
+    assert panel.tail_image.image.shape[1] == 15
+    history = panel.image.mapRectToParent(panel.image.boundingRect())
+    tail = panel.tail_image.mapRectToParent(panel.tail_image.boundingRect())
+    assert abs(tail.left() - history.right()) < 1e-9  # the tail's columns join the history's
+
+    add(int(cpu_panel.TAIL_S * 1e9 / period) + 1)  # the tail outgrows TAIL_S
+    _frame(qtbot, view)
+    assert history_calls, "the history never took the tail over"
+    assert points(panel.machine_curve) == len(series) and points(panel.machine_tail) == 0
