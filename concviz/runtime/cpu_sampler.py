@@ -18,6 +18,8 @@ import psutil
 
 from concviz.model.cpu_series import CpuSeries
 
+from .pid_watch import PidWatch
+
 
 def _busy_total(times) -> tuple[float, float]:
     total = sum(times)
@@ -25,9 +27,12 @@ def _busy_total(times) -> tuple[float, float]:
     return total - idle, total
 
 
-# how often the lab's process tree is looked at again: a pool's workers are counted as
-# the lab's within this (a 0.3 s pool run read as "other programs busy" at 0.25 s)
+# how often the lab's process tree may be looked at again: a pool's workers are counted
+# as the lab's within this (a 0.3 s pool run read as "other programs busy" at 0.25 s).
+# It is walked only when a pid was given out since (twice: a new process is linked to
+# its parent just after), and at least every WALK_EVERY_S
 REFRESH_S = 0.09
+WALK_EVERY_S = 1.0
 
 
 class CpuSampler:
@@ -68,39 +73,42 @@ class CpuSampler:
         prev = self._read_cores()
         prev_t = time.perf_counter_ns()
         tree = _ProcessTree()
-        tree.set_root(self._lab_pid)
-        prev_lab = tree.cpu_seconds()
-        prev_own = _own_cpu_seconds()
-        next_tick = time.perf_counter() + period
-        while not self._stop.wait(max(0.0, next_tick - time.perf_counter())):
-            next_tick += period
-            if next_tick < time.perf_counter():  # fell behind (suspended): do not burst
-                next_tick = time.perf_counter() + period
-            now = self._read_cores()
-            t = time.perf_counter_ns()
-            if all(b[1] - a[1] <= 0 for a, b in zip(prev, now, strict=False)):
-                continue  # the kernel's counters did not move yet: no new information
-            busy = np.zeros(self.n_cores, np.float32)
-            for i, (a, b) in enumerate(zip(prev, now, strict=False)):
-                d_total = b[1] - a[1]
-                if d_total > 0:
-                    busy[i] = min(1.0, max(0.0, (b[0] - a[0]) / d_total))
-            if tree.root != self._lab_pid:
-                tree.set_root(self._lab_pid)
-                prev_lab = tree.cpu_seconds()
-            lab_s = tree.cpu_seconds()
-            dt = (t - prev_t) / 1e9
-            lab_cores = max(0.0, (lab_s - prev_lab) / dt) if dt > 0 else 0.0
-            own_s = _own_cpu_seconds()
-            own_cores = max(0.0, (own_s - prev_own) / dt) if dt > 0 else 0.0
-            # stamp the middle of the interval the fractions describe
-            self.series.append(
-                (t + prev_t) // 2,
-                busy,
-                min(lab_cores, float(self.n_cores)),
-                min(own_cores, float(self.n_cores)),
-            )
-            prev, prev_t, prev_lab, prev_own = now, t, lab_s, own_s
+        try:
+            tree.set_root(self._lab_pid)
+            prev_lab = tree.cpu_seconds()
+            prev_own = _own_cpu_seconds()
+            next_tick = time.perf_counter() + period
+            while not self._stop.wait(max(0.0, next_tick - time.perf_counter())):
+                next_tick += period
+                if next_tick < time.perf_counter():  # fell behind (suspended): do not burst
+                    next_tick = time.perf_counter() + period
+                now = self._read_cores()
+                t = time.perf_counter_ns()
+                if all(b[1] - a[1] <= 0 for a, b in zip(prev, now, strict=False)):
+                    continue  # the kernel's counters did not move yet: no new information
+                busy = np.zeros(self.n_cores, np.float32)
+                for i, (a, b) in enumerate(zip(prev, now, strict=False)):
+                    d_total = b[1] - a[1]
+                    if d_total > 0:
+                        busy[i] = min(1.0, max(0.0, (b[0] - a[0]) / d_total))
+                if tree.root != self._lab_pid:
+                    tree.set_root(self._lab_pid)
+                    prev_lab = tree.cpu_seconds()
+                lab_s = tree.cpu_seconds()
+                dt = (t - prev_t) / 1e9
+                lab_cores = max(0.0, (lab_s - prev_lab) / dt) if dt > 0 else 0.0
+                own_s = _own_cpu_seconds()
+                own_cores = max(0.0, (own_s - prev_own) / dt) if dt > 0 else 0.0
+                # stamp the middle of the interval the fractions describe
+                self.series.append(
+                    (t + prev_t) // 2,
+                    busy,
+                    min(lab_cores, float(self.n_cores)),
+                    min(own_cores, float(self.n_cores)),
+                )
+                prev, prev_t, prev_lab, prev_own = now, t, lab_s, own_s
+        finally:
+            tree.close()
 
     def _read_cores(self) -> list[tuple[float, float]]:
         return [_busy_total(c) for c in psutil.cpu_times(percpu=True)][: self.n_cores]
@@ -150,6 +158,9 @@ class _ProcessTree:
         # had used before we saw them
         self._gone = 0.0
         self._refreshed = 0.0
+        self._walked = 0.0
+        self._walks_due = 0
+        self._pids_given = PidWatch()
         self._seen_until = time.time()  # processes born after this are wholly counted
 
     def set_root(self, pid: int | None) -> None:
@@ -158,7 +169,11 @@ class _ProcessTree:
         self._last.clear()
         self._gone = 0.0
         self._refreshed = 0.0
+        self._walked = 0.0
         self._seen_until = time.time()
+
+    def close(self) -> None:
+        self._pids_given.close()
 
     def cpu_seconds(self) -> float:
         if self.root is None:
@@ -166,7 +181,12 @@ class _ProcessTree:
         now = time.monotonic()
         if now - self._refreshed > REFRESH_S:
             self._refreshed = now
-            self._refresh()
+            if self._pids_given.began():
+                self._walks_due = 2
+            if self._walks_due or not self._procs or now - self._walked >= WALK_EVERY_S:
+                self._walks_due = max(0, self._walks_due - 1)
+                self._walked = now
+                self._refresh()
         for pid, proc in list(self._procs.items()):
             try:
                 c = proc.cpu_times()

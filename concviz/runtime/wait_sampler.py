@@ -36,6 +36,7 @@ from concviz.model.wait_states import (
 )
 
 from .elf_symbols import python_runtime_range
+from .pid_watch import PidWatch
 
 _LINUX = sys.platform.startswith("linux")
 # /proc/PID/task/TID/stat counts CPU time in clock ticks
@@ -246,10 +247,9 @@ class WaitSampler:
         self._nlink: dict[int, int] = {}  # pid -> its task directory's link count, last listed
         self._tids: dict[int, list[str]] = {}  # pid -> its threads' ids, last listed
         self._last_list = -1e9
-        self._last_pid = b""  # the newest pid the kernel gave out, at the last check
+        self._pids_given = PidWatch()  # whether a process or thread began anywhere
         self._lists_due = 0  # thread listings still to do after a process or thread began
         self._walks_due = 0  # process-tree walks still to do after one began
-        self._loadavg = -1
         self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core, sys
         self._tick = 0
         self.cpu_s = 0.0  # what sampling cost this process, for the benchmark
@@ -301,9 +301,7 @@ class WaitSampler:
             if holder is not None:
                 holder.close()
         self._holders.clear()
-        if self._loadavg >= 0:
-            os.close(self._loadavg)
-            self._loadavg = -1
+        self._pids_given.close()
 
     # -- sampling thread
     def _refresh(self, with_processes: bool, force: bool = False) -> None:
@@ -366,27 +364,12 @@ class WaitSampler:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def _created(self) -> bool:
-        """Whether the kernel gave out a pid (a new process or thread anywhere) since
-        the last call: ``/proc/loadavg`` names the newest. One read, where listing
-        the lab's threads and walking its processes take dozens."""
-        try:
-            if self._loadavg < 0:
-                self._loadavg = os.open("/proc/loadavg", os.O_RDONLY)
-            newest = os.pread(self._loadavg, 128, 0).split()[4]
-        except (OSError, IndexError):
-            return True
-        if newest == self._last_pid:
-            return False
-        self._last_pid = newest
-        return True
-
     def _maybe_refresh(self, now: float) -> None:
         """Find new threads and processes when something began, and once a second."""
         if now - self._last_threads < self.THREADS_EVERY_S:
             return
         self._last_threads = now
-        if self._created():
+        if self._pids_given.began():
             # twice: a new thread or process is linked to its parent just after its
             # pid is given out, so the check after this one may be the first to see it
             self._lists_due = self._walks_due = 2

@@ -45,6 +45,15 @@ class LiveBars(pg.GraphicsObject):
         self._key: tuple = ()
         self._next_growth = 0.0
         self._batches = [RectBatch() for _ in range(4)]
+        # what the batches hold: the recent bars (by identity), the pixel width and
+        # bar height they were filled for; a frame in which only a running bar grew
+        # draws them again without refilling
+        self._filled: tuple = ()
+        # seconds per pixel, kept: Qt asks for the bounding rectangle several times a
+        # frame, and pyqtgraph's pixelWidth inverts the device transform each time
+        self._pw = 0.0
+        self._tools: tuple[list[QBrush], QPen] | None = None
+        self._recent_version = 0
         self.paints = 0  # for tests: how often this item was painted
         self.updates_skipped = 0  # frames that asked and needed nothing (sub-pixel growth)
 
@@ -54,6 +63,8 @@ class LiveBars(pg.GraphicsObject):
         a pixel (``pixel_s``: seconds per pixel) or the set changed. True if it will."""
         self.open = list(open_bars)
         self.now_s = now_s
+        if pixel_s > 0 and math.isfinite(pixel_s):
+            self._pw = pixel_s
         px = int(math.floor(now_s / pixel_s)) if now_s is not None and pixel_s > 0 else None
         key = (tuple(self.open), px, len(self.recent[0]))
         if key == self._key:
@@ -74,17 +85,29 @@ class LiveBars(pg.GraphicsObject):
     def set_recent(self, s: np.ndarray, e: np.ndarray, row: np.ndarray, step: np.ndarray) -> None:
         """Bars finished since the last layout; drawn from the next ``set_live`` on."""
         self.recent = (s, e, row, step)
+        self._recent_version += 1
 
     def clear_recent(self) -> None:
         """The layout now holds them (the caller's ``set_live`` follows at once)."""
         if len(self.recent[0]):
             self.recent = (np.zeros(0), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64))
+            self._recent_version += 1
             self._key = ()
             self._next_growth = 0.0
 
     def set_style(self, theme: T.Theme, bar_height: float, pen_scale: float) -> None:
         self.theme, self.bar_height, self.pen_scale = theme, bar_height, pen_scale
+        self._tools = None
         self.update()
+
+    def _brushes_and_pen(self) -> tuple[list[QBrush], QPen]:
+        """The bar colours' brushes and the running bars' outline, made once per style."""
+        if self._tools is None:
+            pen = QPen(QColor(self.theme.running))
+            pen.setCosmetic(True)
+            pen.setWidthF(2.0 * self.pen_scale)
+            self._tools = ([QBrush(QColor(c)) for c in self.theme.bars], pen)
+        return self._tools
 
     def _update_bounds(self) -> None:
         xs: list[float] = []
@@ -107,39 +130,52 @@ class LiveBars(pg.GraphicsObject):
             self.prepareGeometryChange()
             self._bounds = r
 
+    def viewTransformChanged(self) -> None:
+        """The view zoomed, panned or was resized: the pixel width is read again."""
+        super().viewTransformChanged()
+        self._pw = 0.0
+
+    def _pixel_width(self) -> float:
+        if not self._pw:
+            pw = self.pixelWidth() or 0.0
+            self._pw = pw if math.isfinite(pw) else 0.0
+        return self._pw
+
     def boundingRect(self) -> QRectF:
         # a pixel's margin on each side: the cosmetic outline and bars narrower than a pixel
-        pw = self.pixelWidth() or 0.0
+        pw = self._pixel_width()
         return self._bounds.adjusted(-2 * pw, 0, 2 * pw, 0) if pw else QRectF(self._bounds)
 
     # -- drawing
     def paint(self, p, *args) -> None:
         self.paints += 1
-        pw = self.pixelWidth()
+        pw = self._pixel_width()
         if not pw or not math.isfinite(pw):
             return
         h = self.bar_height
         p.setPen(Qt.PenStyle.NoPen)
+        brushes, pen = self._brushes_and_pen()
         s, e, row, step = self.recent
         if len(s):
-            w = np.maximum(e - s, pw)
-            colours = self.theme.bars
-            for k in range(min(len(colours), len(self._batches))):
-                m = step == k
-                if not m.any():
-                    continue
-                p.setBrush(QBrush(QColor(colours[k])))
-                self._batches[k].draw(p, s[m], row[m] - h / 2, w[m], np.full(int(m.sum()), h))
+            n = min(len(brushes), len(self._batches))
+            key = (self._recent_version, pw, h)
+            if key != self._filled:
+                self._filled = key
+                w = np.maximum(e - s, pw)
+                for k in range(n):
+                    m = step == k
+                    self._batches[k].fill(s[m], row[m] - h / 2, w[m], np.full(int(m.sum()), h))
+            for k in range(n):
+                if self._batches[k].count:
+                    p.setBrush(brushes[k])
+                    self._batches[k].draw_filled(p)
         if not self.open or self.now_s is None:
             return
-        pen = QPen(QColor(self.theme.running))
-        pen.setCosmetic(True)
-        pen.setWidthF(2.0 * self.pen_scale)
         p.setPen(pen)
         for r, _task, start in self.open:
             # a coroutine's open task holds the loop only in its slices: drawn waiting
             waiting = r in self.coroutine_rows
-            p.setBrush(QBrush(QColor(self.theme.bars[0 if waiting else 1])))
+            p.setBrush(brushes[0 if waiting else 1])
             w = max(self.now_s - start, pw)
             p.drawRect(QRectF(QPointF(start, r - h / 2), QPointF(start + w, r + h / 2)))
         p.setPen(Qt.PenStyle.NoPen)

@@ -16,10 +16,19 @@ class RectBatch:
 
     def __init__(self) -> None:
         self._arr = _PrimitiveArray(QRectF, 4) if _PrimitiveArray is not None else None
+        self.count = 0  # rectangles kept by the last ``fill``
+        self._args: tuple | None = None
 
     def draw(self, p: QPainter, x, y, w, h) -> None:
+        self.fill(x, y, w, h)
+        self.draw_filled(p)
+
+    def fill(self, x, y, w, h) -> None:
+        """Keep these rectangles for ``draw_filled`` (which may then run many times)."""
         n = len(x)
+        self.count = n
         if n == 0:
+            self._args = None
             return
         if self._arr is not None:
             self._arr.resize(n)
@@ -28,11 +37,16 @@ class RectBatch:
             mem[:, 1] = y
             mem[:, 2] = w
             mem[:, 3] = h
-            p.drawRects(*self._arr.drawargs())
+            self._args = self._arr.drawargs()
         else:
-            p.drawRects(
+            self._args = (
                 [
                     QRectF(*r)
                     for r in zip(x.tolist(), y.tolist(), w.tolist(), h.tolist(), strict=True)
-                ]
+                ],
             )
+
+    def draw_filled(self, p: QPainter) -> None:
+        """Draw what ``fill`` kept, with the painter's pen and brush."""
+        if self._args is not None:
+            p.drawRects(*self._args)

@@ -1,0 +1,43 @@
+"""Whether any process or thread began on the machine since the last look.
+
+``/proc/loadavg``'s last field is the newest pid the kernel gave out (threads get
+one too). One ``pread`` of a kept descriptor tells a sampler that nothing began, so
+it need not list a process tree's threads or walk its children again: on a run's
+steady state that listing was most of what watching it cost.
+
+Threads: one owner (a sampler's thread).
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class PidWatch:
+    """``began()``: True when a pid was given out since the last call (and on the
+    first call, and whenever ``/proc/loadavg`` cannot be read: the caller then looks
+    as it would have without this)."""
+
+    def __init__(self) -> None:
+        self._fd = -1
+        self._newest = b""
+
+    def began(self) -> bool:
+        try:
+            if self._fd < 0:
+                self._fd = os.open("/proc/loadavg", os.O_RDONLY)
+            newest = os.pread(self._fd, 128, 0).split()[4]
+        except (OSError, IndexError):
+            return True
+        if newest == self._newest:
+            return False
+        self._newest = newest
+        return True
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
