@@ -177,8 +177,7 @@ class LegendBar(QWidget):
         task graph's outlines and arrows, and an Amdahl serial step's grey bar."""
         self.sharing = (list(styles), list(counters), graph, serial)
         self.serial_shown = serial
-        for w in dict(self._entries)["serial"]:
-            w.setVisible(serial)
+        self.set_waits(self.waits)  # the Tasks row's entries, the serial step's among them
         for w in (self.critical_swatch, self.critical_label, self._graph_gap, self.arrow_label):
             w.setVisible(graph)
         for k, widgets in enumerate(self._wait_entries):
@@ -213,13 +212,8 @@ class LegendBar(QWidget):
         and the Sweep page draw none: the legend named lines no one could find). The
         row itself stays: the view tabs may sit at its end."""
         self.cpu_shown = shown
-        row = self._rows[1]
-        cpu_keys = {"heat", "machine", "lab"}
-        row.itemAt(0).widget().setVisible(shown)  # the row's "CPU" head
-        for key, widgets in self._entries:
-            if key in cpu_keys:
-                for w in widgets:
-                    w.setVisible(shown)
+        self._rows[1].itemAt(0).widget().setVisible(shown)  # the row's "CPU" head
+        self.set_waits(self.waits)  # which entries show is decided there, in one place
         self._reflow()
 
     def add_trailing(self, widget: QWidget, row: int = 1) -> None:
