@@ -21,10 +21,12 @@ from .lab_process import LabError, LabProcess
 
 # the reader tells the GUI about new events at most this often (the GUI polls anyway)
 _EVENTS_SIGNAL_PERIOD_S = 0.05
-# event frames arriving within this of the first undecoded one are decoded with it (a
-# bar is in the store within 16 ms of its frame, one display frame; a decode costs a
-# fixed ~0.1-0.3 ms, and a 2-worker run of 50 ms tasks sends ~65 frames a second)
-_EVENTS_COALESCE_S = 0.016
+# event frames arriving within this of the first undecoded one are decoded with it: a
+# decode costs a fixed ~0.1-0.3 ms, and a 2-worker run of 50 ms tasks sends ~65 frames
+# a second, of 1 ms tasks ~240. With the lab's relay (``COALESCE_S``, 4 ms) a finished
+# task is in the store within 16 ms, one display frame (at most four windows while
+# frames flood in)
+_EVENTS_COALESCE_S = 0.012
 
 
 def _lower_priority(pid: int | None, nice: int) -> None:
@@ -113,9 +115,17 @@ class _Reader(QThread):
 
         while True:
             if events:
-                # more frames within the window are decoded with these; none: now
+                # the frames that come within the window are decoded with these: sleep
+                # it out (they wait in the pipe: one wake-up, where waking for each frame
+                # cost the reader more than decoding them), then take what has come
                 left = _EVENTS_COALESCE_S - (time.monotonic() - events_since)
-                if left <= 0 or not lab.readable(left) or c._store is not events_store:
+                if left > 0 and c._store is events_store:
+                    time.sleep(left)
+                if (
+                    c._store is not events_store
+                    or time.monotonic() - events_since > 4 * _EVENTS_COALESCE_S
+                    or not lab.readable(0)
+                ):
                     add_events()
                     now = time.monotonic()
                     if now - last_emit >= _EVENTS_SIGNAL_PERIOD_S:
