@@ -87,9 +87,25 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--minutes", type=float, metavar="M", help="soak: how long the run lasts (default 10)"
+        "--minutes",
+        type=_minutes,
+        metavar="M",
+        help="soak: how long the run lasts (default 10)",
     )
     return p
+
+
+def _minutes(text: str) -> float:
+    """--minutes: a duration a soak can last (a class is 45 minutes; a day is the cap)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not (0 < value <= 24 * 60):  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give minutes above 0 and at most a day (1440)"
+        )
+    return value
 
 
 def _fmt(value: object) -> str:

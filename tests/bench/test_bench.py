@@ -81,6 +81,16 @@ def test_bad_flag_exits_2():
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("minutes", ["-3", "0", "nan", "inf", "1e9"])
+def test_a_soak_of_no_duration_is_one_sentence_and_exit_2(capsys, minutes):
+    """A negative, zero or endless soak was run as a zero-minute one and reported."""
+    with pytest.raises(SystemExit) as exc:
+        main(["soak", f"--minutes={minutes}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a duration" in err and "Traceback" not in err
+
+
 def test_dispatch_quick_measures_an_engine_beside_both_baselines(capsys):
     from concviz.lab.lab import strategies_info
 
