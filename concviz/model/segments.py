@@ -338,8 +338,12 @@ def run_segments(store: EventStore) -> list[dict]:
     return tracker.rows()
 
 
-def switch_label(before: Segment, after: Segment, now_ns: int | None = None) -> str:
-    """A switch marker's words: "threads × 2 → process-pool × 2: 200 → 390 tasks/s, 1.9×"."""
+def switch_label(
+    before: Segment, after: Segment, now_ns: int | None = None, names: bool = True
+) -> str:
+    """A switch marker's words: "threads × 2 → process-pool × 2: 200 → 390 tasks/s, 1.9×";
+    without ``names`` only the figures (where the view has no room for the rest: the
+    segments table names them)."""
     what = f"{before.label} → {after.label}"
     if before.task_ms != after.task_ms:
         what += f" ({before.task_ms:g} → {after.task_ms:g} ms tasks)"
@@ -347,7 +351,8 @@ def switch_label(before: Segment, after: Segment, now_ns: int | None = None) -> 
     if a is None or b is None:
         return what
     ratio = speedup(after, before, now_ns)
-    text = f"{what}: {rate_text(a)} → {rate_text(b)} tasks/s"
+    rates = f"{rate_text(a)} → {rate_text(b)} tasks/s"
+    text = f"{what}: {rates}" if names else rates
     if ratio is not None:
         text += f", {ratio:.1f}×"
     return text

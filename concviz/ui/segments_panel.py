@@ -16,10 +16,11 @@ Threads: GUI thread only.
 from __future__ import annotations
 
 import html
+import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFontMetricsF, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from concviz.model.history import EventBudget
@@ -263,17 +264,42 @@ def _label_markers(timeline, store, tracker: SegmentTracker, now_ns: int) -> Non
         k += 1
         if i >= len(lines) or k >= len(segs):
             continue
-        text = switch_label(segs[k - 1], segs[k], now_ns).replace("{", "{{").replace("}", "}}")
         label = lines[i].label
+        text, left = _fitted_label(timeline, lines[i].value(), label, segs[k - 1], segs[k], now_ns)
+        text = text.replace("{", "{{").replace("}", "}}")
         if label.format != text:
             label.setFormat(text)
-        # right of the line, unless that runs off the view: then to its left
-        (x0, x1), _y = timeline.gantt_plot.vb.viewRange()
-        right = lines[i].value() > x0 + 0.5 * (x1 - x0)
-        anchors = [(1, 0), (1, 0)] if right else [(0, 0), (0, 0)]
+        anchors = [(1, 0), (1, 0)] if left else [(0, 0), (0, 0)]
         if label.anchors != anchors:
             label.anchors = anchors
             label.updatePosition()
+
+
+def _fitted_label(timeline, x: float, label, before, after, now_ns: int) -> tuple[str, bool]:
+    """The words a switch marker has room for, and whether they go left of the line.
+
+    Right of the line where they fit, else left; the figures alone where the whole
+    label fits neither side (a 720p projector in presentation mode cut "threads × 2 →"
+    to "ds × 2 →" at the view's edge); elided as a last resort."""
+    vb = timeline.gantt_plot.vb
+    (x0, x1), _y = vb.viewRange()
+    upp = vb.viewPixelSize()[0]
+    fm = QFontMetricsF(label.textItem.font())
+    pad = 12.0  # the label's margins and a little air
+    if not upp or upp <= 0 or not math.isfinite(upp):
+        return switch_label(before, after, now_ns), False
+    right_px = (x1 - x) / upp - pad
+    left_px = (x - x0) / upp - pad
+    for names in (True, False):
+        text = switch_label(before, after, now_ns, names=names)
+        width = fm.horizontalAdvance(text)
+        if width <= right_px:
+            return text, False
+        if width <= left_px:
+            return text, True
+    left = left_px > right_px
+    room = max(left_px, right_px, 0.0)
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, room), left
 
 
 def _add_run_actions(window) -> None:

@@ -346,13 +346,27 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._store_version = -1  # sub-rows or a density row: rebuild at the next frame
         self._update_row_ticks()
 
+    def _strip_lines(self) -> int:
+        """Lines of labels above the first row: the phases', then the switch markers'."""
+        return int(bool(self._phase_items)) + int(bool(self._marker_lines))
+
+    def _label_line_px(self) -> float:
+        """A line of the strip: the axis font's, or a marker label's box if taller."""
+        px = QFontMetricsCache.height(self.gantt_plot.getAxis("left")) * 1.2
+        for line in self._marker_lines[:1]:  # a label's box holds its margins too
+            px = max(px, line.label.boundingRect().height() + 2.0)
+        return px
+
     def _top(self, n_rows: int) -> float:
-        """The Gantt's top edge: a strip above the first row for phase labels, if any."""
-        if not self._phase_items:
+        """The Gantt's top edge: a strip above the first row for the phases' and the
+        switch markers' labels, if any (a marker's label over the first row hid its
+        bars)."""
+        lines = self._strip_lines()
+        if not lines:
             return -0.6
-        line_px = QFontMetricsCache.height(self.gantt_plot.getAxis("left")) * 1.2
-        rows_px = max(self.gantt_plot.vb.height() - line_px, 40.0)
-        return -0.6 - line_px * max(n_rows, 1) / rows_px
+        strip_px = self._label_line_px() * lines
+        rows_px = max(self.gantt_plot.vb.height() - strip_px, 40.0)
+        return -0.6 - strip_px * max(n_rows, 1) / rows_px
 
     def _set_y_range(self, n_rows: int) -> None:
         n = max(n_rows, 1)
@@ -363,11 +377,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
             line.label.setPosition(self._marker_position())
 
     def _marker_position(self) -> float:
-        """Where a switch marker's label sits on its line: just under the phase strip."""
-        (_x, (y0, y1)) = self.gantt_plot.vb.viewRange()
-        top, bottom = min(y0, y1), max(y0, y1)
-        strip = (-0.6 - top) / (bottom - top) if bottom > top else 0.0
-        return min(0.5, 0.04 + max(0.0, strip))
+        """Where a switch marker's label sits on its line (0: the view's top): in the
+        strip above the rows, under the phases' labels if there are any."""
+        height = self.gantt_plot.vb.height()
+        if height <= 0:
+            return 0.0
+        line = self._label_line_px() / height
+        return min(0.5, 0.05 * line + line * int(bool(self._phase_items)))
 
     def _update_row_ticks(self, *_args) -> None:
         d = self.gantt.data
@@ -432,6 +448,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
             line.label.setFont(self._font(1.0))
             self.gantt_plot.addItem(line)
             self._marker_lines.append(line)
+        if len(markers) > self._n_markers:  # the first marker opens a strip for labels
+            d = self.gantt.data
+            self._set_y_range(d.n_rows if d is not None else 1)
         self._n_markers = len(markers)
 
     # -- engine phases (start-up, teardown): a shaded band across every panel

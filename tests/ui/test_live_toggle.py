@@ -32,6 +32,7 @@ def test_keyboard_toggle_makes_a_segment_with_its_own_figures(window, qtbot):
     qtbot.waitUntil(labelled, timeout=10000)
     label = window.timeline._marker_lines[0].label.format
     assert label.startswith(f"threads × 2 → {wanted} × 2: ") and label.count("tasks/s") == 1
+    _label_stays_in_view_above_the_rows(window, qtbot)
     panel = window.segments_panel
 
     def rate_shown() -> bool:  # the new segment's first tasks have ended
@@ -49,3 +50,29 @@ def test_keyboard_toggle_makes_a_segment_with_its_own_figures(window, qtbot):
     assert "stopped" in panel.title.text()
     result = window.session.runs[-1].result
     assert [s["strategy"] for s in result["segments"]] == ["threads", wanted]
+
+
+def _label_stays_in_view_above_the_rows(window, qtbot) -> None:
+    """Wherever the switch sits in the view, its label is whole inside the view (the
+    figures alone, or elided, where the whole label has no room) and above the first
+    row: at the view's edge a label once read "ds × 2 → …" and hid the row's bars."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtWidgets import QApplication
+
+    tl = window.timeline
+    tl.follow = False
+    line = tl._marker_lines[0]
+    vb = tl.gantt_plot.vb
+    x = line.value()
+    for share in (0.03, 0.5, 0.97):  # the line near the left edge, the middle, the right
+        span = 2.0
+        tl.gantt_plot.setXRange(x - share * span, x + (1 - share) * span, padding=0)
+        window.segments_tick()
+        for _ in range(3):
+            QApplication.processEvents()
+        box = line.label.sceneBoundingRect()
+        view = vb.sceneBoundingRect()
+        assert view.left() - 1 <= box.left() and box.right() <= view.right() + 1, (share, box, view)
+        first_row_top = vb.mapViewToScene(QPointF(x, -0.5)).y()
+        assert box.bottom() <= first_row_top + 1, (share, box.bottom(), first_row_top)
+        assert "tasks/s" in line.label.format or "…" in line.label.format
