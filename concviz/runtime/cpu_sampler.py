@@ -18,7 +18,7 @@ import psutil
 
 from concviz.model.cpu_series import CpuSeries
 
-from .pid_watch import PidWatch
+from .pid_watch import PidWatch, process_tree
 
 
 def _busy_total(times) -> tuple[float, float]:
@@ -128,23 +128,7 @@ def _descendants_linux(pid: int) -> list[int] | None:
     """
     if not os.path.exists(f"/proc/{pid}/task/{pid}/children"):
         return None
-    out: list[int] = []
-    stack = [pid]
-    while stack:
-        p = stack.pop()
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except (OSError, ValueError):
-                continue
-            out.extend(kids)
-            stack.extend(kids)
-    return out
+    return process_tree(pid)[1:]
 
 
 class _ProcessTree:

@@ -1,4 +1,7 @@
-"""Whether any process or thread began on the machine since the last look.
+"""The lab's process tree from ``/proc``, and whether anything began since the last look.
+
+``process_tree`` walks ``/proc/PID/task/TID/children`` (Linux): a few small files per
+process, ~100× cheaper than psutil's scan of every process on the machine.
 
 ``/proc/loadavg``'s last field is the newest pid the kernel gave out (threads get
 one too). One ``pread`` of a kept descriptor tells a sampler that nothing began, so
@@ -41,3 +44,25 @@ class PidWatch:
             except OSError:
                 pass
             self._fd = -1
+
+
+def process_tree(pid: int, known: dict[int, list[str]] | None = None) -> list[int]:
+    """``pid`` and every process under it. ``known``: the thread ids already listed
+    per process, so that a process's task directory is not listed again."""
+    out, stack = [], [pid]
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        tids = known.get(p) if known else None
+        if not tids:
+            try:
+                tids = os.listdir(f"/proc/{p}/task")
+            except OSError:
+                continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    stack.extend(int(x) for x in f.read().split())
+            except (OSError, ValueError):
+                pass
+    return out

@@ -36,7 +36,7 @@ from concviz.model.wait_states import (
 )
 
 from .elf_symbols import python_runtime_range
-from .pid_watch import PidWatch
+from .pid_watch import PidWatch, process_tree
 
 _LINUX = sys.platform.startswith("linux")
 # /proc/PID/task/TID/stat counts CPU time in clock ticks
@@ -120,28 +120,6 @@ class _Thread:
                 os.close(fd)
             except OSError:
                 pass
-
-
-def _descendants(pid: int, known: dict[int, list[str]] | None = None) -> list[int]:
-    """``pid`` and every process under it. ``known``: the thread ids already listed
-    per process, so that a process's task directory is not listed again."""
-    out, stack = [], [pid]
-    while stack:
-        p = stack.pop()
-        out.append(p)
-        tids = known.get(p) if known else None
-        if not tids:
-            try:
-                tids = os.listdir(f"/proc/{p}/task")
-            except OSError:
-                continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    stack.extend(int(x) for x in f.read().split())
-            except (OSError, ValueError):
-                pass
-    return out
 
 
 class _Holder:
@@ -312,7 +290,7 @@ class WaitSampler:
         once-a-second listing): a ``stat`` costs a fraction of a listing."""
         relisted = False
         if with_processes or not self._pids:
-            pids = _descendants(self.root_pid, self._tids)
+            pids = process_tree(self.root_pid, self._tids)
             relisted, self._pids = pids != self._pids, pids
         changed = False
         for pid in self._pids:
@@ -407,6 +385,7 @@ class WaitSampler:
         n = 0
         gone = []
         for th in self._order:
+            sched = None  # schedstat's fields, when read already at this tick
             if th.idle >= idle_after:
                 if skip_idle:
                     continue
@@ -448,7 +427,8 @@ class WaitSampler:
                     out += (t, th.pid, th.tid, state, -1, -1, -1, -1)
                     n += 1
                     continue
-                sched = pread(th.sched, 64, 0).split()
+                if sched is None:
+                    sched = pread(th.sched, 64, 0).split()
                 cpu = int(sched[0])
                 core = sys_ns = -1
                 if tick % self.CORE_EVERY == 0:  # which core (the cores lens), and the
