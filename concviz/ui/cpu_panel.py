@@ -126,6 +126,9 @@ class CpuPanel:
         """The next refresh draws everything into the history items, the tail empty."""
         self._drawn = None
         self._split = None
+        self._clear_tail()
+
+    def _clear_tail(self) -> None:
         self.tail_image.clear()
         self.machine_tail.setData([], [])
         self.lab_tail.setData([], [])
@@ -170,9 +173,7 @@ class CpuPanel:
         self.machine_curve.setData(x, cores.sum(axis=1))
         self.lab_curve.setData(x, lab)
         self._split, self._dt = float(x[-1]), dt
-        self.tail_image.clear()
-        self.machine_tail.setData([], [])
-        self.lab_tail.setData([], [])
+        self._clear_tail()
         return True
 
     def _draw_tail(self, x: np.ndarray, cores: np.ndarray, lab: np.ndarray, split: float) -> None:

@@ -45,8 +45,8 @@ class LiveBars(pg.GraphicsObject):
         self._key: tuple = ()
         self._next_growth = 0.0
         self._batches = [RectBatch() for _ in range(4)]
-        # what the batches hold: the recent bars (by identity), the pixel width and
-        # bar height they were filled for; a frame in which only a running bar grew
+        # what the batches hold: the recent bars (``_recent_version``), the pixel width
+        # and bar height they were filled for; a frame in which only a running bar grew
         # draws them again without refilling
         self._filled: tuple = ()
         # seconds per pixel, kept: Qt asks for the bounding rectangle several times a
