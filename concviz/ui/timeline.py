@@ -448,7 +448,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             line.label.setFont(self._font(1.0))
             self.gantt_plot.addItem(line)
             self._marker_lines.append(line)
-        if len(markers) > self._n_markers:  # the first marker opens a strip for labels
+        if markers and not self._n_markers:  # the first marker opens a strip for labels
             d = self.gantt.data
             self._set_y_range(d.n_rows if d is not None else 1)
         self._n_markers = len(markers)
