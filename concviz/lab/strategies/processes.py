@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import multiprocessing.connection as mp_connection
+import multiprocessing.pool as mp_pool
 import os
 import signal
 import sys
@@ -547,6 +548,22 @@ class _StartupWatch:
         self.phase.end()
 
 
+class _Pool(mp_pool.Pool):
+    """``multiprocessing.Pool`` whose worker-maintaining thread sleeps while results come in.
+
+    That thread waits on the workers' sentinels, the pool's change notifier and (in
+    CPython 3.8 and later) the result pipe's reader. A result waiting in the pipe
+    wakes it, and it spins until the result thread has taken the result: about ten
+    rounds a result, ~27 ms of the lab's CPU in a 0.3 s run of 60 chunks, taken from
+    workers that fill both cores. It needs none of them: a worker's exit wakes it
+    by its sentinel, and ``close``, ``terminate`` and an emptied task cache by the
+    change notifier.
+    """
+
+    def _get_sentinels(self):
+        return [self._change_notifier._reader]
+
+
 @strategy(
     "processes",
     "multiprocessing.Pool with N worker processes (apply_async, short tasks in chunks)",
@@ -555,7 +572,7 @@ class _StartupWatch:
 def run_processes(ctx: RunContext) -> None:
     _pickling_check(ctx)
     w = _Workers(ctx)
-    pool = w.mp.Pool(ctx.workers, initializer=_worker_init, initargs=w.initargs)
+    pool = _Pool(ctx.workers, initializer=_worker_init, initargs=w.initargs, context=w.mp)
     # Watch the workers from birth: the pool reaps and replaces a dead worker within
     # 0.1 s, so one that dies before the first check would otherwise go unseen and
     # its task would never finish.
