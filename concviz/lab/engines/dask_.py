@@ -402,27 +402,27 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
 
     ctx.on_stop(cancel_all)
 
-    from distributed import as_completed
+    from collections import deque
 
-    # Results come back through as_completed, which gathers them in batches: a
-    # result() per future was a round trip each and tripled Dask's cost per task.
-    done = as_completed(loop=client.loop, with_results=True, raise_errors=False)
-    window = window_for(window_ctx)
-    feed = iter(ctx.feed)
-    in_flight = 0
+    from distributed import as_completed, wait
 
     graph = ctx.feed.deps is not None  # then Dask has every task from the start
+    feed = iter(ctx.feed)
+    # Tasks go in bursts of a window, two bursts in flight, each sent with one
+    # ``client.map`` (one message and one graph update on the scheduler) and its
+    # results fetched with one ``client.gather``. Measured on 2 workers against a
+    # ``client.map`` and ``gather`` of all tasks: a ``client.submit`` per task and
+    # ``as_completed`` took 1.45x as long; ``as_completed`` alone, which waits on each
+    # future in a coroutine of its own on the scheduler's event loop, about 1.3x;
+    # bursts of 24 two deep, 1.05-1.09x. A task graph goes in at once, for Dask's
+    # scheduler to order, and comes back through ``as_completed``.
+    burst = window_for(window_ctx)
+    bursts: deque[list] = deque()
 
-    # Refilled in bursts of half a window, each one ``client.map``: one message to the
-    # scheduler and one graph update for the burst. A ``client.submit`` per task made
-    # the same tasks take about twice what ``client.map`` of them all takes.
-    burst = max(1, window // 2)
-
-    def top_up() -> None:
-        nonlocal in_flight
-        if graph or ctx.stop_event.is_set() or window - in_flight < burst and in_flight:
+    def send_burst() -> None:
+        if graph or ctx.stop_event.is_set():
             return
-        indices = list(islice(feed, window - in_flight))
+        indices = list(islice(feed, burst))
         if not indices:
             return
         futures = client.map(
@@ -434,8 +434,29 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         )
         with tracker.lock:
             tracker.live.update(zip(indices, futures, strict=True))
-        done.update(futures)
-        in_flight += len(futures)
+        bursts.append(futures)
+
+    def collect(futures: list) -> None:
+        """Wait for a burst; hand each task's result (or what became of it) on."""
+        try:
+            results = client.gather(futures)  # one request for the whole burst
+        except Exception:
+            results = None  # a task Dask could not run, or a stop's cancel
+        if results is not None:
+            for fut, result in zip(futures, results, strict=True):
+                finished(fut, result)
+            return
+        try:
+            wait(futures)  # until every one has finished, failed or been cancelled
+        except Exception:
+            pass  # it says so when some were cancelled, having waited for all
+        for fut in futures:
+            if fut.status == "finished":
+                finished(fut, fut.result())
+            elif fut.status == "error":
+                finished(fut, fut.exception())
+            else:
+                finished(fut, None)
 
     def finished(fut, result) -> None:
         index = tracker.index_of(fut.key)
@@ -468,15 +489,19 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         if graph:
             futures = _submit_graph(ctx, client, tracker, spec)
             in_flight = len(futures)
-            done.update(futures)
+            done = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            while in_flight:
+                for fut, result in done.next_batch(block=True):
+                    in_flight -= 1
+                    finished(fut, result)
+                check()
         else:
-            top_up()
-        while in_flight:
-            for fut, result in done.next_batch(block=True):
-                in_flight -= 1
-                finished(fut, result)
-            check()
-            top_up()
+            send_burst()
+            send_burst()
+            while bursts:
+                collect(bursts.popleft())
+                check()
+                send_burst()
         check()
     finally:
         ending.set()
