@@ -268,3 +268,38 @@ def test_the_sink_binds_loopback_or_exactly_the_callback_address():
         assert "\n" not in why and why.count(". ") == 0, why
         with pytest.raises(S.Refused):
             S.EventSink(_Ctx(), callback=bad)
+
+
+def _listening_worker(address: str) -> None:
+    """A worker process that stays on after its task (as a loky worker does)."""
+    S.run_task(address, SPEC, 3, exit_with_lab=True)
+    time.sleep(60)
+
+
+def test_a_worker_that_stays_on_hands_its_last_end_over_when_the_lab_waits_for_it(monkeypatch):
+    """The lab waits for the last task's end before it reports the run. A worker that
+    outlives the run (a loky worker) hands it over only at its flusher's next round;
+    asked by ``wait_ended``, at once. Here the flusher would take a minute."""
+    import multiprocessing as mp
+
+    class SlowFlusher(recorder.Recorder):
+        def __init__(self, sink) -> None:
+            super().__init__(sink, interval=60.0)
+
+    monkeypatch.setattr(S, "Recorder", SlowFlusher)
+    monkeypatch.setattr(recorder, "INLINE_GAP_NS", 10**15)  # no hand-over at a start
+    ctx = _Ctx()
+    sink = S.EventSink(ctx)
+    worker = mp.get_context("fork").Process(target=_listening_worker, args=(sink.worker_address,))
+    worker.start()
+    try:
+        assert _wait(lambda: sink.rows), "the worker never connected"
+        time.sleep(0.2)  # its task (1 ms) is long over; its end waits in its buffer
+        assert sink.ended == 0
+        assert sink.wait_ended(1, timeout=5.0)
+        rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
+        assert list(rec[rec["kind"] == P.EV_END]["task"]) == [3]
+    finally:
+        sink.close()
+        worker.kill()
+        worker.join(5)

@@ -71,6 +71,10 @@ OTHER_HOST_NS = 1_000_000_000
 ASSIGN = -1
 CONTROL = -2
 BYE = b"\x00"  # lab to worker, once, on an event connection it closes on purpose
+# lab to worker: hand over what is recorded now. A worker that outlives the run (a loky
+# worker, an MPI rank) hands its last task's end over at its flusher's next round
+# (up to FLUSH_INTERVAL_S, 40 ms); the lab, waiting for that end, asks for it at once.
+FLUSH = b"\x01"
 
 HANDSHAKE_TIMEOUT_S = 5.0  # a client that says nothing cannot hold a thread longer
 MAX_PENDING = 32  # connections still in their handshake; more are refused at once
@@ -435,7 +439,20 @@ class EventSink:
             return self.controls[0] if self.controls else None
 
     def wait_ended(self, n: int, timeout: float = 2.0) -> bool:
-        """Wait until ``n`` tasks' end records have been relayed (bounded)."""
+        """Wait until ``n`` tasks' end records have been relayed (bounded).
+
+        Workers that listen (``exit_with_lab``) are asked to hand over what they hold;
+        the others' flushers send it within their interval.
+        """
+        with self._lock:
+            if self.ended >= n:
+                return True
+            events = list(self._events)
+        for conn in events:
+            try:
+                conn.send(FLUSH)
+            except OSError:
+                pass  # that worker is gone; what it sent is in
         with self._lock:
             return self._lock.wait_for(lambda: self.ended >= n, timeout)
 
@@ -537,20 +554,23 @@ def recorder_for(
         atexit.register(rec.close)
         if exit_with_lab:
             threading.Thread(
-                target=_exit_when_closed, args=(sock,), name="concviz-lab-watch", daemon=True
+                target=_exit_when_closed, args=(sock, rec), name="concviz-lab-watch", daemon=True
             ).start()
         _links[key] = (rec, row)
         return rec, row
 
 
-def _exit_when_closed(sock: socket.socket) -> None:
+def _exit_when_closed(sock: socket.socket, rec: Recorder) -> None:
     """Block until the lab's end of ``sock`` closes, then end this process at once.
 
     A sink that closes on purpose says ``BYE`` first: the engine ends its workers
-    itself then, and a process that outlives one run (a reused pool) lives on.
+    itself then, and a process that outlives one run (a reused pool) lives on. A
+    ``FLUSH`` meanwhile hands over what this process has recorded.
     """
     try:
-        if sock.recv(1) == BYE:
+        while (said := sock.recv(1)) == FLUSH:
+            rec.flush()
+        if said == BYE:
             return
     except OSError:
         pass
