@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> dict:
     return {
         "figures": figures,
         "baselines": {"events_per_s": "baseline_mp_queue_events_per_s"},
-        "goals": {"events_per_s": ">= 1000000"},
+        "goals": {"events_per_s": ">= 2000000"},
         "compared": (
             f"{WORKERS} worker processes each recording {n_fast:,} events with the lab's "
             "Recorder -> SimpleQueue -> lab process relay -> Channel frames on a pipe -> "
