@@ -142,3 +142,38 @@ def test_thread_time_split_holds_each_sample_until_the_next():
     assert split["cpu_wait"] == pytest.approx(800e-9)
     assert split["running"] == pytest.approx(0.006)
     assert thread_time_split(samples, 7, since_ns=25 * ms)["span"] == 0.0  # one sample only
+
+
+def test_the_split_does_not_depend_on_the_order_the_samples_come_in():
+    # the sampler's rows come in time order, and each thread's are picked out without a
+    # sort; the same samples shuffled (sorted instead) must split every task the same
+    from concviz.model.wait_states import STATE_HOLDING, STATE_NATIVE
+
+    rng = np.random.default_rng(3)
+    threads = [11, 12, 13]
+    n_ticks = 4000  # 20 s at 200 Hz
+    t = np.repeat(np.arange(n_ticks) * 5 * MS, len(threads))
+    tid = np.tile(threads, n_ticks)
+    keep = rng.random(len(t)) > 0.2  # idle threads are read less often
+    t, tid = t[keep], tid[keep]
+    states = [STATE_USER, STATE_GIL, STATE_IO, STATE_LOCK, STATE_HOLDING, STATE_NATIVE]
+    samples = {
+        "t": t,
+        "tid": tid,
+        "state": rng.choice(states, len(t)).astype(np.uint8),
+        # the counters are cumulative per thread, read every other tick (-1 between)
+        "delay_ns": np.where(rng.random(len(t)) < 0.5, -1, t // 4),
+        "sys_ns": np.where(rng.random(len(t)) < 0.1, t // 8, -1),
+    }
+    n_tasks = 600
+    task_tid = rng.choice(threads + [14], n_tasks)  # 14: a thread with no samples
+    start = rng.integers(0, n_ticks * 5 * MS, n_tasks)
+    end = start + rng.integers(0, 300 * MS, n_tasks)
+    cpu = rng.integers(0, 300 * MS, n_tasks)
+    in_order = split_tasks(task_tid, start, end, cpu, samples)
+    shuffle = rng.permutation(len(t))
+    shuffled = split_tasks(task_tid, start, end, cpu, {k: v[shuffle] for k, v in samples.items()})
+    for part in in_order:
+        np.testing.assert_array_equal(in_order[part], shuffled[part], err_msg=part)
+    assert in_order["sampled"].sum() > n_tasks // 2
+    assert (in_order["gil_wait"] > 0).any() and (in_order["native"] > 0).any()
