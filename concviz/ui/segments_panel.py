@@ -44,10 +44,14 @@ TABLE_ROWS = 4  # the newest segments the table lists (the first one always, as 
 WINDOW_BUDGET = 120_000
 DETAIL_S = 30.0
 BUDGET_EVERY_S = 1.0
-# a live continuous run's timeline redraws with this panel's tick, its labels and its
-# throughput lane in the same repaint (the frame timer only as a fallback, this often):
-# whole-view repaints at 60 Hz cost the window most of a core over a lesson
+# a live continuous run's timeline redraws with this panel's tick, its bars and its
+# throughput lane in the same repaint, about this often (every second or third tick):
+# whole-view repaints at 60 Hz cost the window most of a core over a lesson, and a
+# redraw at every tick (2.5 a second: a layout of the detail's tens of thousands of
+# bars and a repaint of the dense rows each) 0.12 of a core following 1 ms tasks
 CALM_REDRAW_S = 1.0
+# the frame timer's redraw of a live continuous run, only should this panel's tick stall
+FALLBACK_REDRAW_S = CALM_REDRAW_S + 2 * UPDATE_MS / 1000
 STEP_SETTLE_MS = 600
 KEEP_SAMPLES_S = 15.0
 SHORT_PARTS = {"running": "running", "cpu_wait": "CPU wait", "gil_wait": "GIL wait",
@@ -177,7 +181,7 @@ def install(window) -> SegmentsPanel:
     timeline = window.timeline
     lane = ThroughputLane(timeline.cpu.total, window.theme, timeline.ci.layout)
     budget = EventBudget(WINDOW_BUDGET, keep_s=DETAIL_S)
-    state = {"hid_summary": False, "next_budget": 0.0, "labels": {}}
+    state = {"hid_summary": False, "next_budget": 0.0, "labels": {}, "redrawn": 0.0}
 
     def is_continuous(run) -> bool:
         return (
@@ -191,7 +195,7 @@ def install(window) -> SegmentsPanel:
     def tick() -> None:
         run = window.shown_run
         comparing = window.pages.currentWidget() is window.compare_view
-        calm = CALM_REDRAW_S if is_continuous(run) and not run.finished else LIVE_INTERVAL_S
+        calm = FALLBACK_REDRAW_S if is_continuous(run) and not run.finished else LIVE_INTERVAL_S
         timeline.live_interval_s = calm
         if not is_continuous(run):
             if panel.isVisible():
@@ -225,13 +229,25 @@ def install(window) -> SegmentsPanel:
                 state["hid_summary"] = True
         else:
             panel.hide()
+        # the figures above and the switch labels change at every tick; the bars and the
+        # lane about once a second while the run goes on (a tick's jitter lets 0.8 s pass
+        # for a second), and at once after a switch or when the user moved the view
+        view = tuple(timeline.gantt_plot.vb.viewRange()[0])
+        redraw = (
+            not live
+            or now - state["redrawn"] >= CALM_REDRAW_S - UPDATE_MS / 2000
+            or len(store.markers) != state.get("markers")
+            or view != state.get("view")
+        )
         if timeline.counters.names:
             lane.hide()  # a queue's depth has the right-hand axis
-        elif timeline.store is store:
+        elif timeline.store is store and redraw:
             lane.set_counts(tracker.throughput(now_ns), timeline.t0_ns, tracker.bins_t0)
         _label_markers(timeline, store, tracker, now_ns)
-        if live and timeline.store is store:
+        if live and timeline.store is store and redraw:
+            state["redrawn"], state["markers"] = now, len(store.markers)
             timeline.refresh()  # the bars, the lane and the labels in one repaint
+            state["view"] = tuple(timeline.gantt_plot.vb.viewRange()[0])
 
     timer = QTimer(window)
     timer.setInterval(UPDATE_MS)

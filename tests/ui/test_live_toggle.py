@@ -76,3 +76,30 @@ def _label_stays_in_view_above_the_rows(window, qtbot) -> None:
         first_row_top = vb.mapViewToScene(QPointF(x, -0.5)).y()
         assert box.bottom() <= first_row_top + 1, (share, box.bottom(), first_row_top)
         assert "tasks/s" in line.label.format or "…" in line.label.format
+
+
+def test_a_live_continuous_run_lays_its_bars_out_about_once_a_second_not_every_tick(
+    window, qtbot, monkeypatch
+):
+    # the panel's figures change at every tick (2.5 a second); its bars are laid out and
+    # repainted calmly, at once when the user moves the view
+    configure(window, workload="io-sleep", strategy="threads", workers=2, task_ms=5)
+    window.controls.set_continuous(True)
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count > 20, timeout=20000)
+    tl = window.timeline
+    calls = []
+    real = tl.refresh
+    monkeypatch.setattr(tl, "refresh", lambda: calls.append(1) or real())
+    window.segments_tick()  # may be due
+    calls.clear()
+    for _ in range(5):  # ticks in quick succession: none due yet
+        window.segments_tick()
+    assert calls == []
+    tl.follow = False
+    x0, x1 = tl.gantt_plot.vb.viewRange()[0]
+    tl.gantt_plot.setXRange(x0 - 1.0, x1 - 1.0, padding=0)  # the user pans
+    window.segments_tick()
+    assert calls == [1]
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=10000)
