@@ -21,7 +21,7 @@ import time
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFontMetricsF, QKeySequence
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QFrame, QLabel, QVBoxLayout, QWidget
 
 from concviz.model.history import EventBudget
 from concviz.model.segments import (
@@ -65,13 +65,20 @@ class SegmentsPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("segments")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        row = QHBoxLayout(self)
+        # the figures beside the table where the width allows, else above it: at 720p in
+        # presentation mode with the lessons open, side by side they asked for 1 630 px
+        # and pushed the window off the screen. The panel's width is the window's to
+        # give (an explicit minimum, not its layout's), and ``_arrange`` stacks it.
+        row = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         row.setContentsMargins(8, 2, 8, 2)
         row.setSpacing(24)
+        self._row = row
+        self.setMinimumWidth(1)
         left = QVBoxLayout()
         left.setSpacing(0)
         self.title = QLabel("")
         self.title.setObjectName("segmentsTitle")
+        self.title.setWordWrap(True)
         self.rate = QLabel("—")
         self.rate.setObjectName("segmentRate")
         self.note = QLabel("")
@@ -89,6 +96,29 @@ class SegmentsPanel(QFrame):
         self.theme = T.LIGHT
         self.set_look(self.theme, 1.0)
 
+    def side_by_side(self) -> bool:
+        return self._row.direction() == QBoxLayout.Direction.LeftToRight
+
+    def _arrange(self) -> None:
+        """Side by side when the title, the rate and the table fit in one row."""
+        left = max(
+            self.title.fontMetrics().horizontalAdvance(self.title.text()),
+            self.rate.fontMetrics().horizontalAdvance(self.rate.text()),
+        )
+        m = self._row.contentsMargins()
+        need = left + self.table.sizeHint().width() + self._row.spacing() + m.left() + m.right()
+        wanted = (
+            QBoxLayout.Direction.LeftToRight
+            if self.width() >= need
+            else QBoxLayout.Direction.TopToBottom
+        )
+        if self._row.direction() != wanted:
+            self._row.setDirection(wanted)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
     def set_look(self, theme: T.Theme, scale: float) -> None:
         self.theme, self.scale = theme, scale
         pt = T.BASE_POINT_SIZE * scale
@@ -100,6 +130,7 @@ class SegmentsPanel(QFrame):
             #segmentNote, #segmentTable {{ font-size: {pt:.1f}pt; }}
             """
         )
+        self._arrange()
 
     def show_segments(self, tracker: SegmentTracker, now_ns: int, live: bool, what: str) -> None:
         segs = tracker.segments
@@ -140,6 +171,7 @@ class SegmentsPanel(QFrame):
             parts.insert(0, "last 2 s")
         self.note.setText(" · ".join(parts))
         self.table.setText(self._table(tracker, now_ns))
+        self._arrange()
 
     def _table(self, tracker: SegmentTracker, now_ns: int) -> str:
         segs = tracker.segments
@@ -233,10 +265,18 @@ def install(window) -> SegmentsPanel:
         # lane about once a second while the run goes on (a tick's jitter lets 0.8 s pass
         # for a second), and at once after a switch or when the user moved the view
         view = tuple(timeline.gantt_plot.vb.viewRange()[0])
+        # a switch, or an engine's start-up beginning or ending, is drawn at once
+        marks = (
+            len(store.markers),
+            len(info.phases),
+            sum(1 for ph in info.phases if ph.get("t_ns")),
+        )
+        marked = marks != state.get("marks")
+        state["marks"] = marks
         redraw = (
             not live
+            or marked
             or now - state["redrawn"] >= CALM_REDRAW_S - UPDATE_MS / 2000
-            or len(store.markers) != state.get("markers")
             or view != state.get("view")
         )
         if timeline.counters.names:
@@ -245,8 +285,10 @@ def install(window) -> SegmentsPanel:
             lane.set_counts(tracker.throughput(now_ns), timeline.t0_ns, tracker.bins_t0)
         _label_markers(timeline, store, tracker, now_ns)
         if live and timeline.store is store and redraw:
-            state["redrawn"], state["markers"] = now, len(store.markers)
-            timeline.refresh()  # the bars, the lane and the labels in one repaint
+            state["redrawn"] = now
+            # the bars, the lane and the labels in one repaint; new marks laid out now,
+            # not at the timeline's own pace (LIVE_LAYOUT_S)
+            timeline.refresh(layout=marked)
             state["view"] = tuple(timeline.gantt_plot.vb.viewRange()[0])
 
     timer = QTimer(window)
@@ -289,6 +331,8 @@ def _label_markers(timeline, store, tracker: SegmentTracker, now_ns: int) -> Non
         if label.anchors != anchors:
             label.anchors = anchors
             label.updatePosition()
+    if k:
+        timeline.fit_label_strip()  # a label grown by its figures keeps above the rows
 
 
 def _fitted_label(timeline, x: float, label, before, after, now_ns: int) -> tuple[str, bool]:

@@ -71,6 +71,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._group_rows = MAX_GROUP_ROWS
         self._next_rebuild = 0.0
         self._last_layout = 0.0
+        # a strip line's height and the plot's when the y range was last set (pixels)
+        self._strip_line_px = (0.0, 0.0)
         self._marker_lines: list[pg.InfiniteLine] = []
         self._n_markers = 0
         self._phase_items: list[tuple[dict, list]] = []  # (phase, its graphics items)
@@ -185,8 +187,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._next_live = t + self.live_interval_s
         return self.refresh()
 
-    def refresh(self) -> bool:
-        """Bring the plots up to date; returns True when anything was redrawn."""
+    def refresh(self, layout: bool = False) -> bool:
+        """Bring the plots up to date; returns True when anything was redrawn.
+
+        ``layout``: a changed store is laid out now (its new markers and phases
+        drawn), not at the live pace of ``LIVE_LAYOUT_S``."""
+        if layout:
+            self._last_layout = self._next_rebuild = 0.0
         if self.live_interval_s > 0:  # the frame timer waits its interval from now on
             self._next_live = time.perf_counter() + self.live_interval_s
         changed = self.cpu.refresh()
@@ -368,8 +375,20 @@ class TimelineView(pg.GraphicsLayoutWidget):
         rows_px = max(self.gantt_plot.vb.height() - strip_px, 40.0)
         return -0.6 - strip_px * max(n_rows, 1) / rows_px
 
+    def fit_label_strip(self) -> None:
+        """Set the strip's height again if a switch label's text made its box taller or
+        shorter (the segments panel writes the figures into it as they come), or the
+        plot's height changed: the strip is kept in pixels, the y range in rows."""
+        if not self._marker_lines:
+            return
+        used = (self._label_line_px(), self.gantt_plot.vb.height())
+        if any(abs(a - b) > 0.5 for a, b in zip(used, self._strip_line_px, strict=True)):
+            d = self.gantt.data
+            self._set_y_range(d.n_rows if d is not None else 1)
+
     def _set_y_range(self, n_rows: int) -> None:
         n = max(n_rows, 1)
+        self._strip_line_px = (self._label_line_px(), self.gantt_plot.vb.height())
         top = self._top(n)
         self.gantt_plot.setYRange(top, n - 0.4, padding=0)
         self._layout_phase_labels()  # they sit on the new top edge

@@ -90,7 +90,7 @@ def test_a_live_continuous_run_lays_its_bars_out_about_once_a_second_not_every_t
     tl = window.timeline
     calls = []
     real = tl.refresh
-    monkeypatch.setattr(tl, "refresh", lambda: calls.append(1) or real())
+    monkeypatch.setattr(tl, "refresh", lambda **kw: calls.append(1) or real(**kw))
     window.segments_tick()  # may be due
     calls.clear()
     for _ in range(5):  # ticks in quick succession: none due yet
@@ -101,5 +101,33 @@ def test_a_live_continuous_run_lays_its_bars_out_about_once_a_second_not_every_t
     tl.gantt_plot.setXRange(x0 - 1.0, x1 - 1.0, padding=0)  # the user pans
     window.segments_tick()
     assert calls == [1]
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=10000)
+
+
+def test_the_segments_panel_stacks_when_narrow_and_never_widens_the_window(window, qtbot):
+    # at 720p in presentation mode with the lessons open, the figures beside the table
+    # asked for 1 630 px and pushed the window off the screen
+    configure(window, workload="io-sleep", strategy="threads", workers=2, task_ms=5)
+    window.controls.set_continuous(True)
+    window.run()
+    qtbot.waitUntil(lambda: window.timeline.store.bar_count > 20, timeout=20000)
+    panel = window.segments_panel
+    window.presentation_action.trigger()  # F11: the larger type of a projector
+
+    def shown() -> bool:
+        window.segments_tick()
+        return "tasks/s" in panel.rate.text() and panel.table.text() != ""
+
+    qtbot.waitUntil(shown, timeout=10000)
+    # its layout's needs are not the window's minimum (an explicit one is: the window
+    # gives it the width it has), and stacked it needs far less than side by side
+    assert panel.minimumWidth() <= 1
+    panel.resize(2400, panel.height())
+    assert panel.side_by_side()
+    wide_needs = panel.minimumSizeHint().width()
+    panel.resize(500, panel.height())
+    assert not panel.side_by_side()
+    assert panel.minimumSizeHint().width() < 0.7 * wide_needs
     window.stop()
     qtbot.waitUntil(lambda: not window.running, timeout=10000)
