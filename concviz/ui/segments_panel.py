@@ -86,12 +86,12 @@ class SegmentsPanel(QFrame):
         self.note.setWordWrap(True)
         for w in (self.title, self.rate, self.note):
             left.addWidget(w)
-        row.addLayout(left, 3)
+        row.addLayout(left, 1)  # the figures take what the table leaves
         self.table = QLabel("")
         self.table.setObjectName("segmentTable")
         self.table.setTextFormat(Qt.TextFormat.RichText)
         self.table.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.table, 4)
+        row.addWidget(self.table, 0)
         self.scale = 1.0
         self.theme = T.LIGHT
         self.set_look(self.theme, 1.0)
