@@ -367,16 +367,15 @@ class EventStore:
             for lane in slices:
                 self._lanes[lane].has_slices = True
             self._grow_open()
-            if bars:
-                self._bars.append(**_columns(BAR_FIELDS, bars))
-            if queued:
-                self._queued.append(task=[q[0] for q in queued], t=[q[1] for q in queued])
-            if probes:
-                self._probes.append(t=[p[0] for p in probes], late=[p[1] for p in probes])
-            if waits:
-                self._waits.append(**_columns(WAIT_FIELDS, waits))
-            if counters:
-                self._counters.append(**_columns(COUNTER_FIELDS, counters))
+            for cols, rows in (
+                (self._bars, bars),
+                (self._queued, queued),
+                (self._probes, probes),
+                (self._waits, waits),
+                (self._counters, counters),
+            ):
+                if rows:
+                    cols.append(**_columns(cols.fields, rows))
             open_start, open_task, last_end = self._open_start, self._open_task, self._last_end
             for lane, (t, task) in starts.items():
                 if t > open_start[lane]:

@@ -312,7 +312,7 @@ def split_tasks(
             out["running"][mine] = running[mine] - handover
             out["gil_wait"][mine] += handover
     if holder:
-        _native_share(out, tid, start, end, st, sstate, rows_of)
+        _native_share(out, tid, start, end, st, states, rows_of)
     else:
         out["native"] = np.zeros(n)
     out["sampled"] = sampled
@@ -339,12 +339,13 @@ def _rows_by_thread(st: np.ndarray, stid: np.ndarray, threads: np.ndarray) -> di
     if len(st) < 2 or bool((st[1:] >= st[:-1]).all()):
         return {int(th): np.flatnonzero(stid == th) for th in threads}
     order = np.lexsort((st, stid))
-    lo = np.searchsorted(stid[order], threads, side="left")
-    hi = np.searchsorted(stid[order], threads, side="right")
+    by_thread = stid[order]
+    lo = np.searchsorted(by_thread, threads, side="left")
+    hi = np.searchsorted(by_thread, threads, side="right")
     return {int(th): order[a:b] for th, a, b in zip(threads, lo, hi, strict=True)}
 
 
-def _native_share(out, tid, start, end, st, sstate, rows_of) -> None:
+def _native_share(out, tid, start, end, st, states, rows_of) -> None:
     """``out["native"]``: the part of each task's running time spent in native code.
 
     Where the GIL's holder was read beside a thread's state, a sample in user space
@@ -357,10 +358,10 @@ def _native_share(out, tid, start, end, st, sstate, rows_of) -> None:
     """
     native = np.zeros(len(tid))
     out["native"] = native
-    for thread, rows in rows_of.items():
+    for thread, rows in rows_of.items():  # ``states``: each thread's states, by rows
         if not len(rows):
             continue
-        state = sstate[rows]
+        state = states[thread]
         holding = state == STATE_HOLDING
         if not (holding | (state == STATE_NATIVE)).any():
             continue
