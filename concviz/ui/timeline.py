@@ -121,6 +121,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.cpu.total.vb.sigRangeChangedManually.connect(self._user_moved)
         self.gantt_plot.vb.sigResized.connect(self._resized)
         self.gantt_plot.sigXRangeChanged.connect(self._layout_phase_labels)
+        # the label strip is kept in pixels, the y range in rows: a taller or shorter
+        # plot (the window resized, a panel shown) sets it again
+        self.gantt_plot.vb.sigResized.connect(self.fit_label_strip)
         self.scene().sigMouseMoved.connect(self._hover)
         for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
             for name in ("left", "bottom"):
@@ -375,11 +378,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         rows_px = max(self.gantt_plot.vb.height() - strip_px, 40.0)
         return -0.6 - strip_px * max(n_rows, 1) / rows_px
 
-    def fit_label_strip(self) -> None:
+    def fit_label_strip(self, *_args) -> None:
         """Set the strip's height again if a switch label's text made its box taller or
         shorter (the segments panel writes the figures into it as they come), or the
         plot's height changed: the strip is kept in pixels, the y range in rows."""
-        if not self._marker_lines:
+        if not self._strip_lines():
             return
         used = (self._label_line_px(), self.gantt_plot.vb.height())
         if any(abs(a - b) > 0.5 for a, b in zip(used, self._strip_line_px, strict=True)):
