@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
-from PySide6.QtWidgets import QGraphicsItem, QToolTip
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QToolTip
 
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import BAR_TASK, EventStore
@@ -510,11 +510,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
             x1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else max(now, x0)
             items = []
             for plot in (self.gantt_plot, self.cpu.total):
-                region = pg.LinearRegionItem(
-                    values=(x0, x1), movable=False, brush=pg.mkBrush(colour), pen=pg.mkPen(None)
-                )
+                region = PhaseBand(x0, x1, colour)
                 region.setZValue(-10)
-                plot.addItem(region)
+                plot.addItem(region, ignoreBounds=True)
                 items.append((plot, region))
             # start-up reads rightwards from its start; teardown leftwards from its end,
             # so neither runs off the edge of a run zoomed to fit
@@ -585,7 +583,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             grew = True
             x0 = (ph["t0_ns"] - self.t0_ns) / 1e9
             for _plot, item in items:
-                if isinstance(item, pg.LinearRegionItem):
+                if isinstance(item, PhaseBand):
                     item.setRegion((x0, max(now, x0)))
                 else:
                     item.full_text = self._phase_text(ph, now)
@@ -732,6 +730,29 @@ class TimelineView(pg.GraphicsLayoutWidget):
             d = self.gantt.data
             self._set_y_range(d.n_rows if d is not None else 1)
         self._update_row_ticks()
+
+
+class PhaseBand(QGraphicsRectItem):
+    """A phase's shaded band (an engine's start-up): from ``x0`` to ``x1`` seconds and
+    over every row the view can show. Qt paints it without calling Python, where
+    pyqtgraph's region item mapped the view's rectangle in Python at every frame
+    whose changes it touched (a tenth of a millisecond to a few each)."""
+
+    SPAN = 1.0e4  # rows or cores above and below: beyond any zoom out of the plots
+
+    def __init__(self, x0: float, x1: float, colour: QColor) -> None:
+        super().__init__()
+        self.setPen(pg.mkPen(None))
+        self.setBrush(pg.mkBrush(colour))
+        self.setRegion((x0, x1))
+
+    def setRegion(self, region: tuple[float, float]) -> None:  # noqa: N802 (pyqtgraph's name)
+        x0, x1 = sorted(region)
+        self.setRect(QRectF(x0, -self.SPAN, x1 - x0, 2 * self.SPAN))
+
+    def getRegion(self) -> tuple[float, float]:  # noqa: N802
+        r = self.rect()
+        return r.left(), r.right()
 
 
 class QFontMetricsCache:

@@ -174,3 +174,37 @@ def test_run_colours_stand_out_on_both_themes():
         for colour in theme.runs:
             assert T.contrast_ratio(colour, theme.background) >= 3.0, (theme.name, colour)
             assert T.contrast_ratio(colour, theme.base) >= 3.0, (theme.name, colour)
+
+
+def test_a_live_runs_ticking_wall_reads_no_other_row_and_is_never_elided(qtbot):
+    """A live run's wall time ticks 4 times a second: the table redraws that cell only
+    (it measured every row's cells at each tick, 3.7 ms with 50 runs), and the column
+    is already as wide as the ticking text."""
+    from concviz.model.session import Session
+    from concviz.ui.runs_panel import WALL, RunsPanel
+
+    session = Session()
+    for i in range(50):
+        done = session.new_run(None, source="saved", name=f"run {i}")
+        done.result = {"ok": True, "wall_s": 100.0 + i, "cpu_s": 1.0}
+    live = session.new_run(None, source="live", name="live")
+    panel = RunsPanel(session)
+    qtbot.addWidget(panel)
+    panel.resize(320, 2400)  # every row visible
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.wait(50)  # its first paint reads every row
+    rows_read: set[int] = set()
+    data = panel.model.data
+
+    def counting(index, role=Qt.ItemDataRole.DisplayRole):
+        rows_read.add(index.row())
+        return data(index, role)
+
+    panel.model.data = counting
+    for _ in range(5):
+        session.updated(live)
+        qtbot.wait(5)
+    assert rows_read <= {panel.model.row_of(live.id)}
+    fm = panel.view.fontMetrics()
+    assert panel.view.columnWidth(WALL) > fm.horizontalAdvance("888.8 s…")
