@@ -24,9 +24,10 @@ from concviz.lab.protocol import (
     RECORD_SIZE,
     pack_records,
     read_frame,
+    widen_pipe,
 )
 from concviz.lab.recorder import MAX_BATCH, Recorder, perf_ns
-from concviz.lab.strategies.processes import _Relay
+from concviz.lab.strategies.processes import _Relay, event_queue
 from concviz.model.event_store import EventStore
 
 from ._common import median, rotated
@@ -80,7 +81,7 @@ def _lab(write_fd: int, read_fd: int, go, n: int, prepacked: bool) -> None:
     os.close(read_fd)
     ctx = _context()
     channel = Channel(write_fd)
-    events = ctx.SimpleQueue()
+    events = event_queue(ctx)
     relay = _Relay(events, channel.events)
     workers = [
         ctx.Process(target=_producer, args=(events, go, w, n, prepacked), daemon=True)
@@ -98,6 +99,7 @@ def concviz_path(n_per_worker: int, prepacked: bool = False) -> tuple[float, int
     """(seconds from go to the last event decoded, events in the store)."""
     ctx = _context()
     r, w = os.pipe()
+    widen_pipe(r)  # as the window's end of the lab's stdout is (runtime.lab_process)
     go = ctx.Event()
     # not a daemon: a daemonic process may not start the workers
     lab = ctx.Process(target=_lab, args=(w, r, go, n_per_worker, prepacked))
@@ -130,6 +132,13 @@ def concviz_path(n_per_worker: int, prepacked: bool = False) -> tuple[float, int
         raise RuntimeError(
             f"transport lost events: {received} received, {store.bar_count} bars, {expected} sent"
         )
+    if not prepacked:  # (the prepacked side sends one batch again and again)
+        import numpy as np
+
+        b = store.bars()
+        once = np.unique((b["lane"].astype(np.int64) << 40) | b["task"].astype(np.int64))
+        if len(once) != bars:
+            raise RuntimeError(f"transport repeated events: {bars - len(once)} bars twice")
     return seconds, received
 
 

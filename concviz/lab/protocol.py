@@ -144,6 +144,33 @@ def unpack_records(payload: bytes) -> list[tuple]:
     return [RECORD.unpack_from(payload, off) for off in range(0, len(payload), RECORD_SIZE)]
 
 
+# A pipe that carries event batches is widened to this (Linux lets any process grow a
+# pipe to ``/proc/sys/fs/pipe-max-size``, 1 MiB by default). A full batch is 196 KB, and
+# the 64 KiB a pipe holds by default made each writer wait for its reader to drain
+# every batch in three turns: two workers' batches then crossed the lab's relay at
+# about 1 M events/s, against 2.6 M/s for the same pipes holding a batch whole.
+WIDE_PIPE_BYTES = 1 << 20
+
+
+def widen_pipe(fd: int, size: int = WIDE_PIPE_BYTES) -> int:
+    """Grow the pipe ``fd`` belongs to (either end) to ``size`` bytes where the system
+    allows it; returns its size now, or 0 where it cannot be read (not Linux, not a pipe)."""
+    import fcntl
+
+    setter = getattr(fcntl, "F_SETPIPE_SZ", None)
+    getter = getattr(fcntl, "F_GETPIPE_SZ", None)
+    if setter is None or getter is None:
+        return 0
+    try:
+        fcntl.fcntl(fd, setter, size)
+    except OSError:  # above the system's limit, or not a pipe: keep what it has
+        pass
+    try:
+        return int(fcntl.fcntl(fd, getter))
+    except OSError:
+        return 0
+
+
 def frame(kind: int, payload: bytes) -> bytes:
     """One frame: header then payload."""
     return HEADER.pack(len(payload), kind) + payload

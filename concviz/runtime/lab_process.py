@@ -114,6 +114,8 @@ class LabProcess:
             )
         except OSError as exc:
             raise LabError(f"could not start the lab: {exc.strerror or exc}") from None
+        # the lab's frames come on its stdout: a pipe that holds several batches whole
+        P.widen_pipe(self.proc.stdout.fileno())
         self._stderr_thread = threading.Thread(
             target=self._drain_stderr, name="concviz-lab-stderr", daemon=True
         )

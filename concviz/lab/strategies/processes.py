@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.reduction import ForkingPickler
 
 from ..phases import Phase
+from ..protocol import widen_pipe
 from ..recorder import Recorder, children_cpu_ns, execute, perf_ns
 from ..workloads import check_picklable, task_fn
 from .base import RunContext, WorkerDied, strategy
@@ -397,6 +398,14 @@ class _Relay:
         self._thread.join(timeout=5)
 
 
+def event_queue(context):
+    """The queue the workers hand their packed batches to the lab through: a
+    ``SimpleQueue`` whose pipe holds several whole batches (``widen_pipe``)."""
+    queue = context.SimpleQueue()
+    widen_pipe(queue._writer.fileno())
+    return queue
+
+
 def _pickling_check(ctx: RunContext) -> None:
     if ctx.spec["name"] == "user":
         check_picklable(ctx.spec["user"])
@@ -409,7 +418,7 @@ class _Workers:
         method = ctx.options.get("start_method") or mp.get_start_method(allow_none=False)
         self.mp = mp.get_context(method)
         self.ctx = ctx
-        self.events = self.mp.SimpleQueue()
+        self.events = event_queue(self.mp)
         self.slots = self.mp.Array("i", ctx.workers)
         close = (
             [ctx.options["channel_fd"]] if method == "fork" and "channel_fd" in ctx.options else []
