@@ -74,6 +74,9 @@ from .trace_levels import TraceLevelBar
 from .user_workload import OutputDock
 
 FRAME_MS = 16  # at most ~60 redraws per second
+# and the frame timer's other work runs at least this often while a live view skips
+# ticks (a continuous run's view redraws about once a second)
+WORK_S = 0.05
 # below this width the compare view takes the runs panel's room (its charts need it)
 COMPARE_WITH_RUNS_MIN_WIDTH = 1600
 UPDATE_S = 0.25  # how often a live run tells the session's listeners it grew
@@ -128,6 +131,7 @@ class MainWindow(QMainWindow):
         self._closed = False
         self.frame_times: list[float] = []  # perf_counter of each redraw tick (benchmarks)
         self.record_frames = False
+        self._next_work = 0.0  # the frame timer's next tick that does more than redraw
         # every run of this sitting; the widgets below bind to it
         self.session = Session()
         self.live_run: Run | None = None  # the run the lab client is (or was last) running
@@ -978,6 +982,12 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         if self.record_frames:
             self.frame_times.append(time.perf_counter())
+        tick = time.perf_counter()
+        if not self.timeline.due() and tick < self._next_work:
+            # a live view's calm ticks: nothing below needs more than 20 a second (the
+            # growth, the samples' bound, the legend, the program's output)
+            return
+        self._next_work = tick + WORK_S
         shown = self.shown_run
         if shown is not None and not shown.finished:
             t0 = run_t0(shown)  # a batch run's start comes with its events
