@@ -342,20 +342,22 @@ class RunsPanel(QFrame):
         session.listen(self._session_changed)  # for as long as the panel and session live
         self._fit_numbers()
 
-    def _session_changed(self, event: str, _run: Run | None) -> None:
-        if event != "updated":  # a live run's wall ticking fits the width made for it
-            self._fit_numbers()
+    def _session_changed(self, event: str, run: Run | None) -> None:
+        if event == "updated" and run is not None:
+            # a live run's wall ticking: only its own text is measured, and the
+            # columns are fitted again only when it no longer fits ("9.9 s…" to "10.0 s…")
+            row = self.model.row_of(run.id)
+            if row is None:
+                return
+            need = self.view.sizeHintForIndex(self.model.index(row, WALL)).width()
+            if need <= self.view.columnWidth(WALL):
+                return
+        self._fit_numbers()
 
     def _fit_numbers(self) -> None:
-        """Size the wall and speedup columns to their cells, and at least to the widest
-        text a live run's ticking wall time takes ("888.8 s…"), so it never elides."""
-        fm = self.view.fontMetrics()
-        pad = 2 * fm.horizontalAdvance("m")
-        least = {WALL: fm.horizontalAdvance("888.8 s…") + pad, SPEEDUP: 0}
+        """Size the wall and speedup columns to their cells and headings."""
         for col in (WALL, SPEEDUP):
             self.view.resizeColumnToContents(col)
-            if self.view.columnWidth(col) < least[col]:
-                self.view.setColumnWidth(col, least[col])
 
     # -- reading the view
     def selected_ids(self) -> list[int]:

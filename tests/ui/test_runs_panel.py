@@ -176,12 +176,13 @@ def test_run_colours_stand_out_on_both_themes():
             assert T.contrast_ratio(colour, theme.base) >= 3.0, (theme.name, colour)
 
 
-def test_a_live_runs_ticking_wall_reads_no_other_row_and_is_never_elided(qtbot):
+def test_a_live_runs_ticking_wall_reads_no_other_row_and_is_never_elided(qtbot, monkeypatch):
     """A live run's wall time ticks 4 times a second: the table redraws that cell only
     (it measured every row's cells at each tick, 3.7 ms with 50 runs), and the column
     is already as wide as the ticking text."""
     from concviz.model.session import Session
-    from concviz.ui.runs_panel import WALL, RunsPanel
+    from concviz.ui import runs_panel
+    from concviz.ui.runs_panel import WALL, RunsPanel, wall_text
 
     session = Session()
     for i in range(50):
@@ -207,4 +208,17 @@ def test_a_live_runs_ticking_wall_reads_no_other_row_and_is_never_elided(qtbot):
         qtbot.wait(5)
     assert rows_read <= {panel.model.row_of(live.id)}
     fm = panel.view.fontMetrics()
-    assert panel.view.columnWidth(WALL) > fm.horizontalAdvance("888.8 s…")
+    assert panel.view.columnWidth(WALL) > fm.horizontalAdvance(wall_text(live))
+    # a wall text that outgrows the column (a run past 100 s) widens it at that tick
+    narrow = panel.view.columnWidth(WALL)
+    panel.model.data = data
+    monkeypatch.setattr(runs_panel, "wall_text", lambda run: "1234.5 s…" if run is live else "-")
+    panel.model.data = lambda index, role=Qt.ItemDataRole.DisplayRole: (
+        "1234.5 s…"
+        if index.row() == panel.model.row_of(live.id)
+        and index.column() == WALL
+        and role == Qt.ItemDataRole.DisplayRole
+        else data(index, role)
+    )
+    session.updated(live)
+    assert panel.view.columnWidth(WALL) > max(narrow, fm.horizontalAdvance("1234.5 s…"))
