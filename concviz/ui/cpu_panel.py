@@ -62,8 +62,12 @@ class CpuPanel:
         self.lab_curve = self.total.plot()
         for curve in (self.machine_curve, self.lab_curve):
             curve.setClipToView(True)  # a long session holds ~15 samples a second
-        self.machine_tail = self.total.plot()
-        self.lab_tail = self.total.plot()
+        # the tails change 5 times a second: plain curves, whose setData is a seventh
+        # of a PlotDataItem's (the history's, clipped to the view, change every 2 s)
+        self.machine_tail = pg.PlotCurveItem()
+        self.lab_tail = pg.PlotCurveItem()
+        for curve in (self.machine_tail, self.lab_tail):
+            self.total.addItem(curve)
         self._drawn: tuple[float, float] | None = None  # the x span last drawn
         # where the history items end (the time of their last sample, s) and the image's
         # column width there; None: the next refresh draws the history again
