@@ -44,10 +44,13 @@ _REBUILD_BUDGET = 0.25
 LIVE_LAYOUT_S = 0.25
 # a finished bar's wait split may change this long after it ended (model.wait_states)
 RESPLIT_S = 1.0
-# and the view is brought up to date at most this often (20 a second, a bar growing
-# by ~6 px a step at the usual zoom): between, the frame timer's tick costs tens of
-# microseconds. 30 a second cost the window 0.012 of a core more, 60 twice that
-LIVE_INTERVAL_S = 1 / 20
+# and the view is brought up to date at most this often (15 a second: a bar following
+# a 10 s run at 1920 px grows by ~7 px a step, by 25-100 px in a run's first seconds
+# whatever the rate); between, the frame timer's tick returns at once. Following a
+# 10 s process-pool run, 20 a second cost the window 0.096-0.101 of a core and slowed
+# the run by 1.05 (bench window-cost, goals 0.10 and 1.05), 15 a second 0.087-0.089
+# and 1.01-1.05; 30 a second cost 0.012 more than 20, 60 twice that
+LIVE_INTERVAL_S = 1 / 15
 
 
 class TimelineView(pg.GraphicsLayoutWidget):
@@ -182,7 +185,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def due(self) -> bool:
         """False on the frame timer's ticks a live view calmed by ``live_interval_s``
-        skips (40 of 60 a second at 20 redraws a second)."""
+        skips (45 of 60 a second at 15 redraws a second)."""
         return not (
             self.running and self.live_interval_s > 0 and time.perf_counter() < self._next_live
         )
