@@ -155,8 +155,10 @@ WIDE_PIPE_BYTES = 1 << 20
 def widen_pipe(fd: int, size: int = WIDE_PIPE_BYTES) -> int:
     """Grow the pipe ``fd`` belongs to (either end) to ``size`` bytes where the system
     allows it; returns its size now, or 0 where it cannot be read (not Linux, not a pipe)."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return 0
     setter = getattr(fcntl, "F_SETPIPE_SZ", None)
     getter = getattr(fcntl, "F_GETPIPE_SZ", None)
     if setter is None or getter is None:

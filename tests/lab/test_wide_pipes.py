@@ -3,7 +3,6 @@ arrives once: two recording worker processes, the lab's relay, frames, the store
 
 from __future__ import annotations
 
-import fcntl
 import multiprocessing as mp
 import os
 
@@ -14,6 +13,8 @@ from concviz.lab.protocol import RECORD_SIZE, widen_pipe
 from concviz.lab.recorder import MAX_BATCH
 from concviz.lab.strategies.processes import event_queue
 from concviz.runtime.lab_process import LabProcess
+
+fcntl = pytest.importorskip("fcntl", reason="pipe sizes are a POSIX fcntl's (not Windows)")
 
 BATCH_BYTES = RECORD_SIZE * MAX_BATCH
 
