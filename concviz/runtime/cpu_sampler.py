@@ -16,7 +16,6 @@ when those files cannot be read, psutil reads them.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
@@ -25,11 +24,9 @@ import psutil
 
 from concviz.model.cpu_series import CpuSeries
 
-from .pid_watch import PidWatch, process_tree
+from .pid_watch import LINUX, NS_PER_TICK, PidWatch, process_tree
 
-_LINUX = sys.platform.startswith("linux")
-# /proc/PID/stat counts CPU time in clock ticks
-_TICK_S = 1.0 / (os.sysconf("SC_CLK_TCK") if _LINUX else 100)
+_TICK_S = NS_PER_TICK / 1e9
 
 
 def _busy_total(times) -> tuple[float, float]:
@@ -133,7 +130,7 @@ class CpuSampler:
 
     def _read_cores(self) -> list[tuple[float, float]]:
         """Each core's (busy, total) time, cumulative; only their differences mean anything."""
-        if _LINUX and self._stat_fd != -2:
+        if LINUX and self._stat_fd != -2:
             cores = self._read_proc_stat()
             if cores is not None:
                 return cores
@@ -238,7 +235,7 @@ class _ProcessTree:
         A kept descriptor reads its own process even if the pid is given out again:
         once that process is gone, the read fails (ESRCH) instead of reading another."""
         fd = self._fds.get(pid, -1)
-        if fd == -1 and _LINUX:
+        if fd == -1 and LINUX:
             try:
                 fd = self._fds[pid] = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
             except OSError:

@@ -1,4 +1,5 @@
-"""The lab's process tree from ``/proc``, and whether anything began since the last look.
+"""The lab's process tree from ``/proc``, whether anything began since the last look, and
+the ``/proc`` facts the samplers share (``LINUX``, ``NS_PER_TICK``).
 
 ``process_tree`` walks ``/proc/PID/task/TID/children`` (Linux): a few small files per
 process, ~100× cheaper than psutil's scan of every process on the machine.
@@ -14,6 +15,11 @@ Threads: one owner (a sampler's thread).
 from __future__ import annotations
 
 import os
+import sys
+
+LINUX = sys.platform.startswith("linux")
+# /proc/PID/stat and /proc/PID/task/TID/stat count CPU time in clock ticks
+NS_PER_TICK = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") if LINUX else 100)
 
 
 class PidWatch:

@@ -17,7 +17,6 @@ its own, the only writer of ``samples``.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 
@@ -36,13 +35,10 @@ from concviz.model.wait_states import (
 )
 
 from .elf_symbols import python_runtime_range
-from .pid_watch import PidWatch, process_tree
+from .pid_watch import LINUX, NS_PER_TICK, PidWatch, process_tree
 
-_LINUX = sys.platform.startswith("linux")
-# /proc/PID/task/TID/stat counts CPU time in clock ticks
-_NS_PER_TICK = 1_000_000_000 // (os.sysconf("SC_CLK_TCK") if _LINUX else 100)
 # futex's number in the syscall file: x86-64 202, aarch64 98
-_FUTEX = {"x86_64": 202, "aarch64": 98}.get(os.uname().machine if _LINUX else "", -1)
+_FUTEX = {"x86_64": 202, "aarch64": 98}.get(os.uname().machine if LINUX else "", -1)
 
 
 def classify(raw: bytes, gil: tuple[int, int] | None) -> int:
@@ -245,7 +241,7 @@ class WaitSampler:
     @staticmethod
     def unavailable_reason(pid: int) -> str | None:
         """Why states cannot be sampled for ``pid`` here, or None."""
-        if not _LINUX:
+        if not LINUX:
             return "thread states are read from /proc, which only Linux has"
         if _FUTEX < 0:
             return f"no futex number known for {os.uname().machine}"
@@ -436,7 +432,7 @@ class WaitSampler:
                     stat = pread(th.stat, 1024, 0)
                     fields = stat[stat.rfind(b")") + 2 :].split()
                     core = int(fields[36]) if len(fields) > 36 else -1
-                    sys_ns = int(fields[12]) * _NS_PER_TICK if len(fields) > 12 else -1
+                    sys_ns = int(fields[12]) * NS_PER_TICK if len(fields) > 12 else -1
                 out += (t, th.pid, th.tid, state, cpu, int(sched[1]), core, sys_ns)
                 # "idle": asleep now and under 2 % of a core since its last reading
                 quiet = state not in USER_STATES and (cpu - th.last_cpu) * 50 < t - th.last_t

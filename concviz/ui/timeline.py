@@ -195,9 +195,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         frames (an explicit ``refresh`` always runs)."""
         if not self.due():
             return False
-        if self.running and self.live_interval_s > 0:
-            self._next_live = time.perf_counter() + self.live_interval_s
-        return self.refresh()
+        return self.refresh()  # (which sets when the next redraw is due)
 
     def refresh(self, layout: bool = False) -> bool:
         """Bring the plots up to date; returns True when anything was redrawn.
@@ -758,10 +756,6 @@ class PhaseBand(QGraphicsRectItem):
     def setRegion(self, region: tuple[float, float]) -> None:  # noqa: N802 (pyqtgraph's name)
         x0, x1 = sorted(region)
         self.setRect(QRectF(x0, -self.SPAN, x1 - x0, 2 * self.SPAN))
-
-    def getRegion(self) -> tuple[float, float]:  # noqa: N802
-        r = self.rect()
-        return r.left(), r.right()
 
 
 class QFontMetricsCache:
