@@ -169,3 +169,21 @@ def test_the_process_pools_worker_thread_sleeps_while_results_come_in(monkeypatc
     assert sorted(r[3] for r in sink.records() if r[0] == EV_END) == list(range(n))
     # the pool starts, is closed and ends: a few rounds, not one or more per result
     assert rounds["round"] <= 10, rounds
+
+
+@pytest.mark.parametrize("recording", [True, False])
+def test_a_task_graphs_feed_says_queued_once_a_task_and_only_while_recording(recording):
+    """Each task a graph hands out is said queued once; with the recorder off (the
+    bench's same-dispatch side) nothing is buffered at all."""
+    from concviz.lab.strategies.base import DagFeed
+
+    sink = Sink()
+    recorder = Recorder(sink, recording=recording)
+    feed = DagFeed([[], [0], [0]], recorder)
+    first = feed.next()
+    feed.finished(first)
+    handed = [first, feed.next(), feed.next()]
+    recorder.flush()
+    assert sorted(handed) == [0, 1, 2]
+    queued = sorted(r[3] for r in sink.records() if r[0] == EV_QUEUED)
+    assert queued == ([0, 1, 2] if recording else [])

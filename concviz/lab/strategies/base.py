@@ -7,6 +7,7 @@ A strategy is one module under ``lab/strategies/`` that registers itself with
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -78,6 +79,18 @@ class TaskFeed:
         self._paused = False
         self._stopped = False
         self._recorder = recorder
+        # Each task handed out is said "queued" with the time, appended straight to the
+        # buffer of the thread that made the feed (the flusher ships it with the rest;
+        # the window reads neither thread nor buffer of a queued event): 0.5 µs a task
+        # against 0.85 µs through ``Buffer.add``, on the dispatching thread, which in a
+        # process pool of short tasks is the lab's busiest. Nothing when the recorder
+        # is off (a task graph's feed recorded then too).
+        self._queued = recorder.buffer().append if recorder.recording else None
+        self._pid = os.getpid()
+
+    def _say_queued(self, index: int) -> None:
+        if self._queued is not None:
+            self._queued((EV_QUEUED, 0, WORKER_DISPATCH, index, self._pid, 0, perf_ns(), 0, 0))
 
     def next(self) -> int | None:
         with self._lock:
@@ -87,8 +100,9 @@ class TaskFeed:
                 return None
             index = self._next
             self._next += 1
-        if self._recorder.recording:
-            self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        queued = self._queued
+        if queued is not None:  # inline: the hot path of every dispatch
+            queued((EV_QUEUED, 0, WORKER_DISPATCH, index, self._pid, 0, perf_ns(), 0, 0))
         return index
 
     def __iter__(self):
@@ -159,14 +173,14 @@ class DagFeed(TaskFeed):
                 if self.total is not None and self._next >= self.total:
                     return None
                 self._cond.wait(0.05)
-        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        self._say_queued(index)
         return index
 
     def claim(self, index: int) -> None:
         """Count a task handed out by whoever runs the graph itself (asyncio)."""
         with self._cond:
             self._next += 1
-        self._recorder.buffer().add(EV_QUEUED, WORKER_DISPATCH, index, perf_ns(), 0, 0)
+        self._say_queued(index)
 
     def finished(self, index: int) -> None:
         with self._cond:
