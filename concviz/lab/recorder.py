@@ -55,6 +55,16 @@ FLUSH_INTERVAL_S = 0.04  # the backstop; starts hand events over at once (see ab
 # workers of 0.05 ms tasks handed over 1000 batches a second, each a wake-up of the
 # lab's relay on a machine whose cores the workers already fill.
 INLINE_GAP_NS = 5_000_000
+# At high event rates the gap is longer. When the last hand-over carried more than
+# ``FAST_EVENTS_PER_MS`` events a millisecond since the one before (tasks shorter than
+# about half a millisecond), the next waits ``FAST_GAP_NS``. Such tasks are far below a
+# pixel at any live zoom, and their bars reach the window whole either way. A start
+# then waits at most 30 ms, and 42 ms with the relay's ``FAST_COALESCE_S``: within
+# one redraw of the live view (1/15 s). Each hand-over is a system call that, on two
+# busy cores, cost a worker 50-65 us: at 0.05 ms tasks, 200 of them a second a worker
+# were 1-2 % of its time, and as many batches for the relay.
+FAST_GAP_NS = 15_000_000
+FAST_EVENTS_PER_MS = 4
 # A task starting this long after the last CPU reading on its thread reads the CPU
 # clock afresh (see ``execute``)
 CPU_MARK_GAP_NS = 1_000_000
@@ -149,7 +159,8 @@ class Recorder:
                 self._flush_lock.release()
 
     def _flush_locked(self) -> None:
-        self.last_flush_ns = now = perf_ns()
+        now = perf_ns()
+        since, self.last_flush_ns = now - self.last_flush_ns, now
         self.next_flush_ns = now + INLINE_GAP_NS
         with self._reg_lock:
             buffers = list(self._buffers)
@@ -157,6 +168,8 @@ class Recorder:
         for buf in buffers:
             if buf.items:
                 batch.extend(buf.take())
+        if len(batch) * 1_000_000 > FAST_EVENTS_PER_MS * since:
+            self.next_flush_ns = now + FAST_GAP_NS  # a high rate: see FAST_GAP_NS
         for start in range(0, len(batch), MAX_BATCH):
             self._sink(pack_records(batch[start : start + MAX_BATCH]))
 

@@ -36,12 +36,15 @@ def one(side: str, tasks: int, task_ms: float) -> None:
         recorded("thread-pool", spec, tasks, clock)
     else:
         BARE["thread-pool"](spec, tasks, clock)
-    print(f"{clock.seconds:.4f}")
+    print(f"concviz-seconds {clock.seconds:.4f}")
 
 
 def timed(cmd: list[str]) -> float:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return float(out.strip().splitlines()[-1])
+    # the tools print their own lines too: the program's is marked
+    return next(
+        float(line.split()[1]) for line in out.splitlines() if line.startswith("concviz-seconds ")
+    )
 
 
 def main() -> int:

@@ -288,6 +288,7 @@ def test_a_worker_that_stays_on_hands_its_last_end_over_when_the_lab_waits_for_i
 
     monkeypatch.setattr(S, "Recorder", SlowFlusher)
     monkeypatch.setattr(recorder, "INLINE_GAP_NS", 10**15)  # no hand-over at a start
+    monkeypatch.setattr(recorder, "FAST_GAP_NS", 10**15)
     ctx = _Ctx()
     sink = S.EventSink(ctx)
     worker = mp.get_context("fork").Process(target=_listening_worker, args=(sink.worker_address,))

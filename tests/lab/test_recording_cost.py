@@ -14,8 +14,9 @@ from concviz.lab import recorder as rec_mod
 from concviz.lab.protocol import EV_END, EV_QUEUED, EV_START, unpack_records
 from concviz.lab.recorder import INLINE_GAP_NS, Recorder, execute
 from concviz.lab.strategies import REGISTRY, RunContext, TaskFeed
-from concviz.lab.strategies.processes import COALESCE_S
+from concviz.lab.strategies.processes import COALESCE_S, FAST_COALESCE_S
 from concviz.lab.workloads import make_spec
+from concviz.ui.timeline import LIVE_INTERVAL_S
 
 DISPLAY_FRAME_NS = 16_700_000  # one frame at 60 Hz
 
@@ -88,15 +89,18 @@ class _FakeClock:
         return self.now
 
 
-@pytest.mark.parametrize("task_ms", [0.05, 1.0, 4.0, 20.0])
+@pytest.mark.parametrize("task_ms", [0.05, 0.2, 1.0, 4.0, 20.0])
 def test_a_started_bar_is_handed_over_within_one_frame(monkeypatch, task_ms):
-    """However long its tasks, a worker hands a task's start to the sink within one
-    display frame of the start (a fake clock: the rule, not this machine's speed)."""
+    """A worker hands a task's start to the sink within one display frame of the start
+    at normal rates, and within one redraw of the live view when its tasks are far
+    below a pixel (a fake clock: the rule, not this machine's speed)."""
     clock = _FakeClock()
     monkeypatch.setattr(rec_mod, "perf_ns", clock)
     handed: dict[int, int] = {}
+    payloads = []
 
     def sink(payload: bytes) -> None:
+        payloads.append(clock.now)
         for r in unpack_records(payload):
             if r[0] == EV_START:
                 handed.setdefault(r[3], clock.now)
@@ -113,14 +117,65 @@ def test_a_started_bar_is_handed_over_within_one_frame(monkeypatch, task_ms):
         clock.now += 20_000  # fetching the next task
         starts[i] = clock.now
         execute(buf, 0, i, task)
+    # two events a task: more than FAST_EVENTS_PER_MS a millisecond is a high rate
+    fast = 2 / (task_ms + 0.02) > rec_mod.FAST_EVENTS_PER_MS
+    gap = rec_mod.FAST_GAP_NS if fast else INLINE_GAP_NS
     # the starts of the last few ms may still wait (for the next start, or the
     # backstop flusher when the worker goes idle); every earlier one went out in time
-    due = [i for i in range(n) if starts[i] + 2 * INLINE_GAP_NS <= clock.now]
+    due = [i for i in range(n) if starts[i] + 2 * gap <= clock.now]
     assert len(due) > n // 2
     assert all(i in handed for i in due)
-    assert max(handed[i] - starts[i] for i in due) <= 2 * INLINE_GAP_NS
-    # and a worker process's batch waits at most COALESCE_S more in the lab's relay
-    assert 2 * INLINE_GAP_NS + COALESCE_S * 1e9 < DISPLAY_FRAME_NS
+    assert max(handed[i] - starts[i] for i in due) <= 2 * gap
+    if fast:
+        # fewer hand-overs: one per FAST_GAP_NS, not one per INLINE_GAP_NS
+        assert len(payloads) <= (clock.now - 10**9) // rec_mod.FAST_GAP_NS + 2
+        # with the relay's longer rest, within one redraw of the live view
+        assert 2 * gap + FAST_COALESCE_S * 1e9 < LIVE_INTERVAL_S * 1e9
+    else:
+        # a worker process's batch waits at most COALESCE_S more in the lab's relay
+        assert 2 * gap + COALESCE_S * 1e9 < DISPLAY_FRAME_NS
+
+
+def test_the_relay_rests_longer_only_while_events_flood_in(monkeypatch):
+    """The relay between worker processes and the lab rests ``COALESCE_S`` after a
+    frame, and ``FAST_COALESCE_S`` after a frame of more than
+    ``FAST_RELAY_EVENTS_PER_MS`` events a millisecond."""
+    import multiprocessing as mp
+    import time as real_time
+
+    from concviz.lab.protocol import pack_records
+    from concviz.lab.strategies import processes
+
+    rests: list[float] = []
+    rest = processes._Rest.__call__
+
+    def resting(self, seconds: float) -> None:
+        rests.append(seconds)
+        rest(self, seconds)
+
+    monkeypatch.setattr(processes._Rest, "__call__", resting)
+    events = processes.event_queue(mp.get_context("fork"))
+    sink = Sink()
+    relay = processes._Relay(events, sink)
+    record = (EV_START, 0, 0, 1, 1, 1, 1, 0, 0)
+    real_time.sleep(0.2)
+    events.put(pack_records([record] * 2))  # 2 events in 200 ms: a normal rate
+    _wait_for(lambda: len(sink.payloads) == 1)
+    real_time.sleep(0.05)
+    events.put(pack_records([record] * 4000))  # 4000 events in ~50 ms: a flood
+    _wait_for(lambda: len(sink.payloads) == 2)
+    relay.close()
+    assert len(sink.records()) == 4002
+    assert rests[:2] == [COALESCE_S, FAST_COALESCE_S]
+
+
+def _wait_for(cond, timeout: float = 5.0) -> None:
+    import time as real_time
+
+    deadline = real_time.monotonic() + timeout
+    while not cond():
+        assert real_time.monotonic() < deadline, "timed out"
+        real_time.sleep(0.005)
 
 
 def test_the_dispatcher_wakes_once_per_half_window_not_once_per_task(monkeypatch):
@@ -187,3 +242,26 @@ def test_a_task_graphs_feed_says_queued_once_a_task_and_only_while_recording(rec
     assert sorted(handed) == [0, 1, 2]
     queued = sorted(r[3] for r in sink.records() if r[0] == EV_QUEUED)
     assert queued == ([0, 1, 2] if recording else [])
+
+
+def test_closing_the_relay_cuts_its_rest_short(monkeypatch):
+    """The relay's ``close`` ends its rest between frames at once: a process run's end
+    waited out the whole rest before (up to 4 ms, or 12 ms at a high rate)."""
+    import multiprocessing as mp
+    import time as real_time
+
+    from concviz.lab.protocol import pack_records
+    from concviz.lab.strategies import processes
+
+    rest = processes._Rest.__call__
+    monkeypatch.setattr(processes._Rest, "__call__", lambda self, _s: rest(self, 60.0))
+    events = processes.event_queue(mp.get_context("fork"))
+    sink = Sink()
+    relay = processes._Relay(events, sink)
+    events.put(pack_records([(EV_START, 0, 0, 1, 1, 1, 1, 0, 0)]))
+    _wait_for(lambda: len(sink.payloads) == 1)
+    real_time.sleep(0.05)  # the relay rests now: a minute, here
+    t0 = real_time.monotonic()
+    relay.close()
+    assert real_time.monotonic() - t0 < 2.0
+    assert not relay._thread.is_alive()

@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.reduction import ForkingPickler
 
 from ..phases import Phase
-from ..protocol import widen_pipe
+from ..protocol import RECORD_SIZE, widen_pipe
 from ..recorder import Recorder, children_cpu_ns, execute, perf_ns
 from ..workloads import check_picklable, task_fn
 from .base import RunContext, WorkerDied, strategy
@@ -312,6 +312,57 @@ def _describe_exit(code: int) -> str:
 # within one display frame (16 ms).
 COALESCE_S = 0.004
 COALESCE_BYTES = 1 << 20
+# At high event rates (a frame of more than this many events a millisecond since the
+# one before: two workers of tasks under about half a millisecond) the relay rests
+# longer, as the workers hand over less often then (``recorder.FAST_GAP_NS``); a start
+# waits at most 30 + 12 ms, within one redraw of the live view.
+FAST_COALESCE_S = 0.012
+FAST_RELAY_EVENTS_PER_MS = 8
+
+
+class _Rest:
+    """The relay's pause between frames, which ``cut`` ends at once.
+
+    A poll on a private pipe, which costs what a sleep costs. The relay's ``close``
+    cuts it: resting out a plain sleep held the end of every process run back by up to
+    the whole pause (4 ms, 1 % of a 0.3 s run). Where there is no ``select.poll``
+    (Windows) it is a plain sleep.
+    """
+
+    def __init__(self) -> None:
+        self._fds: tuple[int, int] | None = None
+        self._poller = None
+        try:
+            import select
+
+            poller = select.poll()
+            r, w = os.pipe()
+        except (ImportError, AttributeError, OSError):
+            return
+        poller.register(r, select.POLLIN)
+        self._fds, self._poller = (r, w), poller
+
+    def __call__(self, seconds: float) -> None:
+        if self._poller is None:
+            time.sleep(seconds)
+        else:
+            self._poller.poll(seconds * 1000.0)
+
+    def cut(self) -> None:
+        """End this rest and every later one (the relay is ending)."""
+        if self._fds is not None:
+            try:
+                os.write(self._fds[1], b"x")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        fds, self._fds, self._poller = self._fds, None, None
+        for fd in fds or ():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 class _Relay:
@@ -334,12 +385,14 @@ class _Relay:
         self._events = events
         self._send = send
         self._abandon = threading.Event()
+        self._rest = _Rest()
         self.frames = 0  # frames sent (each one wake-up of this thread with data)
         self._thread = threading.Thread(target=self._loop, name="concviz-relay", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         get, send, ready = self._events.get, self._send, self._events._reader.poll
+        last = time.monotonic()  # when the last frame went out
         while True:
             pending: list[bytes] = []  # what is in the pipe now goes out as one frame
             end = False
@@ -365,10 +418,16 @@ class _Relay:
                         break
             except Exception:  # EOF, or a batch cut short by a killed worker
                 end = True
+            rest = COALESCE_S
             if pending:
                 self.frames += 1
+                frame = pending[0] if len(pending) == 1 else b"".join(pending)
+                now = time.monotonic()
+                if len(frame) // RECORD_SIZE > FAST_RELAY_EVENTS_PER_MS * 1e3 * (now - last):
+                    rest = FAST_COALESCE_S
+                last = now
                 try:
-                    send(pending[0] if len(pending) == 1 else b"".join(pending))
+                    send(frame)
                 except OSError:
                     return
             if end:
@@ -376,7 +435,7 @@ class _Relay:
             # Rest before looking again: what the workers hand over meanwhile waits in
             # the pipe and goes out in the next frame, instead of waking this thread
             # (and taking the GIL from the lab's dispatch) once per worker batch.
-            time.sleep(COALESCE_S)
+            self._rest(rest)
 
     def close(self) -> None:
         """Call after the workers are gone: forwards what they sent, then ends.
@@ -395,7 +454,10 @@ class _Relay:
                     lock.release()
         else:
             self._abandon.set()
+        self._rest.cut()
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._rest.close()
 
 
 def event_queue(context):
