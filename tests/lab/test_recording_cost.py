@@ -244,6 +244,9 @@ def test_a_task_graphs_feed_says_queued_once_a_task_and_only_while_recording(rec
     assert queued == ([0, 1, 2] if recording else [])
 
 
+@pytest.mark.skipif(
+    not hasattr(__import__("select"), "poll"), reason="no select.poll here: the rest is a sleep"
+)
 def test_closing_the_relay_cuts_its_rest_short(monkeypatch):
     """The relay's ``close`` ends its rest between frames at once: a process run's end
     waited out the whole rest before (up to 4 ms, or 12 ms at a high rate)."""
@@ -265,3 +268,46 @@ def test_closing_the_relay_cuts_its_rest_short(monkeypatch):
     relay.close()
     assert real_time.monotonic() - t0 < 2.0
     assert not relay._thread.is_alive()
+
+
+def test_a_finite_runs_last_chunks_shrink_and_an_endless_runs_do_not():
+    """Chunks are ``chunk`` tasks until the run's end nears; then each holds at most a
+    quarter of what is left (2 workers), down to single tasks, so the workers end
+    together. Every task is handed out once, in order."""
+    from concurrent.futures import Future
+
+    from concviz.lab.strategies import dispatch
+
+    def chunks_of(total: int | None) -> list[tuple[int, ...]]:
+        recorder = Recorder(Sink(), recording=False)
+        ctx = RunContext(
+            spec=make_spec("cpu-python", 0.2),
+            workers=2,
+            feed=TaskFeed(total, recorder),
+            recorder=recorder,
+            emit=lambda _m: None,
+            send_events=Sink(),
+            options={},
+            stop_event=threading.Event(),
+            sys_path=[],
+        )
+        chunks: list[tuple[int, ...]] = []
+
+        def submit(indices: tuple[int, ...]) -> Future:
+            chunks.append(indices)
+            if total is None and len(chunks) == 8:
+                ctx.feed.stop()  # an endless run, stopped
+            fut: Future = Future()
+            fut.set_result([])
+            return fut
+
+        dispatch.submit_windowed(ctx, submit, None, None, chunk=50)
+        return chunks
+
+    chunks = chunks_of(600)
+    assert [i for c in chunks for i in c] == list(range(600))
+    sizes = [len(c) for c in chunks]
+    assert sizes[0] == 50 and sizes[-1] == 1
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(size <= -(-(600 - sum(sizes[:k])) // 4) for k, size in enumerate(sizes))
+    assert [len(c) for c in chunks_of(None)][:8] == [50] * 8
