@@ -219,7 +219,7 @@ def test_the_process_pools_worker_thread_sleeps_while_results_come_in(monkeypatc
         return original(sentinels, change_notifier, timeout)
 
     monkeypatch.setattr(mp_pool.Pool, "_wait_for_updates", staticmethod(counted))
-    n = 200  # tasks of 2 ms go 5 to a chunk: 40 results
+    n = 200  # tasks of 2 ms go 7 to a chunk: about 30 results
     sink = _run("processes", n, 2.0)
     assert sorted(r[3] for r in sink.records() if r[0] == EV_END) == list(range(n))
     # the pool starts, is closed and ends: a few rounds, not one or more per result

@@ -17,14 +17,17 @@ from .base import RunContext
 
 # Tasks sent together to a worker process (``chunk_for``) are about this long in all;
 # a chunked run keeps ``CHUNK_WINDOW`` chunks a worker in flight, so a switch waits for
-# at most that much work (a stop ends the workers at once).
-CHUNK_S = 0.01
-CHUNK_WINDOW = 3
-# At most this many tasks to a chunk: 200 tasks of 0.05 ms make the 10 ms. The cap was
-# 64 (3.2 ms of such tasks), and the lab's work per chunk then showed: 11 interleaved
-# repeats of 12 000 tasks of 0.05 ms, recorded against ``Pool.map``, 1.108 with 64 and
-# 1.088 with 256 (unrecorded 1.038 and 1.018).
-MAX_CHUNK = 256
+# at most that much work, 30 ms (a stop ends the workers at once). Chunks of 15 ms two
+# a worker, against 10 ms three a worker before (the same 30 ms): 9 interleaved
+# repeats against ``Pool.map``, recorded, 1.058 -> 1.037 at 0.2 ms, 1.069 -> 1.062 at
+# 0.05 ms and 1.074 -> 1.030 at 2 ms: fewer chunks, each a round trip through the lab.
+CHUNK_S = 0.015
+CHUNK_WINDOW = 2
+# At most this many tasks to a chunk: 300 tasks of 0.05 ms make the 15 ms. A cap of 64
+# (3.2 ms of such tasks) cost the lab a chunk's work too often: 11 interleaved repeats
+# of 12 000 tasks of 0.05 ms, recorded against ``Pool.map``, 1.108 with 64 and 1.088
+# with 256 (unrecorded 1.038 and 1.018).
+MAX_CHUNK = 512
 # A run of a known number of tasks shrinks its last chunks ("guided", as OpenMP's
 # schedule): a chunk holds at most a quarter of a 2-worker run's tasks left, so the
 # workers end together instead of one running a last whole chunk alone. 9 interleaved

@@ -664,7 +664,7 @@ def run_processes(ctx: RunContext) -> None:
             if why:
                 raise WorkerDied(why)
 
-        # tasks go to the workers in chunks of about 10 ms, as Pool.map chunks its
+        # tasks go to the workers in chunks of about 15 ms, as Pool.map chunks its
         # items (one apply_async per 0.05 ms task cost the lab 4-5 times the work)
         chunk = chunk_for(ctx)
 
