@@ -28,12 +28,6 @@ CHUNK_WINDOW = 2
 # of 12 000 tasks of 0.05 ms, recorded against ``Pool.map``, 1.108 with 64 and 1.088
 # with 256 (unrecorded 1.038 and 1.018).
 MAX_CHUNK = 512
-# A run of a known number of tasks shrinks its last chunks ("guided", as OpenMP's
-# schedule): a chunk holds at most a quarter of a 2-worker run's tasks left, so the
-# workers end together instead of one running a last whole chunk alone. 9 interleaved
-# repeats of 3 000 tasks of 0.2 ms against ``Pool.map``: 1.082 -> 1.059 recorded,
-# 1.038 -> 1.015 unrecorded (no change at 2 ms and 0.05 ms).
-GUIDED = True
 
 
 def chunk_for(ctx: RunContext) -> int:
@@ -87,8 +81,14 @@ def submit_windowed(
         total, feed, share = ctx.feed.total, ctx.feed, 2 * ctx.workers
 
         def next_chunk() -> tuple[int, ...]:
+            # A run of a known number of tasks shrinks its last chunks ("guided", as
+            # OpenMP's schedule): a chunk holds at most a quarter of a 2-worker run's
+            # tasks left, so the workers end together instead of one running a last
+            # whole chunk alone. 9 interleaved repeats of 3 000 tasks of 0.2 ms against
+            # ``Pool.map``: 1.082 -> 1.059 recorded, 1.038 -> 1.015 unrecorded (no
+            # change at 2 ms and 0.05 ms).
             size = chunk
-            if GUIDED and total is not None:
+            if total is not None:
                 size = max(1, min(chunk, -(-(total - feed.handed_out) // share)))
             return tuple(islice(it, size))
 
