@@ -254,3 +254,21 @@ def test_a_stop_during_the_local_clusters_start_up_ends_the_run_at_once(after_s)
     assert took < 2.0, f"the run ended {took:.2f} s after the stop"
     assert not left, left
     assert again is None or (again["ok"] and len(again["tasks"]) == 4), again["error"]
+
+
+def test_a_dask_tasks_result_says_its_times_thread_worker_and_error(monkeypatch):
+    """What a Dask task returns (packed in bytes, cheap to fetch) unpacks to what ran."""
+    from concviz.lab.engines import dask_
+
+    def failing(i: int) -> None:
+        raise ValueError("näive " + "x" * 5000)
+
+    monkeypatch.setattr(dask_, "task_function", lambda spec: failing)
+    index, cpu, err, pid, t0, t1, worker, tid = dask_._unpack_result(dask_._dask_task({}, 7))
+    assert (index, pid, tid, worker) == (7, os.getpid(), threading.get_ident(), "")
+    assert err == "ValueError: näive " + "x" * 5000
+    assert 0 <= cpu and 0 < t0 <= t1 <= time.perf_counter_ns()
+
+    monkeypatch.setattr(dask_, "task_function", lambda spec: lambda i: None)
+    index, cpu, err, *_ = dask_._unpack_result(dask_._dask_task({}, 2**40))
+    assert (index, err) == (2**40, None)

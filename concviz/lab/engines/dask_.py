@@ -3,17 +3,19 @@
 ``dask-local`` starts a real ``distributed.LocalCluster`` (worker processes with a
 nanny each, or threads of the lab); ``dask-remote`` connects to a running scheduler
 and uses every worker it has, uploading the lab's sources first, since those workers
-may not have concviz installed. Either way tasks go in through ``client.submit``
-with a bounded window (a task graph all at once, for Dask's scheduler to order).
-Each task reads ``perf_counter_ns`` around its own call; the scheduler's task stream
-says which worker and thread ran it. The times are mapped onto the lab's clock with
-an offset per worker, measured at start-up (none for a worker on the lab's machine,
-whose monotonic clock is the lab's), and recorded as one row per worker thread.
+may not have concviz installed. Either way tasks go in through ``client.map`` in
+bursts, two in flight (a task graph all at once, for Dask's scheduler to order).
+Each task reads ``perf_counter_ns`` around its own call and returns the times with
+its worker's address and its thread's ident. The times are mapped onto the lab's
+clock with an offset per worker, measured at start-up (none for a worker on the lab's
+machine, whose monotonic clock is the lab's), and recorded as one row per worker
+thread.
 
-The task stream's own times are not used: a worker shifts them by its estimate of
-the scheduler's clock, renewed at every heartbeat, and that estimate moved by up to
-18 ms within a run here, enough to show a task starting before the task whose
-result it took had ended.
+The scheduler's task stream is not read: its times are shifted by a worker's
+estimate of the scheduler's clock, renewed at every heartbeat, and that estimate
+moved by up to 18 ms within a run here, enough to show a task starting before the
+task whose result it took had ended; and reading it for the worker and thread cost a
+round trip to the scheduler four times a second.
 """
 
 from __future__ import annotations
@@ -46,11 +48,10 @@ from .common import (
 )
 from .sink import task_function
 
-POLL_S = 0.25  # how often the task stream is read while a run goes
+POLL_S = 0.25  # how often finished tasks are fetched and recorded while a run goes
 CLOCK_ROUNDS = 7  # round trips per clock-offset measurement (the shortest one counts)
 CONNECT_TIMEOUT_S = 10.0
 WORKERS_TIMEOUT_S = 60.0
-DRAIN_TIMEOUT_S = 5.0  # at the end, how long to wait for the last task-stream records
 
 
 def _dask_missing() -> str | None:
@@ -120,22 +121,54 @@ def _not_a_scheduler(address: str) -> str | None:
 # only) from its own concviz or from the sources the lab uploaded.
 
 
-def _dask_task(spec: dict, index: int) -> tuple[int, int, str | None, int, int, int]:
-    """Run task ``index`` on a Dask worker: ``(index, cpu_ns, error or None, pid, t0, t1)``.
+# a task's result: index, CPU ns, pid, start and end (the worker's perf_counter_ns),
+# thread ident, then the worker's address and the error's text (UTF-8) with their lengths
+_RESULT = struct.Struct("<qqqqqQHI")
 
-    ``t0``/``t1`` are the worker's ``perf_counter_ns`` around the call, the CPU time
-    is the thread's; an exception becomes text (a failing task is data).
+
+def _dask_task(spec: dict, index: int) -> bytes:
+    """Run task ``index`` on a Dask worker; what happened, packed (``_unpack_result``).
+
+    The start and end are the worker's ``perf_counter_ns`` around the call, the CPU
+    time is the thread's; the worker's address and the thread's ident say where it
+    ran; an exception becomes text (a failing task is data). Packed in one ``bytes``:
+    Dask serialises a tuple item by item, and fetching 2,000 results of 8 items took
+    0.6 s here, as bytes 0.2 s (as long as 2,000 ``None``).
     """
     fn = task_function(spec)
     t0 = time.perf_counter_ns()
     c0 = time.thread_time_ns()
-    err = None
+    err = b""
     try:
         fn(index)
     except BaseException as exc:  # noqa: BLE001 - SystemExit & co. are the task's failure too
-        err = describe_error(exc)
+        err = describe_error(exc).encode("utf-8", "replace") or b"?"
     cpu = time.thread_time_ns() - c0
-    return index, cpu, err, os.getpid(), t0, time.perf_counter_ns()
+    t1 = time.perf_counter_ns()
+    worker = _worker_address().encode()
+    head = _RESULT.pack(
+        index, cpu, os.getpid(), t0, t1, threading.get_ident(), len(worker), len(err)
+    )
+    return head + worker + err
+
+
+def _unpack_result(data: bytes) -> tuple[int, int, str | None, int, int, int, str, int]:
+    """``(index, cpu_ns, error or None, pid, t0, t1, worker, thread)`` from a task's result."""
+    index, cpu, pid, t0, t1, tid, n_worker, n_err = _RESULT.unpack_from(data)
+    at = _RESULT.size
+    worker = data[at : at + n_worker].decode()
+    err = data[at + n_worker : at + n_worker + n_err].decode("utf-8", "replace") or None
+    return index, cpu, err, pid, t0, t1, worker, tid
+
+
+def _worker_address() -> str:
+    """The address of the Dask worker running the current task ("" outside one)."""
+    try:
+        from distributed import get_worker  # a worker has imported it already
+
+        return str(get_worker().address)
+    except Exception:
+        return ""
 
 
 def _warm_up(spec: dict) -> int:
@@ -251,11 +284,17 @@ def _upload_lab(client) -> str | None:
 
 
 class _Tracker:
-    """Joins Dask's task-stream records with task results and records them as events.
+    """Records tasks from their results, which say which worker and thread ran them.
 
-    Threads: ``result`` and ``failed`` run on Dask's callback threads; ``poll`` runs
-    on the poller thread while the run goes, then on the run thread once the poller
-    has ended (never on both at once). A result waits here until its record comes.
+    Threads: ``result``, ``finished`` and ``failed`` run on the run thread; ``poll``
+    runs on the poller thread while the run goes, then on the run thread once the
+    poller has ended (never on both at once). ``poll`` fetches the results of the
+    futures ``finished`` handed over, all in one ``gather``, and records them with
+    those ``result`` gave.
+
+    The scheduler's task stream says the same (worker and thread), but reading it
+    took a round trip to the scheduler four times a second, and its plugin works at
+    every task's end on the scheduler, the busiest of Dask's processes here.
     """
 
     def __init__(self, ctx: RunContext, client, offsets: dict[str, int], pids: dict) -> None:
@@ -265,21 +304,12 @@ class _Tracker:
         self.pids = pids
         self.prefix = f"concviz-{uuid.uuid4().hex[:10]}-"
         self.lock = threading.Lock()
-        # index -> cpu, err, pid, start and end in the worker's perf_counter_ns
-        self.results: dict[int, tuple[int, str | None, int, int, int]] = {}
-        self.records: dict[int, dict] = {}  # index -> its task-stream record
+        self.results: list[bytes] = []  # results not recorded yet
+        self.unread: list = []  # finished futures whose results are not fetched yet
         self.rows: dict[tuple[str, int], int] = {}  # (worker, thread ident) -> row
         self.threads_seen: dict[str, int] = {}  # worker -> how many of its threads
         self.live: dict[int, object] = {}  # index -> Dask future not yet done
         self.failure: str | None = None
-        self.cursor: int | None = None
-        self.since: float | None = None
-        try:
-            # also starts the scheduler's task-stream plugin if it is not running yet
-            self.cursor = client.sync(client.scheduler.get_task_stream_index)
-        except Exception:
-            client.get_task_stream(count=1)  # an older scheduler: read by time instead
-            self.since = time.time() - 1.0
 
     def key(self, index: int) -> str:
         return f"{self.prefix}{index}"
@@ -287,10 +317,15 @@ class _Tracker:
     def index_of(self, key: str) -> int:
         return int(str(key)[len(self.prefix) :])
 
-    # -- results (run thread, Dask's callback threads)
-    def result(self, index: int, cpu: int, err: str | None, pid: int, t0: int, t1: int) -> None:
+    def result(self, got: bytes) -> None:
+        """A task's result, as ``_dask_task`` returns it."""
         with self.lock:
-            self.results[index] = (cpu, err, pid, t0, t1)
+            self.results.append(got)
+
+    def finished(self, futures: list) -> None:
+        """Futures that have finished: their results are fetched at the next ``poll``."""
+        with self.lock:
+            self.unread.extend(futures)
 
     def failed(self, text: str) -> None:
         with self.lock:
@@ -298,39 +333,33 @@ class _Tracker:
                 self.failure = text
 
     def missing(self) -> int:
-        """How many tasks have their result but not yet their task-stream record."""
+        """How many finished tasks are not recorded yet."""
         with self.lock:
-            return len(self.results)
+            return len(self.results) + len(self.unread)
 
-    # -- task stream (poller thread, then run thread)
-    def _fetch(self) -> list[dict]:
-        client = self.client
-        if self.cursor is not None:
-            recs = client.sync(client.scheduler.get_task_stream, start_index=self.cursor)
-            self.cursor += len(recs)
-            return list(recs)
-        recs = client.get_task_stream(start=self.since)
-        stops = [ss["stop"] for r in recs for ss in r.get("startstops", ())]
-        if stops:  # records come roughly in order of their end; keep a wide margin
-            self.since = max(self.since or 0.0, max(stops) - 10.0)
-        return list(recs)
+    def _read_results(self) -> None:
+        with self.lock:
+            futures, self.unread = self.unread, []
+        if not futures:
+            return
+        try:
+            got = self.client.gather(futures)
+        except Exception as exc:  # a result lost with its worker after the task ended
+            self.failed(f"the results of finished Dask tasks were lost: {describe_error(exc)}")
+            return
+        with self.lock:
+            self.results.extend(got)
 
     def poll(self) -> None:
-        """Read new task-stream records; record every task that has its result too."""
-        prefix = self.prefix
-        for rec in self._fetch():
-            key = rec.get("key")
-            if isinstance(key, str) and key.startswith(prefix):
-                self.records[int(key[len(prefix) :])] = rec
+        """Fetch the finished tasks' results and record them."""
+        self._read_results()
         with self.lock:
-            ready = sorted(self.records.keys() & self.results.keys())
-            found = [(i, self.records.pop(i), self.results.pop(i)) for i in ready]
+            found, self.results = self.results, []
         if not found:
             return
         buf = self.ctx.recorder.buffer()
-        for index, rec, (cpu, err, pid, w0, w1) in found:
-            worker = rec["worker"]
-            tid = int(rec.get("thread") or 0) & 0xFFFF_FFFF_FFFF_FFFF
+        for data in found:
+            index, cpu, err, pid, w0, w1, worker, tid = _unpack_result(data)
             pid = self.pids.get(worker, pid)
             row = self._row(worker, tid, pid)
             offset = self.offsets.get(worker, 0)
@@ -351,7 +380,7 @@ class _Tracker:
         return row
 
 
-def _graph_task(spec: dict, index: int, *inputs) -> tuple[int, int, str | None, int]:
+def _graph_task(spec: dict, index: int, *inputs) -> bytes:
     """One task of a task graph: Dask calls it once the results it takes exist.
 
     ``inputs`` are the dependencies' results, passed only so that Dask's scheduler
@@ -409,13 +438,15 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
     graph = ctx.feed.deps is not None  # then Dask has every task from the start
     feed = iter(ctx.feed)
     # Tasks go in bursts of a window, two bursts in flight, each sent with one
-    # ``client.map`` (one message and one graph update on the scheduler) and its
-    # results fetched with one ``client.gather``. Measured on 2 workers against a
-    # ``client.map`` and ``gather`` of all tasks: a ``client.submit`` per task and
-    # ``as_completed`` took 1.45x as long; ``as_completed`` alone, which waits on each
-    # future in a coroutine of its own on the scheduler's event loop, about 1.3x;
-    # bursts of 24 two deep, 1.05-1.09x. A task graph goes in at once, for Dask's
-    # scheduler to order, and comes back through ``as_completed``.
+    # ``client.map`` (one message and one graph update on the scheduler). Measured on 2
+    # workers against a ``client.map`` and ``gather`` of all tasks: a ``client.submit``
+    # per task and ``as_completed`` took 1.45x as long; ``as_completed`` alone, which
+    # waits on each future in a coroutine of its own on the scheduler's event loop,
+    # about 1.3x; bursts of 24 two deep, each fetched with a ``client.gather``,
+    # 1.05-1.11x. A burst is now only waited for; the tracker fetches the results of
+    # every burst that finished since its last read in one ``gather`` (about 4 times a
+    # second), and with the recorder off nothing is fetched. A task graph goes in at
+    # once, for Dask's scheduler to order, and comes back through ``as_completed``.
     burst = window_for(window_ctx)
     bursts: deque[list] = deque()
 
@@ -437,34 +468,31 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         bursts.append(futures)
 
     def collect(futures: list) -> None:
-        """Wait for a burst; hand each task's result (or what became of it) on."""
+        """Wait for a burst; hand what became of each task on."""
         try:
-            results = client.gather(futures)  # one request for the whole burst
-        except Exception:
-            results = None  # a task Dask could not run, or a stop's cancel
-        if results is not None:
-            for fut, result in zip(futures, results, strict=True):
-                finished(fut, result)
-            return
-        try:
-            wait(futures)  # until every one has finished, failed or been cancelled
+            with client.as_current():  # distributed.wait asks for the current client
+                wait(futures)  # until every one has finished, failed or been cancelled
         except Exception:
             pass  # it says so when some were cancelled, having waited for all
+        done = []
         for fut in futures:
             if fut.status == "finished":
-                finished(fut, fut.result())
+                done.append(fut)
+                finished(fut, None)
             elif fut.status == "error":
                 finished(fut, fut.exception())
             else:
                 finished(fut, None)
+        if recording and done:
+            tracker.finished(done)
 
     def finished(fut, result) -> None:
         index = tracker.index_of(fut.key)
         with tracker.lock:
             tracker.live.pop(index, None)
         if fut.status == "finished":
-            if recording:
-                tracker.result(*result)
+            if recording and result is not None:
+                tracker.result(result)
         elif fut.status != "cancelled" and not ctx.stop_event.is_set():
             tracker.failed(f"Dask could not run task {index}: {describe_error(result)}")
 
@@ -482,7 +510,7 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
                 pass  # the final read reports a scheduler that went away
 
     recording = ctx.recorder.recording  # off: the same dispatch (bench overhead)
-    poller = threading.Thread(target=poll_loop, name="concviz-dask-stream", daemon=True)
+    poller = threading.Thread(target=poll_loop, name="concviz-dask-results", daemon=True)
     if recording:
         poller.start()
     try:
@@ -509,17 +537,14 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
             poller.join()
     if not recording:
         return
-    deadline = time.monotonic() + (0.5 if ctx.stop_event.is_set() else DRAIN_TIMEOUT_S)
-    while True:
-        try:
-            tracker.poll()
-        except Exception as exc:
-            if ctx.stop_event.is_set():
-                return
-            raise WorkerDied(f"cannot read the Dask scheduler's task stream: {exc}") from None
-        if tracker.missing() == 0 or time.monotonic() >= deadline:
+    try:
+        tracker.poll()  # the last tasks' results
+    except Exception as exc:
+        if ctx.stop_event.is_set():
             return
-        time.sleep(0.05)
+        raise WorkerDied(f"cannot fetch the Dask tasks' results: {exc}") from None
+    if tracker.failure is not None and not ctx.stop_event.is_set():
+        raise WorkerDied(tracker.failure)
 
 
 def _quiet_logs() -> None:
