@@ -272,3 +272,18 @@ def test_a_dask_tasks_result_says_its_times_thread_worker_and_error(monkeypatch)
     monkeypatch.setattr(dask_, "task_function", lambda spec: lambda i: None)
     index, cpu, err, *_ = dask_._unpack_result(dask_._dask_task({}, 2**40))
     assert (index, err) == (2**40, None)
+
+
+def test_dask_bursts_grow_for_short_tasks_and_shrink_for_long_ones():
+    """A burst grows at most twofold while it ends sooner than BURST_S, shrinks at once
+    when it lasts longer, and stays between the window and MAX_BURST."""
+    from concviz.lab.engines.dask_ import BURST_S, MAX_BURST, next_burst
+
+    size, sizes = 24, []
+    for _ in range(8):  # tasks of 0.1 ms: a burst of n lasts n × 0.1 ms
+        size = next_burst(size, size * 1e-4, 24)
+        sizes.append(size)
+    assert sizes[:3] == [48, 96, 192] and sizes[-1] == MAX_BURST
+    assert next_burst(MAX_BURST, 4 * BURST_S, 24) == MAX_BURST // 4  # at once
+    assert next_burst(48, 10.0, 24) == 24  # long tasks: the window, no less
+    assert next_burst(100, BURST_S, 24) == 100 and next_burst(100, 0.0, 24) == 100
