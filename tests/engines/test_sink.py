@@ -304,3 +304,18 @@ def test_a_worker_that_stays_on_hands_its_last_end_over_when_the_lab_waits_for_i
         sink.close()
         worker.kill()
         worker.join(5)
+
+
+def test_a_workers_task_function_follows_a_spec_that_changes():
+    """The last spec's function is reused for an equal spec, never for a changed one
+    (the lab changes its spec in place when a switch sets a new task size)."""
+    from concviz.lab.engines.sink import task_function
+    from concviz.lab.workloads import make_spec
+
+    spec = make_spec("io-sleep", 1.0)
+    first = task_function(spec)
+    assert task_function(dict(spec)) is first
+    spec["task_ms"] = 2.0
+    assert task_function(spec) is not first
+    spec["task_ms"] = 1.0
+    assert task_function(spec) is first

@@ -32,6 +32,7 @@ whichever thread the engine calls it.
 from __future__ import annotations
 
 import atexit
+import copy
 import hashlib
 import hmac
 import ipaddress
@@ -592,15 +593,33 @@ def control_link(address: str) -> ControlLink:
     return ControlLink(sock)
 
 
+_last_fn: tuple = (None, None)  # the spec asked for last, and its function
+
+
 def task_function(spec: dict):
-    """``task_fn(spec)``, built once per process and spec."""
+    """``task_fn(spec)``, built once per process and spec.
+
+    An engine sends the spec with every task, so each call gets a fresh copy of the
+    same dict: it is compared with the last one first (about 1 µs) before it is
+    written out as a key (about 8 µs, a sixth of a 0.05 ms task).
+    """
+    last, fn = _last_fn
+    if spec == last:
+        return fn
     from ..workloads import task_fn
 
     key = json.dumps(spec, sort_keys=True)
     fn = _fns.get(key)
     if fn is None:
         fn = _fns[key] = task_fn(spec)
+    _set_last(spec, fn)
     return fn
+
+
+def _set_last(spec: dict, fn) -> None:
+    global _last_fn
+    # a copy: the lab changes its spec in place when a switch sets a new task size
+    _last_fn = (copy.deepcopy(spec), fn)  # one assignment: threads read a matching pair
 
 
 def warm_up(
