@@ -332,11 +332,6 @@ class _Tracker:
             if self.failure is None:
                 self.failure = text
 
-    def missing(self) -> int:
-        """How many finished tasks are not recorded yet."""
-        with self.lock:
-            return len(self.results) + len(self.unread)
-
     def _read_results(self) -> None:
         with self.lock:
             futures, self.unread = self.unread, []
@@ -437,8 +432,8 @@ def next_burst(size: int, took_s: float, floor: int) -> int:
 
 
 def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: int) -> None:
-    """Submit the feed's tasks with a bounded window (a task graph all at once, for
-    Dask's scheduler to order); read the task stream meanwhile."""
+    """Submit the feed's tasks in bursts (a task graph all at once, for Dask's
+    scheduler to order); record the finished ones meanwhile."""
     # the window counts worker threads, which need not be ctx.workers
     window_ctx = copy.copy(ctx)
     window_ctx.workers = max(1, threads)
@@ -468,13 +463,13 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
     # second), and with the recorder off nothing is fetched. A task graph goes in at
     # once, for Dask's scheduler to order, and comes back through ``as_completed``.
     floor = window_for(window_ctx)
-    size = [floor]  # the next burst's size (see next_burst)
+    size = floor  # the next burst's size (see next_burst)
     bursts: deque[list] = deque()
 
     def send_burst() -> None:
         if graph or ctx.stop_event.is_set():
             return
-        indices = list(islice(feed, size[0]))
+        indices = list(islice(feed, size))
         if not indices:
             return
         futures = client.map(
@@ -551,7 +546,7 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
             while bursts:
                 collect(bursts.popleft())
                 now = time.perf_counter()
-                size[0] = next_burst(size[0], now - last, floor)
+                size = next_burst(size, now - last, floor)
                 last = now
                 check()
                 send_burst()
@@ -568,8 +563,7 @@ def _dispatch(ctx: RunContext, client, tracker: _Tracker, spec: dict, threads: i
         if ctx.stop_event.is_set():
             return
         raise WorkerDied(f"cannot fetch the Dask tasks' results: {exc}") from None
-    if tracker.failure is not None and not ctx.stop_event.is_set():
-        raise WorkerDied(tracker.failure)
+    check()  # a result lost with its worker
 
 
 def _quiet_logs() -> None:
