@@ -11,6 +11,8 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
@@ -20,16 +22,19 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFrame,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
+    QStyle,
     QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
 )
@@ -41,6 +46,29 @@ from . import theme as T
 NAME, WALL, SPEEDUP = range(3)
 HEADERS = ("Run", "Wall", "Speedup")
 RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+# The name column is never narrower than this text (with the swatch): the run's number
+# and the start of its strategy stay readable however narrow the window
+NAME_MIN_TEXT = "#00 threads…"
+_NUMBER = re.compile(r"#\d+")
+
+
+def elide_keeping_number(text: str, fm: QFontMetrics, width: int) -> str:
+    """``text`` cut to ``width`` pixels with an ellipsis, keeping a leading ``#N``.
+
+    Cut from the right, "#3 threads ×4 · cpu-python" in a narrow column became "…"
+    or "#…": runs told apart only by their swatches. The number stays whole, and
+    what follows it is cut instead.
+    """
+    if fm.horizontalAdvance(text) <= width:
+        return text
+    head = _NUMBER.match(text)
+    if head is None:
+        return fm.elidedText(text, Qt.TextElideMode.ElideRight, width)
+    number = head.group(0)
+    rest = fm.elidedText(
+        text[len(number) :], Qt.TextElideMode.ElideRight, width - fm.horizontalAdvance(number)
+    )
+    return number + (rest or "…")
 
 
 def elapsed_s(run: Run) -> float | None:
@@ -228,6 +256,16 @@ class _NameEditor(QLineEdit):
 
 
 class _NameDelegate(QStyledItemDelegate):
+    def paint(self, painter, option, index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        opt.text = elide_keeping_number(opt.text, opt.fontMetrics, rect.width() - 2 * margin)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+
     def createEditor(self, parent, option, index):  # noqa: N802 (Qt's name)
         editor = _NameEditor(parent)
         editor.setFrame(False)
@@ -259,6 +297,7 @@ class RunsPanel(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
+        self._min_width = 230
         self.heading = QLabel("Runs")
         self.heading.setObjectName("runsHeading")
         lay.addWidget(self.heading)
@@ -355,9 +394,21 @@ class RunsPanel(QFrame):
         self._fit_numbers()
 
     def _fit_numbers(self) -> None:
-        """Size the wall and speedup columns to their cells and headings."""
+        """Size the wall and speedup columns to their cells and headings, and the
+        panel so that the name column keeps ``NAME_MIN_TEXT`` beside them."""
         for col in (WALL, SPEEDUP):
             self.view.resizeColumnToContents(col)
+        view = self.view
+        name = (
+            view.iconSize().width()
+            + view.fontMetrics().horizontalAdvance(NAME_MIN_TEXT)
+            + 4 * view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view)
+            + 8
+        )
+        scrollbar = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
+        frames = 2 * (view.frameWidth() + self.frameWidth()) + 8  # and the layout's margins
+        need = name + view.columnWidth(WALL) + view.columnWidth(SPEEDUP) + scrollbar + frames
+        self.setMinimumWidth(max(self._min_width, need))
 
     # -- reading the view
     def selected_ids(self) -> list[int]:
@@ -388,7 +439,7 @@ class RunsPanel(QFrame):
         line = max(fm.height(), int(T.BASE_POINT_SIZE * scale * 1.4))
         self.view.verticalHeader().setDefaultSectionSize(int(line * 1.5))
         self.view.setIconSize(QSize(int(14 * scale), int(14 * scale)))
-        self.setMinimumWidth(int(230 * scale))
+        self._min_width = int(230 * scale)
         self._fit_numbers()
 
     # -- user actions

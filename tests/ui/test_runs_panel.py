@@ -222,3 +222,32 @@ def test_a_live_runs_ticking_wall_reads_no_other_row_and_is_never_elided(qtbot, 
     )
     session.updated(live)
     assert panel.view.columnWidth(WALL) > max(narrow, fm.horizontalAdvance("1234.5 s…"))
+
+
+def test_a_name_cut_short_keeps_its_run_number(qtbot):
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from concviz.ui.runs_panel import elide_keeping_number
+
+    fm = QFontMetrics(QFont())
+    name = "#12 threads ×4 · cpu-python"
+    assert elide_keeping_number(name, fm, fm.horizontalAdvance(name)) == name
+    for chars in ("#12 thr", "#12 ", "#1"):
+        cut = elide_keeping_number(name, fm, fm.horizontalAdvance(chars))
+        assert cut.startswith("#12") and cut.endswith("…"), (chars, cut)
+    # a renamed run has no number to keep: cut from the right as before
+    assert elide_keeping_number("my big run", fm, fm.horizontalAdvance("my b")).endswith("…")
+
+
+def test_the_name_column_keeps_the_number_and_strategy_in_the_narrowest_window(window, qtbot):
+    from concviz.ui.runs_panel import NAME, NAME_MIN_TEXT, WALL
+
+    _run_and_wait(window, qtbot, strategy="threads", workers=2, tasks=4, task_ms=20)
+    # the panel dragged as narrow as it goes (it was 225 pixels so, at 1280×720)
+    window.splitter.setSizes([10_000, 1])
+    qtbot.wait(50)
+    assert window.splitter.sizes()[1] == window.runs_panel.minimumWidth()
+    view = window.runs_panel.view
+    needed = view.iconSize().width() + view.fontMetrics().horizontalAdvance(NAME_MIN_TEXT)
+    assert view.columnWidth(NAME) >= needed, (view.columnWidth(NAME), needed)
+    assert view.columnWidth(WALL) >= view.sizeHintForColumn(WALL)  # and the figures whole
