@@ -49,6 +49,7 @@ RUN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # The name column is never narrower than this text (with the swatch): the run's number
 # and the start of its strategy stay readable however narrow the window
 NAME_MIN_TEXT = "#00 threads…"
+NUMBER_SAMPLES = {WALL: "999.9 s…", SPEEDUP: "9.99× ⚑"}  # of a live run of minutes
 _NUMBER = re.compile(r"#\d+")
 
 
@@ -380,6 +381,7 @@ class RunsPanel(QFrame):
         self._sync_buttons()
         session.listen(self._session_changed)  # for as long as the panel and session live
         self._fit_numbers()
+        self._fit_panel()
 
     def _session_changed(self, event: str, run: Run | None) -> None:
         if event == "updated" and run is not None:
@@ -394,20 +396,24 @@ class RunsPanel(QFrame):
         self._fit_numbers()
 
     def _fit_numbers(self) -> None:
-        """Size the wall and speedup columns to their cells and headings, and the
-        panel so that the name column keeps ``NAME_MIN_TEXT`` beside them."""
+        """Size the wall and speedup columns to their cells and headings."""
         for col in (WALL, SPEEDUP):
             self.view.resizeColumnToContents(col)
+
+    def _fit_panel(self) -> None:
+        """The panel's least width: ``NAME_MIN_TEXT`` with its swatch, beside the wall
+        and speedup of a run of minutes (``NUMBER_SAMPLES``). Measured on samples, not
+        on the cells, so that it does not change as a live run's wall ticks or a run
+        ends (the panel jumped 20 pixels when a run stopped)."""
         view = self.view
-        name = (
-            view.iconSize().width()
-            + view.fontMetrics().horizontalAdvance(NAME_MIN_TEXT)
-            + 4 * view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view)
-            + 8
-        )
-        scrollbar = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
-        frames = 2 * (view.frameWidth() + self.frameWidth()) + 8  # and the layout's margins
-        need = name + view.columnWidth(WALL) + view.columnWidth(SPEEDUP) + scrollbar + frames
+        fm, style = view.fontMetrics(), view.style()
+        pad = 2 * style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 8
+        head = view.horizontalHeader()
+        need = view.iconSize().width() + fm.horizontalAdvance(NAME_MIN_TEXT) + pad
+        for col, sample in NUMBER_SAMPLES.items():
+            need += max(fm.horizontalAdvance(sample) + pad, head.sectionSizeHint(col))
+        need += style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
+        need += 2 * (view.frameWidth() + self.frameWidth()) + 8  # and the layout's margins
         self.setMinimumWidth(max(self._min_width, need))
 
     # -- reading the view
@@ -441,6 +447,7 @@ class RunsPanel(QFrame):
         self.view.setIconSize(QSize(int(14 * scale), int(14 * scale)))
         self._min_width = int(230 * scale)
         self._fit_numbers()
+        self._fit_panel()
 
     # -- user actions
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

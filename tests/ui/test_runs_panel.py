@@ -251,3 +251,12 @@ def test_the_name_column_keeps_the_number_and_strategy_in_the_narrowest_window(w
     needed = view.iconSize().width() + view.fontMetrics().horizontalAdvance(NAME_MIN_TEXT)
     assert view.columnWidth(NAME) >= needed, (view.columnWidth(NAME), needed)
     assert view.columnWidth(WALL) >= view.sizeHintForColumn(WALL)  # and the figures whole
+    # the least width is the same while a run goes and once it ended (no jump at its end)
+    least = window.runs_panel.minimumWidth()
+    configure(window, strategy="threads", workers=2, tasks=40, task_ms=20)
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: window.running, timeout=10000)
+    qtbot.wait(600)  # its wall ticks ("0.5 s…")
+    assert window.runs_panel.minimumWidth() == least
+    qtbot.waitUntil(lambda: not window.running, timeout=30000)
+    assert window.runs_panel.minimumWidth() == least
