@@ -43,7 +43,7 @@ def _run_worker(address: str, index: int) -> None:
     t = threading.Thread(target=lambda: out.append(S.run_task(address, SPEC, index)))
     t.start()
     t.join(10)
-    rec, _row = S._links.pop((address, os.getpid()))
+    rec, _row = S.forget_link(address)
     rec.close()
 
 
@@ -319,3 +319,28 @@ def test_a_workers_task_function_follows_a_spec_that_changes():
     assert task_function(spec) is not first
     spec["task_ms"] = 1.0
     assert task_function(spec) is first
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "fork"), reason="os.fork is missing (Windows): no fork to guard"
+)
+def test_a_forked_child_does_not_reuse_its_parents_link():
+    # the lookup a task makes has no getpid: a child forked from a worker must still
+    # make a link of its own, not write into its parent's connection
+    marker = (object(), 99)
+    S._here["tcp://parent"] = marker
+    S._links[("tcp://parent", os.getpid())] = marker
+    try:
+        assert S.recorder_for("tcp://parent") is marker  # the parent's own lookup
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what it would find, then leave at once
+            os.write(w, b"kept" if "tcp://parent" in S._here else b"gone")
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        assert os.read(r, 16) == b"gone"
+        os.close(r)
+    finally:
+        S._here.pop("tcp://parent", None)
+        S._links.pop(("tcp://parent", os.getpid()), None)
