@@ -298,7 +298,6 @@ class RunsPanel(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
-        self._min_width = 230
         self.heading = QLabel("Runs")
         self.heading.setObjectName("runsHeading")
         lay.addWidget(self.heading)
@@ -381,7 +380,7 @@ class RunsPanel(QFrame):
         self._sync_buttons()
         session.listen(self._session_changed)  # for as long as the panel and session live
         self._fit_numbers()
-        self._fit_panel()
+        self._fit_panel(230)
 
     def _session_changed(self, event: str, run: Run | None) -> None:
         if event == "updated" and run is not None:
@@ -400,11 +399,11 @@ class RunsPanel(QFrame):
         for col in (WALL, SPEEDUP):
             self.view.resizeColumnToContents(col)
 
-    def _fit_panel(self) -> None:
-        """The panel's least width: ``NAME_MIN_TEXT`` with its swatch, beside the wall
-        and speedup of a run of minutes (``NUMBER_SAMPLES``). Measured on samples, not
-        on the cells, so that it does not change as a live run's wall ticks or a run
-        ends (the panel jumped 20 pixels when a run stopped)."""
+    def _fit_panel(self, floor: int) -> None:
+        """The panel's least width, ``floor`` or more: ``NAME_MIN_TEXT`` with its
+        swatch, beside the wall and speedup of a run of minutes (``NUMBER_SAMPLES``).
+        Measured on samples, not on the cells, so that it does not change as a live
+        run's wall ticks or a run ends (the panel jumped 20 pixels when a run stopped)."""
         view = self.view
         fm, style = view.fontMetrics(), view.style()
         pad = 2 * style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, view) + 8
@@ -414,7 +413,7 @@ class RunsPanel(QFrame):
             need += max(fm.horizontalAdvance(sample) + pad, head.sectionSizeHint(col))
         need += style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, view)
         need += 2 * (view.frameWidth() + self.frameWidth()) + 8  # and the layout's margins
-        self.setMinimumWidth(max(self._min_width, need))
+        self.setMinimumWidth(max(floor, need))
 
     # -- reading the view
     def selected_ids(self) -> list[int]:
@@ -445,9 +444,8 @@ class RunsPanel(QFrame):
         line = max(fm.height(), int(T.BASE_POINT_SIZE * scale * 1.4))
         self.view.verticalHeader().setDefaultSectionSize(int(line * 1.5))
         self.view.setIconSize(QSize(int(14 * scale), int(14 * scale)))
-        self._min_width = int(230 * scale)
         self._fit_numbers()
-        self._fit_panel()
+        self._fit_panel(int(230 * scale))
 
     # -- user actions
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

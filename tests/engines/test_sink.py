@@ -328,19 +328,17 @@ def test_a_forked_child_does_not_reuse_its_parents_link():
     # the lookup a task makes has no getpid: a child forked from a worker must still
     # make a link of its own, not write into its parent's connection
     marker = (object(), 99)
-    S._here["tcp://parent"] = marker
-    S._links[("tcp://parent", os.getpid())] = marker
+    S._links["tcp://parent"] = marker
     try:
         assert S.recorder_for("tcp://parent") is marker  # the parent's own lookup
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: report what it would find, then leave at once
-            os.write(w, b"kept" if "tcp://parent" in S._here else b"gone")
+            os.write(w, b"kept" if "tcp://parent" in S._links else b"gone")
             os._exit(0)
         os.close(w)
         os.waitpid(pid, 0)
         assert os.read(r, 16) == b"gone"
         os.close(r)
     finally:
-        S._here.pop("tcp://parent", None)
-        S._links.pop(("tcp://parent", os.getpid()), None)
+        S._links.pop("tcp://parent", None)
