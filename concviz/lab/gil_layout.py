@@ -28,6 +28,7 @@ import os
 import struct
 import sys
 import threading
+import time
 
 SCAN_BYTES = 1 << 20  # _PyRuntime is ~2 KB on 3.10 and ~100 KB on 3.13: far below
 TSTATE_BYTES = 4096  # a PyThreadState is a few hundred bytes
@@ -109,6 +110,20 @@ def _look(mem, runtime: int, interval_us: int) -> dict:
     }
 
 
+def _look_as_holder(mem, runtime: int, interval_us: int, tries: int = 5) -> dict:
+    """``_look`` from a thread just started. Its starter still runs for a moment (from
+    ``start()`` into ``join()``) and takes the GIL while a read lets it go, so that
+    look sees the starter as the GIL's last holder; a look after a pause sees this
+    thread (on 3.10, 1 look in 3 failed that way, several in a row)."""
+    seen = _look(mem, runtime, interval_us)
+    for _ in range(tries - 1):
+        if seen["holders"]:
+            break
+        time.sleep(0.002)
+        seen = _look(mem, runtime, interval_us)
+    return seen
+
+
 def find(attempts: int = 5) -> dict | None:
     """``_find`` until it succeeds: another thread of the lab taking the GIL while a
     look reads the memory (a read lets the GIL go) spoils that look, not the next."""
@@ -142,7 +157,7 @@ def _find() -> dict | None:
             other: dict = {}
             # another thread: its own state, the same layout
             t = threading.Thread(
-                target=lambda: other.update(_look(mem, runtime, interval_us)),
+                target=lambda: other.update(_look_as_holder(mem, runtime, interval_us)),
                 name="concviz-gil-layout",
             )
             t.start()
