@@ -155,6 +155,9 @@ BARE: dict[str, Callable[[dict, int, Window], None]] = {
 # strategies whose start-up (workers that outlive one call, a cluster) is left out of
 # the figure on every side; the others start and end their pool inside it
 ENGINES = ("joblib-loky", "dask-local")
+# engines whose workers are this process's children, reaped when the run ends (Dask's
+# are its nanny's): their wake-ups are counted over the whole run
+REAPED_AT_TEARDOWN = ("joblib-loky",)
 
 
 class Window:
@@ -368,9 +371,15 @@ def measure_cell(strategy: str, task_ms: float, n: int, repeats: int) -> dict:
     for r in range(repeats):
         for key in rotated(list(sides), r):
             clock = Window()
+            reaped = Window._switches()[1]
             records, batches = sides[key](clock) or (None, 0)
             if key == "rec":
                 frames.append(batches)
+            if strategy in REAPED_AT_TEARDOWN:
+                # their workers are reaped at the teardown, after the clock stopped: the
+                # whole run's, start-up and teardown included
+                clock.s1 = (clock.s1[0], Window._switches()[1])
+                clock.s0 = (clock.s0[0], reaped)
             wakes[key].append(clock.wakeups)
             if key == "rec" and records != 3 * n:
                 # queued + start + end per task: anything else is a recording bug
@@ -396,14 +405,15 @@ def measure_cell(strategy: str, task_ms: float, n: int, repeats: int) -> dict:
         # what the window would decode: frames of events per 1000 tasks
         "frames_per_1k_tasks": round(median(frames) * 1000 / n, 1),
         # wake-ups (voluntary context switches) per 1000 tasks, in the lab's process and
-        # in its worker processes (reaped within the run: not for the engines)
+        # in its worker processes (reaped within the run; joblib-loky's over the whole
+        # run, start-up and teardown included; none for Dask, whose nanny reaps them)
         **{
             f"{side}_lab_wakeups_per_1k": round(median([a for a, _ in wakes[key]]) * 1000 / n)
             for side, key in (("same", "same"), ("rec", "rec"))
         },
         **(
             {}
-            if strategy in ENGINES
+            if strategy in ENGINES and strategy not in REAPED_AT_TEARDOWN
             else {
                 f"{side}_worker_wakeups_per_1k": round(
                     median([b for _, b in wakes[key]]) * 1000 / n

@@ -9,7 +9,10 @@ task before it, at once when tasks are longer than the gap and within two gaps
 (10 ms) when they are shorter, and a worker never hands the GIL to anyone to get its
 events out. A flusher thread per process is the
 backstop, every ``FLUSH_INTERVAL_S``, for what no start carried (the last task of a
-worker going idle, short tasks in the gap). Never a system call per event.
+worker going idle, short tasks in the gap). An engine worker's recorder has no
+flusher: the lab asks it over its connection when it has been silent that long
+(``engines/sink.py``), so a busy engine worker is never woken. Never a system call
+per event.
 
 Why not a flusher every 10 ms alone: each of its wake-ups takes the GIL from the
 task thread, and with ``FORCE_SWITCHING`` the task thread then waits until the
@@ -116,11 +119,14 @@ class Recorder:
     def __init__(
         self,
         sink: Callable[[bytes], None],
-        interval: float = FLUSH_INTERVAL_S,
+        interval: float | None = FLUSH_INTERVAL_S,
         recording: bool = True,
     ) -> None:
         # recording=False: the same dispatch with nothing recorded (``bench overhead``'s
-        # middle baseline); tasks run through ``execute`` bare and no flusher starts
+        # middle baseline); tasks run through ``execute`` bare and no flusher starts.
+        # interval=None: no flusher thread either; whoever made the recorder calls
+        # ``flush`` when the starts have not carried everything (an engine worker's
+        # link, which the lab asks when the worker has been silent: see sink.py)
         self.recording = recording
         self._sink = sink
         self._interval = interval
@@ -174,7 +180,7 @@ class Recorder:
             self._sink(pack_records(batch[start : start + MAX_BATCH]))
 
     def start(self) -> None:
-        if not self.recording:
+        if not self.recording or self._interval is None:
             return
         self._thread = threading.Thread(target=self._loop, name="concviz-flusher", daemon=True)
         self._thread.start()

@@ -270,36 +270,89 @@ def test_the_sink_binds_loopback_or_exactly_the_callback_address():
             S.EventSink(_Ctx(), callback=bad)
 
 
-def _listening_worker(address: str) -> None:
-    """A worker process that stays on after its task (as a loky worker does)."""
+def _listening_worker(address: str, report=None, busy_s: float = 0.0) -> None:
+    """A worker process that stays on after its tasks (as a loky worker does).
+
+    ``busy_s``: first run 2 ms tasks back to back that long. ``report`` gets the
+    names of this process's threads and how often it was asked for its events while
+    it was busy."""
+    asked = []
+    flush = recorder.Recorder.flush
+
+    def counted(self) -> None:
+        if threading.current_thread().name == "concviz-lab-watch":
+            asked.append(time.perf_counter())
+        flush(self)
+
+    recorder.Recorder.flush = counted
+    busy = dict(SPEC, task_ms=2.0)
+    index, until = 100, time.perf_counter() + busy_s
+    while time.perf_counter() < until:
+        S.run_task(address, busy, index, exit_with_lab=True)
+        index += 1
+    busy_asks = len(asked)
     S.run_task(address, SPEC, 3, exit_with_lab=True)
+    if report is not None:
+        report.put(([t.name for t in threading.enumerate()], busy_asks, index - 100))
     time.sleep(60)
+
+
+def _fork_worker(address: str, **kwargs):
+    import multiprocessing as mp
+
+    fork = mp.get_context("fork")
+    report = fork.Queue()
+    worker = fork.Process(target=_listening_worker, args=(address, report), kwargs=kwargs)
+    worker.start()
+    return worker, report
+
+
+def _ends(ctx: _Ctx) -> list[int]:
+    rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
+    return [int(t) for t in rec[rec["kind"] == P.EV_END]["task"]]
 
 
 def test_a_worker_that_stays_on_hands_its_last_end_over_when_the_lab_waits_for_it(monkeypatch):
     """The lab waits for the last task's end before it reports the run. A worker that
-    outlives the run (a loky worker) hands it over only at its flusher's next round;
-    asked by ``wait_ended``, at once. Here the flusher would take a minute."""
-    import multiprocessing as mp
-
-    class SlowFlusher(recorder.Recorder):
-        def __init__(self, sink) -> None:
-            super().__init__(sink, interval=60.0)
-
-    monkeypatch.setattr(S, "Recorder", SlowFlusher)
+    outlives the run (a loky worker) hands it over when the lab asks: when the worker
+    has been silent for ``SILENCE_S`` and, asked by ``wait_ended``, at once. Here the
+    silence would have to last a minute."""
+    monkeypatch.setattr(S, "SILENCE_S", 60.0)
     monkeypatch.setattr(recorder, "INLINE_GAP_NS", 10**15)  # no hand-over at a start
     monkeypatch.setattr(recorder, "FAST_GAP_NS", 10**15)
     ctx = _Ctx()
     sink = S.EventSink(ctx)
-    worker = mp.get_context("fork").Process(target=_listening_worker, args=(sink.worker_address,))
-    worker.start()
+    worker, _report = _fork_worker(sink.worker_address)
     try:
         assert _wait(lambda: sink.rows), "the worker never connected"
         time.sleep(0.2)  # its task (1 ms) is long over; its end waits in its buffer
         assert sink.ended == 0
         assert sink.wait_ended(1, timeout=5.0)
-        rec = np.frombuffer(b"".join(ctx.batches), dtype=RECORD_DTYPE)
-        assert list(rec[rec["kind"] == P.EV_END]["task"]) == [3]
+        assert _ends(ctx) == [3]
+    finally:
+        sink.close()
+        worker.kill()
+        worker.join(5)
+
+
+def test_an_idle_workers_last_end_arrives_unasked_and_a_busy_worker_is_never_woken():
+    """A worker has no flusher thread: its starts hand over what it recorded, and the
+    lab asks for the rest once the worker has been silent for ``SILENCE_S``. So the end
+    of the task before a worker goes idle reaches the lab without ``wait_ended``,
+    while a worker starting 2 ms tasks back to back is not asked at all."""
+    ctx = _Ctx()
+    sink = S.EventSink(ctx)
+    worker, report = _fork_worker(sink.worker_address, busy_s=0.5)
+    try:
+        threads, busy_asks, busy_tasks = report.get(timeout=30)
+        assert busy_tasks >= 20, busy_tasks
+        assert "concviz-flusher" not in threads and "concviz-lab-watch" in threads, threads
+        # the old flusher woke 12 times in 0.5 s; a machine that stalls the worker for
+        # SILENCE_S now and then may earn it a few asks
+        assert busy_asks <= 3, f"asked {busy_asks} times while it started {busy_tasks} tasks"
+        # the idle worker's last end arrives with no wait_ended (a frame's time and more)
+        assert _wait(lambda: 3 in _ends(ctx), timeout=2.0), "the last end never came"
+        assert sink.ended == busy_tasks + 1
     finally:
         sink.close()
         worker.kill()

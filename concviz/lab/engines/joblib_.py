@@ -55,9 +55,12 @@ def run_joblib_loky(ctx: RunContext) -> None:
             n_jobs=ctx.workers, backend="loky", return_as="generator_unordered"
         ) as parallel:
             try:
-                warm = delayed(warm_up)(address, spec, exit_with_lab=True)
+                # with the recorder off the workers are not linked to the lab at all
+                link = address if recording else None
+                warm = delayed(warm_up)(link, spec, exit_with_lab=True)
                 list(parallel(warm for _ in range(2 * ctx.workers)))
-                sink.wait_rows(ctx.workers, timeout=10)
+                if recording:
+                    sink.wait_rows(ctx.workers, timeout=10)
                 executor = getattr(parallel._backend, "_workers", None)
             finally:
                 starting.end()

@@ -69,7 +69,7 @@ def _serve(comm, config: dict) -> int:
             if err:
                 failed.append((index, row, err))
         try:
-            rec.flush()  # the lab counts ends before the next round: don't wait for the flusher
+            rec.flush()  # the lab counts ends before the next round: don't wait to be asked
         except OSError:
             pass
         _gather_here(comm)

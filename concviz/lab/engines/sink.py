@@ -72,10 +72,16 @@ OTHER_HOST_NS = 1_000_000_000
 ASSIGN = -1
 CONTROL = -2
 BYE = b"\x00"  # lab to worker, once, on an event connection it closes on purpose
-# lab to worker: hand over what is recorded now. A worker that outlives the run (a loky
-# worker, an MPI rank) hands its last task's end over at its flusher's next round
-# (up to FLUSH_INTERVAL_S, 40 ms); the lab, waiting for that end, asks for it at once.
+# lab to worker: hand over what is recorded now. A worker's recorder has no flusher
+# thread of its own: a starting task hands over what is buffered (recorder.py), and
+# what no start carries (the last task's end before the worker goes idle, the end of
+# a long task) the lab asks for when the worker has been silent for ``SILENCE_S``, and
+# at once when it waits for a run's last end. A worker busy with short tasks hands
+# over at its starts and is never woken: a thread waking on a timer in a worker takes
+# the GIL from its task thread (about 25 a second, each a hand-over of the GIL on
+# cores the workers already fill).
 FLUSH = b"\x01"
+SILENCE_S = 0.04  # the old flusher's round (recorder.FLUSH_INTERVAL_S): the same latency
 
 HANDSHAKE_TIMEOUT_S = 5.0  # a client that says nothing cannot hold a thread longer
 MAX_PENDING = 32  # connections still in their handshake; more are refused at once
@@ -91,15 +97,39 @@ _INTERVALS = frozenset((EV_END, EV_ERROR, EV_SLICE_END, EV_STOPPED))
 _KINDS = frozenset(EVENT_NAMES)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def _recv_exact(sock: socket.socket, n: int, patient: bool = False) -> bytes:
+    """``n`` bytes. ``patient``: the socket's time-out only makes it look again (the
+    relay's socket times out to ask a silent worker; a frame's rest is on its way)."""
     chunks = []
     while n:
-        chunk = sock.recv(min(n, 1 << 20))
+        try:
+            chunk = sock.recv(min(n, 1 << 20))
+        except TimeoutError:
+            if patient:
+                continue
+            raise
         if not chunk:
             raise EOFError("connection closed")
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+def _recv_frame_head(sock: socket.socket) -> bytes:
+    """The next frame's length, on a socket whose time-out is ``SILENCE_S``: each time the
+    worker has been silent that long, it is asked (``FLUSH``) to hand over what it holds."""
+    while True:
+        try:
+            first = sock.recv(LENGTH.size)
+        except TimeoutError:
+            try:
+                sock.send(FLUSH)
+            except TimeoutError:
+                pass  # a worker that reads nothing (stopped): asked again later
+            continue
+        if not first:
+            raise EOFError("connection closed")
+        return first + _recv_exact(sock, LENGTH.size - len(first), patient=True)
 
 
 def _mac(secret: bytes, nonce: bytes, hello: bytes, name: bytes) -> bytes:
@@ -377,13 +407,14 @@ class EventSink:
     def _relay(self, conn: socket.socket, row: int, pid: int) -> None:
         """Check and relay one worker's frames until it closes (raises Refused on a bad one)."""
         send = self._ctx.send_events
+        conn.settimeout(SILENCE_S)
         while True:
-            (length,) = LENGTH.unpack(_recv_exact(conn, LENGTH.size))
+            (length,) = LENGTH.unpack(_recv_frame_head(conn))
             if not 0 < length <= MAX_FRAME:
                 raise Refused(f"a frame of {length} bytes (1 to {MAX_FRAME} allowed)")
             if length % RECORD_SIZE:
                 raise Refused(f"a frame of {length} bytes, not a whole number of records")
-            payload = _recv_exact(conn, length)
+            payload = _recv_exact(conn, length, patient=True)
             ends = self._check_frame(payload, row, pid)
             send(payload)
             if ends:
@@ -442,8 +473,8 @@ class EventSink:
     def wait_ended(self, n: int, timeout: float = 2.0) -> bool:
         """Wait until ``n`` tasks' end records have been relayed (bounded).
 
-        Workers that listen (``exit_with_lab``) are asked to hand over what they hold;
-        the others' flushers send it within their interval.
+        Every worker is asked to hand over what it holds at once, not after
+        ``SILENCE_S``.
         """
         with self._lock:
             if self.ended >= n:
@@ -469,7 +500,7 @@ class EventSink:
         for c in conns:
             if c in events:
                 try:
-                    c.send(BYE)  # a deliberate close, not the lab's death (_exit_when_closed)
+                    c.send(BYE)  # a deliberate close, not the lab's death (_listen)
                 except OSError:
                     pass
             self._end(c)
@@ -536,9 +567,9 @@ def recorder_for(
 ) -> tuple[Recorder, int]:
     """This process's recorder sending to the lab at ``address``, and its row.
 
-    ``exit_with_lab``: end this process the moment its lab goes away (the lab never
-    writes on this connection after the handshake, so its end of file is the lab's
-    end). For processes that no one else would end: MPI ranks, whose mpiexec and
+    ``exit_with_lab``: end this process the moment its lab goes away (the lab writes
+    only ``FLUSH`` and ``BYE`` on this connection after the handshake, so its end of
+    file without a ``BYE`` is the lab's end). For processes that no one else would end: MPI ranks, whose mpiexec and
     hydra proxies live in sessions of their own.
     """
     got = _links.get(address)
@@ -565,31 +596,32 @@ def recorder_for(
             with lock:
                 sock.sendall(LENGTH.pack(len(payload)) + payload)
 
-        rec = Recorder(sink)
-        rec.start()
+        # no flusher thread: the lab asks for what no start carried (FLUSH)
+        rec = Recorder(sink, interval=None)
         atexit.register(rec.close)
-        if exit_with_lab:
-            threading.Thread(
-                target=_exit_when_closed, args=(sock, rec), name="concviz-lab-watch", daemon=True
-            ).start()
+        threading.Thread(
+            target=_listen, args=(sock, rec, exit_with_lab), name="concviz-lab-watch", daemon=True
+        ).start()
         _links[address] = (rec, row)
         return rec, row
 
 
-def _exit_when_closed(sock: socket.socket, rec: Recorder) -> None:
-    """Block until the lab's end of ``sock`` closes, then end this process at once.
+def _listen(sock: socket.socket, rec: Recorder, exit_with_lab: bool) -> None:
+    """Hand over what this process has recorded each time the lab asks (``FLUSH``),
+    until the lab's end of ``sock`` closes; then, ``exit_with_lab``, end this process.
 
-    A sink that closes on purpose says ``BYE`` first: the engine ends its workers
-    itself then, and a process that outlives one run (a reused pool) lives on. A
-    ``FLUSH`` meanwhile hands over what this process has recorded.
+    Blocked in ``recv`` between asks, so it costs the task threads nothing. A sink
+    that closes on purpose says ``BYE`` first: the engine ends its workers itself
+    then, and a process that outlives one run (a reused pool) lives on.
     """
     try:
         while (said := sock.recv(1)) == FLUSH:
             rec.flush()
-        if said == BYE:
+        if said == BYE or not exit_with_lab:
             return
     except OSError:
-        pass
+        if not exit_with_lab:
+            return
     os._exit(LAB_GONE_EXIT)
 
 
@@ -635,10 +667,19 @@ def task_function(spec: dict):
 
 
 def warm_up(
-    address: str, spec: dict, want: int = ASSIGN, name: str = "", exit_with_lab: bool = False
+    address: str | None,
+    spec: dict,
+    want: int = ASSIGN,
+    name: str = "",
+    exit_with_lab: bool = False,
 ) -> int:
-    """Connect this worker and build its task function before any task is timed."""
-    recorder_for(address, want, name, exit_with_lab)
+    """Connect this worker and build its task function before any task is timed.
+
+    ``address`` None: no link to the lab (nothing recorded: ``bench overhead``'s same
+    dispatch, whose workers must not carry a recording's link either).
+    """
+    if address is not None:
+        recorder_for(address, want, name, exit_with_lab)
     task_function(spec)
     time.sleep(0.05)  # hold this worker, so the engine hands the next warm-up to another
     return os.getpid()
