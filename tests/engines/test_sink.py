@@ -395,3 +395,27 @@ def test_a_forked_child_does_not_reuse_its_parents_link():
         os.close(r)
     finally:
         S._links.pop("tcp://parent", None)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "fork"), reason="os.fork is missing (Windows): no fork to guard"
+)
+def test_a_child_forked_while_a_thread_links_can_link_itself():
+    """A thread of the parent holds the link lock (it is connecting) as another forks:
+    the child must not inherit a lock that nobody will ever release."""
+    lock = S._link_lock
+    lock.acquire()  # as a linking thread holds it
+    try:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            ok = S._link_lock.acquire(timeout=2)
+            os.write(w, b"free" if ok else b"held")
+            os._exit(0)
+        os.close(w)
+        os.waitpid(pid, 0)
+        assert os.read(r, 16) == b"free"
+        os.close(r)
+    finally:
+        lock.release()
+        S._link_lock = lock

@@ -524,8 +524,18 @@ _clock = time.perf_counter_ns  # this process's clock (another host's, for a rem
 _links: dict[str, tuple[Recorder, int]] = {}
 _fns: dict[str, object] = {}
 _link_lock = threading.Lock()
+
+
+def _forked() -> None:
+    """In a child just forked: no link of the parent's, and a lock nobody holds (a
+    thread of the parent that held it while linking does not exist in the child)."""
+    global _link_lock
+    _links.clear()
+    _link_lock = threading.Lock()
+
+
 if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
-    os.register_at_fork(after_in_child=_links.clear)
+    os.register_at_fork(after_in_child=_forked)
 
 
 def forget_link(address: str) -> tuple[Recorder, int] | None:
