@@ -101,7 +101,12 @@ class _PageStack(QStackedWidget):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         page = self.currentWidget()
-        return page.minimumSizeHint() if page is not None else super().minimumSizeHint()
+        if page is None:
+            return super().minimumSizeHint()
+        # a page's own minimum counts too: the timeline's is the height its three plots
+        # need, and with the hint alone a short window cut the busy plot and the time
+        # axis off the bottom (a window of 526 px showed the workers and the cores only)
+        return page.minimumSizeHint().expandedTo(page.minimumSize())
 
 
 class MainWindow(QMainWindow):

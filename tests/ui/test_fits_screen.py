@@ -67,3 +67,32 @@ def test_the_window_fits_the_screen(tmp_path, size, mode):
     # not squeezed to a sliver: the CPU heatmap and the axis keep a readable height
     assert got["cpu_heat"]["h"] >= 50, got["cpu_heat"]
     assert got["time_axis"]["h"] >= 12, got["time_axis"]
+
+
+SHORT = r"""
+win.banner.show_message("Other programs used 1.1 cores during this run.", "warning")
+win.resize(1097, 400)  # dragged short, or restored so from an earlier sitting
+for _ in range(30):
+    app.processEvents(); time.sleep(0.01)
+v = win.timeline
+axis = v.mapFromScene(v.cpu.total.getAxis("bottom").label.sceneBoundingRect()).boundingRect()
+print(json.dumps({
+    "pages_min": win.pages.minimumSizeHint().height(), "view_min": v.minimumHeight(),
+    "view_h": v.height(), "axis_in_view": v.rect().contains(axis),
+    "window_inside": win.screen().geometry().contains(win.frameGeometry()),
+}))
+win.close(); win.shutdown()
+"""
+
+
+@pytest.mark.parametrize("mode", ["normal", "presentation"])
+def test_a_window_made_short_keeps_the_time_axis(tmp_path, mode):
+    """A window dragged (or restored from an earlier sitting) shorter than the timeline
+    needs is held at the height its three plots need, so the busy plot and the time
+    axis stay in the view. The view pages' minimum once left the timeline's own out:
+    under X11 a window of 526 px showed the workers and the cores, no busy plot and
+    no axis (the window's minimum knew nothing of the plots' 284 px)."""
+    got = run_window_script(tmp_path, SHORT, (1280, 720), mode)
+    assert got["pages_min"] >= got["view_min"], got
+    assert got["view_h"] >= got["view_min"] and got["axis_in_view"], got
+    assert got["window_inside"], got
