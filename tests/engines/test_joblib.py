@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from enginekit import check_engine_run, leftovers, require, run_in_lab, stopped_continuous_run
+from enginekit import (
+    check_engine_run,
+    leftovers,
+    require,
+    run_in_lab,
+    stop_during_start_up,
+    stopped_continuous_run,
+)
 
 from concviz.runtime import LabProcess, query
 
@@ -114,3 +121,16 @@ def test_the_chrome_trace_carries_the_engine_start_up_on_a_track_of_its_own():
     engine = [e for e in trace_events(store) if e.get("cat") == "engine"]
     assert [e["name"] for e in engine] == ["joblib-threads startup"]
     assert engine[0]["dur"] == pytest.approx(run["startup_s"] * 1e6, rel=1e-6)
+
+
+@pytest.mark.parametrize("after_s", [0.3])
+def test_a_stop_during_the_loky_workers_start_up_ends_the_run_at_once(after_s):
+    """A stop while loky starts its workers ends the run within moments, with nothing
+    left and no lab restart; the same lab then runs loky again."""
+    require("joblib-loky")
+    finished, took, left, again = stop_during_start_up("joblib-loky", after_s)
+    assert finished["stopped"] and finished["ok"], finished
+    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
+    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
+    assert not left, left
+    assert again is not None and again["ok"] and len(again["tasks"]) == 4, again

@@ -13,7 +13,7 @@ import threading
 
 from ..recorder import execute
 from ..strategies.base import RunContext, WorkerDied, strategy
-from .common import install_hint, missing_module, phase
+from .common import ABANDONED, install_hint, missing_module, phase, start_up
 from .sink import EventSink, run_task, run_task_unrecorded, warm_up
 
 
@@ -29,6 +29,12 @@ def _results(ctx: RunContext, results) -> int:
         if err:
             ctx.task_error(index, row, err)
     return n
+
+
+def _discard(executor) -> None:
+    """A start-up finished after its run was stopped: end the workers it started."""
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
 
 
 @strategy(
@@ -58,10 +64,20 @@ def run_joblib_loky(ctx: RunContext) -> None:
                 # with the recorder off the workers are not linked to the lab at all
                 link = address if recording else None
                 warm = delayed(warm_up)(link, spec, exit_with_lab=True)
-                list(parallel(warm for _ in range(2 * ctx.workers)))
+
+                def build():
+                    list(parallel(warm for _ in range(2 * ctx.workers)))
+                    return getattr(parallel._backend, "_workers", None)
+
+                # on a thread of its own: a stop meanwhile kills the workers starting
+                # and ends the run at once (the run's thread was stuck in loky's
+                # start-up, and the lab was restarted)
+                got = start_up(ctx, build, _discard)
+                if got is None or got is ABANDONED:
+                    return  # stopped during the start-up: no task ran
+                executor = got
                 if recording:
                     sink.wait_rows(ctx.workers, timeout=10)
-                executor = getattr(parallel._backend, "_workers", None)
             finally:
                 starting.end()
             if executor is not None:
