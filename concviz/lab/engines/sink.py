@@ -579,8 +579,8 @@ def recorder_for(
 
     ``exit_with_lab``: end this process the moment its lab goes away (the lab writes
     only ``FLUSH`` and ``BYE`` on this connection after the handshake, so its end of
-    file without a ``BYE`` is the lab's end). For processes that no one else would end: MPI ranks, whose mpiexec and
-    hydra proxies live in sessions of their own.
+    file without a ``BYE`` is the lab's end). For processes that no one else would
+    end: MPI ranks, whose mpiexec and hydra proxies live in sessions of their own.
     """
     got = _links.get(address)
     if got is not None:
