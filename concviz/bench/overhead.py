@@ -375,12 +375,12 @@ def measure_cell(strategy: str, task_ms: float, n: int, repeats: int) -> dict:
             records, batches = sides[key](clock) or (None, 0)
             if key == "rec":
                 frames.append(batches)
+            lab_wakes, worker_wakes = clock.wakeups
             if strategy in REAPED_AT_TEARDOWN:
                 # their workers are reaped at the teardown, after the clock stopped: the
                 # whole run's, start-up and teardown included
-                clock.s1 = (clock.s1[0], Window._switches()[1])
-                clock.s0 = (clock.s0[0], reaped)
-            wakes[key].append(clock.wakeups)
+                worker_wakes = Window._switches()[1] - reaped
+            wakes[key].append((lab_wakes, worker_wakes))
             if key == "rec" and records != 3 * n:
                 # queued + start + end per task: anything else is a recording bug
                 raise RuntimeError(f"{strategy}: {records} events recorded, expected {3 * n}")

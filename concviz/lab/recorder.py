@@ -119,13 +119,13 @@ class Recorder:
     def __init__(
         self,
         sink: Callable[[bytes], None],
-        interval: float | None = FLUSH_INTERVAL_S,
+        interval: float = FLUSH_INTERVAL_S,
         recording: bool = True,
     ) -> None:
         # recording=False: the same dispatch with nothing recorded (``bench overhead``'s
         # middle baseline); tasks run through ``execute`` bare and no flusher starts.
-        # interval=None: no flusher thread either; whoever made the recorder calls
-        # ``flush`` when the starts have not carried everything (an engine worker's
+        # A recorder that is never started has no flusher thread either: whoever made
+        # it calls ``flush`` for what the starts did not carry (an engine worker's
         # link, which the lab asks when the worker has been silent: see sink.py)
         self.recording = recording
         self._sink = sink
@@ -180,7 +180,7 @@ class Recorder:
             self._sink(pack_records(batch[start : start + MAX_BATCH]))
 
     def start(self) -> None:
-        if not self.recording or self._interval is None:
+        if not self.recording:
             return
         self._thread = threading.Thread(target=self._loop, name="concviz-flusher", daemon=True)
         self._thread.start()

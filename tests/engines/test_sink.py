@@ -374,9 +374,28 @@ def test_a_workers_task_function_follows_a_spec_that_changes():
     assert task_function(spec) is first
 
 
-@pytest.mark.skipif(
+needs_fork = pytest.mark.skipif(
     not hasattr(os, "fork"), reason="os.fork is missing (Windows): no fork to guard"
 )
+
+
+def _asked_in_a_forked_child(question) -> bytes:
+    """What ``question()`` answers in a child forked from this process (which then
+    leaves at once)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, question())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    try:
+        return os.read(r, 16)
+    finally:
+        os.close(r)
+
+
+@needs_fork
 def test_a_forked_child_does_not_reuse_its_parents_link():
     # the lookup a task makes has no getpid: a child forked from a worker must still
     # make a link of its own, not write into its parent's connection
@@ -384,38 +403,18 @@ def test_a_forked_child_does_not_reuse_its_parents_link():
     S._links["tcp://parent"] = marker
     try:
         assert S.recorder_for("tcp://parent") is marker  # the parent's own lookup
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: report what it would find, then leave at once
-            os.write(w, b"kept" if "tcp://parent" in S._links else b"gone")
-            os._exit(0)
-        os.close(w)
-        os.waitpid(pid, 0)
-        assert os.read(r, 16) == b"gone"
-        os.close(r)
+        found = _asked_in_a_forked_child(lambda: b"kept" if "tcp://parent" in S._links else b"gone")
+        assert found == b"gone"
     finally:
         S._links.pop("tcp://parent", None)
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "fork"), reason="os.fork is missing (Windows): no fork to guard"
-)
+@needs_fork
 def test_a_child_forked_while_a_thread_links_can_link_itself():
     """A thread of the parent holds the link lock (it is connecting) as another forks:
     the child must not inherit a lock that nobody will ever release."""
-    lock = S._link_lock
-    lock.acquire()  # as a linking thread holds it
-    try:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            ok = S._link_lock.acquire(timeout=2)
-            os.write(w, b"free" if ok else b"held")
-            os._exit(0)
-        os.close(w)
-        os.waitpid(pid, 0)
-        assert os.read(r, 16) == b"free"
-        os.close(r)
-    finally:
-        lock.release()
-        S._link_lock = lock
+    with S._link_lock:  # as a linking thread holds it
+        found = _asked_in_a_forked_child(
+            lambda: b"free" if S._link_lock.acquire(timeout=2) else b"held"
+        )
+    assert found == b"free"

@@ -606,8 +606,8 @@ def recorder_for(
             with lock:
                 sock.sendall(LENGTH.pack(len(payload)) + payload)
 
-        # no flusher thread: the lab asks for what no start carried (FLUSH)
-        rec = Recorder(sink, interval=None)
+        # never started, so no flusher thread: the lab asks for what no start carried
+        rec = Recorder(sink)
         atexit.register(rec.close)
         threading.Thread(
             target=_listen, args=(sock, rec, exit_with_lab), name="concviz-lab-watch", daemon=True
