@@ -272,7 +272,9 @@ class MainWindow(QMainWindow):
         c.labFailed.connect(self._lab_failed)
         c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
-        self.apply_theme(self.theme)
+        # the window's stylesheet once: set_presentation sets it (each setting restyles
+        # every widget of the window, about 50 ms)
+        self.apply_theme(self.theme, restyle=False)
         self.set_presentation(False)
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -1223,7 +1225,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("theme", choice)
         self.apply_theme(T.resolve(choice))
 
-    def apply_theme(self, theme: T.Theme) -> None:
+    def apply_theme(self, theme: T.Theme, restyle: bool = True) -> None:
         """Give the application, this window, its plots and every open lens ``theme``."""
         self.theme = theme
         app_style.apply(theme)  # menus, dialogs, tooltips and new windows too
@@ -1234,7 +1236,8 @@ class MainWindow(QMainWindow):
         self.lenses.set_theme(theme)
         self.runs_panel.set_theme(theme)
         self.compare_view.set_theme(theme)
-        self._apply_stylesheet()
+        if restyle:
+            self._apply_stylesheet()
 
     def _apply_stylesheet(self) -> None:
         # Colours come from the application's stylesheet (ui/app_style.py); this one
