@@ -134,7 +134,7 @@ def bare_dask_local(spec: dict, n: int, clock: Window) -> None:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # as the strategy does
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
     ):

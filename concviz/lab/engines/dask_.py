@@ -676,7 +676,10 @@ def _run(ctx: RunContext, remote: bool) -> None:
                         host="127.0.0.1",
                         protocol="tcp://",  # also for threads: inproc:// has no host
                         dashboard_address="127.0.0.1:0" if _has_bokeh() else None,
-                        silence_logs=logging.ERROR,
+                        # a worker still sending its heartbeat while the cluster
+                        # closes logs a traceback at ERROR; a task's own failure
+                        # reaches concviz in the task's result, not in a log
+                        silence_logs=logging.CRITICAL,
                     )
                     joined = None
                     try:
