@@ -456,8 +456,9 @@ def _print_segments(run: dict, out) -> None:
         label = (
             "sequential" if s["strategy"] == "sequential" else (f"{s['strategy']} × {s['workers']}")
         )
+        end = "…" if s["end_s"] is None else f"{s['end_s']:6.2f}"  # a segment still open
         print(
-            f"    {s['start_s']:6.2f}–{s['end_s']:6.2f} s  {label:<24} {s['task_ms']:g} ms tasks"
+            f"    {s['start_s']:6.2f}–{end} s  {label:<24} {s['task_ms']:g} ms tasks"
             f"  {s['tasks']:>7} tasks  {rate:>7} tasks/s  parallelism {par}  speedup {sp}",
             file=out,
         )
@@ -511,14 +512,15 @@ def _run_continuous(args: argparse.Namespace, driver, script: list) -> int:
     if refused:
         raise UsageError(f"concviz run: the lab refused a switch: {refused[0]}")
     out = sys.stderr if _stdout_taken(args) else sys.stdout
-    _print_run(run, out)
-    _print_segments(run, out)
+    # the files first: what was measured is kept whatever the printing meets
     if args.json:
         _write_json(run, args.json)
     if args.trace:
         _write_trace(driver.session.runs[-1].store, args.trace)
     if args.save:
         _save_session(args.save, driver.session)
+    _print_run(run, out)
+    _print_segments(run, out)
     failed = any(not t["ok"] and not t.get("stopped") for t in run["tasks"])
     return 0 if run["ok"] and not failed else 1
 

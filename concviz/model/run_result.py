@@ -36,6 +36,12 @@ def run_object(store: EventStore, run: int = -1) -> dict:
     info = store.runs[run]
     started, finished = info.started, info.finished or {}
     bars = store.task_bars(run)
+    if not finished and len(bars["end"]):
+        # never finished (its lab died, or it is still going): it has run until its
+        # last bar's end so far, not for 0 s
+        t0 = int(started.get("t_ns", 0))
+        t1 = max(t0, int(bars["end"].max()))
+        finished = {"t_ns": t1, "wall_ns": t1 - t0}
     lanes = store.lanes()
     lane_idx = bars["lane"]
     pid = np.array([lanes[i].pid for i in lane_idx.tolist()], dtype=np.int64)

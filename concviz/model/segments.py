@@ -335,7 +335,9 @@ def run_segments(store: EventStore) -> list[dict]:
         return []
     tracker = tracker_for(store)
     tracker.update(settle_upto=2**62)
-    return tracker.rows()
+    # a run that never finished (its lab died) ran until the last thing it recorded:
+    # its last segment ends there, not nowhere
+    return tracker.rows(None if store.runs[-1].finished else store.t_max)
 
 
 def switch_label(

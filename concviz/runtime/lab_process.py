@@ -68,6 +68,19 @@ def _decode_hello(frame: tuple[int, bytes] | None) -> dict | None:
     return hello if isinstance(hello, dict) else None
 
 
+def _exit_status(code: int | None) -> str:
+    """How a process ended, in words: ``exit code 3``, ``killed by SIGKILL``."""
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exit code {code}"
+
+
 class LabProcess:
     """One lab process: its pipes, its handshake, and a clean end."""
 
@@ -208,7 +221,7 @@ class LabProcess:
         tail = [line for line in self._stderr if line.strip()]
         detail = f": {tail[-1]}" if tail else ""
         code = self.proc.returncode if self.proc else None
-        return f"{lead} (exit code {code}){detail}"
+        return f"{lead} ({_exit_status(code)}){detail}"
 
     def send(self, msg: P.Message | dict) -> None:
         """Send one control message (a dict only from tests that probe the lab's parser)."""
@@ -244,7 +257,7 @@ class LabProcess:
             self.proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
             return "the lab closed its channel but is still running"
-        return self._why_dead("the lab stopped unexpectedly")
+        return self._why_dead("the lab ended unexpectedly")
 
     def kill(self) -> None:
         """End the lab's process tree at once (any thread); the reader sees the stream end."""

@@ -452,11 +452,12 @@ class MainWindow(QMainWindow):
         self.sampler.set_lab_pid(None)
         self.lab_label.setText("Lab: stopped")
         kept = self.timeline.store.bar_count if self.timeline.store is not None else 0
-        self.banner.show_message(
-            f"The lab stopped: {message}. The {kept} bars recorded before stay on screen.",
-            "error",
-            "Restart the lab",
-        )
+        # the message names the lab itself ("the lab ended unexpectedly (killed by
+        # SIGKILL)"): one sentence of its own, not "The lab stopped: the lab stopped ..."
+        said = f"{message[:1].upper()}{message[1:]}".rstrip(".")
+        if kept:
+            said += f". The {kept} bars recorded before stay on screen"
+        self.banner.show_message(f"{said}.", "error", "Restart the lab")
         run = self.live_run
         if run is not None and not run.finished:
             self._end_live_run(run, interrupted=True)

@@ -147,3 +147,39 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     assert head.startswith(b"{")
     assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()[-500:]
     assert proc.returncode == 0
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode", [[], ["--continuous", "--duration", "30"]])
+def test_a_lab_killed_mid_run_fails_the_run_in_words_and_keeps_its_json(mode, tmp_path):
+    """SIGKILL to the lab (the OOM killer, a user's ``kill -9``): exit 1, one line saying
+    what ended it, and the JSON of what ran, with its wall and its last segment's end.
+    (A continuous run printed a traceback here and wrote no JSON: the open segment had
+    no end to print.)"""
+    out = tmp_path / "run.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "concviz", "run", "-s", "process-pool", "--tasks", "2000",
+         "--task-ms", "20", "--no-output", "--json", str(out), *mode],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    me = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 30
+    lab = None
+    while time.monotonic() < deadline and lab is None:
+        kids = me.children()
+        if kids and time.time() - kids[0].create_time() > 1.5 and kids[0].children():
+            lab = kids[0]  # up, and its pool's workers are running tasks
+        time.sleep(0.05)
+    assert lab is not None, "the lab never started its workers"
+    lab.kill()
+    stdout, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 1, (proc.returncode, stderr)
+    assert "Traceback" not in stderr and "Traceback" not in stdout, stderr[-1500:]
+    assert "run failed: the lab ended unexpectedly (killed by SIGKILL)" in stdout, stdout
+    run = json.loads(out.read_text())
+    assert run["ok"] is False and "SIGKILL" in run["error"], run["error"]
+    ended = [t["end_ns"] for t in run["tasks"]]
+    assert ended, "the tasks that ran before the kill were lost"
+    assert run["wall_s"] >= (max(ended) - min(t["start_ns"] for t in run["tasks"])) / 1e9
+    if mode:
+        assert run["segments"] and run["segments"][-1]["end_s"] is not None, run["segments"]

@@ -81,9 +81,17 @@ def test_lab_crash_shows_banner_and_keeps_data(window, qtbot):
     qtbot.waitUntil(lambda: window.timeline.store.bar_count >= 6, timeout=20000)
     os.kill(window.client.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
-    assert "lab stopped" in window.banner.text()
+    said = window.banner.text()
+    assert said.startswith("The lab ended unexpectedly (killed by SIGKILL)"), said
+    assert "bars recorded before stay on screen" in said, said
     assert not window.running
     assert len(_task_bars(window)) >= 6  # what was recorded stays on screen
+    # the cut-off run is kept with the time it ran, not a wall of 0 s
+    run = window.session.runs[-1]
+    assert run.result["wall_s"] > 0, run.result
+    last_end = max(t["end_ns"] for t in run.result["tasks"])
+    first_start = min(t["start_ns"] for t in run.result["tasks"])
+    assert run.result["wall_s"] >= (last_end - first_start) / 1e9, run.result
     window.restart_lab()  # and the window recovers
     qtbot.waitUntil(window.client.is_alive, timeout=20000)
 
