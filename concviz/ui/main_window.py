@@ -461,6 +461,9 @@ class MainWindow(QMainWindow):
         run = self.live_run
         if run is not None and not run.finished:
             self._end_live_run(run, interrupted=True)
+            self.statusBar().showMessage("The run was cut off: the lab ended.")
+        else:
+            self.statusBar().clearMessage()
         if self.summary.last is None or self._run_params is not None:
             self.summary.clear("Run interrupted: the lab stopped. What it recorded stays above.")
 

@@ -132,7 +132,10 @@ class SegmentsPanel(QFrame):
         )
         self._arrange()
 
-    def show_segments(self, tracker: SegmentTracker, now_ns: int, live: bool, what: str) -> None:
+    def show_segments(
+        self, tracker: SegmentTracker, now_ns: int, live: bool, what: str, ended: str = "stopped"
+    ) -> None:
+        """``ended``: how a run no longer live ended, for the title."""
         segs = tracker.segments
         if not segs:
             self.title.setText(f"{what} · waiting for the first tasks…")
@@ -144,7 +147,7 @@ class SegmentsPanel(QFrame):
         rolling = tracker.rolling_tasks_per_s(now_ns) if live else cur.tasks_per_s(now_ns)
         self.title.setText(
             f"{what} · {'now' if live else 'last'}: {cur.label}, {cur.task_ms:g} ms tasks"
-            + ("" if live else " · stopped")
+            + ("" if live else f" · {ended}")
         )
         self.rate.setText("—" if rolling is None else f"{rate_text(rolling)} tasks/s")
         parts = []
@@ -253,7 +256,9 @@ def install(window) -> SegmentsPanel:
         if not live and not now_ns:
             now_ns = store.t_max or 0
         spec = run.spec
-        panel.show_segments(tracker, now_ns, live, spec.workload)
+        # a run its lab's death cut off was not stopped by anyone
+        ended = "cut off: the lab ended" if run.meta.get("interrupted") else "stopped"
+        panel.show_segments(tracker, now_ns, live, spec.workload, ended)
         if not comparing:
             panel.show()
             if window.summary.isVisible():

@@ -92,6 +92,9 @@ def test_lab_crash_shows_banner_and_keeps_data(window, qtbot):
     last_end = max(t["end_ns"] for t in run.result["tasks"])
     first_start = min(t["start_ns"] for t in run.result["tasks"])
     assert run.result["wall_s"] >= (last_end - first_start) / 1e9, run.result
+    # nobody pressed Stop: the continuous run's title and the status line say why it ended
+    qtbot.waitUntil(lambda: "cut off: the lab ended" in window.segments_panel.title.text())
+    assert window.statusBar().currentMessage() == "The run was cut off: the lab ended."
     window.restart_lab()  # and the window recovers
     qtbot.waitUntil(window.client.is_alive, timeout=20000)
 
