@@ -260,10 +260,13 @@ def install(window) -> SegmentsPanel:
         ended = "cut off: the lab ended" if run.meta.get("interrupted") else "stopped"
         panel.show_segments(tracker, now_ns, live, spec.workload, ended)
         if not comparing:
-            panel.show()
+            # the summary goes before the panel comes: both shown for a moment asked
+            # the window for their sum, and Qt grew it past a 720p screen's bottom
+            # (1097x751 on 1280x720), where it stayed when the summary went
             if window.summary.isVisible():
                 window.summary.hide()
                 state["hid_summary"] = True
+            panel.show()
         else:
             panel.hide()
         # the figures above and the switch labels change at every tick; the bars and the

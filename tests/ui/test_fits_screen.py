@@ -96,3 +96,38 @@ def test_a_window_made_short_keeps_the_time_axis(tmp_path, mode):
     assert got["pages_min"] >= got["view_min"], got
     assert got["view_h"] >= got["view_min"] and got["axis_in_view"], got
     assert got["window_inside"], got
+
+
+CONTINUOUS = r"""
+win.banner.show_message("Other programs used 1.1 cores during this run.", "warning")
+c = win.controls
+c.set_workload("cpu-python"); c.set_strategy("threads"); c.task_ms.setValue(20)
+c.set_continuous(True)
+before = win.frameGeometry().getRect()
+win.run()
+end = time.monotonic() + 30
+while not win.segments_panel.isVisible() and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.01)
+for _ in range(30):
+    app.processEvents(); time.sleep(0.01)
+got = {"panel": win.segments_panel.isVisible(), "summary": win.summary.isVisible(),
+       "before": before, "during": win.frameGeometry().getRect(),
+       "inside": win.screen().geometry().contains(win.frameGeometry())}
+win.stop()
+end = time.monotonic() + 20
+while win.running and time.monotonic() < end:
+    app.processEvents(); time.sleep(0.01)
+print(json.dumps(got))
+win.close(); win.shutdown()
+"""
+
+
+def test_a_continuous_run_keeps_the_window_on_a_720p_screen(tmp_path):
+    """A continuous run swaps the summary for its segments panel. Shown before the
+    summary went, the panel asked the window for both at once, and Qt grew the window
+    past the screen's bottom, where it stayed (1097x751 on a 1280x720 projector, with a
+    banner up; the summary and the last line under the screen's edge)."""
+    got = run_window_script(tmp_path, CONTINUOUS, (1280, 720), "normal")
+    assert got["panel"] and not got["summary"], got
+    assert got["inside"], got
+    assert got["during"][3] <= got["before"][3], got  # no taller than before the run
