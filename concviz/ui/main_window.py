@@ -274,6 +274,8 @@ class MainWindow(QMainWindow):
 
         # the window's stylesheet once: set_presentation sets it (each setting restyles
         # every widget of the window, about 50 ms)
+        self._lab_down = False  # the lab ended (killed, crashed) and was not restarted
+        self._run_when_up: dict | None = None  # Run pressed then: run once a new lab is up
         self.apply_theme(self.theme, restyle=False)
         self.set_presentation(False)
         self.timer = QTimer(self)
@@ -429,6 +431,7 @@ class MainWindow(QMainWindow):
     def restart_lab(self) -> None:
         self.banner.hide()
         self._set_running(False)
+        self._lab_down = False  # starting: a failure to start says so again
         self.client.restart()
 
     def _lab_started(self, hello: dict) -> None:
@@ -441,6 +444,10 @@ class MainWindow(QMainWindow):
             f"pid {hello.get('pid')} · {hello.get('cores')} cores"
         )
         self.sampler.set_lab_pid(hello.get("pid"))
+        self._lab_down = False
+        pending, self._run_when_up = self._run_when_up, None
+        if pending is not None:  # Run was pressed while the lab was down
+            QTimer.singleShot(0, lambda: self.run(pending or None))
 
     def _workloads_received(self, items: dict) -> None:
         self.controls.set_workloads(items)
@@ -448,6 +455,8 @@ class MainWindow(QMainWindow):
             self.controls.set_workload(str(self.settings.value("workload", "cpu-python")))
 
     def _lab_failed(self, message: str) -> None:
+        self._lab_down = True
+        self._run_when_up = None  # a run waiting for a lab that did not start
         self._set_running(False)
         self.sampler.set_lab_pid(None)
         self.lab_label.setText("Lab: stopped")
@@ -480,6 +489,14 @@ class MainWindow(QMainWindow):
     def run(self, extra: dict | None = None) -> None:
         """Start a run with the control bar's choices (``extra`` adds lab start keys)."""
         if self.running or self.batch.is_running():
+            return
+        if self._lab_down:
+            # Run after the lab ended (killed, crashed): a new lab, then this run, as a
+            # user pressing Run means; not "the lab is not running" and a second click
+            if self._run_when_up is None:
+                self._run_when_up = dict(extra or {})
+                self.restart_lab()
+                self.statusBar().showMessage("Starting a new lab for the run…")
             return
         params = self.controls.params()
         if extra:

@@ -79,7 +79,8 @@ def test_lab_crash_shows_banner_and_keeps_data(window, qtbot):
     configure(window, strategy="threads", workers=2, task_ms=10, mode="continuous")
     window.run()
     qtbot.waitUntil(lambda: window.timeline.store.bar_count >= 6, timeout=20000)
-    os.kill(window.client.pid, signal.SIGKILL)
+    lab_pid = window.client.pid
+    os.kill(lab_pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
     said = window.banner.text()
     assert said.startswith("The lab ended unexpectedly (killed by SIGKILL)"), said
@@ -95,8 +96,16 @@ def test_lab_crash_shows_banner_and_keeps_data(window, qtbot):
     # nobody pressed Stop: the continuous run's title and the status line say why it ended
     qtbot.waitUntil(lambda: "cut off: the lab ended" in window.segments_panel.title.text())
     assert window.statusBar().currentMessage() == "The run was cut off: the lab ended."
-    window.restart_lab()  # and the window recovers
-    qtbot.waitUntil(window.client.is_alive, timeout=20000)
+    # Run (Ctrl+R, the Run button) starts a new lab and the run in it: one press
+    dead = lab_pid
+    window.run_action.trigger()
+    qtbot.waitUntil(lambda: window.running, timeout=20000)
+    assert window.client.is_alive() and window.client.pid != dead
+    assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: len(window.session.runs) == 2 and window.timeline.store.bar_count >= 2,
+                    timeout=20000)  # fmt: skip
+    window.stop()
+    qtbot.waitUntil(lambda: not window.running, timeout=10000)
 
 
 def test_closing_the_window_leaves_no_process(window, qtbot):
