@@ -238,9 +238,12 @@ def _print_run(run: dict, out=sys.stdout) -> None:
         f"{_describe_interp(run['interpreter'])}",
         file=out,
     )
+    asked, ran = run.get("tasks_asked"), len(run["tasks"])
+    # a batch cut short (a stop, a lab that died): the tasks asked for that never ran
+    unrun = f" ({asked - ran} of {asked} never ran)" if asked and asked > ran else ""
     print(
         f"  wall {run['wall_s']:.3f} s   CPU {run['cpu_s']:.3f} s   "
-        f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{len(run['tasks'])}",
+        f"parallelism {run['parallelism']:.2f}   tasks ok {n_ok}/{ran}{unrun}",
         file=out,
     )
     if run.get("native_cpu_s"):

@@ -183,3 +183,6 @@ def test_a_lab_killed_mid_run_fails_the_run_in_words_and_keeps_its_json(mode, tm
     assert run["wall_s"] >= (max(ended) - min(t["start_ns"] for t in run["tasks"])) / 1e9
     if mode:
         assert run["segments"] and run["segments"][-1]["end_s"] is not None, run["segments"]
+    else:  # a batch cut short says how many of the tasks asked for never ran
+        never = 2000 - len(run["tasks"])
+        assert f"({never} of 2000 never ran)" in stdout, stdout
