@@ -5,7 +5,7 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -306,6 +306,26 @@ class LegendBar(QWidget):
 
     def _reflow(self) -> None:
         """As many Tasks entries on the first line as fit its width; the rest below."""
+        before = self.minimumSizeHint().height()
+        self._flow()
+        if self.minimumSizeHint().height() != before:
+            # a line came or went while the window's layout was placing this bar (a
+            # resize: the lessons dock opening beside it). The bar's own layout grew it,
+            # but the window's layout had already placed the timeline under its old
+            # height and did not place it again: the timeline covered the CPU row and
+            # the view tabs (1280x720, presentation mode, F1). Place them all again
+            # once this pass is over.
+            QTimer.singleShot(0, self._relayout_parent)
+
+    def _relayout_parent(self) -> None:
+        self.updateGeometry()
+        parent = self.parentWidget()
+        lay = parent.layout() if parent is not None else None
+        if lay is not None:
+            lay.invalidate()
+            lay.activate()
+
+    def _flow(self) -> None:
         entries = self._task_widgets()
         row = self._rows[0]
         head = row.itemAt(0).widget()

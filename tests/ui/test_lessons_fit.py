@@ -32,6 +32,10 @@ opened = {
     "params_shown": win.controls.params_box.isVisible(),
     "run": clear(win.controls.run_button), "stop": clear(win.controls.stop_button),
     "summary": clear(win.summary), "timeline": clear(win.timeline),
+    # the legend's lines and the view tabs: whole, not under the timeline
+    "legend_under_timeline": rect(win.legend).intersects(rect(win.pages)),
+    "tabs_under_timeline": rect(win.view_tabs).intersects(rect(win.pages)),
+    "tabs": clear(win.view_tabs),
 }
 # the step's runs, shown in the compare view; then the Timeline tab: the summary's
 # notes name the lesson's baseline at length (one line each floated the panel)
@@ -68,7 +72,10 @@ def test_lessons_dock_beside_the_timeline_on_a_720p_screen(tmp_path, mode):
     assert opened["panel_inside"] and opened["window_inside"], opened
     # the lesson's Run this sets the parameters: their line gives the panel its room
     assert not opened["params_shown"], opened
-    for part in ("run", "stop", "summary", "timeline"):
+    # the legend took a line more for the tabs as the panel opened, and the timeline
+    # stayed where it was, over the CPU row and the tabs (1280x720, presentation)
+    assert not opened["legend_under_timeline"] and not opened["tabs_under_timeline"], opened
+    for part in ("run", "stop", "summary", "timeline", "tabs"):
         assert opened[part]["visible"] and opened[part]["inside"], (part, opened[part])
         assert not opened[part]["under_panel"], (part, opened[part])
     after = got["after_step"]
