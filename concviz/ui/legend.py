@@ -108,6 +108,12 @@ class LegendBar(QWidget):
                 self.overflow.addWidget(self._overflow_indent)
                 self.overflow.addStretch(1)
                 outer.addLayout(self.overflow)
+        # the window's layout placed again once a reflow's pass is over (see _reflow); a
+        # timer of the bar's own, which goes with it
+        self._relayout = QTimer(self)
+        self._relayout.setSingleShot(True)
+        self._relayout.setInterval(0)
+        self._relayout.timeout.connect(self._relayout_parent)
         self._split = len(self._task_keys)  # task entries on the first line
         self._trailing: tuple[QWidget, QHBoxLayout] | None = None  # see add_trailing
         self._trailing_in: QHBoxLayout | None = None
@@ -315,7 +321,7 @@ class LegendBar(QWidget):
             # height and did not place it again: the timeline covered the CPU row and
             # the view tabs (1280x720, presentation mode, F1). Place them all again
             # once this pass is over.
-            QTimer.singleShot(0, self._relayout_parent)
+            self._relayout.start()
 
     def _relayout_parent(self) -> None:
         self.updateGeometry()
