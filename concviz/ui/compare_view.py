@@ -240,7 +240,8 @@ class CompareView(QWidget):
         runs = self.runs()
         if not runs:
             ci.addLabel(
-                "Compare all runs this workload under each strategy, one after another:<br>"
+                # "Compare all" names the command: the line read as garbled English
+                "“Compare all” runs this workload under each strategy, one after another:<br>"
                 "Run → Compare all strategies… (Ctrl+Shift+A), or select runs in the Runs "
                 "panel and press Compare selected.",
                 color=self.theme.foreground,

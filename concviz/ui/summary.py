@@ -197,8 +197,10 @@ class SummaryPanel(QFrame):
         engine_time = run.get("startup_s", 0.0) + run.get("teardown_s", 0.0)
         if run.get("phases"):
             # an engine's or a pool's start-up and teardown are real costs, not task time
-            self.notes["wall"].setText(f"start-up, teardown apart ({engine_time:.2f} s)")
-            extra = f"start-up {run.get('startup_s', 0.0):.2f} s"
+            self.notes["wall"].setText(
+                f"start-up, teardown apart ({metrics.phase_text(engine_time)})"
+            )
+            extra = f"start-up {metrics.phase_text(run.get('startup_s', 0.0))}"
             dashboard = (run.get("engine") or {}).get("dashboard")
             # a LocalCluster's dashboard ended with the run: no dead link; a remote
             # cluster (the user's own) is still up, and so is its dashboard

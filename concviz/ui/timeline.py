@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QToolTip
 
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import BAR_TASK, EventStore
-from concviz.model.metrics import cpu_efficiency
+from concviz.model.metrics import cpu_efficiency, phase_text
 from concviz.model.rows import DENSITY_ROWS, MAX_GROUP_ROWS, ROW_LOOP
 from concviz.model.sync_view import counter_series, run_deadlock, task_graph
 
@@ -491,13 +491,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def _phase_text(self, ph: dict, now: float) -> str:
         t1 = (ph["t_ns"] - self.t0_ns) / 1e9 if ph.get("t_ns") else now
-        seconds = t1 - (ph["t0_ns"] - self.t0_ns) / 1e9
+        took = phase_text(t1 - (ph["t0_ns"] - self.t0_ns) / 1e9)
         if ph.get("kind") == "teardown":
-            return f"teardown {seconds:.1f} s"
+            return f"teardown {took}"
         what = "start-up" if ph.get("kind") == "startup" else ph.get("kind", "phase")
         if not ph.get("t_ns"):  # still going
-            return f"{ph.get('strategy', '')} {what}, {seconds:.1f} s so far: {ph.get('label', '')}"
-        text = f"{ph.get('strategy', '')} {what} {seconds:.1f} s: {ph.get('label', '')}"
+            return f"{ph.get('strategy', '')} {what}, {took} so far: {ph.get('label', '')}"
+        text = f"{ph.get('strategy', '')} {what} {took}: {ph.get('label', '')}"
         offsets = (ph.get("details") or {}).get("offsets_ms") or {}
         if offsets:  # workers' clocks as measured against the lab's (Dask's own times)
             text += " · worker clocks " + ", ".join(f"{v:+.1f}" for v in offsets.values()) + " ms"
