@@ -98,6 +98,8 @@ def stylesheet(theme: T.Theme) -> str:
                                font-weight: bold; border: 1px solid {th.highlight}; }}
         QPushButton:default {{ border: 1px solid {th.highlight}; }}
         QPushButton:disabled {{ color: {th.muted}; }}
+        QPushButton:checked:disabled {{ background: {th.button}; color: {th.foreground};
+                                        border: 2px solid {th.highlight}; }}
         QPushButton[unavailable="true"] {{ color: {th.muted}; font-style: italic; }}
         QPlainTextEdit, QTextEdit, QAbstractItemView {{ background: {th.base};
             color: {th.foreground}; selection-background-color: {th.highlight};
