@@ -206,7 +206,10 @@ def run_object(store: EventStore, run: int = -1) -> dict:
         **_sync_section(store, started, finished),
         **_graph_section(started, tasks),
         # a continuous run: one entry per setting between live switches (model.segments)
-        "segments": run_segments(store) if started.get("mode") == "continuous" else [],
+        # a run that never finished: its segments end where its wall does
+        "segments": run_segments(store, None if info.finished else finished.get("t_ns"))
+        if started.get("mode") == "continuous"
+        else [],
         # bars an event budget folded into the aggregate: ``tasks`` and the CPU figures
         # above cover the rest; ``segments`` cover them all
         "bars_aggregated": store.bars_dropped,

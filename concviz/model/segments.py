@@ -329,15 +329,17 @@ def tracker_for(store: EventStore) -> SegmentTracker:
     return tracker
 
 
-def run_segments(store: EventStore) -> list[dict]:
-    """The ``segments`` of the store's last run, for its run JSON (the run has ended)."""
+def run_segments(store: EventStore, end_ns: int | None = None) -> list[dict]:
+    """The ``segments`` of the store's last run, for its run JSON (the run has ended).
+
+    ``end_ns``: where a run that never finished (its lab died) ended, as its result
+    says (``run_object``): its last segment ends there, not nowhere.
+    """
     if not store.runs:
         return []
     tracker = tracker_for(store)
     tracker.update(settle_upto=2**62)
-    # a run that never finished (its lab died) ran until the last thing it recorded:
-    # its last segment ends there, not nowhere
-    return tracker.rows(None if store.runs[-1].finished else store.t_max)
+    return tracker.rows(end_ns)
 
 
 def switch_label(

@@ -272,10 +272,10 @@ class MainWindow(QMainWindow):
         c.labFailed.connect(self._lab_failed)
         c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
-        # the window's stylesheet once: set_presentation sets it (each setting restyles
-        # every widget of the window, about 50 ms)
         self._lab_down = False  # the lab ended (killed, crashed) and was not restarted
         self._run_when_up: dict | None = None  # Run pressed then: run once a new lab is up
+        # the window's stylesheet once: set_presentation sets it (each setting restyles
+        # every widget of the window, about 50 ms)
         self.apply_theme(self.theme, restyle=False)
         self.set_presentation(False)
         self.timer = QTimer(self)
