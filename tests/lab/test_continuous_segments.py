@@ -30,7 +30,9 @@ def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
     # the same cores: their rates compare as they are (dividing each by a parallelism
     # measured apart added that measurement's own noise: 157 against 129 ± 19 per core).
     # One retry: another program waking on a 2-core machine during the 1.2 s segment
-    # (and not during the batch run) halves it.
+    # (and not during the batch run) halves it. The threads' batch rate is read before
+    # and after the continuous run: this VM's one core drifted from 135 to 180 tasks/s
+    # within seconds (CI), and the segment is judged against both readings.
     for _attempt in range(2):
         p_before = machine_parallelism()
         required_speedup(p_before, 0.5)  # skips when no second core is free to judge
@@ -43,20 +45,23 @@ def test_segment_rates_agree_with_batch_runs_of_each_strategy(lab):
             lab=lab,
             script=script,
         )  # fmt: skip
+        threads_after = _batch_rate(lab, "threads", 120)
         p_after = machine_parallelism()
         run = run_object(store)
         segs = run["segments"]
         required_speedup(p_after, 0.5)  # a second core was still free after the runs
+        lo, hi = 0.8 * min(threads, threads_after), 1.2 * max(threads, threads_after)
         agree = 0.75 * pool <= segs[1]["tasks_per_s"] <= 1.5 * pool
-        if agree and segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.2):
+        if agree and lo <= segs[0]["tasks_per_s"] <= hi:
             break
     assert [(s["strategy"], s["workers"]) for s in segs] == [("threads", 2), ("process-pool", 2)]
     assert [m["to"]["strategy"] for m in run["markers"] if m["kind"] == "switch"] == [
         "process-pool"
     ]
-    # GIL-bound threads do one core's work whatever the machine gives: within 20 %
-    # (this VM's core drifts: 154 to 199 tasks/s between runs a second apart)
-    assert segs[0]["tasks_per_s"] == pytest.approx(threads, rel=0.2)
+    # GIL-bound threads do one core's work whatever the machine gives: within 20 % of
+    # the batch runs either side (this VM's core drifts: 154 to 199 tasks/s between
+    # runs a second apart); a segment timed wrong would read half or double
+    assert lo <= segs[0]["tasks_per_s"] <= hi, (segs[0], threads, threads_after)
     # the pool's rate, on the cores the machine gave both runs: a batch run's rate of
     # 0.6 s includes its ramp-up and its last tasks' stair-step, a segment's not, so
     # the segment reads up to a third faster (CI: 460 against 369, 544 against 423);
