@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+from .qt_mirrors import prepare as _prepare_pyqtgraph
+
 __all__ = ["main", "render"]
+
+_prepare_pyqtgraph()  # before any module of the window imports pyqtgraph
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QButtonGroup,
@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledSlider
-from superqt.utils import qdebounced
 
 from .expectations import tooltip
+from .labeled_slider import LabeledSlider
 
 # workloads that need more than the bar offers (a file path) are left to the CLI
 _HIDDEN_WORKLOADS = {"user"}
@@ -136,11 +135,16 @@ class ControlBar(QWidget):
 
         row2.addSpacing(12)
         row2.addWidget(QLabel("Workers"))
-        self.workers = QLabeledSlider(Qt.Orientation.Horizontal)
+        self.workers = LabeledSlider()
         self.workers.setRange(1, 2 * self.cores)
         self.workers.setValue(min(2, 2 * self.cores))
         self.workers.setMinimumWidth(160)
-        self.workers.valueChanged.connect(self._workers_debounced)
+        # a drag across eight values is one choice: sent 300 ms after the last move
+        self._workers_settled = QTimer(self)
+        self._workers_settled.setSingleShot(True)
+        self._workers_settled.setInterval(300)
+        self._workers_settled.timeout.connect(self._workers_debounced)
+        self.workers.valueChanged.connect(lambda _v: self._workers_settled.start())
         row2.addWidget(self.workers, 1)
         self.workload.currentIndexChanged.connect(lambda _i: self._sync_workers_limit())
 
@@ -592,6 +596,5 @@ class ControlBar(QWidget):
         self._sync_workers_limit()  # first: a live switch carries the count it allows
         self.strategyChosen.emit(self._wanted_strategy)
 
-    @qdebounced(timeout=300)
     def _workers_debounced(self) -> None:
         self.workersChosen.emit(int(self.workers.value()))

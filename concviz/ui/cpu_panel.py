@@ -38,7 +38,7 @@ class CpuPanel:
         self.theme = theme
         n = series.n_cores
 
-        self.heat = pg.PlotItem()
+        self.heat = pg.PlotItem(enableMenu=False)
         self.heat.setMenuEnabled(False)
         self.heat.hideButtons()
         self.heat.setMouseEnabled(x=True, y=False)
@@ -50,7 +50,7 @@ class CpuPanel:
             image.setLevels((0.0, 1.0))
             self.heat.addItem(image)
 
-        self.total = pg.PlotItem()
+        self.total = pg.PlotItem(enableMenu=False)
         self.total.setMenuEnabled(False)
         self.total.hideButtons()
         self.total.setMouseEnabled(x=True, y=False)

@@ -241,8 +241,8 @@ class SweepView(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("sweepPlots")
-        self.left = self.view.addPlot(row=0, col=0)
-        self.right = self.view.addPlot(row=0, col=1)
+        self.left = self.view.addPlot(row=0, col=0, enableMenu=False)
+        self.right = self.view.addPlot(row=0, col=1, enableMenu=False)
         self._legends: list[pg.LegendItem] = []
         self._relegend = QTimer(self)
         self._relegend.setSingleShot(True)
@@ -539,6 +539,13 @@ class SweepView(QWidget):
         self.progress.setToolTip(f"{len(tags)} runs of the session's sweep")
 
     # ------------------------------------------------------------ drawing
+    _empty_pending: str | None = None
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self._empty_pending is not None:  # asked for while hidden, and not drawn over
+            self._draw_empty(self._empty_pending)
+
     def set_theme(self, theme: T.Theme) -> None:
         self.theme = theme
         self.view.setBackground(theme.background)
@@ -612,6 +619,12 @@ class SweepView(QWidget):
         layout.setGeometry(QRectF(self.view.viewport().rect()))  # as wide as the view
 
     def _draw_empty(self, kind: str) -> None:
+        if not self.isVisible():
+            # the page is hidden at the window's start, where its theme, scale and
+            # kind each drew it (30 ms a time): drawn once, when it is first shown
+            self._empty_pending = kind
+            return
+        self._empty_pending = None
         if kind == "workers":
             self._prepare(self.left, "Speedup", "speedup (×)", "workers", False)
             self._prepare(self.right, "Efficiency", "share (0 to 1)", "workers", False)
@@ -622,6 +635,7 @@ class SweepView(QWidget):
     def show_sweep(self, sweep: dict, final: bool = True) -> None:
         """Draw ``sweep`` (``runtime.sweep.sweep_from_runs``) and say its fits in words."""
         self.sweep = sweep
+        self._empty_pending = None
         if sweep["kind"] == "workers":
             self._draw_workers(sweep)
         else:

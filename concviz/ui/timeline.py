@@ -85,7 +85,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.live_interval_s = LIVE_INTERVAL_S
         self._next_live = 0.0
 
-        self.gantt_plot = pg.PlotItem()
+        self.gantt_plot = pg.PlotItem(enableMenu=False)
         self.gantt_plot.setMenuEnabled(False)
         self.gantt_plot.hideButtons()
         self.gantt_plot.invertY(True)
