@@ -114,6 +114,11 @@ class TimelineView(pg.GraphicsLayoutWidget):
         for plot in (self.gantt_plot, self.cpu.heat, self.cpu.total):
             # the row labels only change with the rows: replay them from a pixmap
             plot.getAxis("left").setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # a right-hand scale on the CPU totals (tasks/s, a queue's depth) narrows them:
+        # the plots above keep an empty margin as wide (_match_right_axes)
+        right = self.cpu.total.getAxis("right")
+        right.visibleChanged.connect(self._match_right_axes)
+        right.geometryChanged.connect(self._match_right_axes)
         lay = self.ci.layout
         lay.setRowStretchFactor(0, 6)
         lay.setRowStretchFactor(1, 2)
@@ -439,6 +444,25 @@ class TimelineView(pg.GraphicsLayoutWidget):
         ]
         axis.setTicks([ticks, []])
         self._fit_left_axes([row.label for row in d.rows])
+
+    def _match_right_axes(self) -> None:
+        """The Gantt and the per-core strip get an empty right margin as wide as the
+        CPU totals' right-hand scale while it shows, so that one moment is at one x in
+        all three (a continuous run's busy line ended 0.3 s short of the bars above)."""
+        right = self.cpu.total.getAxis("right")
+        width = int(round(right.geometry().width())) if right.isVisible() else 0
+        for plot in (self.gantt_plot, self.cpu.heat):
+            ax = plot.getAxis("right")
+            if width > 0:
+                if not ax.isVisible():
+                    ax.setTicks([[], []])
+                    ax.setStyle(showValues=False)
+                    ax.setPen(pg.mkPen(None))
+                    plot.showAxis("right")
+                if int(ax.width()) != width:
+                    ax.setWidth(width)
+            elif ax.isVisible():
+                plot.hideAxis("right")
 
     def _fit_left_axes(self, labels: list[str]) -> None:
         """One width for the three left axes, enough for the longest row label."""

@@ -44,12 +44,23 @@ def test_keyboard_toggle_makes_a_segment_with_its_own_figures(window, qtbot):
     assert wanted in panel.title.text()
     assert "threads × 2" in panel.table.text() and wanted in panel.table.text()
     assert window.throughput_lane.shown  # the tasks/s line on the CPU totals
+    # its scale narrows the CPU totals: the plots above narrow as much, so a moment
+    # is at one x in all three (the busy line ended 0.3 s short of the bars above)
+    qtbot.waitUntil(lambda: _edges_agree(window.timeline), timeout=3000)
     window.stop()
     qtbot.waitUntil(lambda: not window.running, timeout=10000)
     window.segments_tick()
     assert "stopped" in panel.title.text()
     result = window.session.runs[-1].result
     assert [s["strategy"] for s in result["segments"]] == ["threads", wanted]
+
+
+def _edges_agree(tl) -> bool:
+    rects = [p.vb.sceneBoundingRect() for p in (tl.gantt_plot, tl.cpu.heat, tl.cpu.total)]
+    return all(
+        abs(r.left() - rects[0].left()) <= 1 and abs(r.right() - rects[0].right()) <= 1
+        for r in rects
+    )
 
 
 def _label_stays_in_view_above_the_rows(window, qtbot) -> None:
