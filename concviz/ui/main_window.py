@@ -1320,9 +1320,12 @@ class MainWindow(QMainWindow):
     COMPACT_BELOW_HEIGHT = 780
 
     def _size_runs_panel(self, scale: float) -> None:
-        """Room for a run's name in the runs panel: about a quarter of the width."""
+        """Room for a run's name in the runs panel: 320 px (times the text's scale) on
+        a small screen, more on a wide one (at 1920 px a run's name was cut at 320), at
+        most a third of the width."""
         total = sum(self.splitter.sizes()) or self.width()
-        side = max(self.runs_panel.minimumWidth(), min(int(320 * scale), total // 3))
+        wanted = max(int(320 * scale), int(0.24 * total))
+        side = max(self.runs_panel.minimumWidth(), min(wanted, total // 3))
         self.splitter.setSizes([max(total - side, 1), side])
 
     def _update_compact(self) -> None:

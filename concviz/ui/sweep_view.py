@@ -182,6 +182,8 @@ class SweepView(QWidget):
 
         for edit in (self.strategies, self.workers_list, self.sizes):
             edit.editingFinished.connect(lambda e=edit: e.setCursorPosition(0))
+        for edit in (self.workers_list, self.sizes):  # an empty plot's axes follow them
+            edit.editingFinished.connect(self._fields_edited)
             edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("0" * 8))
         self.labels: dict[str, QLabel] = {}
         fields = [
@@ -631,6 +633,42 @@ class SweepView(QWidget):
         else:
             self._prepare(self.left, "Wall time", "wall (s)", "task size (ms, log scale)", True)
             self._prepare(self.right, "Efficiency", "efficiency", "task size (ms, log scale)", True)
+        self._empty_axes(kind)
+
+    def _fields_edited(self) -> None:
+        kind = self.kind.currentData()
+        if self.sweep is None or self.sweep.get("kind") != kind:
+            self._draw_empty(kind)
+
+    def _empty_axes(self, kind: str) -> None:
+        """Before a sweep, the axes it will have: the worker counts or task sizes in the
+        fields as ticks (an empty plot's own ticks read 0.2, 0.4 … workers)."""
+        try:
+            values = parse_list(
+                self.workers_list.text() if kind == "workers" else self.sizes.text(),
+                int if kind == "workers" else float,
+            )
+        except ValueError:
+            values = []
+        values = sorted({v for v in values if v > 0})
+        if not values:
+            return
+        if kind == "workers":
+            values = sorted({1, *values})
+            for plot in (self.left, self.right):
+                _ticks(plot, values)
+                plot.setXRange(0.8, values[-1] + 0.2, padding=0)
+            self.left.setYRange(0, values[-1] * 1.05, padding=0)
+            self.right.setYRange(0, 1.1, padding=0)
+            return
+        ticks = [[(math.log10(x), f"{x:g}") for x in values]]
+        lo, hi = math.log10(values[0]), math.log10(values[-1])
+        pad = max(0.15, 0.06 * (hi - lo))
+        for plot in (self.left, self.right):
+            plot.getAxis("bottom").setTicks(ticks)
+            plot.setXRange(lo - pad, hi + pad, padding=0)
+        self.left.setYRange(0, 1, padding=0)
+        self.right.setYRange(0, 1.1, padding=0)
 
     def show_sweep(self, sweep: dict, final: bool = True) -> None:
         """Draw ``sweep`` (``runtime.sweep.sweep_from_runs``) and say its fits in words."""

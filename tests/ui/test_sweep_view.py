@@ -160,3 +160,18 @@ def test_the_sweep_page_beside_the_lessons_takes_the_runs_panels_room(window, qt
     assert window.width() >= COMPARE_WITH_RUNS_MIN_WIDTH
     window.show_page(window.timeline_page)
     assert window.runs_panel.isVisible()  # the timeline beside it keeps it
+
+
+def test_before_a_sweep_the_plots_show_the_worker_counts_and_sizes_to_come(window, qtbot):
+    view = _sweep_view(window, qtbot)
+    view.kind.setCurrentIndex(view.kind.findData("workers"))
+    view.workers_list.setText("1,2,3,4")
+    view.workers_list.editingFinished.emit()  # as leaving the field does
+    ticks = view.left.getAxis("bottom")._tickLevels
+    # whole workers, the ones the fields name (an empty plot read 0.2, 0.4 … workers)
+    assert [v for v, _label in ticks[0]] == [1, 2, 3, 4], ticks
+    view.kind.setCurrentIndex(view.kind.findData("task_size"))
+    view.sizes.setText("0.05,1,20")
+    view.sizes.editingFinished.emit()
+    labels = [label for _v, label in view.right.getAxis("bottom")._tickLevels[0]]
+    assert labels == ["0.05", "1", "20"], labels
