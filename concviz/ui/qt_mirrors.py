@@ -34,6 +34,10 @@ class _Loader(importlib.abc.Loader):
         self.loader = loader
         self.name = name
 
+    def __getattr__(self, name: str):
+        # the rest of the loader's face (get_code, resource readers, is_package) is its own
+        return getattr(self.loader, name)
+
     def create_module(self, spec):
         return self.loader.create_module(spec)
 
