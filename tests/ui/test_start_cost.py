@@ -1,4 +1,5 @@
-"""What the window's start does not pay for: every Qt class made up front.
+"""What the window's start does not pay for (every Qt class made up front), and the
+Workers control that replaced superqt's.
 
 ``concviz bench startup`` times the start; these tests check the two causes found
 (0.3 s and 0.6 s of a 1.7 s start) stay away, in a process of their own.
@@ -77,3 +78,20 @@ def test_the_workers_box_and_slider_move_together_and_report_once(qtbot):
     qtbot.waitUntil(lambda: w.box.width() > narrow, timeout=2000)  # the layout's next pass
     edit = w.box.lineEdit()  # the digits are seen (the style's arrows once left one pixel)
     assert edit.width() >= edit.fontMetrics().horizontalAdvance("1000"), edit.width()
+
+
+def test_a_count_typed_in_the_workers_box_is_the_one_return_runs_with(window, qtbot):
+    """Return is the window's Run shortcut: a count typed into the box and Return ran
+    with the count from before the typing, while the box changed only on Return."""
+    c = window.controls
+    c.set_workload("io-sleep")
+    c.tasks.setValue(4)
+    c.task_ms.setValue(5)
+    box = c.workers.box
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "3")
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # through the shortcut map, as a key press is
+    qtbot.waitUntil(lambda: len(window.session.runs) == 1 and not window.running, timeout=20000)
+    assert window.session.runs[0].result["workers"] == 3
+    assert c.workers.slider.value() == 3
