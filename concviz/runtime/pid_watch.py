@@ -30,8 +30,14 @@ class PidWatch:
     def __init__(self) -> None:
         self._fd = -1
         self._newest = b""
+        # the pids given out between the last two looks, oldest first (empty when not
+        # known: the first look, an unreadable file, or more than NEW_PIDS_MAX of them)
+        self.new_pids: range = range(0)
+
+    NEW_PIDS_MAX = 64
 
     def began(self) -> bool:
+        self.new_pids = range(0)
         try:
             if self._fd < 0:
                 self._fd = os.open("/proc/loadavg", os.O_RDONLY)
@@ -40,7 +46,13 @@ class PidWatch:
             return True
         if newest == self._newest:
             return False
-        self._newest = newest
+        before, self._newest = self._newest, newest
+        try:
+            first, last = int(before) + 1, int(newest)
+        except ValueError:
+            return True  # the first look
+        if 0 < last - first + 1 <= self.NEW_PIDS_MAX:  # not wrapped past pid_max, nor a flood
+            self.new_pids = range(first, last + 1)
         return True
 
     def close(self) -> None:
@@ -50,6 +62,23 @@ class PidWatch:
             except OSError:
                 pass
             self._fd = -1
+
+
+def parent_if_process(pid: int) -> int | None:
+    """The parent of process ``pid``; None when ``pid`` is a thread's id, or gone."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read(1024)
+    except OSError:
+        return None
+    tgid = ppid = None
+    for line in status.splitlines():
+        if line.startswith(b"Tgid:"):
+            tgid = int(line.split()[1])
+        elif line.startswith(b"PPid:"):
+            ppid = int(line.split()[1])
+            break  # PPid comes after Tgid
+    return ppid if tgid == pid else None
 
 
 def process_tree(pid: int, known: dict[int, list[str]] | None = None) -> list[int]:

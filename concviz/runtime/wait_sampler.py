@@ -35,7 +35,7 @@ from concviz.model.wait_states import (
 )
 
 from .elf_symbols import python_runtime_range
-from .pid_watch import LINUX, NS_PER_TICK, PidWatch, process_tree
+from .pid_watch import LINUX, NS_PER_TICK, PidWatch, parent_if_process, process_tree
 
 # futex's number in the syscall file: x86-64 202, aarch64 98
 _FUTEX = {"x86_64": 202, "aarch64": 98}.get(os.uname().machine if LINUX else "", -1)
@@ -181,6 +181,10 @@ class _Holder:
             pass
 
 
+def _alive(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}")
+
+
 class WaitSampler:
     """Samples the threads of ``root_pid`` and its descendants into ``samples``.
 
@@ -222,6 +226,7 @@ class WaitSampler:
         self._tids: dict[int, list[str]] = {}  # pid -> its threads' ids, last listed
         self._last_list = -1e9
         self._pids_given = PidWatch()  # whether a process or thread began anywhere
+        self._adopted: set[int] = set()  # processes found from their pids (``_adopt``)
         self._lists_due = 0  # thread listings still to do after a process or thread began
         self._walks_due = 0  # process-tree walks still to do after one began
         self._pending: list[int] = []  # flat rows: t, pid, tid, state, cpu, delay, core, sys
@@ -287,6 +292,9 @@ class WaitSampler:
         relisted = False
         if with_processes or not self._pids:
             pids = process_tree(self.root_pid, self._tids)
+            # a process adopted from its pid may not be linked to its parent yet
+            self._adopted &= {p for p in self._adopted if p not in pids and _alive(p)}
+            pids += sorted(self._adopted)
             relisted, self._pids = pids != self._pids, pids
         changed = False
         for pid in self._pids:
@@ -329,6 +337,24 @@ class WaitSampler:
                 if holder is not None:
                     holder.tids.clear()
 
+    def _adopt(self, new_pids: range) -> None:
+        """New processes whose parent is watched, found from the pids just given out.
+
+        A walk of the tree costs about 1 ms (every thread's ``children`` file) and runs
+        at most every ``TREE_EVERY_S``: a pool's workers, forked just after the run's
+        threads began, were found 75-95 ms into their first tasks, and those tasks'
+        run-queue waits read as I/O waits. One ``status`` read per new pid finds them
+        within ``THREADS_EVERY_S``.
+        """
+        if not self._pids or not new_pids:
+            return
+        known = set(self._pids)
+        for pid in new_pids:  # oldest first: a worker's own children come after it
+            if pid not in known and parent_if_process(pid) in known:
+                self._pids.append(pid)
+                self._adopted.add(pid)
+                known.add(pid)
+
     def _holder(self, pid: int) -> _Holder | None:
         runtime = self._gil.get(pid)
         if self.gil_layout is None or runtime is None:
@@ -347,6 +373,7 @@ class WaitSampler:
             # twice: a new thread or process is linked to its parent just after its
             # pid is given out, so the check after this one may be the first to see it
             self._lists_due = self._walks_due = 2
+            self._adopt(self._pids_given.new_pids)
         periodic = now - self._last_list >= self.LIST_EVERY_S
         if not (self._lists_due or self._walks_due or periodic):
             return

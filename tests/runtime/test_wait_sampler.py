@@ -374,6 +374,43 @@ def test_threads_and_processes_begun_after_sampling_began_are_found_and_ended_on
             child.wait()
 
 
+def test_a_process_begun_mid_run_is_found_from_its_pid_without_walking_the_tree():
+    """A pool's workers, forked just after the run's threads began, were found only at
+    the next walk of the process tree, 75-95 ms into their first tasks (whose run-queue
+    waits then read as I/O waits). A new pid whose parent is watched is taken at once;
+    here the tree is never walked again after the first look."""
+    import subprocess
+    import time
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SPAWNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    sampler = WaitSampler(child.pid)
+    sampler.TREE_EVERY_S = sampler.LIST_EVERY_S = 1e9  # no walk after the first
+    try:
+        sampler.sample_once()  # the first look walks the tree: the child alone
+        child.stdin.write("p\n")
+        child.stdin.flush()
+        grandchild = int(child.stdout.readline())
+        seen: set[int] = set()
+        end = time.monotonic() + 2.0
+        while grandchild not in seen and time.monotonic() < end:
+            before = len(sampler.samples)
+            sampler.sample_once()
+            sampler.flush()
+            seen |= set(sampler.samples.view()["pid"][before:].tolist())
+            time.sleep(0.005)
+        assert grandchild in seen
+    finally:
+        sampler.stop()
+        child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        finally:
+            child.kill()
+            child.wait()
+
+
 _SLEEPER = """
 import sys, threading
 go, done = threading.Event(), threading.Event()
