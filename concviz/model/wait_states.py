@@ -276,7 +276,18 @@ def split_tasks(
             continue
         t, state, delay = st[rows], states[int(thread)], sdelay[rows]
         read = delay >= 0  # the counters are read at a lower rate than the state (-1)
-        waited = _at(t[read], delay[read], end[mine]) - _at(t[read], delay[read], start[mine])
+        tr, dr = t[read], delay[read]
+        waited = _at(tr, dr, end[mine]) - _at(tr, dr, start[mine])
+        if len(tr) >= 2 and tr[-1] > tr[0]:
+            # Before the thread's first counter reading (a worker process is found a
+            # few ms into its first task) and after its last, the run-queue delay is
+            # not known: the thread's own rate over its readings stands in for it.
+            # Counted as none, a contended first task's CPU wait read as I/O wait.
+            rate = max(0.0, float(dr[-1] - dr[0]) / float(tr[-1] - tr[0]))
+            s0, e0 = start[mine].astype(float), end[mine].astype(float)
+            unread = np.clip(np.minimum(e0, tr[0]) - s0, 0.0, None)
+            unread += np.clip(e0 - np.maximum(s0, tr[-1]), 0.0, None)
+            waited = waited + rate * unread
         cpu_wait = np.clip(waited, 0.0, off[mine])
         rest = off[mine] - cpu_wait
         out["cpu_wait"][mine] = cpu_wait

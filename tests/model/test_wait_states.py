@@ -177,3 +177,22 @@ def test_the_split_does_not_depend_on_the_order_the_samples_come_in():
         np.testing.assert_array_equal(in_order[part], shuffled[part], err_msg=part)
     assert in_order["sampled"].sum() > n_tasks // 2
     assert (in_order["gil_wait"] > 0).any() and (in_order["native"] > 0).any()
+
+
+def test_a_task_begun_before_its_thread_was_first_read_takes_the_threads_delay_rate():
+    # thread 5 is first read at 40 ms (a worker process found into its first task);
+    # over its readings its run-queue delay grows 3 ms every 10 ms. A task from 0 to
+    # 40 ms with 28 ms of CPU: 12 ms off CPU, of which 40 ms x 0.3 = 12 ms, at that
+    # rate, were waits for a CPU (counted as none, all 12 read as I/O waits)
+    rows = [(t, 5, STATE_USER, 3 * (t - 40) // 10) for t in range(40, 101, 10)]
+    split = split_tasks(
+        np.array([5]), np.array([0]), np.array([40 * MS]), np.array([28 * MS]), _samples(rows)
+    )
+    assert split["cpu_wait"][0] == pytest.approx(12 * MS)
+    assert split["io_wait"][0] == pytest.approx(0.0)
+    # a task after the last reading likewise, never past its own time off CPU
+    late = split_tasks(
+        np.array([5]), np.array([100 * MS]), np.array([120 * MS]), np.array([18 * MS]),
+        _samples(rows),
+    )  # fmt: skip
+    assert late["cpu_wait"][0] == pytest.approx(2 * MS)
