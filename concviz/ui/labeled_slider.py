@@ -10,13 +10,14 @@ Threads: GUI thread only.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QPoint, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QHBoxLayout,
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QToolTip,
     QWidget,
 )
 
@@ -58,6 +59,21 @@ class LabeledSlider(QWidget):
         self.valueChanged.emit(v)
 
     def _from_box(self, v: int) -> None:
+        top = self.slider.maximum()
+        if v > top:
+            # past what the control allows: the box takes any number of digits, so a
+            # typed 12 is not silently cut to its first digit (which then ran 1
+            # worker); it becomes the most allowed, and the tooltip says why
+            with QSignalBlocker(self.box):
+                self.box.setValue(top)
+            QToolTip.showText(
+                self.box.mapToGlobal(QPoint(0, self.box.height())),
+                f"At most {top} here. {self.toolTip()}".strip(),
+                self.box,
+            )
+            v = top
+        if v == self.slider.value():
+            return
         with QSignalBlocker(self.slider):
             self.slider.setValue(v)
         self.valueChanged.emit(v)
@@ -66,9 +82,12 @@ class LabeledSlider(QWidget):
         """The range of both; a value outside it comes to its nearer end (and is
         reported, as Qt's own slider does, unless signals are blocked)."""
         before = self.value()
-        for w in (self.slider, self.box):
-            with QSignalBlocker(w):
-                w.setRange(low, high)
+        with QSignalBlocker(self.slider):
+            self.slider.setRange(low, high)
+        with QSignalBlocker(self.box):
+            # room to type past the top (see _from_box), as many digits as it has
+            self.box.setRange(low, 10 ** len(str(high)) * 10 - 1)
+            self.box.setValue(self.slider.value())
         self.box.updateGeometry()  # its size hint is its widest value's, padding and all
         if self.value() != before and not self.signalsBlocked():
             self.valueChanged.emit(self.value())

@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         p = self.controls.params()
         what = (
             f"{self.controls.workload.currentText()} · {p['tasks']} tasks of "
-            f"{p['task_ms']:g} ms · {p['workers']} workers"
+            f"{p['task_ms']:g} ms · {p['workers']} worker{'' if p['workers'] == 1 else 's'}"
         )
         dialog = CompareDialog(self._strategy_items, what, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

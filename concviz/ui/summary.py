@@ -177,7 +177,8 @@ class SummaryPanel(QFrame):
         elif run["strategy"] == "sequential":
             how = "sequential · 1 worker"  # whatever the slider said, one thread ran it
         else:
-            how = f"{run['strategy']} · {run['workers']} workers"
+            n = run["workers"]
+            how = f"{run['strategy']} · {n} worker{'' if n == 1 else 's'}"
         what = run["workload"]
         if what == "user" and run.get("user"):
             from .user_workload import workload_label

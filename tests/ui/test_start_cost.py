@@ -73,7 +73,7 @@ def test_the_workers_box_and_slider_move_together_and_report_once(qtbot):
     # a range that excludes the value brings it in; the box is as wide as its digits
     narrow = w.box.width()
     w.setRange(1, 1000)
-    assert w.maximum() == w.box.maximum() == 1000
+    assert w.maximum() == 1000 and w.box.maximum() >= 1000
     w.setValue(1000)
     qtbot.waitUntil(lambda: w.box.width() > narrow, timeout=2000)  # the layout's next pass
     edit = w.box.lineEdit()  # the digits are seen (the style's arrows once left one pixel)
@@ -95,3 +95,15 @@ def test_a_count_typed_in_the_workers_box_is_the_one_return_runs_with(window, qt
     qtbot.waitUntil(lambda: len(window.session.runs) == 1 and not window.running, timeout=20000)
     assert window.session.runs[0].result["workers"] == 3
     assert c.workers.slider.value() == 3
+    # past the control's top (2 x the cores for CPU work): 12 typed was cut to its
+    # first digit and ran 1 worker; it is now the most allowed
+    c.set_workload("cpu-python")
+    c.tasks.setValue(2)
+    top = c.workers.maximum()
+    assert top < 12
+    box.selectAll()
+    qtbot.keyClicks(box, "12")
+    assert box.value() == top and c.workers.value() == top
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(window.session.runs) == 2 and not window.running, timeout=20000)
+    assert window.session.runs[1].result["workers"] == top
