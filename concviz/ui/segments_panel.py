@@ -280,6 +280,8 @@ def install(window) -> SegmentsPanel:
             sum(1 for ph in info.phases if ph.get("t_ns")),
         )
         marked = marks != state.get("marks")
+        if live and marked and marks[0] > (state.get("marks") or (0,))[0]:
+            _say_switched(window, store)
         state["marks"] = marks
         redraw = (
             not live
@@ -317,6 +319,23 @@ def install(window) -> SegmentsPanel:
     window.segments_tick = tick  # tests and benches drive it without waiting
     window.throughput_lane = lane
     return panel
+
+
+def _say_switched(window, store) -> None:
+    """The status line's "Switching to … at the next task boundary…" becomes what
+    happened, once the switch's marker is in (it stood for 4 s, past the switch)."""
+    switches = [m for m in store.markers if m.get("kind") == "switch"]
+    if not switches or switches[-1] is getattr(window, "_said_switch", None):
+        return
+    window._said_switch = m = switches[-1]
+    to = m.get("to") or {}
+    tl = window.timeline
+    t0 = tl.t0_ns if tl.store is store else store.t_min  # the time axis's zero
+    at = (m["t_ns"] - t0) / 1e9 if t0 and m.get("t_ns") else None
+    when = f" at {at:.1f} s" if at is not None and at >= 0 else ""
+    window.statusBar().showMessage(
+        f"Switched to {to.get('strategy', '?')} × {to.get('workers', '?')}{when}", 4000
+    )
 
 
 def _label_markers(timeline, store, tracker: SegmentTracker, now_ns: int) -> None:

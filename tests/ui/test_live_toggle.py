@@ -24,6 +24,13 @@ def test_keyboard_toggle_makes_a_segment_with_its_own_figures(window, qtbot):
     switches = [m for m in store.markers if m.get("kind") == "switch"]
     assert len(switches) == 1 and switches[0]["to"]["strategy"] == wanted
 
+    # the status line says the switch happened, no longer that it is coming
+    qtbot.waitUntil(
+        lambda: window.segments_tick() or "Switched to" in window.statusBar().currentMessage(),
+        timeout=5000,
+    )
+    assert f"Switched to {wanted} × 2 at " in window.statusBar().currentMessage()
+
     def labelled() -> bool:
         window.segments_tick()
         lines = window.timeline._marker_lines
