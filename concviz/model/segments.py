@@ -345,7 +345,7 @@ def run_segments(store: EventStore, end_ns: int | None = None) -> list[dict]:
 def switch_label(
     before: Segment, after: Segment, now_ns: int | None = None, names: bool = True
 ) -> str:
-    """A switch marker's words: "threads × 2 → process-pool × 2: 200 → 390 tasks/s, 1.95×";
+    """A switch marker's words: "threads × 2 → process-pool × 2: 200 → 390 tasks/s, 1.9×";
     without ``names`` only the figures (where the view has no room for the rest: the
     segments table names them)."""
     what = f"{before.label} → {after.label}"
@@ -358,7 +358,7 @@ def switch_label(
     rates = f"{rate_text(a)} → {rate_text(b)} tasks/s"
     text = f"{what}: {rates}" if names else rates
     if ratio is not None:
-        text += f", {ratio:.2f}×"  # as the segments table says it (1.0× beside 0.97×)
+        text += f", {ratio:.1f}×"
     return text
 
 

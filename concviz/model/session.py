@@ -102,6 +102,25 @@ def default_name(spec: P.Start | None, number: int) -> str:
     return f"#{number} {spec.strategy}{workers} · {what}"
 
 
+def switched_name(spec: P.Start, number: int, markers: list[dict]) -> str | None:
+    """``#1 threads ×2 → process-pool ×2 · cpu-python``: a continuous run's default
+    name once it has switched (None when it has not); past three strategies, the first
+    and the last with "…" between."""
+    switches = [m for m in markers if m.get("kind") == "switch" and m.get("to")]
+    if not switches:
+        return None
+
+    def step(strategy: str, workers) -> str:
+        return strategy if strategy == "sequential" else f"{strategy} ×{workers}"
+
+    steps = [step(spec.strategy, spec.workers)]
+    steps += [step(m["to"].get("strategy", "?"), m["to"].get("workers", "?")) for m in switches]
+    if len(steps) > 3:
+        steps = [steps[0], "…", steps[-1]]
+    what = default_name(spec, number).rpartition(" · ")[2]
+    return f"#{number} {' → '.join(steps)} · {what}"
+
+
 class Session:
     """The runs of one sitting, in the order they were made."""
 
@@ -195,8 +214,13 @@ class Session:
         self._tell("updated", run)
 
     def finish(self, run: Run, result: dict) -> None:
-        """The run ended: keep its result (``run_object``) and tell the listeners."""
+        """The run ended: keep its result (``run_object``) and tell the listeners.
+
+        A continuous run that switched strategy, still under its default name, is
+        named for its whole path (the runs list named it for its first strategy)."""
         run.result = result
+        if run.spec is not None and run.name == default_name(run.spec, run.id):
+            run.name = switched_name(run.spec, run.id, result.get("markers") or []) or run.name
         self.dirty = True
         self._tell("finished", run)
 

@@ -365,8 +365,8 @@ def _label_markers(timeline, store, tracker: SegmentTracker, now_ns: int) -> Non
 def _fitted_label(timeline, x: float, label, before, after, now_ns: int) -> tuple[str, bool]:
     """The words a switch marker has room for, and whether they go left of the line.
 
-    Right of the line where they fit, else left; the figures alone where the whole
-    label fits neither side (a 720p projector in presentation mode cut "threads × 2 →"
+    Right of the line where they fit, else left; on two lines, names over figures,
+    where one line fits neither side; the figures alone where that does not fit either (a 720p projector in presentation mode cut "threads × 2 →"
     to "ds × 2 →" at the view's edge); elided as a last resort."""
     vb = timeline.gantt_plot.vb
     (x0, x1), _y = vb.viewRange()
@@ -377,9 +377,15 @@ def _fitted_label(timeline, x: float, label, before, after, now_ns: int) -> tupl
         return switch_label(before, after, now_ns), False
     right_px = (x1 - x) / upp - pad
     left_px = (x - x0) / upp - pad
-    for names in (True, False):
-        text = switch_label(before, after, now_ns, names=names)
-        width = fm.horizontalAdvance(text)
+    whole = switch_label(before, after, now_ns)
+    what, colon, figures = whole.partition(": ")
+    # on one line; then the names over the figures (the strip above the rows grows a
+    # line for it), which a whole run's view has room for after a stop where one line
+    # had not, and the names were dropped; then the figures alone
+    tries = [whole, f"{what}\n{figures}" if colon else None]
+    tries.append(switch_label(before, after, now_ns, names=False))
+    for text in filter(None, tries):
+        width = max(fm.horizontalAdvance(line) for line in text.split("\n"))
         if width <= right_px:
             return text, False
         if width <= left_px:

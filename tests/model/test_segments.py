@@ -110,7 +110,7 @@ def test_a_switch_label_carries_both_rates_and_the_ratio():
     tracker.update()
     a, b = tracker.segments
     text = switch_label(a, b, 8 * S)
-    assert text == "threads × 2 → process-pool × 2: 99.8 → 200 tasks/s, 2.00×"
+    assert text == "threads × 2 → process-pool × 2: 99.8 → 200 tasks/s, 2.0×"
     assert (rate_text(1234.4), rate_text(12.34), rate_text(1.234)) == ("1,234", "12.3", "1.23")
 
 
