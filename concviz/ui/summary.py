@@ -240,7 +240,7 @@ class SummaryPanel(QFrame):
             else ""
         )
         if watching is not None and watching >= 0.1:  # enough to take from the workers
-            self.notes["parallelism"].setText(f"window took {watching:.2f} core")
+            self.notes["parallelism"].setText(f"watching cost {watching:.2f} core")
         base_run = (
             self.session.baseline_for(shown)
             if self.session is not None and shown is not None
