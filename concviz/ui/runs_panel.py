@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QFontMetrics, QKeySequence
+from PySide6.QtGui import QAction, QColor, QFontMetrics, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -149,7 +149,23 @@ class RunsModel(QAbstractTableModel):
 
     def set_theme(self, theme: T.Theme) -> None:
         self.theme = theme
+        self._swatches = {}
         self._all_changed()
+
+    _swatches: dict = {}
+
+    def _swatch(self, colour: str) -> QPixmap:
+        """A run's colour with a ring of the background's: on a selected row the light
+        theme's highlight is the first run's own blue, which hid its swatch."""
+        pix = self._swatches.get(colour)
+        if pix is None:
+            pix = QPixmap(16, 16)
+            pix.fill(QColor(self.theme.background))
+            p = QPainter(pix)
+            p.fillRect(2, 2, 12, 12, QColor(colour))
+            p.end()
+            self._swatches = {**self._swatches, colour: pix}
+        return pix
 
     # -- lookups
     def row_of(self, run_id: int) -> int | None:
@@ -193,7 +209,7 @@ class RunsModel(QAbstractTableModel):
                 return wall_text(run)
             return speedup_text(self.session, run)
         if role == Qt.ItemDataRole.DecorationRole and col == NAME:
-            return QColor(self.theme.run_colour(run.colour))
+            return self._swatch(self.theme.run_colour(run.colour))
         if role == Qt.ItemDataRole.TextAlignmentRole and col != NAME:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
