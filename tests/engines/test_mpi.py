@@ -216,3 +216,34 @@ def test_a_bad_hostfile_is_refused_by_the_cli_in_one_sentence_naming_the_line(tm
     else:
         assert f"line {line} of the MPI hostfile" in said, said
         assert repr(text.splitlines()[line - 1]) in said, said
+
+
+def test_a_dead_rank_ends_the_round_even_when_mpiexec_does_not():
+    """Once in CI a rank died and mpiexec never ended the job: rank 0 waited in a
+    collective for the dead rank and the run hung for 180 s. The lab now ends the
+    round itself when a rank of this machine is gone and mpiexec has not acted within
+    RANK_DEATH_GRACE_S (no MPI needed: mpiexec, rank 0 and the sink are stand-ins)."""
+    import threading
+    from types import SimpleNamespace
+
+    from concviz.lab.engines import mpi
+    from concviz.lab.engines.common import process_stat
+    from concviz.lab.strategies.base import WorkerDied
+
+    rank = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    start = process_stat(rank.pid)[2]
+    far = 4_000_000  # a rank on another host: its pid is not in mpiexec's tree here
+    job = SimpleNamespace(
+        _tree_lock=threading.Lock(),
+        _tree={rank.pid: start},
+        proc=SimpleNamespace(poll=lambda: None),  # mpiexec runs on, as it did
+    )
+    silent = SimpleNamespace(closed=False, next=lambda timeout: time.sleep(timeout))
+    sink = SimpleNamespace(rows={0: (far, 1, "rank 0"), 1: (rank.pid, 1, "rank 1")})
+    ctx = SimpleNamespace(stop_event=threading.Event())
+    rank.kill()
+    rank.wait()
+    t0 = time.monotonic()
+    with pytest.raises(WorkerDied, match=rf"MPI rank 1 \(pid {rank.pid}\) died"):
+        mpi._answer(job, silent, sink, ctx)
+    assert time.monotonic() - t0 < mpi.RANK_DEATH_GRACE_S + 2.0

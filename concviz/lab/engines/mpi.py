@@ -48,6 +48,11 @@ RANK_MODULE = "concviz.lab.engines.mpi_rank"
 STARTUP_TIMEOUT_S = 60.0  # ranks on other hosts may take a while (ssh, imports)
 QUIT_TIMEOUT_S = 5.0
 KILL_GRACE_S = 0.5
+# A rank on this machine gone while its round is unanswered: how long mpiexec has to
+# end the job itself (hydra does within milliseconds, and says the exit code) before
+# the lab does. Once in a CI run it never did, rank 0 waited in a collective for the
+# dead rank, and the run hung until the test's 180 s timeout.
+RANK_DEATH_GRACE_S = 3.0
 
 
 def _mpi_missing() -> str | None:
@@ -326,8 +331,21 @@ def _death(job: _Mpiexec, sink: EventSink, when: str = "") -> str:
     return f"{text}: {last}" if last else text
 
 
+def _dead_rank(job: _Mpiexec, sink: EventSink) -> tuple[int, str] | None:
+    """A rank of this machine (one mpiexec started) that is gone or a zombie."""
+    with job._tree_lock:
+        tree = dict(job._tree)
+    for pid, _tid, label in list(sink.rows.values()):
+        start = tree.get(pid)  # a rank on another host is not in mpiexec's tree here
+        if start is not None and not _alive(pid, start):
+            return pid, label
+    return None
+
+
 def _answer(job: _Mpiexec, replies: _Replies, sink: EventSink, ctx: RunContext) -> dict | None:
     """Rank 0's answer to a round; None when the run was stopped (raises if a rank died)."""
+    dead: tuple[int, str] | None = None
+    dead_at = 0.0
     while True:
         msg = replies.next(0.1)
         if msg is not None:
@@ -336,6 +354,15 @@ def _answer(job: _Mpiexec, replies: _Replies, sink: EventSink, ctx: RunContext) 
             if ctx.stop_event.is_set():
                 return None
             raise WorkerDied(_death(job, sink))
+        if dead is None:
+            dead = _dead_rank(job, sink)
+            dead_at = time.monotonic()
+        elif time.monotonic() - dead_at > RANK_DEATH_GRACE_S and not ctx.stop_event.is_set():
+            pid, label = dead
+            raise WorkerDied(
+                f"MPI {label} (pid {pid}) died, and mpiexec had not ended the job "
+                f"{RANK_DEATH_GRACE_S:g} s later: the lab ended it"
+            )
 
 
 def _start(job: _Mpiexec, sink: EventSink, ctx: RunContext, n: int) -> _Replies | None:
