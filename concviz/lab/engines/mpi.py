@@ -331,6 +331,24 @@ def _death(job: _Mpiexec, sink: EventSink, when: str = "") -> str:
     return f"{text}: {last}" if last else text
 
 
+def _how_it_ended(pid: int) -> str:
+    """ " with exit code 3" or " by signal 9" for a zombie (its status waits in /proc
+    until its parent reaps it); "" when that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().decode("ascii", "replace").rsplit(")", 1)[-1].split()
+        if fields[0] != "Z":
+            return ""
+        status = int(fields[49])  # exit_code, field 52 (Linux 3.5 on)
+    except (OSError, IndexError, ValueError):
+        return ""
+    if os.WIFEXITED(status):
+        return f" with exit code {os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        return f" by signal {os.WTERMSIG(status)}"
+    return ""
+
+
 def _dead_rank(job: _Mpiexec, sink: EventSink) -> tuple[int, str] | None:
     """A rank of this machine (one mpiexec started) that is gone or a zombie."""
     with job._tree_lock:
@@ -338,7 +356,7 @@ def _dead_rank(job: _Mpiexec, sink: EventSink) -> tuple[int, str] | None:
     for pid, _tid, label in list(sink.rows.values()):
         start = tree.get(pid)  # a rank on another host is not in mpiexec's tree here
         if start is not None and not _alive(pid, start):
-            return pid, label
+            return pid, f"{label} (pid {pid}) died{_how_it_ended(pid)}"
     return None
 
 
@@ -358,9 +376,8 @@ def _answer(job: _Mpiexec, replies: _Replies, sink: EventSink, ctx: RunContext) 
             dead = _dead_rank(job, sink)
             dead_at = time.monotonic()
         elif time.monotonic() - dead_at > RANK_DEATH_GRACE_S and not ctx.stop_event.is_set():
-            pid, label = dead
             raise WorkerDied(
-                f"MPI {label} (pid {pid}) died, and mpiexec had not ended the job "
+                f"MPI {dead[1]}, and mpiexec had not ended the job "
                 f"{RANK_DEATH_GRACE_S:g} s later: the lab ended it"
             )
 
