@@ -90,3 +90,8 @@ def phase_text(seconds: float) -> str:
     if seconds < 0.995:
         return f"{max(seconds, 0.0) * 1000:.0f} ms"
     return f"{seconds:.1f} s"
+
+
+def workers_text(n: int) -> str:
+    """ "1 worker", "4 workers"."""
+    return f"{n} worker{'' if n == 1 else 's'}"

@@ -293,7 +293,7 @@ class WaitSampler:
         if with_processes or not self._pids:
             pids = process_tree(self.root_pid, self._tids)
             # a process adopted from its pid may not be linked to its parent yet
-            self._adopted &= {p for p in self._adopted if p not in pids and _alive(p)}
+            self._adopted = {p for p in self._adopted if p not in pids and _alive(p)}
             pids += sorted(self._adopted)
             relisted, self._pids = pids != self._pids, pids
         changed = False

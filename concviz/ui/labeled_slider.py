@@ -1,9 +1,10 @@
 """A slider with its value in an editable box beside it (the Workers control).
 
 Drag the handle for a few workers, or type 200 into the box for an I/O run's threads:
-both move together, and ``valueChanged`` reports each change, whichever was used. (superqt's ``QLabeledSlider`` does the same; importing superqt imports all of
-its widgets and qtpy, whose star imports build every PySide6 class and enum: 0.6 s of
-the window's start.)
+both move together, and ``valueChanged`` reports each change, whichever was used.
+(superqt's ``QLabeledSlider`` does the same; importing superqt imports all of its
+widgets and qtpy, whose star imports build every PySide6 class and enum: 0.6 s of the
+window's start.)
 
 Threads: GUI thread only.
 """
@@ -33,9 +34,9 @@ class LabeledSlider(QWidget):
         self.box = QSpinBox()
         self.box.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
         self.box.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        # every digit typed is a change (the bar's 300 ms debounce makes "200" one
-        # choice): with changes only on Return, Return ran the window's Run shortcut
-        # first, with the count from before the typing
+        # keyboard tracking stays on: every digit typed is a change (the bar's 300 ms
+        # debounce makes "200" one choice); with changes only on Return, Return ran
+        # the window's Run shortcut first, with the count from before the typing
         self.box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         # the window's style gives spin boxes' arrows room even when they are not
         # drawn: the digits had none left (a 1-pixel field beside the slider)
@@ -85,7 +86,7 @@ class LabeledSlider(QWidget):
         with QSignalBlocker(self.slider):
             self.slider.setRange(low, high)
         with QSignalBlocker(self.box):
-            # room to type past the top (see _from_box), as many digits as it has
+            # room to type past the top (see _from_box): one digit more than it has
             self.box.setRange(low, 10 ** len(str(high)) * 10 - 1)
             self.box.setValue(self.slider.value())
         self.box.updateGeometry()  # its size hint is its widest value's, padding and all

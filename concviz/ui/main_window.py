@@ -39,7 +39,7 @@ from concviz.lab import protocol as P
 from concviz.model import metrics
 from concviz.model.cpu_series import CpuSeries
 from concviz.model.event_store import EventStore
-from concviz.model.metrics import ObserverClock
+from concviz.model.metrics import ObserverClock, workers_text
 from concviz.model.run_result import run_object
 from concviz.model.session import Run, Session
 from concviz.model.wait_states import SETTLE_S, bound_samples
@@ -799,7 +799,7 @@ class MainWindow(QMainWindow):
         p = self.controls.params()
         what = (
             f"{self.controls.workload.currentText()} · {p['tasks']} tasks of "
-            f"{p['task_ms']:g} ms · {p['workers']} worker{'' if p['workers'] == 1 else 's'}"
+            f"{p['task_ms']:g} ms · {workers_text(p['workers'])}"
         )
         dialog = CompareDialog(self._strategy_items, what, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

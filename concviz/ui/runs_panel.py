@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from concviz.model.metrics import workers_text
 from concviz.model.session import Run, Session
 
 from . import theme as T
@@ -230,8 +231,7 @@ class RunsModel(QAbstractTableModel):
         lines = [f"<b>{run.name}</b>", f"{run.strategy} · {run.workload}"]
         if run.spec is not None:
             lines.append(
-                f"{run.spec.workers} worker{'' if run.spec.workers == 1 else 's'} · "
-                f"{run.spec.tasks} tasks of {run.spec.task_ms:g} ms"
+                f"{workers_text(run.spec.workers)} · {run.spec.tasks} tasks of {run.spec.task_ms:g} ms"
             )
         if res:
             lines.append(f"wall {res.get('wall_s', 0):.2f} s · CPU {res.get('cpu_s', 0):.2f} s")

@@ -366,8 +366,9 @@ def _fitted_label(timeline, x: float, label, before, after, now_ns: int) -> tupl
     """The words a switch marker has room for, and whether they go left of the line.
 
     Right of the line where they fit, else left; on two lines, names over figures,
-    where one line fits neither side; the figures alone where that does not fit either (a 720p projector in presentation mode cut "threads × 2 →"
-    to "ds × 2 →" at the view's edge); elided as a last resort."""
+    where one line fits neither side; the figures alone where that does not fit
+    either (a 720p projector in presentation mode cut "threads × 2 →" to "ds × 2 →"
+    at the view's edge); elided as a last resort."""
     vb = timeline.gantt_plot.vb
     (x0, x1), _y = vb.viewRange()
     upp = vb.viewPixelSize()[0]

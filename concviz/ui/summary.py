@@ -177,8 +177,7 @@ class SummaryPanel(QFrame):
         elif run["strategy"] == "sequential":
             how = "sequential · 1 worker"  # whatever the slider said, one thread ran it
         else:
-            n = run["workers"]
-            how = f"{run['strategy']} · {n} worker{'' if n == 1 else 's'}"
+            how = f"{run['strategy']} · {metrics.workers_text(run['workers'])}"
         what = run["workload"]
         if what == "user" and run.get("user"):
             from .user_workload import workload_label

@@ -661,14 +661,20 @@ class SweepView(QWidget):
             self.left.setYRange(0, values[-1] * 1.05, padding=0)
             self.right.setYRange(0, 1.1, padding=0)
             return
-        ticks = [[(math.log10(x), f"{x:g}") for x in values]]
-        lo, hi = math.log10(values[0]), math.log10(values[-1])
+        self._size_axes(values)
+        self.left.setYRange(0, 1, padding=0)
+        self.right.setYRange(0, 1.1, padding=0)
+
+    def _size_axes(self, sizes: list[float]) -> None:
+        """Both plots' log x axes over ``sizes`` (ascending), ticked at the sizes
+        themselves: pyqtgraph's own log ticks crowd into unreadable minor labels on a
+        wide plot."""
+        ticks = [[(math.log10(x), f"{x:g}") for x in sizes]]
+        lo, hi = math.log10(sizes[0]), math.log10(sizes[-1])
         pad = max(0.15, 0.06 * (hi - lo))
         for plot in (self.left, self.right):
             plot.getAxis("bottom").setTicks(ticks)
             plot.setXRange(lo - pad, hi + pad, padding=0)
-        self.left.setYRange(0, 1, padding=0)
-        self.right.setYRange(0, 1.1, padding=0)
 
     def show_sweep(self, sweep: dict, final: bool = True) -> None:
         """Draw ``sweep`` (``runtime.sweep.sweep_from_runs``) and say its fits in words."""
@@ -898,14 +904,7 @@ class SweepView(QWidget):
             self.left.setYRange(0, max(walls_max) * 1.08, padding=0)
         sizes = sorted({p["task_ms"] for p in pts} | {p["task_ms"] for p in seq})
         if sizes:
-            # the swept sizes themselves as ticks: pyqtgraph's own log ticks crowd into
-            # unreadable minor labels on a wide plot
-            ticks = [[(math.log10(x), f"{x:g}") for x in sizes]]
-            lo, hi = math.log10(sizes[0]), math.log10(sizes[-1])
-            pad = max(0.15, 0.06 * (hi - lo))
-            for plot in (self.left, self.right):
-                plot.getAxis("bottom").setTicks(ticks)
-                plot.setXRange(lo - pad, hi + pad, padding=0)
+            self._size_axes(sizes)
         effs = [p["efficiency"] for p in pts if p["efficiency"] is not None]
         self.right.setYRange(0, max([1.1, *effs]) * 1.08, padding=0)
 

@@ -150,18 +150,24 @@ def die_with_lab():
 
 
 # ------------------------------------------------------------------ processes
-def process_stat(pid: int) -> tuple[str, int, int] | None:
-    """``(state, ppid, start time)`` of a process from /proc, or None if it is gone."""
+def stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (the state first), or None
+    if the process is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             text = f.read().decode("ascii", "replace")
     except OSError:
         return None
     # the command name may hold spaces and parentheses: the fields follow the last ')'
-    fields = text.rsplit(")", 1)[-1].split()
+    return text.rsplit(")", 1)[-1].split()
+
+
+def process_stat(pid: int) -> tuple[str, int, int] | None:
+    """``(state, ppid, start time)`` of a process from /proc, or None if it is gone."""
+    fields = stat_fields(pid)
     try:
         return fields[0], int(fields[1]), int(fields[19])
-    except (IndexError, ValueError):
+    except (TypeError, IndexError, ValueError):
         return None
 
 

@@ -39,6 +39,7 @@ from .common import (
     missing_module,
     phase,
     process_stat,
+    stat_fields,
     worker_env,
 )
 from .sink import ControlLink, EventSink, callback_problem
@@ -334,13 +335,12 @@ def _death(job: _Mpiexec, sink: EventSink, when: str = "") -> str:
 def _how_it_ended(pid: int) -> str:
     """ " with exit code 3" or " by signal 9" for a zombie (its status waits in /proc
     until its parent reaps it); "" when that cannot be read."""
+    fields = stat_fields(pid)
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().decode("ascii", "replace").rsplit(")", 1)[-1].split()
         if fields[0] != "Z":
             return ""
         status = int(fields[49])  # exit_code, field 52 (Linux 3.5 on)
-    except (OSError, IndexError, ValueError):
+    except (TypeError, IndexError, ValueError):
         return ""
     if os.WIFEXITED(status):
         return f" with exit code {os.WEXITSTATUS(status)}"
