@@ -119,7 +119,14 @@ def test_a_rank_that_dies_fails_the_run_naming_mpi_and_keeps_what_was_recorded(t
     path.write_text(RANK_DIES)
     run, _, left = run_in_lab("mpi", workload="user", user=f"{path}:task", tasks=12, task_ms=50.0)
     assert not run["ok"] and not run["stopped"], run
-    assert "MPI rank" in run["error"] and "code 3" in run["error"], run["error"]
+    if "the lab ended it" in run["error"]:
+        # hydra did not end the job within RANK_DEATH_GRACE_S (seen once on a loaded CI
+        # machine) and its proxy had already reaped the rank, so no exit code was left
+        # to read; test_a_dead_rank_ends_the_round_even_when_mpiexec_does_not checks
+        # that the code is named whenever the zombie is still there
+        assert "MPI rank 1 (pid " in run["error"], run["error"]
+    else:
+        assert "MPI rank" in run["error"] and "code 3" in run["error"], run["error"]
     # rank 1 runs tasks 1, 3, 5...: tasks 1 and 3 ended (and were sent) 50 ms before
     # task 5 killed it
     done = {t["id"] for t in run["tasks"] if t["ok"]}
