@@ -370,12 +370,23 @@ def _driver(args: argparse.Namespace):
     """The run driver the CLI's runs go through, into one session (``--save`` keeps it).
 
     Each run gets a lab of its own and is watched from outside as the window watches
-    it (thread states, the machine's CPU).
+    it (thread states, the machine's CPU). The first run's lab is launched before the
+    imports below (numpy, the event store: a quarter of a second), so that it boots
+    meanwhile.
     """
+    from concviz.runtime.lab_process import LabError, LabProcess
+
+    try:
+        lab: LabProcess | None = LabProcess(args.interpreter)
+        lab.launch()
+    except LabError:  # the first run meets the same error and says it
+        lab = None
     from concviz.model.session import Session
     from concviz.runtime.driver import RunDriver
 
-    return RunDriver(Session(), interpreter=args.interpreter, observe=True, on_json=_show_notice)
+    driver = RunDriver(Session(), interpreter=args.interpreter, observe=True, on_json=_show_notice)
+    driver.next_lab = lab
+    return driver
 
 
 def _one_run(args: argparse.Namespace, driver, strategy: str | None = None) -> tuple:
@@ -427,14 +438,16 @@ def _add_continuous_options(p: argparse.ArgumentParser) -> None:
 
 def _continuous_script(args: argparse.Namespace) -> list | None:
     """The timed switches and stop of ``run --continuous`` (None for a batch run)."""
-    from concviz.lab.strategies import REGISTRY
-    from concviz.runtime.continuous import BadScript, parse_script
-
     timed = args.switch_at or args.workers_at or args.task_ms_at
     if not args.continuous:
         if timed or args.duration is not None:
             raise UsageError("concviz run: --duration and --switch-at need --continuous")
         return None
+    # here, not above: the lab's strategies are a tenth of a second of imports that a
+    # batch run's CLI does not need (its lab has them)
+    from concviz.lab.strategies import REGISTRY
+    from concviz.runtime.continuous import BadScript, parse_script
+
     if args.duration is None:
         raise UsageError("concviz run: --continuous needs --duration S (seconds to run)")
     try:

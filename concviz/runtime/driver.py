@@ -61,6 +61,9 @@ class RunDriver:
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._running: LabProcess | None = None
+        # a lab launched ahead (``LabProcess.launch``) for the next run that starts its
+        # own under the same interpreter: it boots while the caller does other work
+        self.next_lab: LabProcess | None = None
 
     def _change(self, fn: Callable[[], None]) -> None:
         if self.post is None:
@@ -100,7 +103,13 @@ class RunDriver:
         own = lab is None
         try:
             if own:
-                lab = LabProcess(interpreter or self.interpreter)
+                lab, self.next_lab = self.next_lab, None
+                if lab is None or lab.interpreter != _interpreter_path(
+                    interpreter or self.interpreter
+                ):
+                    if lab is not None:
+                        lab.close(timeout=0.5)
+                    lab = LabProcess(interpreter or self.interpreter)
                 lab.start()
             with self._lock:
                 self._running = lab
@@ -188,3 +197,10 @@ class RunDriver:
 
 class _Cancelled(Exception):
     """The driver was stopped before a run began."""
+
+
+def _interpreter_path(interpreter: str | None) -> str | None:
+    """``interpreter`` as ``LabProcess`` keeps it (the user's ``~`` expanded)."""
+    from pathlib import Path
+
+    return None if interpreter is None else str(Path(interpreter).expanduser())

@@ -14,11 +14,7 @@ from concviz.model.event_store import EventStore
 from concviz.model.metrics import ObserverClock
 from concviz.model.session import CpuSamples
 
-from .lab_process import LabError, LabProcess
-
-
-class BadInput(Exception):
-    """The lab refused the request (a bad parameter); the text is one sentence for the user."""
+from .lab_process import BadInput, LabError, LabProcess
 
 
 def as_start(params: P.Start | dict) -> P.Start:

@@ -77,6 +77,19 @@ def stylesheet(theme: T.Theme) -> str:
         QMenu::indicator:exclusive {{ border-radius: 6px; }}
         QMenu::indicator:checked {{ background: {th.highlight};
                                     border: 1px solid {th.foreground}; }}
+        /* Fusion draws a check box and a slider's handle from the palette's frame
+           colours, which the dark theme made nearly invisible: draw them here */
+        QCheckBox::indicator {{ width: 13px; height: 13px; border-radius: 2px;
+                                border: 1px solid {th.muted}; background: {th.base}; }}
+        QCheckBox::indicator:checked {{ background: {th.highlight};
+                                        border: 1px solid {th.foreground}; }}
+        QCheckBox::indicator:disabled {{ border: 1px solid {th.grid}; }}
+        QSlider::groove:horizontal {{ height: 4px; background: {th.grid};
+                                      border-radius: 2px; }}
+        QSlider::sub-page:horizontal {{ background: {th.highlight}; border-radius: 2px; }}
+        QSlider::handle:horizontal {{ background: {th.foreground}; width: 14px;
+            margin: -6px 0; border: 1px solid {th.background}; border-radius: 8px; }}
+        QSlider::handle:horizontal:disabled {{ background: {th.muted}; }}
         QComboBox, QSpinBox, QDoubleSpinBox, QLineEdit {{
             background: {th.base}; color: {th.foreground}; border: 1px solid {th.grid};
             padding: 2px 4px; selection-background-color: {th.highlight};

@@ -158,6 +158,13 @@ class MainWindow(QMainWindow):
         self.client = LabClient(
             interpreter, self, lab_nice=int(os.environ.get("CONCVIZ_LAB_NICE", "5"))
         )
+        # The lab boots (0.25-0.45 s: an interpreter and its imports) while the widgets
+        # below are built, not after them. Its signals are connected first: they come
+        # from the client's reader thread and are queued, so the slots run once this
+        # constructor has returned and the widgets they touch exist.
+        self._connect_client()
+        if start_lab:
+            self.client.start()
 
         self.controls = ControlBar()
         self.legend = LegendBar(self.theme)
@@ -261,16 +268,6 @@ class MainWindow(QMainWindow):
         self.batch.jobFailed.connect(self._job_failed)
         self.batch.allFinished.connect(self._compare_finished)
         self.banner.actionClicked.connect(self.restart_lab)
-        c = self.client
-        c.labStarted.connect(self._lab_started)
-        c.strategiesReceived.connect(self._strategies_received)
-        c.workloadsReceived.connect(self._workloads_received)
-        c.runStarted.connect(self._run_started_cb)
-        c.runFinished.connect(self._run_finished)
-        c.requestRejected.connect(self._request_rejected)
-        c.noticeArrived.connect(lambda text: self.statusBar().showMessage(text, 10_000))
-        c.labFailed.connect(self._lab_failed)
-        c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
         self._lab_down = False  # the lab ended (killed, crashed) and was not restarted
         self._run_when_up: dict | None = None  # Run pressed then: run once a new lab is up
@@ -284,8 +281,20 @@ class MainWindow(QMainWindow):
         self.timer.timeout.connect(self._tick)
         self.timer.start()
         self.sampler.start()
-        if start_lab:
-            self.start_lab()
+
+    def _connect_client(self) -> None:
+        c = self.client
+        c.labStarted.connect(self._lab_started)
+        c.strategiesReceived.connect(self._strategies_received)
+        c.workloadsReceived.connect(self._workloads_received)
+        c.runStarted.connect(self._run_started_cb)
+        c.runFinished.connect(self._run_finished)
+        c.requestRejected.connect(self._request_rejected)
+        c.noticeArrived.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        # queued even when emitted on this thread (an interpreter refused at once, in
+        # the constructor): the slot needs the widgets built after the lab's start
+        c.labFailed.connect(self._lab_failed, Qt.ConnectionType.QueuedConnection)
+        c.labRestarted.connect(lambda text: self.banner.show_message(text, "warning"))
 
     # ------------------------------------------------------------------ menus
     def _build_menus(self) -> None:
@@ -1282,6 +1291,10 @@ class MainWindow(QMainWindow):
                 border-right: {4 * s:.0f}px solid transparent;
                 border-top: {5 * s:.0f}px solid {th.foreground}; }}
             QPushButton {{ padding: {4 * s:.0f}px {10 * s:.0f}px; }}
+            QCheckBox::indicator {{ width: {13 * s:.0f}px; height: {13 * s:.0f}px; }}
+            QSlider::groove:horizontal {{ height: {4 * s:.0f}px; }}
+            QSlider::handle:horizontal {{ width: {14 * s:.0f}px; margin: {-6 * s:.0f}px 0;
+                border-radius: {(14 * s + 2) / 2:.0f}px; }}
             QPushButton#measureSequential {{ padding: 0px {8 * s:.0f}px; }}
             #runButton {{ font-weight: bold; }}
             #legendHead {{ font-weight: bold; }}

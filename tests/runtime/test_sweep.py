@@ -58,6 +58,11 @@ def test_workers_sweep_keeps_its_points_and_fits_a_small_serial_fraction():
     assert sweep["amdahl_serial_fraction_err"] is not None
 
 
+def _knob_read(f: float, machine: float) -> bool:
+    # a knob that did nothing reads about 0, one that made everything serial about 1
+    return 0.35 <= f <= max(0.65, _amdahl_f_at(machine, 0.5, f=0.5))
+
+
 def test_serial_fraction_knob_is_found_by_the_fit():
     sweep, _session, machine = _sweep(serial_fraction=0.5)
     required_speedup(machine, 0.5)  # skips without a spare core to judge
@@ -69,8 +74,17 @@ def test_serial_fraction_knob_is_found_by_the_fit():
         # worst in the test's own time: read it again, after the runs
         machine = min(machine, machine_parallelism())
         required_speedup(machine, 0.5)  # skips if no spare core was left to judge
-    # a knob that did nothing reads about 0, one that made everything serial about 1
-    assert 0.35 <= f <= max(0.65, _amdahl_f_at(machine, 0.5, f=0.5)), (f, machine)
+    if not _knob_read(f, machine):
+        # This VM's speed swings by a quarter within a second: the same 1 s serial step
+        # took 0.82 s and 1.32 s in consecutive runs, so a serial step run in a fast
+        # second beside tasks run in a slow one read 0.31. One more sweep: a knob that
+        # does not work misses every time.
+        first = f
+        sweep, _session, again = _sweep(serial_fraction=0.5)
+        machine = min(machine, again)
+        required_speedup(machine, 0.5)
+        f = sweep["amdahl_serial_fraction"]
+        assert _knob_read(f, machine), (first, f, machine)
 
 
 def test_process_pool_breaks_even_at_larger_tasks_than_threads_on_native_work():

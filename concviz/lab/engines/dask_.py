@@ -30,7 +30,6 @@ import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from itertools import islice
 
 from ..protocol import EV_END, EV_ERROR, EV_START
@@ -256,6 +255,8 @@ def _lab_sources_zip(folder: str) -> str:
     Named after a hash of its contents, so runs with the same sources write the same
     file on a worker instead of piling up copies.
     """
+    import zipfile  # here, not at the top: with pathlib, a tenth of the lab's start
+
     files = []
     top = os.path.join(LAB_ROOT, "concviz")
     files.append(os.path.join(top, "__init__.py"))
