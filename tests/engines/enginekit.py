@@ -187,12 +187,21 @@ class StoppedRun:
 
 
 @contextmanager
-def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, settle: float = 0.0):
+def stopped_continuous_run(
+    strategy: str,
+    task_ms: float,
+    after_bars: int = 1,
+    settle: float = 0.0,
+    lab: LabProcess | None = None,
+):
     """A continuous run of ``strategy``, stopped once ``after_bars`` tasks have bars
     (``settle`` seconds later); the lab stays up inside the block, so what the run left
-    behind can still be told from what closing the lab would end."""
-    lab = LabProcess()
-    lab.start()
+    behind can still be told from what closing the lab would end. In ``lab`` if given
+    (left open), else in a lab of its own."""
+    own = lab is None
+    if lab is None:
+        lab = LabProcess()
+        lab.start()
     store = EventStore()
     try:
         lab.send(
@@ -218,21 +227,24 @@ def stopped_continuous_run(strategy: str, task_ms: float, after_bars: int = 1, s
                 break
         yield StoppedRun(obj, store, time.monotonic() - stopped_at, lab.proc.pid)
     finally:
-        lab.close()
+        if own:
+            lab.close()
 
 
 def stop_during_start_up(
-    strategy: str, after_s: float | str, again: bool = True
+    strategy: str, after_s: float | str, again: bool = True, lab: LabProcess | None = None
 ) -> tuple[dict, float, list[str], dict | None]:
     """Stop a batch run ``after_s`` into its engine's start-up (or, given ``"engine"``,
     as soon as the engine says it is up, while its workers warm up), then (``again``)
-    run again in the same lab.
+    run again in the same lab. In ``lab`` if given (left open), else in one of its own.
 
     ``(run_finished, seconds from the stop to it, what was left under the lab, the next
     run's run_object or None)``.
     """
-    lab = LabProcess()
-    lab.start()
+    own = lab is None
+    if lab is None:
+        lab = LabProcess()
+        lab.start()
     try:
         lab.send(
             {"cmd": "start", "workload": "cpu-python", "strategy": strategy, "workers": WORKERS,
@@ -263,5 +275,6 @@ def stop_during_start_up(
         left = leftovers(lab.proc.pid, timeout=5)
         again = run_in_lab(strategy, lab=lab, tasks=4, task_ms=20.0)[0] if again else None
     finally:
-        lab.close()
+        if own:
+            lab.close()
     return obj, took, left, again
