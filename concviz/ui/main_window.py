@@ -1314,7 +1314,11 @@ class MainWindow(QMainWindow):
         bold.setPointSizeF(pt)
         bold.setBold(True)
         metrics = QFontMetrics(bold)
-        for b in (self.controls.batch_button, self.controls.continuous_button):
+        for b in (
+            self.controls.batch_button,
+            self.controls.continuous_button,
+            self.controls.knobs_button,
+        ):
             b.setMinimumWidth(metrics.horizontalAdvance(b.text()) + int(28 * s))
 
     @property

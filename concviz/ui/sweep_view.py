@@ -108,6 +108,13 @@ class _Worker:
         self.driver.stop()
 
 
+class _MsBox(QDoubleSpinBox):
+    """A task size as people write it: "40 ms", "0.05 ms" (not "40.00 ms")."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
+        return f"{value:g}"
+
+
 class SweepView(QWidget):
     """Controls, progress and two plots of a sweep (see the module's docstring)."""
 
@@ -153,7 +160,7 @@ class SweepView(QWidget):
         self.tasks.setRange(1, 10_000)
         self.tasks.setValue(16)
         self.tasks.setToolTip("Tasks per run (weak scaling: per worker)")
-        self.task_ms = QDoubleSpinBox()
+        self.task_ms = _MsBox()
         self.task_ms.setRange(0.01, 5_000)
         self.task_ms.setValue(40.0)
         self.task_ms.setSuffix(" ms")
