@@ -385,7 +385,8 @@ def _driver(args: argparse.Namespace):
     from concviz.runtime.driver import RunDriver
 
     driver = RunDriver(Session(), interpreter=args.interpreter, observe=True, on_json=_show_notice)
-    driver.next_lab = lab
+    if lab is not None:
+        driver.launch_ahead(lab, args.interpreter)
     return driver
 
 

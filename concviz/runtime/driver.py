@@ -61,9 +61,23 @@ class RunDriver:
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._running: LabProcess | None = None
-        # a lab launched ahead (``LabProcess.launch``) for the next run that starts its
-        # own under the same interpreter: it boots while the caller does other work
-        self.next_lab: LabProcess | None = None
+        # a lab launched ahead (``launch_ahead``) for the next run that starts its own
+        # under the same interpreter: it boots while the caller does other work
+        self._next_lab: tuple[str | None, LabProcess] | None = None
+
+    def launch_ahead(self, lab: LabProcess, interpreter: str | None = None) -> None:
+        """Give the next run that starts a lab of its own under ``interpreter`` this
+        one, launched already (``LabProcess.launch``). A run under another interpreter
+        closes it and starts its own."""
+        self._next_lab = (interpreter, lab)
+
+    def _own_lab(self, interpreter: str | None) -> LabProcess:
+        ahead, self._next_lab = self._next_lab, None
+        if ahead is not None:
+            if ahead[0] == interpreter:
+                return ahead[1]
+            ahead[1].close(timeout=0.5)
+        return LabProcess(interpreter)
 
     def _change(self, fn: Callable[[], None]) -> None:
         if self.post is None:
@@ -103,13 +117,7 @@ class RunDriver:
         own = lab is None
         try:
             if own:
-                lab, self.next_lab = self.next_lab, None
-                if lab is None or lab.interpreter != _interpreter_path(
-                    interpreter or self.interpreter
-                ):
-                    if lab is not None:
-                        lab.close(timeout=0.5)
-                    lab = LabProcess(interpreter or self.interpreter)
+                lab = self._own_lab(interpreter or self.interpreter)
                 lab.start()
             with self._lock:
                 self._running = lab
@@ -197,10 +205,3 @@ class RunDriver:
 
 class _Cancelled(Exception):
     """The driver was stopped before a run began."""
-
-
-def _interpreter_path(interpreter: str | None) -> str | None:
-    """``interpreter`` as ``LabProcess`` keeps it (the user's ``~`` expanded)."""
-    from pathlib import Path
-
-    return None if interpreter is None else str(Path(interpreter).expanduser())

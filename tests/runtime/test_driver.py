@@ -73,3 +73,27 @@ def test_stop_ends_the_run_going_on_and_starts_no_other(lab):
     assert [r.strategy for r in out] == ["threads"] and len(session.runs) == 1
     assert session.runs[0].result["stopped"]
     assert len(session.runs[0].result["tasks"]) < 400
+
+
+def test_a_lab_launched_ahead_runs_the_next_run_and_one_for_another_python_is_closed():
+    """The CLI launches its first run's lab before its own imports: the run takes that
+    lab, which booted meanwhile; a run asking for another interpreter closes it."""
+    session = Session()
+    driver = RunDriver(session)
+    ahead = LabProcess()
+    ahead.launch()  # the process only: no handshake read yet
+    assert ahead.hello is None and ahead.proc.poll() is None
+    driver.launch_ahead(ahead)
+    seen: list[int] = []
+    run = driver.run(_spec("threads"), on_lab=lambda _run, lab: seen.append(lab.pid))
+    assert seen == [ahead.pid] and ahead.hello is not None
+    assert len(run.result["tasks"]) == 4
+    assert ahead.proc.poll() is not None  # a lab of the run's own is closed after it
+
+    other = LabProcess()
+    other.launch()
+    driver.launch_ahead(other, interpreter="/somewhere/else/python3")
+    seen.clear()
+    driver.run(_spec("threads"), on_lab=lambda _run, lab: seen.append(lab.pid))
+    assert seen and seen != [other.pid]
+    assert other.proc.poll() is not None  # closed, not left to boot for nothing
