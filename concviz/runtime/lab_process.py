@@ -92,22 +92,25 @@ def _wait_exit(proc: subprocess.Popen, timeout: float) -> None:
     at growing intervals of up to 50 ms, which made closing a lab (its own exit takes
     about 45 ms) 65 ms.
     """
+    waited = False
     try:
         fd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):  # not Linux 5.3+, or already reaped
         fd = None
     if fd is not None:
         try:
-            select.select([fd], [], [], max(timeout, 0.0))
-        except (OSError, ValueError):
+            poller = select.poll()  # not select(): a descriptor above 1023 is fine
+            poller.register(fd, select.POLLIN)
+            poller.poll(max(timeout, 0.0) * 1000.0)
+            waited = True
+        except (AttributeError, OSError, ValueError):
             pass
         finally:
             os.close(fd)
-        proc.poll()
-        if proc.returncode is not None:
+        if proc.poll() is not None:
             return
     try:
-        proc.wait(timeout=timeout if fd is None else 0.001)
+        proc.wait(timeout=0.001 if waited else timeout)
     except subprocess.TimeoutExpired:
         pass
 
