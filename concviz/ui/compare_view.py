@@ -316,7 +316,7 @@ class CompareView(QWidget):
         axis_width = int(8 * self.scale)  # no row names: the title says how many workers
         first: pg.PlotItem | None = None
         for k, run in enumerate(runs):
-            plot = layout.addPlot(row=k, col=0)
+            plot = layout.addPlot(row=k, col=0, enableMenu=False)
             self._style_plot(plot)
             plot.setTitle(self._title(run), color=self.theme.foreground, size=self._pt(1.0))
             plot.invertY(True)
@@ -433,7 +433,7 @@ class CompareView(QWidget):
             size=self._pt(1.0),
         )
         for i, (key, title, unit) in enumerate(METRICS):
-            plot = layout.addPlot(row=1 + i // cols, col=i % cols)
+            plot = layout.addPlot(row=1 + i // cols, col=i % cols, enableMenu=False)
             self._style_plot(plot)
             plot.setTitle(
                 f"{title} ({unit})", color=self.theme.foreground, size=self._pt(0.95), bold=True

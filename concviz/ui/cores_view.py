@@ -106,7 +106,7 @@ class CoresView(QWidget):
         self.legend.setFont(f)
         lay.addWidget(self.legend)
         self.theme = theme
-        self.plot = pg.PlotWidget(background=theme.background)
+        self.plot = pg.PlotWidget(background=theme.background, enableMenu=False)
         pi = self.plot.getPlotItem()
         pi.setMenuEnabled(False)
         pi.hideButtons()

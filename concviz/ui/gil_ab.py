@@ -135,8 +135,8 @@ class CasePane(QFrame):
         lay.addWidget(self.numbers)
 
         self.plots = pg.GraphicsLayoutWidget()
-        self.gantt_plot = self.plots.addPlot(row=0, col=0)
-        self.strip = self.plots.addPlot(row=1, col=0)
+        self.gantt_plot = self.plots.addPlot(row=0, col=0, enableMenu=False)
+        self.strip = self.plots.addPlot(row=1, col=0, enableMenu=False)
         for p in (self.gantt_plot, self.strip):
             p.setMenuEnabled(False)
             p.hideButtons()

@@ -14,7 +14,7 @@ from . import theme as T
 
 def lesson_plot(theme: T.Theme, left: str, bottom: str, label_scale: float = 1.1) -> pg.PlotWidget:
     """A plot with labelled axes in large text, a faint grid and the theme's colours."""
-    plot = pg.PlotWidget(background=theme.background)
+    plot = pg.PlotWidget(background=theme.background, enableMenu=False)
     p = plot.getPlotItem()
     p.setMenuEnabled(False)
     p.hideButtons()
