@@ -231,6 +231,15 @@ def stopped_continuous_run(
             lab.close()
 
 
+def check_stopped_at_once(finished: dict, took: float, left: list[str]) -> None:
+    """What ``stop_during_start_up`` returned says the stop ended the run at once:
+    stopped cleanly, ended and not abandoned (no lab restart), within 2 s, nothing left."""
+    assert finished["stopped"] and finished["ok"], finished
+    assert not finished["stuck"], finished
+    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
+    assert not left, left
+
+
 def stop_during_start_up(
     strategy: str, after_s: float | str, again: bool = True, lab: LabProcess | None = None
 ) -> tuple[dict, float, list[str], dict | None]:

@@ -18,6 +18,7 @@ import pytest
 from enginekit import (
     TASKS,
     check_engine_run,
+    check_stopped_at_once,
     leftovers,
     require,
     run_in_lab,
@@ -235,10 +236,7 @@ def test_an_address_that_answers_but_is_not_dask_exits_2_in_one_sentence():
 def test_a_stop_before_the_local_cluster_is_up_ends_the_run_at_once():
     require("dask-local")
     finished, took, left, _ = stop_during_start_up("dask-local", 0.3, again=False)
-    assert finished["stopped"] and finished["ok"], finished
-    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
-    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
-    assert not left, left
+    check_stopped_at_once(finished, took, left)
 
 
 def test_a_stop_mid_start_up_then_a_continuous_run_stopped_in_the_same_lab():
@@ -250,10 +248,7 @@ def test_a_stop_mid_start_up_then_a_continuous_run_stopped_in_the_same_lab():
     lab.start()
     try:
         finished, took, left, _ = stop_during_start_up("dask-local", 1.5, False, lab)
-        assert finished["stopped"] and finished["ok"], finished
-        assert not finished["stuck"], finished
-        assert took < 2.0, f"the run ended {took:.2f} s after the stop"
-        assert not left, left
+        check_stopped_at_once(finished, took, left)
         with stopped_continuous_run("dask-local", 200.0, after_bars=2, lab=lab) as run:
             assert run.finished["stopped"] and run.finished["ok"], run.finished
             assert run.took < 5, f"the run took {run.took:.1f} s to end after the stop"

@@ -16,6 +16,7 @@ import psutil
 import pytest
 from enginekit import (
     check_engine_run,
+    check_stopped_at_once,
     leftovers,
     require,
     run_in_lab,
@@ -197,10 +198,7 @@ def test_a_stop_during_the_jvms_start_up_ends_the_run_at_once(after_s):
     """Before the JVM, and while it starts."""
     require("spark-local")
     finished, took, left, _ = stop_during_start_up("spark-local", after_s, again=False)
-    assert finished["stopped"] and finished["ok"], finished
-    assert not finished["stuck"], finished  # ended, not abandoned (no lab restart)
-    assert took < 2.0, f"the run ended {took:.2f} s after the stop"
-    assert not left, left
+    check_stopped_at_once(finished, took, left)
 
 
 def test_a_stop_once_the_context_is_up_then_a_continuous_run_stopped_in_the_same_lab():
@@ -213,10 +211,7 @@ def test_a_stop_once_the_context_is_up_then_a_continuous_run_stopped_in_the_same
     lab.start()
     try:
         finished, took, left, _ = stop_during_start_up("spark-local", "engine", False, lab)
-        assert finished["stopped"] and finished["ok"], finished
-        assert not finished["stuck"], finished
-        assert took < 2.0, f"the run ended {took:.2f} s after the stop"
-        assert not left, left
+        check_stopped_at_once(finished, took, left)
         with stopped_continuous_run("spark-local", 400.0, after_bars=3, lab=lab) as run:
             assert run.finished["stopped"] and run.finished["ok"], run.finished
             assert run.took < 3.0, f"the run ended {run.took:.1f} s after the stop"
